@@ -1,0 +1,95 @@
+// One optimizer step for one parameter tensor, elementwise:
+//   1. gradient clipping by global norm (the norm is read from the gradient reductions in
+//      `stats`, computed earlier in the same submission — no read-back) then by value;
+//   2. the L2 penalty's gradient l2·w (weights only; l2 = 0 for biases);
+//   3. decoupled weight decay w ← w·(1 − lr·wd) (AdamW's rule, applied for any optimizer);
+//   4. the update rule, PyTorch's formulation of each.
+// With WRITE_DELTA the applied update w_new − w_old is stored for the update-ratio statistics.
+// OPT: 0 sgd, 1 momentum, 2 nesterov, 3 adam, 4 adamw.
+override OPT: u32 = 0u;
+override WRITE_DELTA: bool = true;
+
+struct Params {
+    n: u32,
+    clip_first: u32,
+    clip_count: u32,
+    clip_stride: u32,
+    momentum: f32,
+    beta1: f32,
+    beta2: f32,
+    eps: f32,
+    l2: f32,
+    weight_decay: f32,
+    clip_norm: f32,
+    clip_value: f32,
+}
+
+struct Step {
+    lr: f32,
+    bias_correction1: f32,
+    bias_correction2: f32,
+    step: u32,
+    seed: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<uniform> st: Step;
+@group(0) @binding(2) var<storage, read_write> w: array<f32>;
+@group(0) @binding(3) var<storage, read> g: array<f32>;
+@group(0) @binding(4) var<storage, read_write> m: array<f32>;
+@group(0) @binding(5) var<storage, read_write> v: array<f32>;
+@group(0) @binding(6) var<storage, read_write> delta: array<f32>;
+@group(0) @binding(7) var<storage, read> stats: array<f32>;
+
+@compute @workgroup_size(256, 1, 1)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * 256u;
+    if (i >= p.n) {
+        return;
+    }
+    var grad = g[i];
+    if (p.clip_norm > 0.0) {
+        var sq = 0.0;
+        for (var s = 0u; s < p.clip_count; s = s + 1u) {
+            sq = sq + stats[p.clip_first + s * p.clip_stride];
+        }
+        let coef = p.clip_norm / (sqrt(sq) + 1e-6);
+        grad = grad * min(coef, 1.0);
+    }
+    if (p.clip_value > 0.0) {
+        grad = clamp(grad, -p.clip_value, p.clip_value);
+    }
+    let w_old = w[i];
+    grad = grad + p.l2 * w_old;
+    var wn = w_old * (1.0 - st.lr * p.weight_decay);
+    switch OPT {
+        case 1u: {
+            let buf = p.momentum * m[i] + grad;
+            m[i] = buf;
+            wn = wn - st.lr * buf;
+        }
+        case 2u: {
+            let buf = p.momentum * m[i] + grad;
+            m[i] = buf;
+            wn = wn - st.lr * (grad + p.momentum * buf);
+        }
+        case 3u, 4u: {
+            let m1 = p.beta1 * m[i] + (1.0 - p.beta1) * grad;
+            let v1 = p.beta2 * v[i] + (1.0 - p.beta2) * grad * grad;
+            m[i] = m1;
+            v[i] = v1;
+            let denom = sqrt(v1) / sqrt(st.bias_correction2) + p.eps;
+            wn = wn - (st.lr / st.bias_correction1) * m1 / denom;
+        }
+        default: {
+            wn = wn - st.lr * grad;
+        }
+    }
+    w[i] = wn;
+    if (WRITE_DELTA) {
+        delta[i] = wn - w_old;
+    }
+}

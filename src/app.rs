@@ -1,0 +1,82 @@
+//! What each command does, from parsed arguments to printed output and an exit code; `main.rs`
+//! only parses and maps errors.
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::cli::DeviceArgs;
+use crate::config::Config;
+use crate::data::builtin;
+use crate::error::{Error, Result};
+use crate::gpu::{describe_adapters, Gpu};
+use crate::train::{train, Instrumentation};
+
+/// `netdx adapters`.
+pub fn adapters(device: &DeviceArgs, json: bool) -> Result<u8> {
+    let choice = device.choice();
+    let adapters = describe_adapters(&choice);
+    if adapters.is_empty() {
+        return Err(Error::NoAdapter {
+            tried: choice.backends_tried(),
+        });
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&adapters).unwrap_or_default());
+    } else {
+        for a in &adapters {
+            println!("{}", a.to_text());
+        }
+    }
+    Ok(0)
+}
+
+/// `netdx train CONFIG`.
+pub fn train_command(path: &Path, steps: Option<usize>, every: usize, json: bool, device: &DeviceArgs) -> Result<u8> {
+    let config = Config::load(path)?;
+    let dataset = builtin(&config.data, config.seed);
+    let gpu = Gpu::open(&device.choice())?;
+    // With --json, stdout carries only the final object; progress goes to stderr.
+    let mut out: Box<dyn Write> = if json {
+        Box::new(std::io::stderr())
+    } else {
+        Box::new(std::io::stdout())
+    };
+    let _ = writeln!(out, "adapter: {}", gpu.describe());
+    let _ = writeln!(out, "data:    {} ({} examples)", dataset.name, dataset.n);
+    let total = steps.unwrap_or(config.training.steps);
+    let result = train(&gpu, &config, dataset, steps, Instrumentation::Bare, |r| {
+        if every > 0 && ((r.step + 1) % every == 0 || r.step == 0 || r.step + 1 == total) {
+            let acc = r
+                .batch_accuracy
+                .map(|a| format!("  batch accuracy {:6.2}%", 100.0 * a))
+                .unwrap_or_default();
+            let _ = writeln!(out, "step {:>6}  loss {:.5}{acc}  lr {:.3e}", r.step + 1, r.loss, r.lr);
+        }
+    });
+    let (summary, _) = result?;
+    let acc = summary
+        .train_accuracy
+        .map(|a| format!(", train accuracy {:.2}%", 100.0 * a))
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "done:    {} steps in {:.2} s ({:.1} steps/s); train loss {:.5}{acc}",
+        summary.steps, summary.seconds, summary.steps_per_second, summary.loss
+    );
+    if json {
+        println!("{}", serde_json::to_string(&summary).unwrap_or_default());
+    }
+    Ok(0)
+}
+
+/// `netdx bench`.
+pub fn bench_command(quick: bool, json: bool, device: &DeviceArgs) -> Result<u8> {
+    let gpu = Gpu::open(&device.choice())?;
+    let report = crate::bench::run(&gpu, quick, &mut |line| eprintln!("{line}"))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+    } else {
+        println!("{}", report.to_text());
+    }
+    Ok(0)
+}

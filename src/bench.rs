@@ -1,0 +1,251 @@
+//! `netdx bench`: the adapter's own peaks (a register-only FMA probe and a vec4 copy probe),
+//! matmul against the roofline those peaks imply, and training steps per second with and
+//! without full instrumentation — all measured in one run on one adapter, reported as ratios.
+//! Times are wall clock around completed submissions (best of several repetitions).
+
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::config::{Config, LossConfig, OptimizerSpec, ScheduleConfig, TrainingConfig};
+use crate::data::{BuiltinData, BuiltinKind, Dataset};
+use crate::error::Result;
+use crate::gpu::{Gpu, TensorUsage};
+use crate::kernels::{self, MatmulParams, ProbeParams, COPY_PROBE, FMA_PROBE, MATMUL};
+use crate::model::{Init, LayerSpec, ModelSpec};
+use crate::ops::{Activation, LossKind, OptimizerKind};
+use crate::rng::SplitMix64;
+use crate::train::{Instrumentation, Trainer};
+
+#[derive(Clone, Debug, Serialize)]
+pub struct MatmulFigure {
+    pub n: usize,
+    pub gflops: f64,
+    pub roofline_gflops: f64,
+    pub fraction_of_roofline: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct StepFigure {
+    pub batch: usize,
+    pub bare_steps_per_second: f64,
+    pub instrumented_steps_per_second: f64,
+    /// instrumented step time / bare step time.
+    pub instrumentation_overhead: f64,
+    /// Matmul GFLOP/s of the bare step (6·batch·weights per step).
+    pub bare_gflops: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct BenchReport {
+    pub adapter: String,
+    pub backend: String,
+    pub driver: String,
+    pub fma_gflops: f64,
+    pub copy_gbytes_per_second: f64,
+    pub matmul: Vec<MatmulFigure>,
+    pub mlp: Vec<StepFigure>,
+}
+
+impl BenchReport {
+    pub fn to_text(&self) -> String {
+        let mut s = format!(
+            "adapter: {} ({}, {})\npeaks:   FMA probe {:.1} GFLOP/s, vec4 copy {:.2} GB/s\n",
+            self.adapter, self.backend, self.driver, self.fma_gflops, self.copy_gbytes_per_second
+        );
+        s.push_str("matmul (square, f32):\n");
+        for m in &self.matmul {
+            s.push_str(&format!(
+                "  n = {:>4}: {:7.2} GFLOP/s  = {:5.1}% of roofline min(FMA, AI·copy) = {:.1} GFLOP/s\n",
+                m.n,
+                m.gflops,
+                100.0 * m.fraction_of_roofline,
+                m.roofline_gflops
+            ));
+        }
+        s.push_str("MLP 784-256-256-10, softmax cross-entropy, SGD, loss read back every step:\n");
+        for f in &self.mlp {
+            s.push_str(&format!(
+                "  batch {:>4}: {:7.2} steps/s bare ({:.2} GFLOP/s), {:7.2} steps/s fully instrumented, overhead ×{:.3}\n",
+                f.batch, f.bare_steps_per_second, f.bare_gflops, f.instrumented_steps_per_second, f.instrumentation_overhead
+            ));
+        }
+        s
+    }
+}
+
+/// Best-of-`reps` seconds of `f`, after one warm-up call.
+fn best_of(reps: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
+    f()?;
+    let mut best = f64::INFINITY;
+    for _ in 0..reps {
+        let t = Instant::now();
+        f()?;
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    Ok(best)
+}
+
+fn fma_peak(gpu: &Gpu, quick: bool) -> Result<f64> {
+    let n = 64 * 1024;
+    let iterations: u32 = if quick { 256 } else { 2048 };
+    let out = gpu.tensor("fma_probe.out", n, TensorUsage::Storage)?;
+    let u = gpu.uniform("fma_probe", &ProbeParams { n: n as u32, iterations, _pad: [0; 2] })?;
+    let d = gpu.dispatch(&FMA_PROBE, &[], &[&u, &out.buffer], gpu.groups_1d(&FMA_PROBE, n))?;
+    let t = best_of(3, || gpu.run(std::slice::from_ref(&d)))?;
+    Ok(n as f64 * iterations as f64 * 64.0 / t / 1e9)
+}
+
+fn copy_bandwidth(gpu: &Gpu, quick: bool) -> Result<f64> {
+    let vec4s = if quick { 1 << 18 } else { 1 << 21 };
+    let src = gpu.tensor("copy_probe.src", vec4s * 4, TensorUsage::Storage)?;
+    let dst = gpu.tensor("copy_probe.dst", vec4s * 4, TensorUsage::Storage)?;
+    let u = gpu.uniform("copy_probe", &ProbeParams { n: vec4s as u32, iterations: 1, _pad: [0; 2] })?;
+    let d = gpu.dispatch(&COPY_PROBE, &[], &[&u, &src.buffer, &dst.buffer], gpu.groups_1d(&COPY_PROBE, vec4s))?;
+    let t = best_of(3, || gpu.run(std::slice::from_ref(&d)))?;
+    Ok(vec4s as f64 * 32.0 / t / 1e9)
+}
+
+fn matmul_figure(gpu: &Gpu, n: usize, fma: f64, copy: f64, reps: usize) -> Result<MatmulFigure> {
+    let mut rng = SplitMix64::new(n as u64);
+    let data: Vec<f32> = (0..n * n).map(|_| rng.uniform_in(-1.0, 1.0) as f32).collect();
+    let a = gpu.tensor_from("bench.a", &data)?;
+    let b = gpu.tensor_from("bench.b", &data)?;
+    let c = gpu.tensor("bench.c", n * n, TensorUsage::Storage)?;
+    let u = gpu.uniform("matmul", &MatmulParams { m: n as u32, n: n as u32, k: n as u32, _pad: 0 })?;
+    let tile = kernels::MATMUL_BLOCK * MATMUL.workgroup[0];
+    let groups = (n as u32).div_ceil(tile);
+    let d = gpu.dispatch(
+        &MATMUL,
+        &[("TRANS_A", 0.0), ("TRANS_B", 1.0), ("HAS_BIAS", 0.0)],
+        &[&u, &a.buffer, &b.buffer, &a.buffer, &c.buffer],
+        [groups, groups, 1],
+    )?;
+    let t = best_of(reps, || gpu.run(std::slice::from_ref(&d)))?;
+    let flops = 2.0 * (n as f64).powi(3);
+    // Arithmetic intensity with each matrix moved once: 2n³ / (3·4·n²) FLOP per byte.
+    let intensity = flops / (12.0 * (n * n) as f64);
+    let roofline = fma.min(intensity * copy);
+    let gflops = flops / t / 1e9;
+    Ok(MatmulFigure {
+        n,
+        gflops,
+        roofline_gflops: roofline,
+        fraction_of_roofline: gflops / roofline,
+    })
+}
+
+/// The benchmark MLP: 784-256-256-10 on random data with random labels.
+pub fn mlp_config(batch: usize, steps: usize) -> (Config, Dataset) {
+    let linear = |out| LayerSpec::Linear {
+        out,
+        input: None,
+        init: Init::KaimingUniform,
+        bias: 0.0,
+    };
+    let relu = LayerSpec::Activation {
+        kind: Activation::Relu,
+        slope: 0.0,
+    };
+    let config = Config {
+        seed: 0,
+        data: BuiltinData {
+            builtin: BuiltinKind::Blobs,
+            classes: Some(10),
+            points_per_class: None,
+            points: None,
+            dims: Some(784),
+            noise: None,
+            seed: None,
+        },
+        model: ModelSpec {
+            input: Some(784),
+            layers: vec![linear(256), relu.clone(), linear(256), relu, linear(10)],
+        },
+        loss: LossConfig {
+            name: LossKind::SoftmaxCrossEntropy,
+            ..Default::default()
+        },
+        training: TrainingConfig {
+            optimizer: OptimizerSpec {
+                name: OptimizerKind::Sgd,
+                lr: 0.01,
+                momentum: None,
+                nesterov: false,
+                beta1: 0.9,
+                beta2: 0.999,
+                eps: 1e-8,
+            },
+            batch_size: batch,
+            steps,
+            l2: 0.0,
+            weight_decay: 0.0,
+            clip: Default::default(),
+            schedule: ScheduleConfig::default(),
+            shuffle: true,
+        },
+    };
+    let n = batch.max(1024);
+    let mut rng = SplitMix64::new(7);
+    let dataset = Dataset {
+        name: "random 784-d".into(),
+        x: (0..n * 784).map(|_| rng.uniform() as f32).collect(),
+        y: (0..n).map(|_| rng.below(10) as f32).collect(),
+        n,
+        x_width: 784,
+        y_width: 1,
+        classes: Some(10),
+    };
+    (config, dataset)
+}
+
+fn steps_per_second(gpu: &Gpu, batch: usize, steps: usize, inst: Instrumentation) -> Result<f64> {
+    let (config, dataset) = mlp_config(batch, steps);
+    let mut trainer = Trainer::new(gpu, &config, dataset, inst, None)?;
+    trainer.step(steps + 2)?; // warm-up: first-use costs
+    let t = Instant::now();
+    for _ in 0..steps {
+        trainer.step(steps + 2)?;
+    }
+    Ok(steps as f64 / t.elapsed().as_secs_f64())
+}
+
+/// Runs every measurement, reporting progress lines through `log`.
+pub fn run(gpu: &Gpu, quick: bool, log: &mut dyn FnMut(&str)) -> Result<BenchReport> {
+    log(&format!("bench on {}", gpu.describe()));
+    let fma = fma_peak(gpu, quick)?;
+    log(&format!("FMA probe: {fma:.1} GFLOP/s"));
+    let copy = copy_bandwidth(gpu, quick)?;
+    log(&format!("copy probe: {copy:.2} GB/s"));
+    let sizes: &[usize] = if quick { &[256, 512] } else { &[256, 512, 1024] };
+    let mut matmul = Vec::new();
+    for &n in sizes {
+        let f = matmul_figure(gpu, n, fma, copy, if quick { 2 } else { 3 })?;
+        log(&format!("matmul n = {n}: {:.2} GFLOP/s", f.gflops));
+        matmul.push(f);
+    }
+    let mut mlp = Vec::new();
+    let weights = (784 * 256 + 256 * 256 + 256 * 10) as f64;
+    for &(batch, steps) in if quick { &[(128usize, 10usize)][..] } else { &[(128, 40), (1024, 8)][..] } {
+        let bare = steps_per_second(gpu, batch, steps, Instrumentation::Bare)?;
+        let full = steps_per_second(gpu, batch, steps, Instrumentation::Full)?;
+        log(&format!("MLP batch {batch}: {bare:.2} steps/s bare, {full:.2} instrumented"));
+        mlp.push(StepFigure {
+            batch,
+            bare_steps_per_second: bare,
+            instrumented_steps_per_second: full,
+            instrumentation_overhead: bare / full,
+            bare_gflops: bare * 6.0 * batch as f64 * weights / 1e9,
+        });
+    }
+    let info = gpu.info();
+    Ok(BenchReport {
+        adapter: info.name.clone(),
+        backend: format!("{:?}", info.backend).to_lowercase(),
+        driver: format!("{} {}", info.driver, info.driver_info),
+        fma_gflops: fma,
+        copy_gbytes_per_second: copy,
+        matmul,
+        mlp,
+    })
+}

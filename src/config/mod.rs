@@ -1,0 +1,298 @@
+//! The training config (YAML): parsed with file, line and column in every error, then checked
+//! for values that parse but cannot work (before any GPU work starts).
+
+mod name_or_map;
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::BuiltinData;
+use crate::error::{Error, Result};
+use crate::model::{LayerSpec, ModelSpec};
+use crate::ops::{LossKind, OptimizerKind};
+use name_or_map::name_or_map;
+
+/// A whole config file.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Seeds weight init, data generation, batch order and dropout masks.
+    #[serde(default)]
+    pub seed: u64,
+    pub data: BuiltinData,
+    pub model: ModelSpec,
+    #[serde(default, deserialize_with = "name_or_map")]
+    pub loss: LossConfig,
+    pub training: TrainingConfig,
+}
+
+/// `loss: softmax_cross_entropy` or `loss: {name: focal, gamma: 2.0, alpha: 0.25}`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LossConfig {
+    pub name: LossKind,
+    /// Per-class weights (softmax cross-entropy and focal loss).
+    #[serde(default)]
+    pub class_weights: Option<Vec<f64>>,
+    /// Focal loss focusing parameter γ.
+    #[serde(default = "default_gamma")]
+    pub gamma: f64,
+    /// Focal loss weight α.
+    #[serde(default = "default_alpha")]
+    pub alpha: f64,
+}
+
+fn default_gamma() -> f64 {
+    2.0
+}
+
+fn default_alpha() -> f64 {
+    1.0
+}
+
+impl Default for LossConfig {
+    fn default() -> Self {
+        LossConfig {
+            name: LossKind::SoftmaxCrossEntropy,
+            class_weights: None,
+            gamma: default_gamma(),
+            alpha: default_alpha(),
+        }
+    }
+}
+
+/// The `training:` section.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingConfig {
+    pub optimizer: OptimizerSpec,
+    pub batch_size: usize,
+    pub steps: usize,
+    /// L2 penalty 0.5·λ·Σ‖W‖² over linear weights (not biases), reported as its own loss term.
+    #[serde(default)]
+    pub l2: f64,
+    /// Decoupled weight decay w ← w·(1 − lr·wd) (AdamW's rule; applied for any optimizer).
+    #[serde(default)]
+    pub weight_decay: f64,
+    #[serde(default)]
+    pub clip: ClipConfig,
+    #[serde(default, deserialize_with = "name_or_map")]
+    pub schedule: ScheduleConfig,
+    /// Shuffle the examples each epoch (off: batches follow dataset order).
+    #[serde(default = "yes")]
+    pub shuffle: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `optimizer: {name: sgd, lr: 0.1, momentum: 0.9, nesterov: false}` or adam/adamw with betas.
+/// `sgd` with a momentum above 0 is momentum SGD, as in PyTorch.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptimizerSpec {
+    pub name: OptimizerKind,
+    pub lr: f64,
+    #[serde(default)]
+    pub momentum: Option<f64>,
+    #[serde(default)]
+    pub nesterov: bool,
+    #[serde(default = "default_beta1")]
+    pub beta1: f64,
+    #[serde(default = "default_beta2")]
+    pub beta2: f64,
+    #[serde(default = "default_eps")]
+    pub eps: f64,
+}
+
+fn default_beta1() -> f64 {
+    0.9
+}
+
+fn default_beta2() -> f64 {
+    0.999
+}
+
+fn default_eps() -> f64 {
+    1e-8
+}
+
+impl OptimizerSpec {
+    /// The update rule actually applied, after `sgd` + momentum and `nesterov: true`.
+    pub fn resolved_kind(&self) -> OptimizerKind {
+        match self.name {
+            OptimizerKind::Sgd | OptimizerKind::Momentum | OptimizerKind::Nesterov => {
+                let m = self.momentum();
+                if self.nesterov || self.name == OptimizerKind::Nesterov {
+                    OptimizerKind::Nesterov
+                } else if m > 0.0 {
+                    OptimizerKind::Momentum
+                } else {
+                    OptimizerKind::Sgd
+                }
+            }
+            k => k,
+        }
+    }
+
+    /// Momentum coefficient: given, else 0.9 for `momentum`/`nesterov` and 0 for `sgd`.
+    pub fn momentum(&self) -> f64 {
+        self.momentum.unwrap_or(match self.name {
+            OptimizerKind::Momentum | OptimizerKind::Nesterov => 0.9,
+            _ => 0.0,
+        })
+    }
+}
+
+/// `clip: {norm: 1.0}` (global L2 norm over all gradients) and/or `{value: 0.5}`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClipConfig {
+    #[serde(default)]
+    pub norm: Option<f64>,
+    #[serde(default)]
+    pub value: Option<f64>,
+}
+
+/// Learning-rate schedule kinds.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ScheduleKind {
+    Constant,
+    /// lr · gamma^(floor(t / step_size)).
+    Step,
+    /// lr · gamma^t.
+    Exponential,
+    /// min_lr + (lr − min_lr)·(1 + cos(π·t/T))/2 over the steps after warm-up.
+    Cosine,
+}
+
+/// `schedule: cosine` or `{name: step, step_size: 500, gamma: 0.1, warmup_steps: 100}`.
+/// Linear warm-up from lr/warmup_steps to lr composes with every kind.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleConfig {
+    pub name: ScheduleKind,
+    #[serde(default)]
+    pub warmup_steps: usize,
+    #[serde(default)]
+    pub step_size: Option<usize>,
+    #[serde(default)]
+    pub gamma: Option<f64>,
+    #[serde(default)]
+    pub min_lr: f64,
+}
+
+impl Default for ScheduleConfig {
+    fn default() -> Self {
+        ScheduleConfig {
+            name: ScheduleKind::Constant,
+            warmup_steps: 0,
+            step_size: None,
+            gamma: None,
+            min_lr: 0.0,
+        }
+    }
+}
+
+impl Config {
+    /// Reads and validates a config file.
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// Parses and validates config text; `path` names the file in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Config> {
+        let config: Config = serde_yaml::from_str(text).map_err(|e| {
+            let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
+            Error::Config {
+                file: path.to_path_buf(),
+                line,
+                column,
+                message: e.to_string(),
+            }
+        })?;
+        config.validate(path)?;
+        Ok(config)
+    }
+
+    fn validate(&self, path: &Path) -> Result<()> {
+        let bad = |key: &str, message: String| Error::ConfigValue {
+            file: PathBuf::from(path),
+            key: key.to_string(),
+            message,
+        };
+        let t = &self.training;
+        if !(t.optimizer.lr.is_finite() && t.optimizer.lr > 0.0) {
+            return Err(bad("training.optimizer.lr", format!("must be a positive number, got {}", t.optimizer.lr)));
+        }
+        if t.batch_size == 0 {
+            return Err(bad("training.batch_size", "must be at least 1".into()));
+        }
+        if t.steps == 0 {
+            return Err(bad("training.steps", "must be at least 1".into()));
+        }
+        for (key, v) in [("training.l2", t.l2), ("training.weight_decay", t.weight_decay)] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(bad(key, format!("must be ≥ 0, got {v}")));
+            }
+        }
+        let m = t.optimizer.momentum();
+        if !(0.0..1.0).contains(&m) {
+            return Err(bad("training.optimizer.momentum", format!("must be in [0, 1), got {m}")));
+        }
+        for (key, v) in [("training.optimizer.beta1", t.optimizer.beta1), ("training.optimizer.beta2", t.optimizer.beta2)] {
+            if !(0.0..1.0).contains(&v) {
+                return Err(bad(key, format!("must be in [0, 1), got {v}")));
+            }
+        }
+        if let Some(n) = t.clip.norm {
+            if !(n > 0.0) {
+                return Err(bad("training.clip.norm", format!("must be > 0, got {n}")));
+            }
+        }
+        if let Some(v) = t.clip.value {
+            if !(v > 0.0) {
+                return Err(bad("training.clip.value", format!("must be > 0, got {v}")));
+            }
+        }
+        let s = &t.schedule;
+        if s.name == ScheduleKind::Step && s.step_size.unwrap_or(0) == 0 {
+            return Err(bad("training.schedule.step_size", "the step schedule needs step_size ≥ 1".into()));
+        }
+        if let Some(g) = s.gamma {
+            if !(g > 0.0 && g.is_finite()) {
+                return Err(bad("training.schedule.gamma", format!("must be > 0, got {g}")));
+            }
+        }
+        if self.model.layers.is_empty() {
+            return Err(bad("model.layers", "the model needs at least one layer".into()));
+        }
+        for (i, l) in self.model.layers.iter().enumerate() {
+            match l {
+                LayerSpec::Linear { out: 0, .. } => {
+                    return Err(bad(&format!("model.layers[{i}].linear.out"), "must be at least 1".into()))
+                }
+                LayerSpec::Dropout { rate } if !(0.0..1.0).contains(rate) => {
+                    return Err(bad(&format!("model.layers[{i}].dropout.rate"), format!("must be in [0, 1), got {rate}")))
+                }
+                LayerSpec::BatchNorm { eps, momentum } if !(*eps > 0.0) || !(0.0..=1.0).contains(momentum) => {
+                    return Err(bad(&format!("model.layers[{i}].batch_norm"), "eps must be > 0 and momentum in [0, 1]".into()))
+                }
+                _ => {}
+            }
+        }
+        if let Some(w) = &self.loss.class_weights {
+            if w.iter().any(|v| !(v.is_finite() && *v >= 0.0)) || w.iter().all(|v| *v == 0.0) {
+                return Err(bad("loss.class_weights", "weights must be ≥ 0 and not all 0".into()));
+            }
+        }
+        Ok(())
+    }
+}

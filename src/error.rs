@@ -1,0 +1,116 @@
+//! The one error type of the library. Every variant carries enough context for a user to act on
+//! it without a backtrace: the file and position of a bad key, the layer whose shapes disagree,
+//! the kernel a validation error came from, the limit a tensor exceeds.
+
+use std::path::PathBuf;
+
+/// Result alias used across the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A YAML config that does not parse or does not fit the schema.
+    #[error("{file}:{line}:{column}: {message}")]
+    Config {
+        file: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+
+    /// A config that parses but asks for something impossible (value out of range, wrong loss).
+    #[error("{file}: {key}: {message}")]
+    ConfigValue {
+        file: PathBuf,
+        key: String,
+        message: String,
+    },
+
+    /// Two consecutive layers whose widths do not match.
+    #[error("layer {layer} ({kind}): expects input width {expected}, but the previous layer gives {found}")]
+    Shape {
+        layer: usize,
+        kind: String,
+        expected: usize,
+        found: usize,
+    },
+
+    /// The model's output does not fit the loss or the data.
+    #[error("model output: {message}")]
+    OutputShape { message: String },
+
+    /// No adapter could be found at all.
+    #[error("no GPU adapter found (backends tried: {tried}).\n  hint: on Debian/Ubuntu a software adapter comes with `apt-get install mesa-vulkan-drivers libvulkan1` (Vulkan, lavapipe); the GL backend needs Mesa's EGL (`libegl-mesa0`). Set WGPU_BACKEND=vulkan or WGPU_BACKEND=gl to pick one")]
+    NoAdapter { tried: String },
+
+    /// An adapter selector that matches none of the adapters present.
+    #[error("no adapter matches `{selector}`; adapters present:\n{available}")]
+    AdapterNotFound { selector: String, available: String },
+
+    /// The device could not be created.
+    #[error("could not open a device on `{adapter}`: {message}")]
+    RequestDevice { adapter: String, message: String },
+
+    /// A buffer that exceeds one of the adapter's limits.
+    #[error("tensor `{tensor}` needs {bytes} bytes, more than the adapter's {limit} ({max} bytes)")]
+    BufferLimit {
+        tensor: String,
+        bytes: u64,
+        limit: &'static str,
+        max: u64,
+    },
+
+    /// A WGSL source that naga rejects.
+    #[error("shader {file}:{line}:{column}: {message}")]
+    Shader {
+        file: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+
+    /// A wgpu validation or out-of-memory error caught by an error scope.
+    #[error("GPU error in `{kernel}`: {message}")]
+    Gpu { kernel: String, message: String },
+
+    /// Waiting for the GPU failed or timed out.
+    #[error("waiting for the GPU failed: {0}")]
+    Poll(String),
+
+    /// Mapping a read-back buffer failed.
+    #[error("reading `{0}` back from the GPU failed")]
+    ReadBack(String),
+
+    /// Training produced a non-finite loss; the records written so far are kept.
+    #[error("non-finite loss at step {step}")]
+    NonFinite { step: usize },
+
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl Error {
+    /// Process exit code: 2 for usage and config errors (the user must change something before
+    /// running again), 1 for everything that went wrong while running.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Config { .. }
+            | Error::ConfigValue { .. }
+            | Error::Shape { .. }
+            | Error::OutputShape { .. }
+            | Error::NoAdapter { .. }
+            | Error::AdapterNotFound { .. }
+            | Error::BufferLimit { .. }
+            | Error::Io { .. }
+            | Error::Usage(_) => 2,
+            _ => 1,
+        }
+    }
+}

@@ -1,0 +1,242 @@
+//! Opening one device per process on the adapter the user chose, honouring wgpu's environment
+//! variables (`WGPU_BACKEND`, `WGPU_ADAPTER_NAME`, `WGPU_POWER_PREF`).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use crate::error::{Error, Result};
+
+use super::adapters::AdapterReport;
+use super::pipelines::CachedPipeline;
+
+/// A backend the user may name on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendName {
+    Vulkan,
+    Metal,
+    Dx12,
+    Gl,
+}
+
+impl BackendName {
+    fn backends(self) -> wgpu::Backends {
+        match self {
+            BackendName::Vulkan => wgpu::Backends::VULKAN,
+            BackendName::Metal => wgpu::Backends::METAL,
+            BackendName::Dx12 => wgpu::Backends::DX12,
+            BackendName::Gl => wgpu::Backends::GL,
+        }
+    }
+}
+
+/// Which adapter to open: flags first, then wgpu's environment variables, then wgpu's default.
+#[derive(Clone, Debug, Default)]
+pub struct AdapterChoice {
+    /// `--backend`; `None` falls back to `WGPU_BACKEND`, then to every backend.
+    pub backend: Option<BackendName>,
+    /// `--adapter INDEX|NAME-SUBSTRING`; `None` falls back to `WGPU_ADAPTER_NAME`.
+    pub adapter: Option<String>,
+}
+
+impl AdapterChoice {
+    pub(crate) fn instance(&self) -> wgpu::Instance {
+        let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+        if let Some(b) = self.backend {
+            desc.backends = b.backends();
+        }
+        wgpu::Instance::new(desc)
+    }
+
+    pub fn backends_tried(&self) -> String {
+        let backends = match self.backend {
+            Some(b) => b.backends(),
+            None => wgpu::Backends::from_env().unwrap_or(wgpu::Backends::all()),
+        };
+        let names: Vec<&str> = [
+            (wgpu::Backends::VULKAN, "vulkan"),
+            (wgpu::Backends::METAL, "metal"),
+            (wgpu::Backends::DX12, "dx12"),
+            (wgpu::Backends::GL, "gl"),
+        ]
+        .iter()
+        .filter(|(b, _)| backends.contains(*b))
+        .map(|(_, n)| *n)
+        .collect();
+        names.join(", ")
+    }
+
+    /// Every adapter this choice's backends can see, in a stable order (the index users pass to
+    /// `--adapter`).
+    pub(crate) fn enumerate(&self) -> (wgpu::Instance, Vec<wgpu::Adapter>) {
+        let instance = self.instance();
+        let adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
+        (instance, adapters)
+    }
+
+    fn select(&self) -> Result<wgpu::Adapter> {
+        let (instance, adapters) = self.enumerate();
+        if adapters.is_empty() {
+            return Err(Error::NoAdapter {
+                tried: self.backends_tried(),
+            });
+        }
+        let selector = self
+            .adapter
+            .clone()
+            .or_else(|| std::env::var("WGPU_ADAPTER_NAME").ok());
+        if let Some(sel) = selector {
+            let infos: Vec<wgpu::AdapterInfo> = adapters.iter().map(|a| a.get_info()).collect();
+            let pick = match sel.parse::<usize>() {
+                Ok(i) if i < adapters.len() => Some(i),
+                _ => infos
+                    .iter()
+                    .position(|i| i.name.to_lowercase().contains(&sel.to_lowercase())),
+            };
+            return match pick {
+                Some(i) => Ok(adapters.into_iter().nth(i).expect("index checked above")),
+                None => Err(Error::AdapterNotFound {
+                    selector: sel,
+                    available: infos
+                        .iter()
+                        .enumerate()
+                        .map(|(i, a)| format!("  [{i}] {} ({:?})", a.name, a.backend))
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                }),
+            };
+        }
+        let options = wgpu::RequestAdapterOptions {
+            power_preference: wgpu::PowerPreference::from_env().unwrap_or_default(),
+            ..Default::default()
+        };
+        match pollster::block_on(instance.request_adapter(&options)) {
+            Ok(a) => Ok(a),
+            // wgpu's default choice can refuse a software adapter; any adapter beats none.
+            Err(_) => Ok(adapters.into_iter().next().expect("checked non-empty")),
+        }
+    }
+}
+
+/// One adapter, its device and queue, and the pipeline cache. Shared by every plan in the
+/// process; `Sync`, so tests on several threads use the same device.
+pub struct Gpu {
+    pub(crate) device: wgpu::Device,
+    pub(crate) queue: wgpu::Queue,
+    pub(crate) info: wgpu::AdapterInfo,
+    pub(crate) limits: wgpu::Limits,
+    pub(crate) features: wgpu::Features,
+    pub(crate) pipelines: Mutex<HashMap<String, Arc<CachedPipeline>>>,
+    /// Errors outside any error scope land here instead of wgpu's panicking default handler.
+    pub(crate) uncaptured: Arc<Mutex<Vec<String>>>,
+}
+
+impl Gpu {
+    /// Opens the chosen adapter with its own (not WebGPU's default) limits.
+    pub fn open(choice: &AdapterChoice) -> Result<Gpu> {
+        let adapter = choice.select()?;
+        let info = adapter.get_info();
+        let limits = adapter.limits();
+        let wanted = wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::SUBGROUP;
+        let features = adapter.features() & wanted;
+        let desc = wgpu::DeviceDescriptor {
+            label: Some("netdx"),
+            required_features: features,
+            required_limits: limits.clone(),
+            experimental_features: wgpu::ExperimentalFeatures::disabled(),
+            memory_hints: wgpu::MemoryHints::Performance,
+            trace: wgpu::Trace::Off,
+        };
+        let (device, queue) =
+            pollster::block_on(adapter.request_device(&desc)).map_err(|e| Error::RequestDevice {
+                adapter: info.name.clone(),
+                message: e.to_string(),
+            })?;
+        let uncaptured = Arc::new(Mutex::new(Vec::new()));
+        let sink = uncaptured.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            if let Ok(mut v) = sink.lock() {
+                v.push(e.to_string());
+            }
+        }));
+        Ok(Gpu {
+            device,
+            queue,
+            info,
+            limits,
+            features,
+            pipelines: Mutex::new(HashMap::new()),
+            uncaptured,
+        })
+    }
+
+    /// The adapter this device runs on, for reports and run records.
+    pub fn report(&self) -> AdapterReport {
+        AdapterReport::new(0, &self.info, &self.limits, self.features)
+    }
+
+    /// `name (backend, driver driver_info)` for log lines.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} ({:?}, {} {})",
+            self.info.name, self.info.backend, self.info.driver, self.info.driver_info
+        )
+    }
+
+    pub fn info(&self) -> &wgpu::AdapterInfo {
+        &self.info
+    }
+
+    pub fn limits(&self) -> &wgpu::Limits {
+        &self.limits
+    }
+
+    pub fn has_timestamps(&self) -> bool {
+        self.features.contains(wgpu::Features::TIMESTAMP_QUERY)
+    }
+
+    /// Blocks until all submitted work is done; errors raised meanwhile outside any scope are
+    /// returned here, naming what was being waited for.
+    pub fn wait(&self, what: &str) -> Result<()> {
+        self.device
+            .poll(wgpu::PollType::Wait {
+                submission_index: None,
+                timeout: Some(std::time::Duration::from_secs(600)),
+            })
+            .map_err(|e| Error::Poll(format!("{what}: {e}")))?;
+        self.take_uncaptured(what)
+    }
+
+    pub(crate) fn take_uncaptured(&self, what: &str) -> Result<()> {
+        let mut errs = self.uncaptured.lock().map_err(|_| Error::Gpu {
+            kernel: what.to_string(),
+            message: "error sink poisoned".into(),
+        })?;
+        if errs.is_empty() {
+            return Ok(());
+        }
+        let message = errs.join("; ");
+        errs.clear();
+        Err(Error::Gpu {
+            kernel: what.to_string(),
+            message,
+        })
+    }
+
+    /// Runs `f` inside a validation + out-of-memory error scope and turns anything caught into
+    /// a typed error naming `what`.
+    pub(crate) fn scoped<T>(&self, what: &str, f: impl FnOnce() -> T) -> Result<T> {
+        let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let value = f();
+        let v = pollster::block_on(validation.pop());
+        let o = pollster::block_on(oom.pop());
+        match v.or(o) {
+            None => Ok(value),
+            Some(e) => Err(Error::Gpu {
+                kernel: what.to_string(),
+                message: e.to_string(),
+            }),
+        }
+    }
+}

@@ -1,0 +1,332 @@
+//! The Rust side of every shader: its files, its bindings (checked against naga's reflection in
+//! tests/shaders.rs), its workgroup size and its parameter struct. Nothing here touches wgpu;
+//! `gpu::` turns a [`Kernel`] into a pipeline.
+
+pub mod source;
+
+use bytemuck::{Pod, Zeroable};
+use source::{wgsl, WgslFile};
+
+/// How a binding is declared in the shader. Bindings are numbered 0, 1, 2 … in order, all in
+/// group 0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Binding {
+    Uniform,
+    Read,
+    ReadWrite,
+}
+
+/// One compute kernel: entry point `main` of the concatenation of `files`.
+#[derive(Debug)]
+pub struct Kernel {
+    pub name: &'static str,
+    pub files: &'static [WgslFile],
+    pub bindings: &'static [Binding],
+    pub workgroup: [u32; 3],
+    /// The override constants the kernel declares (checked against naga's reflection).
+    pub constants: &'static [&'static str],
+}
+
+impl Kernel {
+    pub fn source(&self) -> String {
+        source::compose(self.files)
+    }
+}
+
+use Binding::{Read as R, ReadWrite as RW, Uniform as U};
+
+const ACTIVATION_FNS: WgslFile = wgsl!("activation_fns.wgsl");
+const RNG: WgslFile = wgsl!("rng.wgsl");
+
+pub static MATMUL: Kernel = Kernel {
+    name: "matmul",
+    files: &[wgsl!("matmul.wgsl")],
+    bindings: &[U, R, R, R, RW],
+    workgroup: [8, 8, 1],
+    constants: &["TRANS_A", "TRANS_B", "HAS_BIAS"],
+};
+/// Each matmul invocation computes a 4×4 block of the output.
+pub const MATMUL_BLOCK: u32 = 4;
+
+pub static SUM_ROWS: Kernel = Kernel {
+    name: "sum_rows",
+    files: &[wgsl!("sum_rows.wgsl")],
+    bindings: &[U, R, RW],
+    workgroup: [64, 1, 1],
+    constants: &[],
+};
+
+pub static ACTIVATION_FORWARD: Kernel = Kernel {
+    name: "activation_forward",
+    files: &[ACTIVATION_FNS, wgsl!("activation_forward.wgsl")],
+    bindings: &[U, R, RW],
+    workgroup: [256, 1, 1],
+    constants: &["ACT"],
+};
+
+pub static ACTIVATION_BACKWARD: Kernel = Kernel {
+    name: "activation_backward",
+    files: &[ACTIVATION_FNS, wgsl!("activation_backward.wgsl")],
+    bindings: &[U, R, R, R, RW],
+    workgroup: [256, 1, 1],
+    constants: &["ACT"],
+};
+
+pub static LOSS: Kernel = Kernel {
+    name: "loss",
+    files: &[wgsl!("loss.wgsl")],
+    bindings: &[U, R, R, R, RW, RW],
+    workgroup: [256, 1, 1],
+    constants: &["LOSS", "HAS_WEIGHTS"],
+};
+
+pub static OPTIMIZER: Kernel = Kernel {
+    name: "optimizer",
+    files: &[wgsl!("optimizer.wgsl")],
+    bindings: &[U, U, RW, R, RW, RW, RW, R],
+    workgroup: [256, 1, 1],
+    constants: &["OPT", "WRITE_DELTA"],
+};
+
+pub static REDUCE: Kernel = Kernel {
+    name: "reduce",
+    files: &[wgsl!("reduce.wgsl")],
+    bindings: &[U, R, RW],
+    workgroup: [256, 1, 1],
+    constants: &[],
+};
+/// Floats written by one `reduce` dispatch.
+pub const REDUCE_WIDTH: usize = 8;
+
+pub static GATHER: Kernel = Kernel {
+    name: "gather",
+    files: &[wgsl!("gather.wgsl")],
+    bindings: &[U, R, R, R, RW, RW],
+    workgroup: [256, 1, 1],
+    constants: &[],
+};
+
+pub static BATCHNORM_TRAIN: Kernel = Kernel {
+    name: "batchnorm_train",
+    files: &[wgsl!("batchnorm_train.wgsl")],
+    bindings: &[U, R, R, R, RW, RW, RW, RW, RW],
+    workgroup: [64, 1, 1],
+    constants: &[],
+};
+
+pub static BATCHNORM_EVAL: Kernel = Kernel {
+    name: "batchnorm_eval",
+    files: &[wgsl!("batchnorm_eval.wgsl")],
+    bindings: &[U, R, R, R, R, R, RW],
+    workgroup: [256, 1, 1],
+    constants: &[],
+};
+
+pub static BATCHNORM_BACKWARD: Kernel = Kernel {
+    name: "batchnorm_backward",
+    files: &[wgsl!("batchnorm_backward.wgsl")],
+    bindings: &[U, R, R, R, R, R, RW, RW, RW],
+    workgroup: [64, 1, 1],
+    constants: &[],
+};
+
+pub static DROPOUT: Kernel = Kernel {
+    name: "dropout",
+    files: &[RNG, wgsl!("dropout.wgsl")],
+    bindings: &[U, U, R, RW],
+    workgroup: [256, 1, 1],
+    constants: &[],
+};
+
+pub static COUNT_POSITIVE: Kernel = Kernel {
+    name: "count_positive",
+    files: &[wgsl!("count_positive.wgsl")],
+    bindings: &[U, R, RW],
+    workgroup: [64, 1, 1],
+    constants: &[],
+};
+
+pub static HISTOGRAM: Kernel = Kernel {
+    name: "histogram",
+    files: &[wgsl!("histogram.wgsl")],
+    bindings: &[U, R, RW],
+    workgroup: [256, 1, 1],
+    constants: &[],
+};
+
+pub static FMA_PROBE: Kernel = Kernel {
+    name: "fma_probe",
+    files: &[wgsl!("fma_probe.wgsl")],
+    bindings: &[U, RW],
+    workgroup: [256, 1, 1],
+    constants: &[],
+};
+
+pub static COPY_PROBE: Kernel = Kernel {
+    name: "copy_probe",
+    files: &[wgsl!("copy_probe.wgsl")],
+    bindings: &[U, R, RW],
+    workgroup: [256, 1, 1],
+    constants: &[],
+};
+
+/// Every kernel, for validation tests and for warming the pipeline cache.
+pub static ALL: &[&Kernel] = &[
+    &MATMUL,
+    &SUM_ROWS,
+    &ACTIVATION_FORWARD,
+    &ACTIVATION_BACKWARD,
+    &LOSS,
+    &OPTIMIZER,
+    &REDUCE,
+    &GATHER,
+    &BATCHNORM_TRAIN,
+    &BATCHNORM_EVAL,
+    &BATCHNORM_BACKWARD,
+    &DROPOUT,
+    &COUNT_POSITIVE,
+    &HISTOGRAM,
+    &FMA_PROBE,
+    &COPY_PROBE,
+];
+
+/// `matmul` parameters: C[m, n] = op(A)[m, k] · op(B)[k, n].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct MatmulParams {
+    pub m: u32,
+    pub n: u32,
+    pub k: u32,
+    pub _pad: u32,
+}
+
+/// `sum_rows` and `count_positive` parameters: a row-major [rows, cols] matrix.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct MatrixParams {
+    pub rows: u32,
+    pub cols: u32,
+    pub _pad: [u32; 2],
+}
+
+/// Activation forward and backward parameters.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct ActivationParams {
+    pub n: u32,
+    pub slope: f32,
+    pub _pad: [u32; 2],
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct LossParams {
+    pub batch: u32,
+    pub width: u32,
+    /// Index into the stats buffer of [mean loss, correct count, total weight].
+    pub out_slot: u32,
+    pub _pad0: u32,
+    pub gamma: f32,
+    pub alpha: f32,
+    pub _pad1: [f32; 2],
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct OptimizerParams {
+    pub n: u32,
+    /// Stats index of the first gradient's sum of squares, for clipping by global norm.
+    pub clip_first: u32,
+    pub clip_count: u32,
+    pub clip_stride: u32,
+    pub momentum: f32,
+    pub beta1: f32,
+    pub beta2: f32,
+    pub eps: f32,
+    pub l2: f32,
+    pub weight_decay: f32,
+    /// 0 disables clipping by global norm.
+    pub clip_norm: f32,
+    /// 0 disables clipping by value.
+    pub clip_value: f32,
+}
+
+/// Per-step values written by the host before each step's submission.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable, PartialEq)]
+pub struct StepUniform {
+    pub lr: f32,
+    /// 1 − β1^t, computed on the host in f64.
+    pub bias_correction1: f32,
+    /// 1 − β2^t.
+    pub bias_correction2: f32,
+    /// 0-based step index (seeds dropout masks).
+    pub step: u32,
+    pub seed: u32,
+    pub _pad: [u32; 3],
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct ReduceParams {
+    pub n: u32,
+    pub offset: u32,
+    pub out: u32,
+    pub _pad: u32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct GatherParams {
+    pub batch: u32,
+    pub x_width: u32,
+    pub y_width: u32,
+    pub _pad: u32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct BatchNormParams {
+    pub batch: u32,
+    pub features: u32,
+    pub eps: f32,
+    pub momentum: f32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct DropoutParams {
+    pub n: u32,
+    pub layer: u32,
+    pub rate: f32,
+    pub _pad: u32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct HistogramParams {
+    pub n: u32,
+    pub bins: u32,
+    pub lo: f32,
+    pub hi: f32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct ProbeParams {
+    pub n: u32,
+    pub iterations: u32,
+    pub _pad: [u32; 2],
+}
+
+/// Workgroup counts for `n` invocations of a 1-D kernel with `wg` lanes, split over y when x
+/// would exceed the per-dimension limit (the kernels rebuild the index from `num_workgroups`).
+pub fn groups_1d(n: usize, wg: u32, max_per_dim: u32) -> [u32; 3] {
+    let groups = (n as u64).div_ceil(wg as u64).max(1);
+    if groups <= max_per_dim as u64 {
+        return [groups as u32, 1, 1];
+    }
+    let y = groups.div_ceil(max_per_dim as u64);
+    let x = groups.div_ceil(y);
+    [x as u32, y as u32, 1]
+}

@@ -1,0 +1,20 @@
+//! netdx: the neural-network debugging checklist as a runnable, GPU-accelerated test suite.
+//!
+//! Data flows one way: YAML config → validated spec → plan (pipelines and buffers made once) →
+//! steps (encode, submit, one small read-back) → statistics → report.
+
+pub mod app;
+pub mod bench;
+pub mod cli;
+pub mod config;
+pub mod data;
+pub mod error;
+pub mod gpu;
+pub mod kernels;
+pub mod model;
+pub mod ops;
+pub mod reference;
+pub mod rng;
+pub mod train;
+
+pub use error::{Error, Result};

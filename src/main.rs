@@ -1,0 +1,41 @@
+//! The `netdx` binary: parse the command line, call the library, map errors to exit codes
+//! (0 all passed, 1 a failure while running, 2 a usage or config error).
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use netdx::app;
+use netdx::cli::{Cli, Command};
+use netdx::Error;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<u8, Error> {
+    match cli.command {
+        Command::Adapters { device, json } => app::adapters(&device, json),
+        Command::Train {
+            config,
+            steps,
+            every,
+            json,
+            device,
+        } => app::train_command(&config, steps, every, json, &device),
+        Command::Bench { quick, json, device } => app::bench_command(quick, json, &device),
+    }
+}

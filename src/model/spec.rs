@@ -1,0 +1,286 @@
+//! The model as the user writes it. YAML forms accepted for a layer: a bare name (`relu`,
+//! `tanh`, `batch_norm`, `dropout`) or a single-key map with arguments
+//! (`{linear: {out: 64, init: kaiming_normal}}`, `{leaky_relu: {slope: 0.1}}`,
+//! `{dropout: {rate: 0.2}}`, `{batch_norm: {eps: 1e-5, momentum: 0.1}}`).
+
+use std::fmt;
+
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::ops::Activation;
+
+/// Weight initialization of a linear layer (fan_in = inputs, fan_out = outputs). Kaiming uses
+/// the ReLU gain √2, as `torch.nn.init.kaiming_*_(nonlinearity='relu')`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Init {
+    XavierUniform,
+    XavierNormal,
+    KaimingUniform,
+    KaimingNormal,
+    Normal { std: f64 },
+    Uniform { low: f64, high: f64 },
+    Zeros,
+}
+
+impl Default for Init {
+    fn default() -> Self {
+        Init::KaimingUniform
+    }
+}
+
+const INIT_NAMES: &[&str] = &[
+    "xavier_uniform",
+    "xavier_normal",
+    "kaiming_uniform",
+    "kaiming_normal",
+    "normal",
+    "uniform",
+    "zeros",
+];
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NormalArgs {
+    std: f64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UniformArgs {
+    low: f64,
+    high: f64,
+}
+
+impl<'de> Deserialize<'de> for Init {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Init;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an init name or {normal: {std}} / {uniform: {low, high}}")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Init, E> {
+                Ok(match s {
+                    "xavier_uniform" => Init::XavierUniform,
+                    "xavier_normal" => Init::XavierNormal,
+                    "kaiming_uniform" => Init::KaimingUniform,
+                    "kaiming_normal" => Init::KaimingNormal,
+                    "zeros" => Init::Zeros,
+                    "normal" | "uniform" => {
+                        return Err(E::custom(format!(
+                            "init `{s}` needs arguments, e.g. {{normal: {{std: 0.01}}}} or {{uniform: {{low: -0.1, high: 0.1}}}}"
+                        )))
+                    }
+                    _ => return Err(E::unknown_variant(s, INIT_NAMES)),
+                })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Init, A::Error> {
+                let key: String = map
+                    .next_key()?
+                    .ok_or_else(|| de::Error::custom("empty init map"))?;
+                let init = match key.as_str() {
+                    "normal" => Init::Normal {
+                        std: map.next_value::<NormalArgs>()?.std,
+                    },
+                    "uniform" => {
+                        let a: UniformArgs = map.next_value()?;
+                        Init::Uniform {
+                            low: a.low,
+                            high: a.high,
+                        }
+                    }
+                    other => return Err(de::Error::unknown_variant(other, &["normal", "uniform"])),
+                };
+                if map.next_key::<String>()?.is_some() {
+                    return Err(de::Error::custom("an init map has exactly one key"));
+                }
+                Ok(init)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// One layer as specified.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LayerSpec {
+    Linear {
+        out: usize,
+        /// Optional declared input width, checked against the previous layer.
+        input: Option<usize>,
+        init: Init,
+        /// Constant bias initial value.
+        bias: f64,
+    },
+    Activation {
+        kind: Activation,
+        /// Negative slope of leaky_relu (ignored by the others).
+        slope: f64,
+    },
+    BatchNorm {
+        eps: f64,
+        momentum: f64,
+    },
+    Dropout {
+        rate: f64,
+    },
+}
+
+/// leaky_relu's default negative slope, as in PyTorch.
+pub const DEFAULT_LEAKY_SLOPE: f64 = 0.01;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LinearArgs {
+    out: usize,
+    #[serde(default, rename = "in")]
+    input: Option<usize>,
+    #[serde(default)]
+    init: Init,
+    #[serde(default)]
+    bias: f64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LeakyArgs {
+    #[serde(default = "default_slope")]
+    slope: f64,
+}
+
+fn default_slope() -> f64 {
+    DEFAULT_LEAKY_SLOPE
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BatchNormArgs {
+    #[serde(default = "default_bn_eps")]
+    eps: f64,
+    #[serde(default = "default_bn_momentum")]
+    momentum: f64,
+}
+
+fn default_bn_eps() -> f64 {
+    1e-5
+}
+
+fn default_bn_momentum() -> f64 {
+    0.1
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DropoutArgs {
+    #[serde(default = "default_dropout")]
+    rate: f64,
+}
+
+fn default_dropout() -> f64 {
+    0.5
+}
+
+/// Every layer name the config accepts, for error messages.
+pub const LAYER_NAMES: &[&str] = &[
+    "linear",
+    "relu",
+    "leaky_relu",
+    "tanh",
+    "sigmoid",
+    "gelu",
+    "gelu_tanh",
+    "identity",
+    "batch_norm",
+    "dropout",
+];
+
+impl<'de> Deserialize<'de> for LayerSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = LayerSpec;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a layer: a name such as `relu`, or a map such as {linear: {out: 64}}")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<LayerSpec, E> {
+                if let Some(kind) = Activation::from_name(s) {
+                    return Ok(LayerSpec::Activation {
+                        kind,
+                        slope: DEFAULT_LEAKY_SLOPE,
+                    });
+                }
+                match s {
+                    "batch_norm" => Ok(LayerSpec::BatchNorm {
+                        eps: default_bn_eps(),
+                        momentum: default_bn_momentum(),
+                    }),
+                    "dropout" => Ok(LayerSpec::Dropout {
+                        rate: default_dropout(),
+                    }),
+                    "linear" => Err(E::custom("`linear` needs its output width: {linear: {out: N}}")),
+                    _ => Err(E::unknown_variant(s, LAYER_NAMES)),
+                }
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<LayerSpec, A::Error> {
+                let key: String = map
+                    .next_key()?
+                    .ok_or_else(|| de::Error::custom("empty layer map"))?;
+                let layer = match key.as_str() {
+                    "linear" => {
+                        let a: LinearArgs = map.next_value()?;
+                        LayerSpec::Linear {
+                            out: a.out,
+                            input: a.input,
+                            init: a.init,
+                            bias: a.bias,
+                        }
+                    }
+                    "leaky_relu" => LayerSpec::Activation {
+                        kind: Activation::LeakyRelu,
+                        slope: map.next_value::<LeakyArgs>()?.slope,
+                    },
+                    "batch_norm" => {
+                        let a: BatchNormArgs = map.next_value()?;
+                        LayerSpec::BatchNorm {
+                            eps: a.eps,
+                            momentum: a.momentum,
+                        }
+                    }
+                    "dropout" => LayerSpec::Dropout {
+                        rate: map.next_value::<DropoutArgs>()?.rate,
+                    },
+                    other => match Activation::from_name(other) {
+                        Some(kind) => {
+                            map.next_value::<de::IgnoredAny>()?;
+                            LayerSpec::Activation {
+                                kind,
+                                slope: DEFAULT_LEAKY_SLOPE,
+                            }
+                        }
+                        None => return Err(de::Error::unknown_variant(other, LAYER_NAMES)),
+                    },
+                };
+                if let Some(extra) = map.next_key::<String>()? {
+                    return Err(de::Error::custom(format!(
+                        "a layer map has exactly one key; found `{extra}` after `{key}`"
+                    )));
+                }
+                Ok(layer)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// The `model:` section.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSpec {
+    /// Input width; inferred from the data when absent, checked against it when present.
+    #[serde(default)]
+    pub input: Option<usize>,
+    pub layers: Vec<LayerSpec>,
+}

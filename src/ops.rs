@@ -1,0 +1,94 @@
+//! The operations netdx implements, named once: the GPU kernels, the f64 reference and the
+//! YAML config all refer to these enums, so a kind cannot mean one thing in a shader and
+//! another in the reference.
+
+use serde::{Deserialize, Serialize};
+
+/// Elementwise activations. `code` is the value of the shaders' `ACT` override constant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Activation {
+    Identity,
+    Relu,
+    LeakyRelu,
+    Tanh,
+    Sigmoid,
+    /// The exact erf form.
+    Gelu,
+    /// The tanh approximation.
+    GeluTanh,
+}
+
+impl Activation {
+    pub const ALL: [Activation; 7] = [
+        Activation::Identity,
+        Activation::Relu,
+        Activation::LeakyRelu,
+        Activation::Tanh,
+        Activation::Sigmoid,
+        Activation::Gelu,
+        Activation::GeluTanh,
+    ];
+
+    pub fn code(self) -> u32 {
+        self as u32
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Activation::Identity => "identity",
+            Activation::Relu => "relu",
+            Activation::LeakyRelu => "leaky_relu",
+            Activation::Tanh => "tanh",
+            Activation::Sigmoid => "sigmoid",
+            Activation::Gelu => "gelu",
+            Activation::GeluTanh => "gelu_tanh",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Activation> {
+        Activation::ALL.into_iter().find(|a| a.name() == s)
+    }
+}
+
+/// Losses, each fused with its gradient. `code` is the shader's `LOSS` override constant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LossKind {
+    SoftmaxCrossEntropy,
+    BinaryCrossEntropy,
+    Mse,
+    Focal,
+}
+
+impl LossKind {
+    pub fn code(self) -> u32 {
+        self as u32
+    }
+
+    /// Whether targets are class indices (and accuracy is argmax agreement).
+    pub fn is_classification(self) -> bool {
+        !matches!(self, LossKind::Mse)
+    }
+}
+
+/// Optimizers. `code` is the shader's `OPT` override constant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OptimizerKind {
+    Sgd,
+    Momentum,
+    Nesterov,
+    Adam,
+    Adamw,
+}
+
+impl OptimizerKind {
+    pub fn code(self) -> u32 {
+        self as u32
+    }
+
+    pub fn uses_second_moment(self) -> bool {
+        matches!(self, OptimizerKind::Adam | OptimizerKind::Adamw)
+    }
+}

@@ -1,0 +1,278 @@
+//! Training: the step loop over a [`BatchPlan`], learning-rate schedule, batch sampling, and
+//! the per-step records it hands to its caller as they happen (so an interrupted or failed run
+//! keeps everything up to that step).
+
+pub mod network;
+pub mod plan;
+pub mod schedule;
+
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::gpu::Gpu;
+use crate::kernels::StepUniform;
+use crate::model::{init_params, HostParams, Model};
+use crate::rng::SplitMix64;
+
+pub use network::DeviceNetwork;
+pub use plan::{check_output, BatchPlan, DeviceData, Instrumentation, PlanMode, PlanOptions, StepStats};
+
+/// One training step as recorded.
+#[derive(Clone, Debug, Serialize)]
+pub struct StepRecord {
+    pub step: usize,
+    pub lr: f64,
+    /// Mean data loss of the batch.
+    pub loss: f64,
+    /// 0.5·λ·Σ‖W‖² before the update (0 without L2, or without full instrumentation).
+    pub l2_term: f64,
+    /// Accuracy on the batch (classification only).
+    pub batch_accuracy: Option<f64>,
+    #[serde(skip)]
+    pub stats: StepStats,
+}
+
+/// The end of a training run.
+#[derive(Clone, Debug, Serialize)]
+pub struct TrainSummary {
+    pub steps: usize,
+    /// Loss over the whole training set in evaluation mode, after training.
+    pub loss: f64,
+    /// Accuracy over the whole training set (classification only).
+    pub train_accuracy: Option<f64>,
+    pub last_batch_loss: f64,
+    pub seconds: f64,
+    pub steps_per_second: f64,
+    pub adapter: String,
+    pub backend: String,
+    pub model: String,
+    pub parameters: usize,
+    pub dataset: String,
+    pub dataset_hash: String,
+}
+
+/// Epoch-wise shuffled batches (dropping the incomplete tail of each epoch).
+pub struct BatchSampler {
+    order: Vec<u32>,
+    pos: usize,
+    batch: usize,
+    shuffle: bool,
+    rng: SplitMix64,
+}
+
+impl BatchSampler {
+    pub fn new(n: usize, batch: usize, shuffle: bool, seed: u64) -> Self {
+        let mut s = BatchSampler {
+            order: (0..n as u32).collect(),
+            pos: 0,
+            batch,
+            shuffle,
+            rng: SplitMix64::stream(seed, 0xBA7C),
+        };
+        if shuffle {
+            s.rng.shuffle(&mut s.order);
+        }
+        s
+    }
+
+    pub fn next_batch(&mut self) -> &[u32] {
+        if self.pos + self.batch > self.order.len() {
+            self.pos = 0;
+            if self.shuffle {
+                self.rng.shuffle(&mut self.order);
+            }
+        }
+        let b = &self.order[self.pos..self.pos + self.batch];
+        self.pos += self.batch;
+        b
+    }
+}
+
+/// Everything a run needs on the device, built once.
+pub struct Trainer<'g> {
+    pub gpu: &'g Gpu,
+    pub config: Config,
+    pub dataset: Dataset,
+    pub model: Model,
+    pub net: DeviceNetwork,
+    pub data: DeviceData,
+    pub plan: BatchPlan,
+    sampler: BatchSampler,
+    step: usize,
+}
+
+impl<'g> Trainer<'g> {
+    /// Builds the model from the config, uploads data and initial weights (`initial` overrides
+    /// the seeded init), and records the training plan.
+    pub fn new(
+        gpu: &'g Gpu,
+        config: &Config,
+        dataset: Dataset,
+        instrumentation: Instrumentation,
+        initial: Option<HostParams>,
+    ) -> Result<Self> {
+        let model = Model::build(&config.model, dataset.x_width)?;
+        check_output(config.loss.name, model.output(), dataset.y_width, dataset.classes)?;
+        let batch = config.training.batch_size;
+        if batch > dataset.n {
+            return Err(Error::Usage(format!(
+                "training.batch_size {batch} is larger than the dataset ({} examples)",
+                dataset.n
+            )));
+        }
+        let host = initial.unwrap_or_else(|| init_params(&model, config.seed));
+        let opts = PlanOptions::from_config(config, instrumentation);
+        let net = DeviceNetwork::upload(gpu, &model, &host, opts.optimizer)?;
+        let data = DeviceData::upload(gpu, &dataset)?;
+        let plan = BatchPlan::new(gpu, &net, &data, batch, PlanMode::Train, &opts)?;
+        let sampler = BatchSampler::new(dataset.n, batch, config.training.shuffle, config.seed);
+        Ok(Trainer {
+            gpu,
+            config: config.clone(),
+            dataset,
+            model,
+            net,
+            data,
+            plan,
+            sampler,
+            step: 0,
+        })
+    }
+
+    /// The step uniform for 0-based step `t` of `total`.
+    pub fn step_uniform(&self, t: usize, total: usize) -> StepUniform {
+        let o = &self.config.training.optimizer;
+        let lr = schedule::learning_rate(o.lr, &self.config.training.schedule, t, total);
+        let n = (t + 1) as i32;
+        StepUniform {
+            lr: lr as f32,
+            bias_correction1: (1.0 - o.beta1.powi(n)) as f32,
+            bias_correction2: (1.0 - o.beta2.powi(n)) as f32,
+            step: t as u32,
+            seed: self.config.seed as u32,
+            _pad: [0; 3],
+        }
+    }
+
+    /// Runs one step and returns its record.
+    pub fn step(&mut self, total: usize) -> Result<StepRecord> {
+        let t = self.step;
+        let u = self.step_uniform(t, total);
+        let indices = self.sampler.next_batch().to_vec();
+        let stats = self.plan.run(self.gpu, &self.net, &indices, &u)?;
+        self.step += 1;
+        let l2 = self.config.training.l2;
+        let l2_term = if l2 > 0.0 {
+            0.5 * l2
+                * self
+                    .net
+                    .infos
+                    .iter()
+                    .zip(&stats.weights)
+                    .filter(|(i, _)| i.regularized())
+                    .map(|(_, s)| s.sumsq)
+                    .sum::<f64>()
+        } else {
+            0.0
+        };
+        let batch_accuracy = self
+            .config
+            .loss
+            .name
+            .is_classification()
+            .then(|| stats.correct / self.plan.batch as f64);
+        let record = StepRecord {
+            step: t,
+            lr: u.lr as f64,
+            loss: stats.loss,
+            l2_term,
+            batch_accuracy,
+            stats,
+        };
+        if !record.loss.is_finite() {
+            return Err(Error::NonFinite { step: t });
+        }
+        Ok(record)
+    }
+
+    /// Loss and accuracy over the whole training set in evaluation mode.
+    pub fn evaluate(&self) -> Result<(f64, Option<f64>)> {
+        evaluate(self.gpu, &self.net, &self.data, &self.config)
+    }
+}
+
+/// Evaluates over every example of `data` in chunks of at most 4096.
+pub fn evaluate(gpu: &Gpu, net: &DeviceNetwork, data: &DeviceData, config: &Config) -> Result<(f64, Option<f64>)> {
+    const CHUNK: usize = 4096;
+    let opts = PlanOptions::from_config(config, Instrumentation::Bare);
+    let n = data.n;
+    let full = n.min(CHUNK);
+    let main = BatchPlan::new(gpu, net, data, full, PlanMode::Eval, &opts)?;
+    let rest = n % full;
+    let tail = if rest > 0 && n > full {
+        Some(BatchPlan::new(gpu, net, data, rest, PlanMode::Eval, &opts)?)
+    } else {
+        None
+    };
+    let (mut loss_w, mut weight, mut correct) = (0.0, 0.0, 0.0);
+    let mut start = 0;
+    let u = StepUniform::default();
+    while start < n {
+        let plan = if n - start >= full { &main } else { tail.as_ref().expect("tail exists") };
+        let idx: Vec<u32> = (start as u32..(start + plan.batch) as u32).collect();
+        let s = plan.run(gpu, net, &idx, &u)?;
+        // The loss is a weighted mean per chunk; recombine with each chunk's weight (for MSE
+        // the weight is the batch size, matching its per-example mean).
+        loss_w += s.loss * s.total_weight;
+        weight += s.total_weight;
+        correct += s.correct;
+        start += plan.batch;
+    }
+    let accuracy = config.loss.name.is_classification().then(|| correct / n as f64);
+    Ok((loss_w / weight, accuracy))
+}
+
+/// Trains per the config for `steps` steps (default: the config's), calling `on_step` with each
+/// record as soon as it is read back.
+pub fn train<'g>(
+    gpu: &'g Gpu,
+    config: &Config,
+    dataset: Dataset,
+    steps: Option<usize>,
+    instrumentation: Instrumentation,
+    mut on_step: impl FnMut(&StepRecord),
+) -> Result<(TrainSummary, Trainer<'g>)> {
+    let total = steps.unwrap_or(config.training.steps);
+    let name = dataset.name.clone();
+    let hash = dataset.content_hash();
+    let mut trainer = Trainer::new(gpu, config, dataset, instrumentation, None)?;
+    let start = Instant::now();
+    let mut last = f64::NAN;
+    for _ in 0..total {
+        let r = trainer.step(total)?;
+        last = r.loss;
+        on_step(&r);
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    let (loss, train_accuracy) = trainer.evaluate()?;
+    let info = gpu.info();
+    let summary = TrainSummary {
+        steps: total,
+        loss,
+        train_accuracy,
+        last_batch_loss: last,
+        seconds,
+        steps_per_second: total as f64 / seconds.max(1e-9),
+        adapter: info.name.clone(),
+        backend: format!("{:?}", info.backend).to_lowercase(),
+        model: trainer.model.describe(),
+        parameters: trainer.model.param_count(),
+        dataset: name,
+        dataset_hash: hash,
+    };
+    Ok((summary, trainer))
+}

@@ -1,0 +1,666 @@
+//! A batch plan: every buffer and dispatch for one batch size and mode, created once. A step
+//! writes the batch indices and the step uniform, encodes the recorded dispatches into one
+//! submission, and reads back one small statistics buffer.
+
+use crate::config::{Config, LossConfig};
+use crate::error::{Error, Result};
+use crate::gpu::{Dispatch, Gpu, Tensor, TensorUsage};
+use crate::kernels::{self, *};
+use crate::model::LayerSpec;
+use crate::ops::{LossKind, OptimizerKind};
+use crate::reference::ReduceStats;
+
+use super::network::DeviceNetwork;
+
+/// Training mode runs forward, loss, backward, statistics and the optimizer; evaluation mode
+/// runs forward and loss with running batch-norm statistics and no dropout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlanMode {
+    Train,
+    Eval,
+}
+
+/// Which statistics a training step reduces on the GPU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Instrumentation {
+    /// Loss and accuracy only (plus gradient norms when clipping needs them).
+    Bare,
+    /// Per-tensor gradient, weight and update statistics and per-layer activation statistics.
+    Full,
+}
+
+/// The resident dataset (all of x and y on the GPU; batches are gathered by index).
+pub struct DeviceData {
+    pub x: Tensor,
+    pub y: Tensor,
+    pub n: usize,
+    pub x_width: usize,
+    pub y_width: usize,
+}
+
+impl DeviceData {
+    pub fn upload(gpu: &Gpu, d: &crate::data::Dataset) -> Result<Self> {
+        Ok(DeviceData {
+            x: gpu.tensor_from("data.x", &d.x)?,
+            y: gpu.tensor_from("data.y", &d.y)?,
+            n: d.n,
+            x_width: d.x_width,
+            y_width: d.y_width,
+        })
+    }
+}
+
+/// Where each figure lives in the statistics buffer (indices of f32s).
+#[derive(Clone, Debug, Default)]
+pub struct StatsLayout {
+    /// [mean data loss, correct, total weight, unused]
+    pub loss: usize,
+    /// Per parameter tensor, `REDUCE_WIDTH` floats each; `None` when not reduced.
+    pub grads: Option<usize>,
+    pub weights: Option<usize>,
+    pub updates: Option<usize>,
+    /// Per layer output.
+    pub acts: Option<usize>,
+    pub len: usize,
+}
+
+/// The statistics of one step, as read back.
+#[derive(Clone, Debug, Default)]
+pub struct StepStats {
+    pub loss: f64,
+    pub correct: f64,
+    pub total_weight: f64,
+    pub grads: Vec<ReduceStats>,
+    pub weights: Vec<ReduceStats>,
+    pub updates: Vec<ReduceStats>,
+    pub acts: Vec<ReduceStats>,
+}
+
+pub struct BatchPlan {
+    pub batch: usize,
+    pub mode: PlanMode,
+    pub indices: Tensor,
+    /// acts[0] is the input batch, acts[i + 1] the output of layer i.
+    pub acts: Vec<Tensor>,
+    /// grads[i] = dL/d acts[i] (training mode; grads[0] only with `input_grad`).
+    pub grads: Vec<Option<Tensor>>,
+    pub targets: Tensor,
+    pub param_grads: Vec<Tensor>,
+    pub deltas: Vec<Tensor>,
+    pub stats: Tensor,
+    staging: Tensor,
+    pub layout: StatsLayout,
+    dispatches: Vec<Dispatch>,
+    nparams: usize,
+    nlayers: usize,
+}
+
+/// What the plan needs from the config.
+pub struct PlanOptions<'a> {
+    pub loss: &'a LossConfig,
+    pub optimizer: OptimizerKind,
+    pub momentum: f64,
+    pub beta1: f64,
+    pub beta2: f64,
+    pub eps: f64,
+    pub l2: f64,
+    pub weight_decay: f64,
+    pub clip_norm: f64,
+    pub clip_value: f64,
+    pub instrumentation: Instrumentation,
+    /// Also compute dL/d input (saliency).
+    pub input_grad: bool,
+}
+
+impl<'a> PlanOptions<'a> {
+    pub fn from_config(c: &'a Config, instrumentation: Instrumentation) -> Self {
+        let o = &c.training.optimizer;
+        PlanOptions {
+            loss: &c.loss,
+            optimizer: o.resolved_kind(),
+            momentum: o.momentum(),
+            beta1: o.beta1,
+            beta2: o.beta2,
+            eps: o.eps,
+            l2: c.training.l2,
+            weight_decay: c.training.weight_decay,
+            clip_norm: c.training.clip.norm.unwrap_or(0.0),
+            clip_value: c.training.clip.value.unwrap_or(0.0),
+            instrumentation,
+            input_grad: false,
+        }
+    }
+}
+
+fn flag(b: bool) -> f64 {
+    if b {
+        1.0
+    } else {
+        0.0
+    }
+}
+
+impl BatchPlan {
+    pub fn new(
+        gpu: &Gpu,
+        net: &DeviceNetwork,
+        data: &DeviceData,
+        batch: usize,
+        mode: PlanMode,
+        opt: &PlanOptions,
+    ) -> Result<BatchPlan> {
+        let model = &net.model;
+        let nparams = net.params.len();
+        let nlayers = model.layers.len();
+        let train = mode == PlanMode::Train;
+        let full = train && opt.instrumentation == Instrumentation::Full;
+        let need_grad_stats = train && (full || opt.clip_norm > 0.0);
+
+        // Statistics layout.
+        let mut layout = StatsLayout {
+            loss: 0,
+            len: 4,
+            ..Default::default()
+        };
+        let take = |count: usize, len: &mut usize| {
+            let at = *len;
+            *len += count * REDUCE_WIDTH;
+            Some(at)
+        };
+        let mut len = layout.len;
+        if need_grad_stats {
+            layout.grads = take(nparams, &mut len);
+        }
+        if full {
+            layout.weights = take(nparams, &mut len);
+            layout.updates = take(nparams, &mut len);
+            layout.acts = take(nlayers, &mut len);
+        }
+        layout.len = len;
+
+        // Buffers.
+        let indices = gpu.tensor("batch.indices", batch, TensorUsage::Storage)?;
+        let mut acts = vec![gpu.tensor("act.input", batch * model.input, TensorUsage::Storage)?];
+        for l in &model.layers {
+            acts.push(gpu.tensor(&format!("act.{}", l.index), batch * l.output, TensorUsage::Storage)?);
+        }
+        let targets = gpu.tensor("batch.targets", batch * data.y_width, TensorUsage::Storage)?;
+        let mut grads: Vec<Option<Tensor>> = Vec::new();
+        for (i, a) in acts.iter().enumerate() {
+            let wanted = train && (i > 0 || opt.input_grad) || (!train && i == nlayers);
+            grads.push(if wanted {
+                Some(gpu.tensor(&format!("grad.{}", a.name), a.len, TensorUsage::Storage)?)
+            } else {
+                None
+            });
+        }
+        let (mut param_grads, mut deltas) = (Vec::new(), Vec::new());
+        if train {
+            for info in &net.infos {
+                param_grads.push(gpu.tensor(&format!("grad.{}", info.name), info.len(), TensorUsage::Storage)?);
+                if full {
+                    deltas.push(gpu.tensor(&format!("update.{}", info.name), info.len(), TensorUsage::Storage)?);
+                }
+            }
+        }
+        let stats = gpu.tensor("stats", layout.len, TensorUsage::Storage)?;
+        let staging = gpu.tensor("stats (read-back)", layout.len, TensorUsage::ReadBack)?;
+        let class_weights = match &opt.loss.class_weights {
+            Some(w) => {
+                let classes = model.output();
+                if w.len() != classes {
+                    return Err(Error::OutputShape {
+                        message: format!("loss.class_weights has {} entries for {} classes", w.len(), classes),
+                    });
+                }
+                Some(gpu.tensor_from("loss.class_weights", &w.iter().map(|&v| v as f32).collect::<Vec<_>>())?)
+            }
+            None => None,
+        };
+
+        let mut d: Vec<Dispatch> = Vec::new();
+        let ph = &net.placeholders;
+
+        // Gather the batch.
+        let u = gpu.uniform(
+            "gather",
+            &GatherParams {
+                batch: batch as u32,
+                x_width: data.x_width as u32,
+                y_width: data.y_width as u32,
+                _pad: 0,
+            },
+        )?;
+        d.push(gpu.dispatch(
+            &GATHER,
+            &[],
+            &[&u, &indices.buffer, &data.x.buffer, &data.y.buffer, &acts[0].buffer, &targets.buffer],
+            gpu.groups_1d(&GATHER, batch * (data.x_width + data.y_width)),
+        )?);
+
+        // Forward.
+        let mut bn_saves: Vec<Option<(Tensor, Tensor)>> = Vec::new();
+        for l in &model.layers {
+            let (x, y) = (&acts[l.index], &acts[l.index + 1]);
+            let mut save = None;
+            match &l.spec {
+                LayerSpec::Linear { .. } => {
+                    let p = net.param_index(l.index).expect("linear layers have parameters");
+                    d.push(matmul(
+                        gpu,
+                        (batch, l.output, l.input),
+                        (false, true, true),
+                        &x.buffer,
+                        &net.params[p].buffer,
+                        &net.params[p + 1].buffer,
+                        &y.buffer,
+                    )?);
+                }
+                LayerSpec::Activation { kind, slope } => {
+                    let u = gpu.uniform(
+                        "activation",
+                        &ActivationParams {
+                            n: y.len as u32,
+                            slope: *slope as f32,
+                            _pad: [0; 2],
+                        },
+                    )?;
+                    d.push(gpu.dispatch(
+                        &ACTIVATION_FORWARD,
+                        &[("ACT", kind.code() as f64)],
+                        &[&u, &x.buffer, &y.buffer],
+                        gpu.groups_1d(&ACTIVATION_FORWARD, y.len),
+                    )?);
+                }
+                LayerSpec::BatchNorm { eps, momentum } => {
+                    let p = net.param_index(l.index).expect("batch norm has parameters");
+                    let s = net.state_index(l.index).expect("batch norm has state");
+                    let u = gpu.uniform(
+                        "batchnorm",
+                        &BatchNormParams {
+                            batch: batch as u32,
+                            features: l.output as u32,
+                            eps: *eps as f32,
+                            momentum: *momentum as f32,
+                        },
+                    )?;
+                    let (gamma, beta) = (&net.params[p].buffer, &net.params[p + 1].buffer);
+                    let (rm, rv) = (&net.state[s].buffer, &net.state[s + 1].buffer);
+                    if train {
+                        let mean = gpu.tensor(&format!("layers.{}.save_mean", l.index), l.output, TensorUsage::Storage)?;
+                        let invstd = gpu.tensor(&format!("layers.{}.save_invstd", l.index), l.output, TensorUsage::Storage)?;
+                        d.push(gpu.dispatch(
+                            &BATCHNORM_TRAIN,
+                            &[],
+                            &[&u, &x.buffer, gamma, beta, &y.buffer, &mean.buffer, &invstd.buffer, rm, rv],
+                            [(l.output as u32).div_ceil(64), 1, 1],
+                        )?);
+                        save = Some((mean, invstd));
+                    } else {
+                        d.push(gpu.dispatch(
+                            &BATCHNORM_EVAL,
+                            &[],
+                            &[&u, &x.buffer, gamma, beta, rm, rv, &y.buffer],
+                            gpu.groups_1d(&BATCHNORM_EVAL, y.len),
+                        )?);
+                    }
+                }
+                LayerSpec::Dropout { rate } => {
+                    d.push(dropout(gpu, net, l.index, if train { *rate } else { 0.0 }, &x.buffer, &y.buffer, y.len)?);
+                }
+            }
+            bn_saves.push(save);
+        }
+
+        // Loss (and, in training, its gradient).
+        let logits = &acts[nlayers];
+        let dlogits = grads[nlayers].as_ref().expect("logit gradient is always allocated");
+        let u = gpu.uniform(
+            "loss",
+            &LossParams {
+                batch: batch as u32,
+                width: model.output() as u32,
+                out_slot: layout.loss as u32,
+                _pad0: 0,
+                gamma: opt.loss.gamma as f32,
+                alpha: opt.loss.alpha as f32,
+                _pad1: [0.0; 2],
+            },
+        )?;
+        d.push(gpu.dispatch(
+            &LOSS,
+            &[
+                ("LOSS", opt.loss.name.code() as f64),
+                ("HAS_WEIGHTS", flag(class_weights.is_some())),
+            ],
+            &[
+                &u,
+                &logits.buffer,
+                &targets.buffer,
+                &class_weights.as_ref().unwrap_or(&ph[0]).buffer,
+                &dlogits.buffer,
+                &stats.buffer,
+            ],
+            [1, 1, 1],
+        )?);
+
+        if train {
+            // Backward, last layer first.
+            for l in model.layers.iter().rev() {
+                let i = l.index;
+                let dy = grads[i + 1].as_ref().expect("allocated for i + 1 > 0");
+                let dx = grads[i].as_ref();
+                let x = &acts[i];
+                match &l.spec {
+                    LayerSpec::Linear { .. } => {
+                        let p = net.param_index(i).expect("linear layers have parameters");
+                        // dW[out, in] = dYᵀ · X
+                        d.push(matmul(
+                            gpu,
+                            (l.output, l.input, batch),
+                            (true, false, false),
+                            &dy.buffer,
+                            &x.buffer,
+                            &x.buffer,
+                            &param_grads[p].buffer,
+                        )?);
+                        let u = gpu.uniform(
+                            "sum_rows",
+                            &MatrixParams {
+                                rows: batch as u32,
+                                cols: l.output as u32,
+                                _pad: [0; 2],
+                            },
+                        )?;
+                        d.push(gpu.dispatch(
+                            &SUM_ROWS,
+                            &[],
+                            &[&u, &dy.buffer, &param_grads[p + 1].buffer],
+                            [(l.output as u32).div_ceil(64), 1, 1],
+                        )?);
+                        if let Some(dx) = dx {
+                            // dX[batch, in] = dY · W
+                            d.push(matmul(
+                                gpu,
+                                (batch, l.input, l.output),
+                                (false, false, false),
+                                &dy.buffer,
+                                &net.params[p].buffer,
+                                &dy.buffer,
+                                &dx.buffer,
+                            )?);
+                        }
+                    }
+                    LayerSpec::Activation { kind, slope } => {
+                        if let Some(dx) = dx {
+                            let u = gpu.uniform(
+                                "activation",
+                                &ActivationParams {
+                                    n: x.len as u32,
+                                    slope: *slope as f32,
+                                    _pad: [0; 2],
+                                },
+                            )?;
+                            d.push(gpu.dispatch(
+                                &ACTIVATION_BACKWARD,
+                                &[("ACT", kind.code() as f64)],
+                                &[&u, &x.buffer, &acts[i + 1].buffer, &dy.buffer, &dx.buffer],
+                                gpu.groups_1d(&ACTIVATION_BACKWARD, x.len),
+                            )?);
+                        }
+                    }
+                    LayerSpec::BatchNorm { eps, momentum } => {
+                        let p = net.param_index(i).expect("batch norm has parameters");
+                        let (mean, invstd) = bn_saves[i].as_ref().expect("saved in training mode");
+                        let u = gpu.uniform(
+                            "batchnorm",
+                            &BatchNormParams {
+                                batch: batch as u32,
+                                features: l.output as u32,
+                                eps: *eps as f32,
+                                momentum: *momentum as f32,
+                            },
+                        )?;
+                        // A first-layer batch norm still needs somewhere to write dx.
+                        let scratch;
+                        let dx_buf = match dx {
+                            Some(t) => &t.buffer,
+                            None => {
+                                scratch = gpu.tensor("grad.scratch", x.len, TensorUsage::Storage)?;
+                                &scratch.buffer
+                            }
+                        };
+                        d.push(gpu.dispatch(
+                            &BATCHNORM_BACKWARD,
+                            &[],
+                            &[
+                                &u,
+                                &x.buffer,
+                                &net.params[p].buffer,
+                                &mean.buffer,
+                                &invstd.buffer,
+                                &dy.buffer,
+                                dx_buf,
+                                &param_grads[p].buffer,
+                                &param_grads[p + 1].buffer,
+                            ],
+                            [(l.output as u32).div_ceil(64), 1, 1],
+                        )?);
+                    }
+                    LayerSpec::Dropout { rate } => {
+                        if let Some(dx) = dx {
+                            d.push(dropout(gpu, net, i, *rate, &dy.buffer, &dx.buffer, x.len)?);
+                        }
+                    }
+                }
+            }
+
+            // Statistics before the update.
+            if let Some(base) = layout.grads {
+                for (k, g) in param_grads.iter().enumerate() {
+                    d.push(reduce(gpu, g, base + k * REDUCE_WIDTH, &stats)?);
+                }
+            }
+            if let Some(base) = layout.weights {
+                for (k, w) in net.params.iter().enumerate() {
+                    d.push(reduce(gpu, w, base + k * REDUCE_WIDTH, &stats)?);
+                }
+            }
+            if let Some(base) = layout.acts {
+                for (k, a) in acts[1..].iter().enumerate() {
+                    d.push(reduce(gpu, a, base + k * REDUCE_WIDTH, &stats)?);
+                }
+            }
+
+            // Optimizer.
+            for (k, info) in net.infos.iter().enumerate() {
+                let params = OptimizerParams {
+                    n: info.len() as u32,
+                    clip_first: layout.grads.map_or(0, |b| b + 1) as u32,
+                    clip_count: if opt.clip_norm > 0.0 { nparams as u32 } else { 0 },
+                    clip_stride: REDUCE_WIDTH as u32,
+                    momentum: opt.momentum as f32,
+                    beta1: opt.beta1 as f32,
+                    beta2: opt.beta2 as f32,
+                    eps: opt.eps as f32,
+                    l2: if info.regularized() { opt.l2 as f32 } else { 0.0 },
+                    weight_decay: if info.regularized() { opt.weight_decay as f32 } else { 0.0 },
+                    clip_norm: opt.clip_norm as f32,
+                    clip_value: opt.clip_value as f32,
+                };
+                let u = gpu.uniform("optimizer", &params)?;
+                let m = net.m[k].as_ref().unwrap_or(&ph[0]);
+                let v = net.v[k].as_ref().unwrap_or(&ph[1]);
+                let delta = deltas.get(k).unwrap_or(&ph[2]);
+                d.push(gpu.dispatch(
+                    &OPTIMIZER,
+                    &[("OPT", opt.optimizer.code() as f64), ("WRITE_DELTA", flag(full))],
+                    &[
+                        &u,
+                        &net.step,
+                        &net.params[k].buffer,
+                        &param_grads[k].buffer,
+                        &m.buffer,
+                        &v.buffer,
+                        &delta.buffer,
+                        &stats.buffer,
+                    ],
+                    gpu.groups_1d(&OPTIMIZER, info.len()),
+                )?);
+            }
+            if let Some(base) = layout.updates {
+                for (k, u) in deltas.iter().enumerate() {
+                    d.push(reduce(gpu, u, base + k * REDUCE_WIDTH, &stats)?);
+                }
+            }
+        }
+
+        Ok(BatchPlan {
+            batch,
+            mode,
+            indices,
+            acts,
+            grads,
+            targets,
+            param_grads,
+            deltas,
+            stats,
+            staging,
+            layout,
+            dispatches: d,
+            nparams,
+            nlayers,
+        })
+    }
+
+    /// Runs one step on the examples `indices` (length `batch`) and returns its statistics.
+    pub fn run(&self, gpu: &Gpu, net: &DeviceNetwork, indices: &[u32], step: &StepUniform) -> Result<StepStats> {
+        debug_assert_eq!(indices.len(), self.batch);
+        gpu.write(&self.indices.buffer, indices);
+        if self.mode == PlanMode::Train {
+            gpu.write(&net.step, std::slice::from_ref(step));
+        }
+        let mut encoder = gpu.new_encoder();
+        gpu.encode(&mut encoder, &self.dispatches);
+        encoder.copy_buffer_to_buffer(&self.stats.buffer, 0, &self.staging.buffer, 0, (self.layout.len * 4) as u64);
+        gpu.submit(encoder);
+        let raw: Vec<f32> = gpu.map_read(&self.staging)?;
+        Ok(self.parse(&raw))
+    }
+
+    fn parse(&self, raw: &[f32]) -> StepStats {
+        let block = |base: Option<usize>, count: usize| -> Vec<ReduceStats> {
+            base.map_or_else(Vec::new, |b| {
+                (0..count)
+                    .map(|k| ReduceStats::from_slot(&raw[b + k * REDUCE_WIDTH..b + (k + 1) * REDUCE_WIDTH]))
+                    .collect()
+            })
+        };
+        let l = &self.layout;
+        StepStats {
+            loss: raw[l.loss] as f64,
+            correct: raw[l.loss + 1] as f64,
+            total_weight: raw[l.loss + 2] as f64,
+            grads: block(l.grads, self.nparams),
+            weights: block(l.weights, self.nparams),
+            updates: block(l.updates, self.nparams),
+            acts: block(l.acts, self.nlayers),
+        }
+    }
+
+    /// Number of dispatches in one step (for benchmarks and tests).
+    pub fn dispatch_count(&self) -> usize {
+        self.dispatches.len()
+    }
+}
+
+/// C = op(A)·op(B) (+ bias) with (m, n, k) and (trans_a, trans_b, has_bias).
+fn matmul(
+    gpu: &Gpu,
+    (m, n, k): (usize, usize, usize),
+    (ta, tb, bias): (bool, bool, bool),
+    a: &wgpu::Buffer,
+    b: &wgpu::Buffer,
+    bias_buf: &wgpu::Buffer,
+    c: &wgpu::Buffer,
+) -> Result<Dispatch> {
+    let u = gpu.uniform(
+        "matmul",
+        &MatmulParams {
+            m: m as u32,
+            n: n as u32,
+            k: k as u32,
+            _pad: 0,
+        },
+    )?;
+    let tile = kernels::MATMUL_BLOCK * MATMUL.workgroup[0];
+    gpu.dispatch(
+        &MATMUL,
+        &[("TRANS_A", flag(ta)), ("TRANS_B", flag(tb)), ("HAS_BIAS", flag(bias))],
+        &[&u, a, b, bias_buf, c],
+        [(n as u32).div_ceil(tile), (m as u32).div_ceil(tile), 1],
+    )
+}
+
+fn dropout(
+    gpu: &Gpu,
+    net: &DeviceNetwork,
+    layer: usize,
+    rate: f64,
+    src: &wgpu::Buffer,
+    dst: &wgpu::Buffer,
+    n: usize,
+) -> Result<Dispatch> {
+    let u = gpu.uniform(
+        "dropout",
+        &DropoutParams {
+            n: n as u32,
+            layer: layer as u32,
+            rate: rate as f32,
+            _pad: 0,
+        },
+    )?;
+    gpu.dispatch(&DROPOUT, &[], &[&u, &net.step, src, dst], gpu.groups_1d(&DROPOUT, n))
+}
+
+fn reduce(gpu: &Gpu, x: &Tensor, out: usize, stats: &Tensor) -> Result<Dispatch> {
+    let u = gpu.uniform(
+        "reduce",
+        &ReduceParams {
+            n: x.len as u32,
+            offset: 0,
+            out: out as u32,
+            _pad: 0,
+        },
+    )?;
+    gpu.dispatch(&REDUCE, &[], &[&u, &x.buffer, &stats.buffer], [1, 1, 1])
+}
+
+/// Checks that the model's output fits the loss and the data's targets.
+pub fn check_output(loss: LossKind, output: usize, y_width: usize, classes: Option<usize>) -> Result<()> {
+    let msg = match loss {
+        LossKind::SoftmaxCrossEntropy | LossKind::Focal => match classes {
+            Some(c) if c != output => Some(format!(
+                "the last layer gives {output} outputs but the data has {c} classes"
+            )),
+            None => Some("softmax cross-entropy needs class labels, but the data has continuous targets".into()),
+            _ => None,
+        },
+        LossKind::BinaryCrossEntropy => {
+            if output != 1 {
+                Some(format!("binary cross-entropy takes one logit per example, but the last layer gives {output}"))
+            } else if classes.is_some_and(|c| c != 2) {
+                Some(format!("binary cross-entropy needs 2 classes, the data has {}", classes.unwrap_or(0)))
+            } else {
+                None
+            }
+        }
+        LossKind::Mse => (output != y_width).then(|| {
+            format!("mse compares {output} outputs with {y_width} targets per example")
+        }),
+    };
+    match msg {
+        Some(message) => Err(Error::OutputShape { message }),
+        None => Ok(()),
+    }
+}
