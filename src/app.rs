@@ -21,7 +21,10 @@ pub fn adapters(device: &DeviceArgs, json: bool) -> Result<u8> {
         });
     }
     if json {
-        println!("{}", serde_json::to_string_pretty(&adapters).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&adapters).unwrap_or_default()
+        );
     } else {
         for a in &adapters {
             println!("{}", a.to_text());
@@ -31,7 +34,13 @@ pub fn adapters(device: &DeviceArgs, json: bool) -> Result<u8> {
 }
 
 /// `netdx train CONFIG`.
-pub fn train_command(path: &Path, steps: Option<usize>, every: usize, json: bool, device: &DeviceArgs) -> Result<u8> {
+pub fn train_command(
+    path: &Path,
+    steps: Option<usize>,
+    every: usize,
+    json: bool,
+    device: &DeviceArgs,
+) -> Result<u8> {
     let config = Config::load(path)?;
     let dataset = builtin(&config.data, config.seed);
     let gpu = Gpu::open(&device.choice())?;
@@ -50,7 +59,13 @@ pub fn train_command(path: &Path, steps: Option<usize>, every: usize, json: bool
                 .batch_accuracy
                 .map(|a| format!("  batch accuracy {:6.2}%", 100.0 * a))
                 .unwrap_or_default();
-            let _ = writeln!(out, "step {:>6}  loss {:.5}{acc}  lr {:.3e}", r.step + 1, r.loss, r.lr);
+            let _ = writeln!(
+                out,
+                "step {:>6}  loss {:.5}{acc}  lr {:.3e}",
+                r.step + 1,
+                r.loss,
+                r.lr
+            );
         }
     });
     let (summary, _) = result?;
@@ -74,7 +89,10 @@ pub fn bench_command(quick: bool, json: bool, device: &DeviceArgs) -> Result<u8>
     let gpu = Gpu::open(&device.choice())?;
     let report = crate::bench::run(&gpu, quick, &mut |line| eprintln!("{line}"))?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
     } else {
         println!("{}", report.to_text());
     }

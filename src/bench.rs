@@ -90,8 +90,20 @@ fn fma_peak(gpu: &Gpu, quick: bool) -> Result<f64> {
     let n = 64 * 1024;
     let iterations: u32 = if quick { 256 } else { 2048 };
     let out = gpu.tensor("fma_probe.out", n, TensorUsage::Storage)?;
-    let u = gpu.uniform("fma_probe", &ProbeParams { n: n as u32, iterations, _pad: [0; 2] })?;
-    let d = gpu.dispatch(&FMA_PROBE, &[], &[&u, &out.buffer], gpu.groups_1d(&FMA_PROBE, n))?;
+    let u = gpu.uniform(
+        "fma_probe",
+        &ProbeParams {
+            n: n as u32,
+            iterations,
+            _pad: [0; 2],
+        },
+    )?;
+    let d = gpu.dispatch(
+        &FMA_PROBE,
+        &[],
+        &[&u, &out.buffer],
+        gpu.groups_1d(&FMA_PROBE, n),
+    )?;
     let t = best_of(3, || gpu.run(std::slice::from_ref(&d)))?;
     Ok(n as f64 * iterations as f64 * 64.0 / t / 1e9)
 }
@@ -100,19 +112,41 @@ fn copy_bandwidth(gpu: &Gpu, quick: bool) -> Result<f64> {
     let vec4s = if quick { 1 << 18 } else { 1 << 21 };
     let src = gpu.tensor("copy_probe.src", vec4s * 4, TensorUsage::Storage)?;
     let dst = gpu.tensor("copy_probe.dst", vec4s * 4, TensorUsage::Storage)?;
-    let u = gpu.uniform("copy_probe", &ProbeParams { n: vec4s as u32, iterations: 1, _pad: [0; 2] })?;
-    let d = gpu.dispatch(&COPY_PROBE, &[], &[&u, &src.buffer, &dst.buffer], gpu.groups_1d(&COPY_PROBE, vec4s))?;
+    let u = gpu.uniform(
+        "copy_probe",
+        &ProbeParams {
+            n: vec4s as u32,
+            iterations: 1,
+            _pad: [0; 2],
+        },
+    )?;
+    let d = gpu.dispatch(
+        &COPY_PROBE,
+        &[],
+        &[&u, &src.buffer, &dst.buffer],
+        gpu.groups_1d(&COPY_PROBE, vec4s),
+    )?;
     let t = best_of(3, || gpu.run(std::slice::from_ref(&d)))?;
     Ok(vec4s as f64 * 32.0 / t / 1e9)
 }
 
 fn matmul_figure(gpu: &Gpu, n: usize, fma: f64, copy: f64, reps: usize) -> Result<MatmulFigure> {
     let mut rng = SplitMix64::new(n as u64);
-    let data: Vec<f32> = (0..n * n).map(|_| rng.uniform_in(-1.0, 1.0) as f32).collect();
+    let data: Vec<f32> = (0..n * n)
+        .map(|_| rng.uniform_in(-1.0, 1.0) as f32)
+        .collect();
     let a = gpu.tensor_from("bench.a", &data)?;
     let b = gpu.tensor_from("bench.b", &data)?;
     let c = gpu.tensor("bench.c", n * n, TensorUsage::Storage)?;
-    let u = gpu.uniform("matmul", &MatmulParams { m: n as u32, n: n as u32, k: n as u32, _pad: 0 })?;
+    let u = gpu.uniform(
+        "matmul",
+        &MatmulParams {
+            m: n as u32,
+            n: n as u32,
+            k: n as u32,
+            _pad: 0,
+        },
+    )?;
     let tile = kernels::MATMUL_BLOCK * MATMUL.workgroup[0];
     let groups = (n as u32).div_ceil(tile);
     let d = gpu.dispatch(
@@ -217,7 +251,11 @@ pub fn run(gpu: &Gpu, quick: bool, log: &mut dyn FnMut(&str)) -> Result<BenchRep
     log(&format!("FMA probe: {fma:.1} GFLOP/s"));
     let copy = copy_bandwidth(gpu, quick)?;
     log(&format!("copy probe: {copy:.2} GB/s"));
-    let sizes: &[usize] = if quick { &[256, 512] } else { &[256, 512, 1024] };
+    let sizes: &[usize] = if quick {
+        &[256, 512]
+    } else {
+        &[256, 512, 1024]
+    };
     let mut matmul = Vec::new();
     for &n in sizes {
         let f = matmul_figure(gpu, n, fma, copy, if quick { 2 } else { 3 })?;
@@ -226,10 +264,16 @@ pub fn run(gpu: &Gpu, quick: bool, log: &mut dyn FnMut(&str)) -> Result<BenchRep
     }
     let mut mlp = Vec::new();
     let weights = (784 * 256 + 256 * 256 + 256 * 10) as f64;
-    for &(batch, steps) in if quick { &[(128usize, 10usize)][..] } else { &[(128, 40), (1024, 8)][..] } {
+    for &(batch, steps) in if quick {
+        &[(128usize, 10usize)][..]
+    } else {
+        &[(128, 40), (1024, 8)][..]
+    } {
         let bare = steps_per_second(gpu, batch, steps, Instrumentation::Bare)?;
         let full = steps_per_second(gpu, batch, steps, Instrumentation::Full)?;
-        log(&format!("MLP batch {batch}: {bare:.2} steps/s bare, {full:.2} instrumented"));
+        log(&format!(
+            "MLP batch {batch}: {bare:.2} steps/s bare, {full:.2} instrumented"
+        ));
         mlp.push(StepFigure {
             batch,
             bare_steps_per_second: bare,

@@ -52,7 +52,9 @@ pub enum Error {
     RequestDevice { adapter: String, message: String },
 
     /// A buffer that exceeds one of the adapter's limits.
-    #[error("tensor `{tensor}` needs {bytes} bytes, more than the adapter's {limit} ({max} bytes)")]
+    #[error(
+        "tensor `{tensor}` needs {bytes} bytes, more than the adapter's {limit} ({max} bytes)"
+    )]
     BufferLimit {
         tensor: String,
         bytes: u64,

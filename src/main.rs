@@ -36,6 +36,10 @@ fn run(cli: Cli) -> Result<u8, Error> {
             json,
             device,
         } => app::train_command(&config, steps, every, json, &device),
-        Command::Bench { quick, json, device } => app::bench_command(quick, json, &device),
+        Command::Bench {
+            quick,
+            json,
+            device,
+        } => app::bench_command(quick, json, &device),
     }
 }

@@ -230,7 +230,10 @@ impl Config {
         };
         let t = &self.training;
         if !(t.optimizer.lr.is_finite() && t.optimizer.lr > 0.0) {
-            return Err(bad("training.optimizer.lr", format!("must be a positive number, got {}", t.optimizer.lr)));
+            return Err(bad(
+                "training.optimizer.lr",
+                format!("must be a positive number, got {}", t.optimizer.lr),
+            ));
         }
         if t.batch_size == 0 {
             return Err(bad("training.batch_size", "must be at least 1".into()));
@@ -238,61 +241,98 @@ impl Config {
         if t.steps == 0 {
             return Err(bad("training.steps", "must be at least 1".into()));
         }
-        for (key, v) in [("training.l2", t.l2), ("training.weight_decay", t.weight_decay)] {
+        for (key, v) in [
+            ("training.l2", t.l2),
+            ("training.weight_decay", t.weight_decay),
+        ] {
             if !(v.is_finite() && v >= 0.0) {
                 return Err(bad(key, format!("must be ≥ 0, got {v}")));
             }
         }
         let m = t.optimizer.momentum();
         if !(0.0..1.0).contains(&m) {
-            return Err(bad("training.optimizer.momentum", format!("must be in [0, 1), got {m}")));
+            return Err(bad(
+                "training.optimizer.momentum",
+                format!("must be in [0, 1), got {m}"),
+            ));
         }
-        for (key, v) in [("training.optimizer.beta1", t.optimizer.beta1), ("training.optimizer.beta2", t.optimizer.beta2)] {
+        for (key, v) in [
+            ("training.optimizer.beta1", t.optimizer.beta1),
+            ("training.optimizer.beta2", t.optimizer.beta2),
+        ] {
             if !(0.0..1.0).contains(&v) {
                 return Err(bad(key, format!("must be in [0, 1), got {v}")));
             }
         }
         if let Some(n) = t.clip.norm {
-            if !(n > 0.0) {
+            if !positive(n) {
                 return Err(bad("training.clip.norm", format!("must be > 0, got {n}")));
             }
         }
         if let Some(v) = t.clip.value {
-            if !(v > 0.0) {
+            if !positive(v) {
                 return Err(bad("training.clip.value", format!("must be > 0, got {v}")));
             }
         }
         let s = &t.schedule;
         if s.name == ScheduleKind::Step && s.step_size.unwrap_or(0) == 0 {
-            return Err(bad("training.schedule.step_size", "the step schedule needs step_size ≥ 1".into()));
+            return Err(bad(
+                "training.schedule.step_size",
+                "the step schedule needs step_size ≥ 1".into(),
+            ));
         }
         if let Some(g) = s.gamma {
-            if !(g > 0.0 && g.is_finite()) {
-                return Err(bad("training.schedule.gamma", format!("must be > 0, got {g}")));
+            if !positive(g) {
+                return Err(bad(
+                    "training.schedule.gamma",
+                    format!("must be > 0, got {g}"),
+                ));
             }
         }
         if self.model.layers.is_empty() {
-            return Err(bad("model.layers", "the model needs at least one layer".into()));
+            return Err(bad(
+                "model.layers",
+                "the model needs at least one layer".into(),
+            ));
         }
         for (i, l) in self.model.layers.iter().enumerate() {
             match l {
                 LayerSpec::Linear { out: 0, .. } => {
-                    return Err(bad(&format!("model.layers[{i}].linear.out"), "must be at least 1".into()))
+                    return Err(bad(
+                        &format!("model.layers[{i}].linear.out"),
+                        "must be at least 1".into(),
+                    ))
                 }
                 LayerSpec::Dropout { rate } if !(0.0..1.0).contains(rate) => {
-                    return Err(bad(&format!("model.layers[{i}].dropout.rate"), format!("must be in [0, 1), got {rate}")))
+                    return Err(bad(
+                        &format!("model.layers[{i}].dropout.rate"),
+                        format!("must be in [0, 1), got {rate}"),
+                    ))
                 }
-                LayerSpec::BatchNorm { eps, momentum } if !(*eps > 0.0) || !(0.0..=1.0).contains(momentum) => {
-                    return Err(bad(&format!("model.layers[{i}].batch_norm"), "eps must be > 0 and momentum in [0, 1]".into()))
+                LayerSpec::BatchNorm { eps, momentum }
+                    if !positive(*eps) || !(0.0..=1.0).contains(momentum) =>
+                {
+                    return Err(bad(
+                        &format!("model.layers[{i}].batch_norm"),
+                        "eps must be > 0 and momentum in [0, 1]".into(),
+                    ))
                 }
                 _ => {}
             }
         }
         if let Some(w) = &self.loss.class_weights {
             if w.iter().any(|v| !(v.is_finite() && *v >= 0.0)) || w.iter().all(|v| *v == 0.0) {
-                return Err(bad("loss.class_weights", "weights must be ≥ 0 and not all 0".into()));
+                return Err(bad(
+                    "loss.class_weights",
+                    "weights must be ≥ 0 and not all 0".into(),
+                ));
             }
         }
         Ok(())
     }
+}
+
+/// A finite number above zero (NaN is not).
+fn positive(v: f64) -> bool {
+    v.is_finite() && v > 0.0
 }

@@ -79,7 +79,8 @@ impl Gpu {
         assert_eq!(std::mem::size_of::<T>(), 4, "tensors hold 4-byte elements");
         let t = self.tensor(name, data.len(), TensorUsage::Storage)?;
         if !data.is_empty() {
-            self.queue.write_buffer(&t.buffer, 0, bytemuck::cast_slice(data));
+            self.queue
+                .write_buffer(&t.buffer, 0, bytemuck::cast_slice(data));
         }
         Ok(t)
     }
@@ -99,17 +100,24 @@ impl Gpu {
     /// Overwrites the start of a buffer; staged into the next submission.
     pub fn write<T: Pod>(&self, buffer: &wgpu::Buffer, data: &[T]) {
         if !data.is_empty() {
-            self.queue.write_buffer(buffer, 0, bytemuck::cast_slice(data));
+            self.queue
+                .write_buffer(buffer, 0, bytemuck::cast_slice(data));
         }
     }
 
     /// Copies a tensor back to the host and waits for it. For tests, dumps and the end of a
     /// run; the training step reads its statistics through one [`ReadBack`] per step instead.
     pub fn read<T: Pod>(&self, t: &Tensor) -> Result<Vec<T>> {
-        let staging = self.tensor(&format!("{} (read-back)", t.name), t.len, TensorUsage::ReadBack)?;
+        let staging = self.tensor(
+            &format!("{} (read-back)", t.name),
+            t.len,
+            TensorUsage::ReadBack,
+        )?;
         let mut encoder = self
             .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("read") });
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("read"),
+            });
         encoder.copy_buffer_to_buffer(&t.buffer, 0, &staging.buffer, 0, (t.len.max(1) * 4) as u64);
         self.queue.submit(Some(encoder.finish()));
         self.map_read(&staging)

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
-pub use crate::kernels::Kernel;
 use crate::kernels::Binding;
+pub use crate::kernels::Kernel;
 
 use super::context::Gpu;
 
@@ -53,7 +53,11 @@ impl Gpu {
         Ok(compiled)
     }
 
-    fn compile(&self, kernel: &'static Kernel, constants: &[(&str, f64)]) -> Result<CachedPipeline> {
+    fn compile(
+        &self,
+        kernel: &'static Kernel,
+        constants: &[(&str, f64)],
+    ) -> Result<CachedPipeline> {
         let source = kernel.source();
         let entries: Vec<wgpu::BindGroupLayoutEntry> = kernel
             .bindings
@@ -80,10 +84,12 @@ impl Gpu {
             })
             .collect();
         self.scoped(kernel.name, || {
-            let module = self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(kernel.name),
-                source: wgpu::ShaderSource::Wgsl(source.into()),
-            });
+            let module = self
+                .device
+                .create_shader_module(wgpu::ShaderModuleDescriptor {
+                    label: Some(kernel.name),
+                    source: wgpu::ShaderSource::Wgsl(source.into()),
+                });
             let layout = self
                 .device
                 .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {

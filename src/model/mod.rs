@@ -83,7 +83,11 @@ impl Model {
         let mut layers = Vec::with_capacity(spec.layers.len());
         for (index, l) in spec.layers.iter().enumerate() {
             let output = match l {
-                LayerSpec::Linear { out, input: declared, .. } => {
+                LayerSpec::Linear {
+                    out,
+                    input: declared,
+                    ..
+                } => {
                     if let Some(d) = declared {
                         if *d != width {
                             return Err(Error::Shape {

@@ -12,22 +12,22 @@ use crate::ops::Activation;
 
 /// Weight initialization of a linear layer (fan_in = inputs, fan_out = outputs). Kaiming uses
 /// the ReLU gain √2, as `torch.nn.init.kaiming_*_(nonlinearity='relu')`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Init {
     XavierUniform,
     XavierNormal,
+    #[default]
     KaimingUniform,
     KaimingNormal,
-    Normal { std: f64 },
-    Uniform { low: f64, high: f64 },
+    Normal {
+        std: f64,
+    },
+    Uniform {
+        low: f64,
+        high: f64,
+    },
     Zeros,
-}
-
-impl Default for Init {
-    fn default() -> Self {
-        Init::KaimingUniform
-    }
 }
 
 const INIT_NAMES: &[&str] = &[
@@ -220,7 +220,9 @@ impl<'de> Deserialize<'de> for LayerSpec {
                     "dropout" => Ok(LayerSpec::Dropout {
                         rate: default_dropout(),
                     }),
-                    "linear" => Err(E::custom("`linear` needs its output width: {linear: {out: N}}")),
+                    "linear" => Err(E::custom(
+                        "`linear` needs its output width: {linear: {out: N}}",
+                    )),
                     _ => Err(E::unknown_variant(s, LAYER_NAMES)),
                 }
             }

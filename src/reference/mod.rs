@@ -24,8 +24,16 @@ pub fn matmul(
         for j in 0..n {
             let mut s = 0.0;
             for kk in 0..k {
-                let av = if trans_a { a[kk * m + i] } else { a[i * k + kk] };
-                let bv = if trans_b { b[j * k + kk] } else { b[kk * n + j] };
+                let av = if trans_a {
+                    a[kk * m + i]
+                } else {
+                    a[i * k + kk]
+                };
+                let bv = if trans_b {
+                    b[j * k + kk]
+                } else {
+                    b[kk * n + j]
+                };
                 s += av * bv;
             }
             c[i * n + j] = s;
@@ -35,7 +43,14 @@ pub fn matmul(
 }
 
 /// Y[batch, out] = X · Wᵀ + b with W stored [out, in].
-pub fn linear_forward(x: &[f64], w: &[f64], b: &[f64], batch: usize, inp: usize, out: usize) -> Vec<f64> {
+pub fn linear_forward(
+    x: &[f64],
+    w: &[f64],
+    b: &[f64],
+    batch: usize,
+    inp: usize,
+    out: usize,
+) -> Vec<f64> {
     let mut y = matmul(x, w, batch, out, inp, false, true);
     for r in 0..batch {
         for o in 0..out {
@@ -216,7 +231,10 @@ pub fn loss(
                     let p_t = logp_t.exp();
                     let q = (1.0 - p_t).max(0.0);
                     let (q_gamma, slope) = if q > 0.0 {
-                        (q.powf(opt.gamma), opt.gamma * q.powf(opt.gamma - 1.0) * p_t * logp_t)
+                        (
+                            q.powf(opt.gamma),
+                            opt.gamma * q.powf(opt.gamma - 1.0) * p_t * logp_t,
+                        )
                     } else {
                         (if opt.gamma == 0.0 { 1.0 } else { 0.0 }, 0.0)
                     };
@@ -273,7 +291,9 @@ pub fn batchnorm_train(
     let nb = batch as f64;
     for f in 0..features {
         let mean = (0..batch).map(|b| x[b * features + f]).sum::<f64>() / nb;
-        let ss: f64 = (0..batch).map(|b| (x[b * features + f] - mean).powi(2)).sum();
+        let ss: f64 = (0..batch)
+            .map(|b| (x[b * features + f] - mean).powi(2))
+            .sum();
         let invstd = 1.0 / (ss / nb + eps).sqrt();
         for b in 0..batch {
             let i = b * features + f;
@@ -460,8 +480,16 @@ pub fn reduce(x: &[f64]) -> ReduceStats {
     ReduceStats {
         sum,
         sumsq: finite.iter().map(|v| v * v).sum(),
-        min: if n > 0.0 { finite.iter().copied().fold(f64::INFINITY, f64::min) } else { 0.0 },
-        max: if n > 0.0 { finite.iter().copied().fold(f64::NEG_INFINITY, f64::max) } else { 0.0 },
+        min: if n > 0.0 {
+            finite.iter().copied().fold(f64::INFINITY, f64::min)
+        } else {
+            0.0
+        },
+        max: if n > 0.0 {
+            finite.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+        } else {
+            0.0
+        },
         mean,
         std: var.sqrt(),
         nonfinite: (x.len() - finite.len()) as f64,

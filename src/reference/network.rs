@@ -80,12 +80,20 @@ pub fn forward(model: &Model, p: &RefParams, x: &[f64], batch: usize, mode: Mode
                 l.input,
                 l.output,
             ),
-            LayerSpec::Activation { kind, slope } => {
-                input.iter().map(|&v| act_forward(*kind, *slope, v)).collect()
-            }
+            LayerSpec::Activation { kind, slope } => input
+                .iter()
+                .map(|&v| act_forward(*kind, *slope, v))
+                .collect(),
             LayerSpec::BatchNorm { eps, .. } => match mode {
                 Mode::Train { .. } => {
-                    let f = batchnorm_train(input, &p.params[po[i]], &p.params[po[i] + 1], batch, l.output, *eps);
+                    let f = batchnorm_train(
+                        input,
+                        &p.params[po[i]],
+                        &p.params[po[i] + 1],
+                        batch,
+                        l.output,
+                        *eps,
+                    );
                     let y = f.y.clone();
                     b = Some(f);
                     y
@@ -167,8 +175,11 @@ pub fn loss_and_grads(
                 .map(|(&v, &g)| g * act_derivative(*kind, *slope, v))
                 .collect(),
             LayerSpec::BatchNorm { .. } => {
-                let fwd = trace.bn[i].as_ref().expect("batch-norm backward needs training mode");
-                let (dx, dg, db) = batchnorm_backward(x_in, &p.params[po[i]], fwd, &dy, batch, l.output);
+                let fwd = trace.bn[i]
+                    .as_ref()
+                    .expect("batch-norm backward needs training mode");
+                let (dx, dg, db) =
+                    batchnorm_backward(x_in, &p.params[po[i]], fwd, &dy, batch, l.output);
                 grads[po[i]] = dg;
                 grads[po[i] + 1] = db;
                 dx

@@ -19,7 +19,9 @@ use crate::model::{init_params, HostParams, Model};
 use crate::rng::SplitMix64;
 
 pub use network::DeviceNetwork;
-pub use plan::{check_output, BatchPlan, DeviceData, Instrumentation, PlanMode, PlanOptions, StepStats};
+pub use plan::{
+    check_output, BatchPlan, DeviceData, Instrumentation, PlanMode, PlanOptions, StepStats,
+};
 
 /// One training step as recorded.
 #[derive(Clone, Debug, Serialize)]
@@ -116,7 +118,12 @@ impl<'g> Trainer<'g> {
         initial: Option<HostParams>,
     ) -> Result<Self> {
         let model = Model::build(&config.model, dataset.x_width)?;
-        check_output(config.loss.name, model.output(), dataset.y_width, dataset.classes)?;
+        check_output(
+            config.loss.name,
+            model.output(),
+            dataset.y_width,
+            dataset.classes,
+        )?;
         let batch = config.training.batch_size;
         if batch > dataset.n {
             return Err(Error::Usage(format!(
@@ -206,7 +213,12 @@ impl<'g> Trainer<'g> {
 }
 
 /// Evaluates over every example of `data` in chunks of at most 4096.
-pub fn evaluate(gpu: &Gpu, net: &DeviceNetwork, data: &DeviceData, config: &Config) -> Result<(f64, Option<f64>)> {
+pub fn evaluate(
+    gpu: &Gpu,
+    net: &DeviceNetwork,
+    data: &DeviceData,
+    config: &Config,
+) -> Result<(f64, Option<f64>)> {
     const CHUNK: usize = 4096;
     let opts = PlanOptions::from_config(config, Instrumentation::Bare);
     let n = data.n;
@@ -222,7 +234,11 @@ pub fn evaluate(gpu: &Gpu, net: &DeviceNetwork, data: &DeviceData, config: &Conf
     let mut start = 0;
     let u = StepUniform::default();
     while start < n {
-        let plan = if n - start >= full { &main } else { tail.as_ref().expect("tail exists") };
+        let plan = if n - start >= full {
+            &main
+        } else {
+            tail.as_ref().expect("tail exists")
+        };
         let idx: Vec<u32> = (start as u32..(start + plan.batch) as u32).collect();
         let s = plan.run(gpu, net, &idx, &u)?;
         // The loss is a weighted mean per chunk; recombine with each chunk's weight (for MSE
@@ -232,7 +248,11 @@ pub fn evaluate(gpu: &Gpu, net: &DeviceNetwork, data: &DeviceData, config: &Conf
         correct += s.correct;
         start += plan.batch;
     }
-    let accuracy = config.loss.name.is_classification().then(|| correct / n as f64);
+    let accuracy = config
+        .loss
+        .name
+        .is_classification()
+        .then(|| correct / n as f64);
     Ok((loss_w / weight, accuracy))
 }
 

@@ -24,7 +24,12 @@ pub struct DeviceNetwork {
 }
 
 impl DeviceNetwork {
-    pub fn upload(gpu: &Gpu, model: &Model, host: &HostParams, optimizer: OptimizerKind) -> Result<Self> {
+    pub fn upload(
+        gpu: &Gpu,
+        model: &Model,
+        host: &HostParams,
+        optimizer: OptimizerKind,
+    ) -> Result<Self> {
         let infos = model.params();
         let params = host
             .params
@@ -41,7 +46,13 @@ impl DeviceNetwork {
             .iter()
             .map(|i| {
                 needs_m
-                    .then(|| gpu.tensor(&format!("{}.momentum", i.name), i.len(), TensorUsage::Storage))
+                    .then(|| {
+                        gpu.tensor(
+                            &format!("{}.momentum", i.name),
+                            i.len(),
+                            TensorUsage::Storage,
+                        )
+                    })
                     .transpose()
             })
             .collect::<Result<Vec<_>>>()?;
@@ -50,7 +61,13 @@ impl DeviceNetwork {
             .map(|i| {
                 optimizer
                     .uses_second_moment()
-                    .then(|| gpu.tensor(&format!("{}.second_moment", i.name), i.len(), TensorUsage::Storage))
+                    .then(|| {
+                        gpu.tensor(
+                            &format!("{}.second_moment", i.name),
+                            i.len(),
+                            TensorUsage::Storage,
+                        )
+                    })
                     .transpose()
             })
             .collect::<Result<Vec<_>>>()?;
@@ -85,18 +102,19 @@ impl DeviceNetwork {
 
     /// Reads every parameter and state tensor back to the host.
     pub fn download(&self, gpu: &Gpu) -> Result<HostParams> {
-        let read = |ts: &[Tensor], shapes: &dyn Fn(usize) -> Vec<usize>| -> Result<Vec<HostTensor>> {
-            ts.iter()
-                .enumerate()
-                .map(|(i, t)| {
-                    Ok(HostTensor {
-                        name: t.name.clone(),
-                        shape: shapes(i),
-                        data: gpu.read::<f32>(t)?,
+        let read =
+            |ts: &[Tensor], shapes: &dyn Fn(usize) -> Vec<usize>| -> Result<Vec<HostTensor>> {
+                ts.iter()
+                    .enumerate()
+                    .map(|(i, t)| {
+                        Ok(HostTensor {
+                            name: t.name.clone(),
+                            shape: shapes(i),
+                            data: gpu.read::<f32>(t)?,
+                        })
                     })
-                })
-                .collect()
-        };
+                    .collect()
+            };
         Ok(HostParams {
             params: read(&self.params, &|i| self.infos[i].shape.clone())?,
             state: read(&self.state, &|i| vec![self.state[i].len])?,

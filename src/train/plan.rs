@@ -182,7 +182,11 @@ impl BatchPlan {
         let indices = gpu.tensor("batch.indices", batch, TensorUsage::Storage)?;
         let mut acts = vec![gpu.tensor("act.input", batch * model.input, TensorUsage::Storage)?];
         for l in &model.layers {
-            acts.push(gpu.tensor(&format!("act.{}", l.index), batch * l.output, TensorUsage::Storage)?);
+            acts.push(gpu.tensor(
+                &format!("act.{}", l.index),
+                batch * l.output,
+                TensorUsage::Storage,
+            )?);
         }
         let targets = gpu.tensor("batch.targets", batch * data.y_width, TensorUsage::Storage)?;
         let mut grads: Vec<Option<Tensor>> = Vec::new();
@@ -197,9 +201,17 @@ impl BatchPlan {
         let (mut param_grads, mut deltas) = (Vec::new(), Vec::new());
         if train {
             for info in &net.infos {
-                param_grads.push(gpu.tensor(&format!("grad.{}", info.name), info.len(), TensorUsage::Storage)?);
+                param_grads.push(gpu.tensor(
+                    &format!("grad.{}", info.name),
+                    info.len(),
+                    TensorUsage::Storage,
+                )?);
                 if full {
-                    deltas.push(gpu.tensor(&format!("update.{}", info.name), info.len(), TensorUsage::Storage)?);
+                    deltas.push(gpu.tensor(
+                        &format!("update.{}", info.name),
+                        info.len(),
+                        TensorUsage::Storage,
+                    )?);
                 }
             }
         }
@@ -210,10 +222,17 @@ impl BatchPlan {
                 let classes = model.output();
                 if w.len() != classes {
                     return Err(Error::OutputShape {
-                        message: format!("loss.class_weights has {} entries for {} classes", w.len(), classes),
+                        message: format!(
+                            "loss.class_weights has {} entries for {} classes",
+                            w.len(),
+                            classes
+                        ),
                     });
                 }
-                Some(gpu.tensor_from("loss.class_weights", &w.iter().map(|&v| v as f32).collect::<Vec<_>>())?)
+                Some(gpu.tensor_from(
+                    "loss.class_weights",
+                    &w.iter().map(|&v| v as f32).collect::<Vec<_>>(),
+                )?)
             }
             None => None,
         };
@@ -234,7 +253,14 @@ impl BatchPlan {
         d.push(gpu.dispatch(
             &GATHER,
             &[],
-            &[&u, &indices.buffer, &data.x.buffer, &data.y.buffer, &acts[0].buffer, &targets.buffer],
+            &[
+                &u,
+                &indices.buffer,
+                &data.x.buffer,
+                &data.y.buffer,
+                &acts[0].buffer,
+                &targets.buffer,
+            ],
             gpu.groups_1d(&GATHER, batch * (data.x_width + data.y_width)),
         )?);
 
@@ -245,7 +271,9 @@ impl BatchPlan {
             let mut save = None;
             match &l.spec {
                 LayerSpec::Linear { .. } => {
-                    let p = net.param_index(l.index).expect("linear layers have parameters");
+                    let p = net
+                        .param_index(l.index)
+                        .expect("linear layers have parameters");
                     d.push(matmul(
                         gpu,
                         (batch, l.output, l.input),
@@ -287,12 +315,30 @@ impl BatchPlan {
                     let (gamma, beta) = (&net.params[p].buffer, &net.params[p + 1].buffer);
                     let (rm, rv) = (&net.state[s].buffer, &net.state[s + 1].buffer);
                     if train {
-                        let mean = gpu.tensor(&format!("layers.{}.save_mean", l.index), l.output, TensorUsage::Storage)?;
-                        let invstd = gpu.tensor(&format!("layers.{}.save_invstd", l.index), l.output, TensorUsage::Storage)?;
+                        let mean = gpu.tensor(
+                            &format!("layers.{}.save_mean", l.index),
+                            l.output,
+                            TensorUsage::Storage,
+                        )?;
+                        let invstd = gpu.tensor(
+                            &format!("layers.{}.save_invstd", l.index),
+                            l.output,
+                            TensorUsage::Storage,
+                        )?;
                         d.push(gpu.dispatch(
                             &BATCHNORM_TRAIN,
                             &[],
-                            &[&u, &x.buffer, gamma, beta, &y.buffer, &mean.buffer, &invstd.buffer, rm, rv],
+                            &[
+                                &u,
+                                &x.buffer,
+                                gamma,
+                                beta,
+                                &y.buffer,
+                                &mean.buffer,
+                                &invstd.buffer,
+                                rm,
+                                rv,
+                            ],
                             [(l.output as u32).div_ceil(64), 1, 1],
                         )?);
                         save = Some((mean, invstd));
@@ -306,7 +352,15 @@ impl BatchPlan {
                     }
                 }
                 LayerSpec::Dropout { rate } => {
-                    d.push(dropout(gpu, net, l.index, if train { *rate } else { 0.0 }, &x.buffer, &y.buffer, y.len)?);
+                    d.push(dropout(
+                        gpu,
+                        net,
+                        l.index,
+                        if train { *rate } else { 0.0 },
+                        &x.buffer,
+                        &y.buffer,
+                        y.len,
+                    )?);
                 }
             }
             bn_saves.push(save);
@@ -314,7 +368,9 @@ impl BatchPlan {
 
         // Loss (and, in training, its gradient).
         let logits = &acts[nlayers];
-        let dlogits = grads[nlayers].as_ref().expect("logit gradient is always allocated");
+        let dlogits = grads[nlayers]
+            .as_ref()
+            .expect("logit gradient is always allocated");
         let u = gpu.uniform(
             "loss",
             &LossParams {
@@ -426,7 +482,8 @@ impl BatchPlan {
                         let dx_buf = match dx {
                             Some(t) => &t.buffer,
                             None => {
-                                scratch = gpu.tensor("grad.scratch", x.len, TensorUsage::Storage)?;
+                                scratch =
+                                    gpu.tensor("grad.scratch", x.len, TensorUsage::Storage)?;
                                 &scratch.buffer
                             }
                         };
@@ -477,14 +534,26 @@ impl BatchPlan {
                 let params = OptimizerParams {
                     n: info.len() as u32,
                     clip_first: layout.grads.map_or(0, |b| b + 1) as u32,
-                    clip_count: if opt.clip_norm > 0.0 { nparams as u32 } else { 0 },
+                    clip_count: if opt.clip_norm > 0.0 {
+                        nparams as u32
+                    } else {
+                        0
+                    },
                     clip_stride: REDUCE_WIDTH as u32,
                     momentum: opt.momentum as f32,
                     beta1: opt.beta1 as f32,
                     beta2: opt.beta2 as f32,
                     eps: opt.eps as f32,
-                    l2: if info.regularized() { opt.l2 as f32 } else { 0.0 },
-                    weight_decay: if info.regularized() { opt.weight_decay as f32 } else { 0.0 },
+                    l2: if info.regularized() {
+                        opt.l2 as f32
+                    } else {
+                        0.0
+                    },
+                    weight_decay: if info.regularized() {
+                        opt.weight_decay as f32
+                    } else {
+                        0.0
+                    },
                     clip_norm: opt.clip_norm as f32,
                     clip_value: opt.clip_value as f32,
                 };
@@ -494,7 +563,10 @@ impl BatchPlan {
                 let delta = deltas.get(k).unwrap_or(&ph[2]);
                 d.push(gpu.dispatch(
                     &OPTIMIZER,
-                    &[("OPT", opt.optimizer.code() as f64), ("WRITE_DELTA", flag(full))],
+                    &[
+                        ("OPT", opt.optimizer.code() as f64),
+                        ("WRITE_DELTA", flag(full)),
+                    ],
                     &[
                         &u,
                         &net.step,
@@ -534,7 +606,13 @@ impl BatchPlan {
     }
 
     /// Runs one step on the examples `indices` (length `batch`) and returns its statistics.
-    pub fn run(&self, gpu: &Gpu, net: &DeviceNetwork, indices: &[u32], step: &StepUniform) -> Result<StepStats> {
+    pub fn run(
+        &self,
+        gpu: &Gpu,
+        net: &DeviceNetwork,
+        indices: &[u32],
+        step: &StepUniform,
+    ) -> Result<StepStats> {
         debug_assert_eq!(indices.len(), self.batch);
         gpu.write(&self.indices.buffer, indices);
         if self.mode == PlanMode::Train {
@@ -542,7 +620,13 @@ impl BatchPlan {
         }
         let mut encoder = gpu.new_encoder();
         gpu.encode(&mut encoder, &self.dispatches);
-        encoder.copy_buffer_to_buffer(&self.stats.buffer, 0, &self.staging.buffer, 0, (self.layout.len * 4) as u64);
+        encoder.copy_buffer_to_buffer(
+            &self.stats.buffer,
+            0,
+            &self.staging.buffer,
+            0,
+            (self.layout.len * 4) as u64,
+        );
         gpu.submit(encoder);
         let raw: Vec<f32> = gpu.map_read(&self.staging)?;
         Ok(self.parse(&raw))
@@ -552,7 +636,11 @@ impl BatchPlan {
         let block = |base: Option<usize>, count: usize| -> Vec<ReduceStats> {
             base.map_or_else(Vec::new, |b| {
                 (0..count)
-                    .map(|k| ReduceStats::from_slot(&raw[b + k * REDUCE_WIDTH..b + (k + 1) * REDUCE_WIDTH]))
+                    .map(|k| {
+                        ReduceStats::from_slot(
+                            &raw[b + k * REDUCE_WIDTH..b + (k + 1) * REDUCE_WIDTH],
+                        )
+                    })
                     .collect()
             })
         };
@@ -596,7 +684,11 @@ fn matmul(
     let tile = kernels::MATMUL_BLOCK * MATMUL.workgroup[0];
     gpu.dispatch(
         &MATMUL,
-        &[("TRANS_A", flag(ta)), ("TRANS_B", flag(tb)), ("HAS_BIAS", flag(bias))],
+        &[
+            ("TRANS_A", flag(ta)),
+            ("TRANS_B", flag(tb)),
+            ("HAS_BIAS", flag(bias)),
+        ],
         &[&u, a, b, bias_buf, c],
         [(n as u32).div_ceil(tile), (m as u32).div_ceil(tile), 1],
     )
@@ -620,7 +712,12 @@ fn dropout(
             _pad: 0,
         },
     )?;
-    gpu.dispatch(&DROPOUT, &[], &[&u, &net.step, src, dst], gpu.groups_1d(&DROPOUT, n))
+    gpu.dispatch(
+        &DROPOUT,
+        &[],
+        &[&u, &net.step, src, dst],
+        gpu.groups_1d(&DROPOUT, n),
+    )
 }
 
 fn reduce(gpu: &Gpu, x: &Tensor, out: usize, stats: &Tensor) -> Result<Dispatch> {
@@ -637,27 +734,37 @@ fn reduce(gpu: &Gpu, x: &Tensor, out: usize, stats: &Tensor) -> Result<Dispatch>
 }
 
 /// Checks that the model's output fits the loss and the data's targets.
-pub fn check_output(loss: LossKind, output: usize, y_width: usize, classes: Option<usize>) -> Result<()> {
+pub fn check_output(
+    loss: LossKind,
+    output: usize,
+    y_width: usize,
+    classes: Option<usize>,
+) -> Result<()> {
     let msg = match loss {
         LossKind::SoftmaxCrossEntropy | LossKind::Focal => match classes {
             Some(c) if c != output => Some(format!(
                 "the last layer gives {output} outputs but the data has {c} classes"
             )),
-            None => Some("softmax cross-entropy needs class labels, but the data has continuous targets".into()),
+            None => Some(
+                "softmax cross-entropy needs class labels, but the data has continuous targets"
+                    .into(),
+            ),
             _ => None,
         },
         LossKind::BinaryCrossEntropy => {
             if output != 1 {
                 Some(format!("binary cross-entropy takes one logit per example, but the last layer gives {output}"))
             } else if classes.is_some_and(|c| c != 2) {
-                Some(format!("binary cross-entropy needs 2 classes, the data has {}", classes.unwrap_or(0)))
+                Some(format!(
+                    "binary cross-entropy needs 2 classes, the data has {}",
+                    classes.unwrap_or(0)
+                ))
             } else {
                 None
             }
         }
-        LossKind::Mse => (output != y_width).then(|| {
-            format!("mse compares {output} outputs with {y_width} targets per example")
-        }),
+        LossKind::Mse => (output != y_width)
+            .then(|| format!("mse compares {output} outputs with {y_width} targets per example")),
     };
     match msg {
         Some(message) => Err(Error::OutputShape { message }),

@@ -57,6 +57,9 @@ mod tests {
         let mut e = sched(ScheduleKind::Exponential);
         e.gamma = Some(0.5);
         assert_eq!(learning_rate(1.0, &e, 3, 10), 0.125);
-        assert_eq!(learning_rate(0.3, &sched(ScheduleKind::Constant), 77, 100), 0.3);
+        assert_eq!(
+            learning_rate(0.3, &sched(ScheduleKind::Constant), 77, 100),
+            0.3
+        );
     }
 }

@@ -1,0 +1,112 @@
+//! The real binary: exit codes 0 / 2 and the key lines of output.
+
+use std::process::Command;
+
+fn netdx(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_netdx"))
+        .args(args)
+        .output()
+        .expect("run netdx");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn write_config(name: &str, text: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("netdx-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn adapters_lists_at_least_one_adapter_with_its_limits() {
+    if crate::common::gpu().is_none() {
+        return;
+    }
+    let (code, out, err) = netdx(&["adapters", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    let first = &v[0];
+    assert!(first["name"].is_string());
+    assert!(first["max_storage_buffer_binding_size"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn train_json_ends_with_the_summary_object() {
+    if crate::common::gpu().is_none() {
+        return;
+    }
+    let (code, out, err) = netdx(&["train", "configs/spiral.yaml", "--steps", "30", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value =
+        serde_json::from_str(out.trim().lines().last().unwrap()).expect("JSON");
+    assert_eq!(v["steps"], 30);
+    assert!(v["loss"].as_f64().unwrap().is_finite());
+    assert!(v["train_accuracy"].as_f64().unwrap() > 0.0);
+    assert!(v["adapter"].is_string());
+    assert!(
+        err.contains("step     30"),
+        "progress goes to stderr with --json: {err}"
+    );
+}
+
+#[test]
+fn unknown_key_names_file_line_and_column_and_exits_2() {
+    let p = write_config(
+        "typo.yaml",
+        "seed: 0\ndata: {builtin: spiral}\nmodel:\n  layers: [{linear: {out: 3}}]\ntraining:\n  optimizer: {name: sgd, lr: 0.1}\n  batch_size: 10\n  stepz: 5\n",
+    );
+    let (code, _, err) = netdx(&["train", p.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("typo.yaml:8:3"), "{err}");
+    assert!(err.contains("unknown field `stepz`"), "{err}");
+}
+
+#[test]
+fn config_errors_exit_2_with_the_reason() {
+    let cases = [
+        (
+            "shape.yaml",
+            "data: {builtin: spiral}\nmodel:\n  layers: [{linear: {out: 8}}, relu, {linear: {out: 3, in: 5}}]\ntraining: {optimizer: {name: sgd, lr: 0.1}, batch_size: 10, steps: 1}\n",
+            "layer 2 (linear): expects input width 5, but the previous layer gives 8",
+        ),
+        (
+            "classes.yaml",
+            "data: {builtin: spiral}\nmodel:\n  layers: [{linear: {out: 4}}]\ntraining: {optimizer: {name: sgd, lr: 0.1}, batch_size: 10, steps: 1}\n",
+            "the last layer gives 4 outputs but the data has 3 classes",
+        ),
+        (
+            "lr.yaml",
+            "data: {builtin: spiral}\nmodel:\n  layers: [{linear: {out: 3}}]\ntraining: {optimizer: {name: sgd, lr: -1}, batch_size: 10, steps: 1}\n",
+            "training.optimizer.lr: must be a positive number",
+        ),
+        (
+            "layer.yaml",
+            "data: {builtin: spiral}\nmodel:\n  layers: [{linear: {out: 3}}, relux]\ntraining: {optimizer: {name: sgd, lr: 0.1}, batch_size: 10, steps: 1}\n",
+            "unknown variant `relux`",
+        ),
+        (
+            "batch.yaml",
+            "data: {builtin: spiral}\nmodel:\n  layers: [{linear: {out: 3}}]\ntraining: {optimizer: {name: sgd, lr: 0.1}, batch_size: 1000, steps: 1}\n",
+            "larger than the dataset",
+        ),
+    ];
+    for (name, text, expected) in cases {
+        let p = write_config(name, text);
+        let (code, _, err) = netdx(&["train", p.to_str().unwrap()]);
+        assert_eq!(code, 2, "{name}: {err}");
+        assert!(
+            err.contains(expected),
+            "{name}: expected `{expected}` in: {err}"
+        );
+    }
+    let (code, _, err) = netdx(&["train", "no/such/file.yaml"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no/such/file.yaml"), "{err}");
+    let (code, _, _) = netdx(&["frobnicate"]);
+    assert_eq!(code, 2);
+}

@@ -1,0 +1,88 @@
+//! Shared test helpers: the one device per process, and the tolerance rule.
+//!
+//! Tolerance: a GPU value x passes against the f64 reference y when
+//! |x − y| ≤ max(rtol·max(|x|, |y|), atol). Failures report the worst index with both values.
+
+use std::sync::OnceLock;
+
+use netdx::gpu::{AdapterChoice, Gpu};
+
+static GPU: OnceLock<Option<Gpu>> = OnceLock::new();
+
+/// The shared device, or `None` when no adapter exists — which fails the test when
+/// NETDX_REQUIRE_GPU=1 (as in CI), so GPU tests never pass silently.
+pub fn gpu() -> Option<&'static Gpu> {
+    GPU.get_or_init(|| match Gpu::open(&AdapterChoice::default()) {
+        Ok(g) => {
+            eprintln!("GPU tests on {}", g.describe());
+            Some(g)
+        }
+        Err(e) => {
+            if std::env::var("NETDX_REQUIRE_GPU").is_ok_and(|v| v == "1") {
+                panic!("NETDX_REQUIRE_GPU=1 but no adapter: {e}");
+            }
+            eprintln!(
+                "SKIPPED: no GPU adapter ({e}); set NETDX_REQUIRE_GPU=1 to make this an error"
+            );
+            None
+        }
+    })
+    .as_ref()
+}
+
+/// Gets the device or returns from the test (after the visible skip message above).
+#[macro_export]
+macro_rules! gpu_or_skip {
+    () => {
+        match $crate::common::gpu() {
+            Some(g) => g,
+            None => return,
+        }
+    };
+}
+
+/// Compares GPU output with the reference under the tolerance rule; panics naming `what`, the
+/// worst index, both values and the max absolute and relative errors.
+pub fn assert_close(what: &str, gpu: &[f32], reference: &[f64], rtol: f64, atol: f64) {
+    assert_eq!(gpu.len(), reference.len(), "{what}: length");
+    let mut worst: Option<(usize, f64)> = None;
+    let (mut max_abs, mut max_rel) = (0.0f64, 0.0f64);
+    for (i, (&x, &y)) in gpu.iter().zip(reference).enumerate() {
+        let x = x as f64;
+        let err = (x - y).abs();
+        let scale = x.abs().max(y.abs());
+        let allowed = (rtol * scale).max(atol);
+        if !err.is_finite() || !x.is_finite() {
+            panic!("{what}: non-finite at {i}: gpu {x}, reference {y}");
+        }
+        max_abs = max_abs.max(err);
+        if scale > 0.0 {
+            max_rel = max_rel.max(err / scale);
+        }
+        let excess = err / allowed;
+        if excess > 1.0 && worst.is_none_or(|(_, e)| excess > e) {
+            worst = Some((i, excess));
+        }
+    }
+    if let Some((i, _)) = worst {
+        panic!(
+            "{what}: index {i}: gpu {} vs reference {} (rtol {rtol}, atol {atol}); max abs err {max_abs:.3e}, max rel err {max_rel:.3e}",
+            gpu[i], reference[i]
+        );
+    }
+}
+
+/// Deterministic test data in [lo, hi).
+pub fn random(n: usize, seed: u64, lo: f64, hi: f64) -> Vec<f32> {
+    let mut r = netdx::rng::SplitMix64::new(seed);
+    (0..n).map(|_| r.uniform_in(lo, hi) as f32).collect()
+}
+
+pub fn widen(v: &[f32]) -> Vec<f64> {
+    v.iter().map(|&x| x as f64).collect()
+}
+
+/// A NaN-filled buffer: any element a kernel fails to write shows up as non-finite.
+pub fn sentinel(n: usize) -> Vec<f32> {
+    vec![f32::NAN; n]
+}

@@ -1,0 +1,783 @@
+//! Each GPU kernel against the f64 reference, on sizes that are and are not multiples of the
+//! workgroup size, with NaN sentinels in every output buffer.
+
+use netdx::gpu::{Gpu, Tensor};
+use netdx::kernels::*;
+use netdx::ops::{Activation, LossKind, OptimizerKind};
+use netdx::reference::{self as r, LossOptions, OptimizerConfig};
+
+use crate::common::{assert_close, random, sentinel, widen};
+use crate::gpu_or_skip;
+
+fn t(gpu: &Gpu, name: &str, data: &[f32]) -> Tensor {
+    gpu.tensor_from(name, data).expect("tensor")
+}
+
+fn read(gpu: &Gpu, x: &Tensor) -> Vec<f32> {
+    gpu.read::<f32>(x).expect("read back")
+}
+
+fn flag(b: bool) -> f64 {
+    if b {
+        1.0
+    } else {
+        0.0
+    }
+}
+
+const SIZES: &[usize] = &[1, 3, 17, 129];
+
+#[test]
+fn matmul_matches_reference_for_every_transpose_and_odd_shapes() {
+    let gpu = gpu_or_skip!();
+    let mut seed = 1;
+    for &m in SIZES {
+        for &n in &[1usize, 4, 17, 33] {
+            for &k in &[1usize, 3, 64, 129] {
+                for (ta, tb, bias) in [
+                    (false, false, false),
+                    (false, true, true),
+                    (true, false, false),
+                    (true, true, true),
+                ] {
+                    seed += 1;
+                    let a = random(m * k, seed, -1.0, 1.0);
+                    let b = random(k * n, seed + 1000, -1.0, 1.0);
+                    let bb = random(n, seed + 2000, -1.0, 1.0);
+                    let (ga, gb, gbias) = (t(gpu, "a", &a), t(gpu, "b", &b), t(gpu, "bias", &bb));
+                    let gc = t(gpu, "c", &sentinel(m * n));
+                    let u = gpu
+                        .uniform(
+                            "p",
+                            &MatmulParams {
+                                m: m as u32,
+                                n: n as u32,
+                                k: k as u32,
+                                _pad: 0,
+                            },
+                        )
+                        .unwrap();
+                    let tile = MATMUL_BLOCK * MATMUL.workgroup[0];
+                    let d = gpu
+                        .dispatch(
+                            &MATMUL,
+                            &[
+                                ("TRANS_A", flag(ta)),
+                                ("TRANS_B", flag(tb)),
+                                ("HAS_BIAS", flag(bias)),
+                            ],
+                            &[&u, &ga.buffer, &gb.buffer, &gbias.buffer, &gc.buffer],
+                            [(n as u32).div_ceil(tile), (m as u32).div_ceil(tile), 1],
+                        )
+                        .unwrap();
+                    gpu.run(&[d]).unwrap();
+                    let mut want = r::matmul(&widen(&a), &widen(&b), m, n, k, ta, tb);
+                    if bias {
+                        for i in 0..m {
+                            for j in 0..n {
+                                want[i * n + j] += bb[j] as f64;
+                            }
+                        }
+                    }
+                    let what = format!("matmul m={m} n={n} k={k} ta={ta} tb={tb} bias={bias}");
+                    assert_close(
+                        &what,
+                        &read(gpu, &gc),
+                        &want,
+                        1e-5,
+                        2e-6 * (k as f64).sqrt(),
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn sum_rows_matches_reference() {
+    let gpu = gpu_or_skip!();
+    for &rows in &[1usize, 3, 129] {
+        for &cols in &[1usize, 63, 64, 65, 300] {
+            let x = random(rows * cols, (rows * 31 + cols) as u64, -1.0, 1.0);
+            let gx = t(gpu, "x", &x);
+            let out = t(gpu, "out", &sentinel(cols));
+            let u = gpu
+                .uniform(
+                    "p",
+                    &MatrixParams {
+                        rows: rows as u32,
+                        cols: cols as u32,
+                        _pad: [0; 2],
+                    },
+                )
+                .unwrap();
+            let d = gpu
+                .dispatch(
+                    &SUM_ROWS,
+                    &[],
+                    &[&u, &gx.buffer, &out.buffer],
+                    [(cols as u32).div_ceil(64), 1, 1],
+                )
+                .unwrap();
+            gpu.run(&[d]).unwrap();
+            let want: Vec<f64> = (0..cols)
+                .map(|j| (0..rows).map(|i| x[i * cols + j] as f64).sum())
+                .collect();
+            assert_close(
+                &format!("sum_rows {rows}x{cols}"),
+                &read(gpu, &out),
+                &want,
+                1e-5,
+                1e-5,
+            );
+        }
+    }
+}
+
+#[test]
+fn activations_forward_and_backward_match_reference() {
+    let gpu = gpu_or_skip!();
+    for kind in Activation::ALL {
+        for &n in &[1usize, 255, 256, 257, 1031] {
+            let x = random(n, n as u64 + kind.code() as u64, -6.0, 6.0);
+            let dy = random(n, 77 + n as u64, -1.0, 1.0);
+            let slope = 0.07;
+            let gx = t(gpu, "x", &x);
+            let gy = t(gpu, "y", &sentinel(n));
+            let gdy = t(gpu, "dy", &dy);
+            let gdx = t(gpu, "dx", &sentinel(n));
+            let u = gpu
+                .uniform(
+                    "p",
+                    &ActivationParams {
+                        n: n as u32,
+                        slope,
+                        _pad: [0; 2],
+                    },
+                )
+                .unwrap();
+            let c = [("ACT", kind.code() as f64)];
+            let f = gpu
+                .dispatch(
+                    &ACTIVATION_FORWARD,
+                    &c,
+                    &[&u, &gx.buffer, &gy.buffer],
+                    gpu.groups_1d(&ACTIVATION_FORWARD, n),
+                )
+                .unwrap();
+            let b = gpu
+                .dispatch(
+                    &ACTIVATION_BACKWARD,
+                    &c,
+                    &[&u, &gx.buffer, &gy.buffer, &gdy.buffer, &gdx.buffer],
+                    gpu.groups_1d(&ACTIVATION_BACKWARD, n),
+                )
+                .unwrap();
+            gpu.run(&[f, b]).unwrap();
+            let want_y: Vec<f64> = x
+                .iter()
+                .map(|&v| r::act_forward(kind, slope as f64, v as f64))
+                .collect();
+            let want_dx: Vec<f64> = x
+                .iter()
+                .zip(&dy)
+                .map(|(&v, &g)| g as f64 * r::act_derivative(kind, slope as f64, v as f64))
+                .collect();
+            // erf is approximated to 1.5e-7 in WGSL; exp/tanh in f32 to a few ulps.
+            assert_close(
+                &format!("{} forward n={n}", kind.name()),
+                &read(gpu, &gy),
+                &want_y,
+                2e-6,
+                1e-6,
+            );
+            assert_close(
+                &format!("{} backward n={n}", kind.name()),
+                &read(gpu, &gdx),
+                &want_dx,
+                2e-5,
+                1e-6,
+            );
+        }
+    }
+}
+
+fn run_loss(
+    gpu: &Gpu,
+    kind: LossKind,
+    batch: usize,
+    width: usize,
+    weights: Option<&[f32]>,
+    gamma: f32,
+    alpha: f32,
+) {
+    let logits = random(batch * width, (batch * 13 + width) as u64, -4.0, 4.0);
+    let targets: Vec<f32> = match kind {
+        LossKind::Mse => random(batch * width, 5, -2.0, 2.0),
+        LossKind::BinaryCrossEntropy => (0..batch).map(|i| (i % 2) as f32).collect(),
+        _ => (0..batch).map(|i| ((i * 7) % width) as f32).collect(),
+    };
+    let y_width = if kind == LossKind::Mse { width } else { 1 };
+    assert_eq!(targets.len(), batch * y_width);
+    let gl = t(gpu, "logits", &logits);
+    let gt = t(gpu, "targets", &targets);
+    let gw = t(gpu, "weights", weights.unwrap_or(&[1.0]));
+    let gd = t(gpu, "dlogits", &sentinel(batch * width));
+    let gs = t(gpu, "stats", &sentinel(4));
+    let u = gpu
+        .uniform(
+            "p",
+            &LossParams {
+                batch: batch as u32,
+                width: width as u32,
+                out_slot: 0,
+                _pad0: 0,
+                gamma,
+                alpha,
+                _pad1: [0.0; 2],
+            },
+        )
+        .unwrap();
+    let d = gpu
+        .dispatch(
+            &LOSS,
+            &[
+                ("LOSS", kind.code() as f64),
+                ("HAS_WEIGHTS", flag(weights.is_some())),
+            ],
+            &[
+                &u, &gl.buffer, &gt.buffer, &gw.buffer, &gd.buffer, &gs.buffer,
+            ],
+            [1, 1, 1],
+        )
+        .unwrap();
+    gpu.run(&[d]).unwrap();
+    let opts = LossOptions {
+        class_weights: weights.map(widen),
+        gamma: gamma as f64,
+        alpha: alpha as f64,
+    };
+    let want = r::loss(kind, &widen(&logits), &widen(&targets), batch, width, &opts);
+    let what = format!(
+        "{kind:?} batch={batch} width={width} weights={}",
+        weights.is_some()
+    );
+    let stats = read(gpu, &gs);
+    assert_close(
+        &format!("{what} loss"),
+        &stats[..1],
+        &[want.loss],
+        1e-5,
+        1e-6,
+    );
+    assert_eq!(stats[1] as usize, want.correct, "{what}: correct count");
+    assert_close(
+        &format!("{what} dlogits"),
+        &read(gpu, &gd),
+        &want.grad,
+        1e-4,
+        1e-7,
+    );
+}
+
+#[test]
+fn losses_match_reference() {
+    let gpu = gpu_or_skip!();
+    for &batch in &[1usize, 3, 17, 300] {
+        for &width in &[2usize, 3, 10] {
+            run_loss(
+                gpu,
+                LossKind::SoftmaxCrossEntropy,
+                batch,
+                width,
+                None,
+                0.0,
+                1.0,
+            );
+            let w: Vec<f32> = (0..width).map(|j| 0.5 + j as f32).collect();
+            run_loss(
+                gpu,
+                LossKind::SoftmaxCrossEntropy,
+                batch,
+                width,
+                Some(&w),
+                0.0,
+                1.0,
+            );
+            run_loss(gpu, LossKind::Focal, batch, width, None, 2.0, 0.25);
+            run_loss(gpu, LossKind::Focal, batch, width, Some(&w), 0.5, 1.0);
+            run_loss(gpu, LossKind::Mse, batch, width, None, 0.0, 1.0);
+        }
+        run_loss(gpu, LossKind::BinaryCrossEntropy, batch, 1, None, 0.0, 1.0);
+    }
+}
+
+#[test]
+fn optimizers_match_reference_over_three_steps() {
+    let gpu = gpu_or_skip!();
+    let kinds = [
+        OptimizerKind::Sgd,
+        OptimizerKind::Momentum,
+        OptimizerKind::Nesterov,
+        OptimizerKind::Adam,
+        OptimizerKind::Adamw,
+    ];
+    for kind in kinds {
+        for &n in &[1usize, 257, 1000] {
+            for (l2, wd, clip_norm, clip_value) in [
+                (0.0, 0.0, 0.0, 0.0),
+                (1e-2, 1e-2, 0.5, 0.0),
+                (0.0, 0.0, 0.0, 0.01),
+            ] {
+                let w0 = random(n, n as u64, -1.0, 1.0);
+                let g = random(n, n as u64 + 9, -1.0, 1.0);
+                let gw = t(gpu, "w", &w0);
+                let gg = t(gpu, "g", &g);
+                let (gm, gv, gd) = (
+                    t(gpu, "m", &vec![0.0; n]),
+                    t(gpu, "v", &vec![0.0; n]),
+                    t(gpu, "delta", &sentinel(n)),
+                );
+                // stats[1] holds the gradient's sum of squares, as a `reduce` slot would.
+                let sumsq: f64 = g.iter().map(|&x| (x as f64).powi(2)).sum();
+                let gs = t(gpu, "stats", &[0.0, sumsq as f32, 0.0, 0.0]);
+                let params = OptimizerParams {
+                    n: n as u32,
+                    clip_first: 1,
+                    clip_count: if clip_norm > 0.0 { 1 } else { 0 },
+                    clip_stride: 8,
+                    momentum: 0.9,
+                    beta1: 0.9,
+                    beta2: 0.999,
+                    eps: 1e-8,
+                    l2,
+                    weight_decay: wd,
+                    clip_norm,
+                    clip_value,
+                };
+                let u = gpu.uniform("p", &params).unwrap();
+                let step = gpu.uniform("step", &StepUniform::default()).unwrap();
+                let d = gpu
+                    .dispatch(
+                        &OPTIMIZER,
+                        &[("OPT", kind.code() as f64), ("WRITE_DELTA", 1.0)],
+                        &[
+                            &u, &step, &gw.buffer, &gg.buffer, &gm.buffer, &gv.buffer, &gd.buffer,
+                            &gs.buffer,
+                        ],
+                        gpu.groups_1d(&OPTIMIZER, n),
+                    )
+                    .unwrap();
+                let cfg = OptimizerConfig {
+                    kind,
+                    momentum: 0.9,
+                    beta1: 0.9,
+                    beta2: 0.999,
+                    eps: 1e-8,
+                    l2: l2 as f64,
+                    weight_decay: wd as f64,
+                    clip_value: clip_value as f64,
+                };
+                let (mut w, mut m, mut v) = (widen(&w0), vec![0.0; n], vec![0.0; n]);
+                let coef = r::clip_coefficient(sumsq.sqrt(), clip_norm as f64);
+                let mut before = w.clone();
+                for t_ in 1..=3u32 {
+                    let lr = 0.05 * t_ as f64;
+                    let su = StepUniform {
+                        lr: lr as f32,
+                        bias_correction1: (1.0 - 0.9f64.powi(t_ as i32)) as f32,
+                        bias_correction2: (1.0 - 0.999f64.powi(t_ as i32)) as f32,
+                        step: t_ - 1,
+                        seed: 0,
+                        _pad: [0; 3],
+                    };
+                    gpu.write(&step, &[su]);
+                    gpu.run(std::slice::from_ref(&d)).unwrap();
+                    before.clone_from(&w);
+                    r::optimizer_step(&cfg, lr, t_, coef, &mut w, &widen(&g), &mut m, &mut v);
+                }
+                let what = format!("{kind:?} n={n} l2={l2} wd={wd} clip={clip_norm}/{clip_value}");
+                // Three updates of size O(lr) = 0.1 each: atol 1e-5 is 1e-4 of the total move.
+                assert_close(&format!("{what} weights"), &read(gpu, &gw), &w, 1e-5, 1e-5);
+                let delta: Vec<f64> = w.iter().zip(&before).map(|(a, b)| a - b).collect();
+                assert_close(
+                    &format!("{what} delta"),
+                    &read(gpu, &gd),
+                    &delta,
+                    1e-3,
+                    1e-6,
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn reduce_matches_reference_and_counts_non_finite() {
+    let gpu = gpu_or_skip!();
+    for &n in &[1usize, 3, 255, 256, 257, 100_003] {
+        let mut x = random(n, n as u64, -3.0, 5.0);
+        if n > 3 {
+            x[1] = f32::NAN;
+            x[n - 1] = f32::INFINITY;
+        }
+        let gx = t(gpu, "x", &x);
+        let gs = t(gpu, "stats", &sentinel(16));
+        let u = gpu
+            .uniform(
+                "p",
+                &ReduceParams {
+                    n: n as u32,
+                    offset: 0,
+                    out: 8,
+                    _pad: 0,
+                },
+            )
+            .unwrap();
+        let d = gpu
+            .dispatch(&REDUCE, &[], &[&u, &gx.buffer, &gs.buffer], [1, 1, 1])
+            .unwrap();
+        gpu.run(&[d]).unwrap();
+        let s = read(gpu, &gs);
+        let want = r::reduce(&widen(&x));
+        let w = [
+            want.sum,
+            want.sumsq,
+            want.min,
+            want.max,
+            want.mean,
+            want.std,
+            want.nonfinite,
+            want.count,
+        ];
+        assert_close(&format!("reduce n={n}"), &s[8..16], &w, 1e-4, 1e-4);
+    }
+}
+
+#[test]
+fn batchnorm_train_eval_and_backward_match_reference() {
+    let gpu = gpu_or_skip!();
+    for &(batch, f) in &[(1usize, 3usize), (3, 1), (17, 65), (129, 4)] {
+        let x = random(batch * f, (batch + f) as u64, -2.0, 3.0);
+        let gamma = random(f, 3, 0.5, 1.5);
+        let beta = random(f, 4, -0.5, 0.5);
+        let dy = random(batch * f, 5, -1.0, 1.0);
+        let rm0 = random(f, 6, -0.1, 0.1);
+        let rv0 = random(f, 7, 0.5, 1.5);
+        let (gx, gg, gb, gdy) = (
+            t(gpu, "x", &x),
+            t(gpu, "gamma", &gamma),
+            t(gpu, "beta", &beta),
+            t(gpu, "dy", &dy),
+        );
+        let (gy, gmean, ginv) = (
+            t(gpu, "y", &sentinel(batch * f)),
+            t(gpu, "mean", &sentinel(f)),
+            t(gpu, "invstd", &sentinel(f)),
+        );
+        let (grm, grv) = (t(gpu, "rm", &rm0), t(gpu, "rv", &rv0));
+        let (gdx, gdg, gdb) = (
+            t(gpu, "dx", &sentinel(batch * f)),
+            t(gpu, "dgamma", &sentinel(f)),
+            t(gpu, "dbeta", &sentinel(f)),
+        );
+        let gye = t(gpu, "y_eval", &sentinel(batch * f));
+        let eps = 1e-5f32;
+        let u = gpu
+            .uniform(
+                "p",
+                &BatchNormParams {
+                    batch: batch as u32,
+                    features: f as u32,
+                    eps,
+                    momentum: 0.1,
+                },
+            )
+            .unwrap();
+        let groups = [(f as u32).div_ceil(64), 1, 1];
+        let train = gpu
+            .dispatch(
+                &BATCHNORM_TRAIN,
+                &[],
+                &[
+                    &u,
+                    &gx.buffer,
+                    &gg.buffer,
+                    &gb.buffer,
+                    &gy.buffer,
+                    &gmean.buffer,
+                    &ginv.buffer,
+                    &grm.buffer,
+                    &grv.buffer,
+                ],
+                groups,
+            )
+            .unwrap();
+        let back = gpu
+            .dispatch(
+                &BATCHNORM_BACKWARD,
+                &[],
+                &[
+                    &u,
+                    &gx.buffer,
+                    &gg.buffer,
+                    &gmean.buffer,
+                    &ginv.buffer,
+                    &gdy.buffer,
+                    &gdx.buffer,
+                    &gdg.buffer,
+                    &gdb.buffer,
+                ],
+                groups,
+            )
+            .unwrap();
+        let eval = gpu
+            .dispatch(
+                &BATCHNORM_EVAL,
+                &[],
+                &[
+                    &u,
+                    &gx.buffer,
+                    &gg.buffer,
+                    &gb.buffer,
+                    &grm.buffer,
+                    &grv.buffer,
+                    &gye.buffer,
+                ],
+                gpu.groups_1d(&BATCHNORM_EVAL, batch * f),
+            )
+            .unwrap();
+        gpu.run(&[train, back, eval]).unwrap();
+        let fwd = r::batchnorm_train(
+            &widen(&x),
+            &widen(&gamma),
+            &widen(&beta),
+            batch,
+            f,
+            eps as f64,
+        );
+        let what = format!("batchnorm batch={batch} features={f}");
+        // With batch 1 the variance is 0 and outputs are β exactly; tolerances cover 1/sqrt(eps).
+        assert_close(&format!("{what} y"), &read(gpu, &gy), &fwd.y, 1e-4, 1e-5);
+        let rm: Vec<f64> = rm0
+            .iter()
+            .zip(&fwd.mean)
+            .map(|(&a, b)| 0.9 * a as f64 + 0.1 * b)
+            .collect();
+        let rv: Vec<f64> = rv0
+            .iter()
+            .zip(&fwd.var_unbiased)
+            .map(|(&a, b)| 0.9 * a as f64 + 0.1 * b)
+            .collect();
+        assert_close(
+            &format!("{what} running mean"),
+            &read(gpu, &grm),
+            &rm,
+            1e-5,
+            1e-6,
+        );
+        assert_close(
+            &format!("{what} running var"),
+            &read(gpu, &grv),
+            &rv,
+            1e-5,
+            1e-6,
+        );
+        let (dx, dg, db) =
+            r::batchnorm_backward(&widen(&x), &widen(&gamma), &fwd, &widen(&dy), batch, f);
+        assert_close(&format!("{what} dx"), &read(gpu, &gdx), &dx, 1e-3, 1e-4);
+        assert_close(&format!("{what} dgamma"), &read(gpu, &gdg), &dg, 1e-4, 1e-5);
+        assert_close(&format!("{what} dbeta"), &read(gpu, &gdb), &db, 1e-5, 1e-5);
+        let ye = r::batchnorm_eval(
+            &widen(&x),
+            &widen(&gamma),
+            &widen(&beta),
+            &rm,
+            &rv,
+            f,
+            eps as f64,
+        );
+        assert_close(&format!("{what} eval"), &read(gpu, &gye), &ye, 1e-4, 1e-5);
+    }
+}
+
+#[test]
+fn dropout_masks_match_the_host_generator_and_scale_kept_values() {
+    let gpu = gpu_or_skip!();
+    for &n in &[1usize, 255, 257, 10_000] {
+        for &rate in &[0.0f32, 0.1, 0.5, 0.9] {
+            let x = random(n, 11, 0.5, 1.5);
+            let gx = t(gpu, "x", &x);
+            let gy = t(gpu, "y", &sentinel(n));
+            let u = gpu
+                .uniform(
+                    "p",
+                    &DropoutParams {
+                        n: n as u32,
+                        layer: 3,
+                        rate,
+                        _pad: 0,
+                    },
+                )
+                .unwrap();
+            let step = gpu
+                .uniform(
+                    "step",
+                    &StepUniform {
+                        step: 42,
+                        seed: 7,
+                        ..Default::default()
+                    },
+                )
+                .unwrap();
+            let d = gpu
+                .dispatch(
+                    &DROPOUT,
+                    &[],
+                    &[&u, &step, &gx.buffer, &gy.buffer],
+                    gpu.groups_1d(&DROPOUT, n),
+                )
+                .unwrap();
+            gpu.run(&[d]).unwrap();
+            let scale = r::dropout_scale(rate, 7, 42, 3, n);
+            let want: Vec<f64> = x.iter().zip(&scale).map(|(&v, s)| v as f64 * s).collect();
+            let got = read(gpu, &gy);
+            assert_close(
+                &format!("dropout n={n} rate={rate}"),
+                &got,
+                &want,
+                1e-6,
+                0.0,
+            );
+            if n >= 10_000 {
+                let dropped = got.iter().filter(|&&v| v == 0.0).count() as f64 / n as f64;
+                assert!(
+                    (dropped - rate as f64).abs() < 0.02,
+                    "rate {rate}: dropped fraction {dropped}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn gather_count_positive_and_histogram_are_exact() {
+    let gpu = gpu_or_skip!();
+    // gather
+    let (n, xw, yw, batch) = (50usize, 3usize, 2usize, 17usize);
+    let x = random(n * xw, 1, -1.0, 1.0);
+    let y = random(n * yw, 2, -1.0, 1.0);
+    let idx: Vec<u32> = (0..batch as u32).map(|i| (i * 7 + 3) % n as u32).collect();
+    let (gx, gy, gi) = (
+        t(gpu, "x", &x),
+        t(gpu, "y", &y),
+        gpu.tensor_from("idx", &idx).unwrap(),
+    );
+    let (bx, by) = (
+        t(gpu, "bx", &sentinel(batch * xw)),
+        t(gpu, "by", &sentinel(batch * yw)),
+    );
+    let u = gpu
+        .uniform(
+            "p",
+            &GatherParams {
+                batch: batch as u32,
+                x_width: xw as u32,
+                y_width: yw as u32,
+                _pad: 0,
+            },
+        )
+        .unwrap();
+    let d = gpu
+        .dispatch(
+            &GATHER,
+            &[],
+            &[
+                &u, &gi.buffer, &gx.buffer, &gy.buffer, &bx.buffer, &by.buffer,
+            ],
+            gpu.groups_1d(&GATHER, batch * (xw + yw)),
+        )
+        .unwrap();
+    gpu.run(&[d]).unwrap();
+    let want_x: Vec<f32> = idx
+        .iter()
+        .flat_map(|&i| x[i as usize * xw..(i as usize + 1) * xw].to_vec())
+        .collect();
+    let want_y: Vec<f32> = idx
+        .iter()
+        .flat_map(|&i| y[i as usize * yw..(i as usize + 1) * yw].to_vec())
+        .collect();
+    assert_eq!(read(gpu, &bx), want_x);
+    assert_eq!(read(gpu, &by), want_y);
+
+    // count_positive, accumulated over two launches
+    let (rows, cols) = (33usize, 70usize);
+    let a = random(rows * cols, 3, -1.0, 1.0);
+    let ga = t(gpu, "a", &a);
+    let counts = gpu.tensor_from("counts", &vec![0u32; cols]).unwrap();
+    let u = gpu
+        .uniform(
+            "p",
+            &MatrixParams {
+                rows: rows as u32,
+                cols: cols as u32,
+                _pad: [0; 2],
+            },
+        )
+        .unwrap();
+    let d = gpu
+        .dispatch(
+            &COUNT_POSITIVE,
+            &[],
+            &[&u, &ga.buffer, &counts.buffer],
+            [(cols as u32).div_ceil(64), 1, 1],
+        )
+        .unwrap();
+    gpu.run(&[d]).unwrap();
+    gpu.run(&[gpu
+        .dispatch(
+            &COUNT_POSITIVE,
+            &[],
+            &[&u, &ga.buffer, &counts.buffer],
+            [(cols as u32).div_ceil(64), 1, 1],
+        )
+        .unwrap()])
+        .unwrap();
+    let want: Vec<u32> = (0..cols)
+        .map(|j| 2 * (0..rows).filter(|&i| a[i * cols + j] > 0.0).count() as u32)
+        .collect();
+    assert_eq!(gpu.read::<u32>(&counts).unwrap(), want);
+
+    // histogram with out-of-range values clamped to the edge bins and NaN skipped
+    let mut h = random(1000, 4, -1.5, 1.5);
+    h[0] = f32::NAN;
+    let gh = t(gpu, "h", &h);
+    let bins = 7usize;
+    let hc = gpu.tensor_from("hist", &vec![0u32; bins]).unwrap();
+    let u = gpu
+        .uniform(
+            "p",
+            &HistogramParams {
+                n: 1000,
+                bins: bins as u32,
+                lo: -1.0,
+                hi: 1.0,
+            },
+        )
+        .unwrap();
+    let d = gpu
+        .dispatch(
+            &HISTOGRAM,
+            &[],
+            &[&u, &gh.buffer, &hc.buffer],
+            gpu.groups_1d(&HISTOGRAM, 1000),
+        )
+        .unwrap();
+    gpu.run(&[d]).unwrap();
+    let mut want = vec![0u32; bins];
+    for &v in &h[1..] {
+        let b = (((v - -1.0) / 2.0 * bins as f32).clamp(0.0, (bins - 1) as f32)) as usize;
+        want[b] += 1;
+    }
+    assert_eq!(gpu.read::<u32>(&hc).unwrap(), want);
+}

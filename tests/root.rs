@@ -1,0 +1,10 @@
+//! One test binary (as wgpu's own tests do), so the GPU device is opened once and shared.
+//! Tiers: shader validation (no GPU), kernels against the f64 reference, whole training runs,
+//! and the command line. See docs/testing.md.
+
+mod common;
+
+mod cli;
+mod kernels;
+mod shaders;
+mod training;

@@ -1,0 +1,252 @@
+//! Whole training steps on the GPU: one step against the f64 reference for a model using every
+//! layer kind, determinism, and the spiral reaching ≥ 95 % training accuracy.
+
+use std::path::Path;
+
+use netdx::config::Config;
+use netdx::data::{builtin, Dataset};
+use netdx::reference::network::{forward, loss_and_grads, Mode, RefParams};
+use netdx::reference::{self as r, OptimizerConfig};
+use netdx::train::{train, Instrumentation, Trainer};
+
+use crate::common::{assert_close, random, widen};
+use crate::gpu_or_skip;
+
+const EVERY_LAYER: &str = r#"
+seed: 5
+data: {builtin: spiral}
+model:
+  layers:
+    - {linear: {out: 17, init: xavier_normal, bias: 0.1}}
+    - batch_norm
+    - gelu
+    - {dropout: {rate: 0.3}}
+    - {linear: {out: 9, init: {uniform: {low: -0.5, high: 0.5}}}}
+    - tanh
+    - {leaky_relu: {slope: 0.2}}
+    - {linear: {out: 3, init: kaiming_uniform}}
+    - sigmoid
+    - {linear: {out: 3, init: {normal: {std: 0.3}}}}
+loss: {name: softmax_cross_entropy, class_weights: [1.0, 2.0, 0.5]}
+training:
+  optimizer: {name: adam, lr: 0.01}
+  batch_size: 13
+  steps: 1
+  l2: 0.01
+  shuffle: false
+"#;
+
+fn small_dataset(n: usize, width: usize, classes: usize) -> Dataset {
+    Dataset {
+        name: "test".into(),
+        x: random(n * width, 99, -2.0, 2.0),
+        y: (0..n).map(|i| (i % classes) as f32).collect(),
+        n,
+        x_width: width,
+        y_width: 1,
+        classes: Some(classes),
+    }
+}
+
+#[test]
+fn one_training_step_matches_the_reference_for_every_layer_kind() {
+    let gpu = gpu_or_skip!();
+    let config = Config::parse(EVERY_LAYER, Path::new("every_layer.yaml")).expect("config");
+    let data = small_dataset(13, 5, 3);
+    let mut trainer =
+        Trainer::new(gpu, &config, data.clone(), Instrumentation::Full, None).expect("trainer");
+    let host = trainer.net.download(gpu).expect("initial weights");
+    let rec = trainer.step(1).expect("step");
+
+    let model = trainer.model.clone();
+    let mut p = RefParams::from_host(&host);
+    let x = widen(&data.x);
+    let y = widen(&data.y);
+    let g = loss_and_grads(
+        &model,
+        &p,
+        &x,
+        &y,
+        13,
+        &config.loss,
+        Mode::Train { seed: 5, step: 0 },
+    );
+    assert_close("loss", &[rec.loss as f32], &[g.loss], 1e-4, 1e-6);
+    assert_eq!(rec.stats.correct as usize, g.correct);
+    let want_l2 = r::network::l2_term(&model, &p, 0.01);
+    assert!(
+        (rec.l2_term - want_l2).abs() <= 1e-4 * want_l2,
+        "l2 term {} vs {want_l2}",
+        rec.l2_term
+    );
+    for (k, info) in trainer.net.infos.iter().enumerate() {
+        let got = gpu.read::<f32>(&trainer.plan.param_grads[k]).unwrap();
+        assert_close(
+            &format!("gradient of {}", info.name),
+            &got,
+            &g.params[k],
+            1e-3,
+            1e-5,
+        );
+        let norm = g.params[k].iter().map(|v| v * v).sum::<f64>().sqrt();
+        assert_close(
+            &format!("gradient norm of {}", info.name),
+            &[rec.stats.grads[k].norm() as f32],
+            &[norm],
+            1e-3,
+            1e-6,
+        );
+    }
+    for (k, act) in g.trace.acts[1..].iter().enumerate() {
+        let got = gpu.read::<f32>(&trainer.plan.acts[k + 1]).unwrap();
+        assert_close(&format!("activation of layer {k}"), &got, act, 1e-4, 1e-5);
+    }
+
+    // The Adam update with L2 on weights only.
+    let cfg = OptimizerConfig {
+        kind: netdx::ops::OptimizerKind::Adam,
+        momentum: 0.0,
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-8,
+        l2: 0.0,
+        weight_decay: 0.0,
+        clip_value: 0.0,
+    };
+    for (k, info) in trainer.net.infos.iter().enumerate() {
+        let mut c = cfg.clone();
+        if info.regularized() {
+            c.l2 = 0.01;
+        }
+        let n = p.params[k].len();
+        let (mut m, mut v) = (vec![0.0; n], vec![0.0; n]);
+        r::optimizer_step(
+            &c,
+            0.01,
+            1,
+            1.0,
+            &mut p.params[k],
+            &g.params[k],
+            &mut m,
+            &mut v,
+        );
+        let got = gpu.read::<f32>(&trainer.net.params[k]).unwrap();
+        // Adam's first step moves every weight by ≈ lr·sign(g); entries whose gradient is at
+        // f32 noise level may flip sign, so compare with an absolute tolerance of lr.
+        assert_close(
+            &format!("updated {}", info.name),
+            &got,
+            &p.params[k],
+            1e-4,
+            0.0101,
+        );
+    }
+    // Running statistics were updated by the training-mode forward pass; evaluation mode uses
+    // them and skips dropout.
+    let state = trainer.net.download(gpu).unwrap().state;
+    for (k, s) in state.iter().enumerate() {
+        p.state[k] = widen(&s.data);
+    }
+    let (eval_loss, _) = trainer.evaluate().unwrap();
+    let trace = forward(&model, &p, &x, 13, Mode::Eval);
+    let want = r::loss(
+        config.loss.name,
+        trace.acts.last().unwrap(),
+        &y,
+        13,
+        3,
+        &r::LossOptions {
+            class_weights: config.loss.class_weights.clone(),
+            gamma: 2.0,
+            alpha: 1.0,
+        },
+    );
+    assert_close(
+        "evaluation loss",
+        &[eval_loss as f32],
+        &[want.loss],
+        1e-3,
+        1e-5,
+    );
+}
+
+#[test]
+fn same_seed_gives_bit_identical_runs() {
+    let gpu = gpu_or_skip!();
+    let config = Config::load(Path::new("configs/spiral.yaml")).unwrap();
+    let run = || {
+        let data = builtin(&config.data, config.seed);
+        let mut curve = Vec::new();
+        let (summary, trainer) = train(gpu, &config, data, Some(150), Instrumentation::Full, |r| {
+            curve.push((
+                r.loss.to_bits(),
+                r.stats
+                    .grads
+                    .iter()
+                    .map(|g| g.sumsq.to_bits())
+                    .collect::<Vec<_>>(),
+            ));
+        })
+        .unwrap();
+        (
+            curve,
+            summary.loss.to_bits(),
+            trainer.net.download(gpu).unwrap(),
+        )
+    };
+    let a = run();
+    let b = run();
+    assert_eq!(
+        a.0, b.0,
+        "loss and gradient-norm curves differ between identical runs"
+    );
+    assert_eq!(a.1, b.1);
+    assert_eq!(a.2, b.2, "final weights differ");
+}
+
+#[test]
+fn spiral_two_hidden_layer_relu_mlp_reaches_95_percent() {
+    let gpu = gpu_or_skip!();
+    let config = Config::load(Path::new("configs/spiral.yaml")).unwrap();
+    let data = builtin(&config.data, config.seed);
+    let (summary, _) = train(gpu, &config, data, None, Instrumentation::Bare, |_| {}).unwrap();
+    let acc = summary.train_accuracy.unwrap();
+    assert!(acc >= 0.95, "train accuracy {acc}");
+}
+
+#[test]
+fn evaluation_mode_dropout_is_identity_and_training_mode_is_not() {
+    let gpu = gpu_or_skip!();
+    let yaml = "seed: 1\ndata: {builtin: blobs}\nmodel:\n  layers: [{dropout: {rate: 0.5}}, {linear: {out: 4}}]\ntraining: {optimizer: {name: sgd, lr: 0.1}, batch_size: 400, steps: 1, shuffle: false}\n";
+    let config = Config::parse(yaml, Path::new("dropout.yaml")).unwrap();
+    let data = builtin(&config.data, 1);
+    let mut trainer =
+        Trainer::new(gpu, &config, data.clone(), Instrumentation::Full, None).unwrap();
+    trainer.step(1).unwrap();
+    let dropped = gpu.read::<f32>(&trainer.plan.acts[1]).unwrap();
+    let zeros = dropped.iter().filter(|&&v| v == 0.0).count() as f64 / dropped.len() as f64;
+    assert!(
+        (zeros - 0.5).abs() < 0.05,
+        "training-mode dropout zeroed {zeros}"
+    );
+    // Evaluation equals the reference with dropout skipped.
+    let p = RefParams::from_host(&trainer.net.download(gpu).unwrap());
+    let trace = forward(&trainer.model, &p, &widen(&data.x), data.n, Mode::Eval);
+    assert_eq!(trace.acts[1], widen(&data.x));
+    let (eval_loss, _) = trainer.evaluate().unwrap();
+    let want = r::loss(
+        config.loss.name,
+        trace.acts.last().unwrap(),
+        &widen(&data.y),
+        data.n,
+        4,
+        &Default::default(),
+    );
+    assert_close(
+        "eval loss without dropout",
+        &[eval_loss as f32],
+        &[want.loss],
+        1e-4,
+        1e-6,
+    );
+}
