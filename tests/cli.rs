@@ -110,3 +110,37 @@ fn config_errors_exit_2_with_the_reason() {
     let (code, _, _) = netdx(&["frobnicate"]);
     assert_eq!(code, 2);
 }
+
+#[test]
+fn no_adapter_on_the_requested_backend_explains_how_to_get_one() {
+    // Metal does not exist on Linux, so this is the no-adapter path on every CI machine.
+    if !cfg!(target_os = "linux") {
+        return;
+    }
+    let (code, _, err) = netdx(&["adapters", "--backend", "metal"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("no GPU adapter found (backends tried: metal)"),
+        "{err}"
+    );
+    assert!(err.contains("mesa-vulkan-drivers"), "{err}");
+}
+
+#[test]
+fn a_tensor_over_the_adapter_limit_is_named_with_the_limit() {
+    if crate::common::gpu().is_none() {
+        return;
+    }
+    // 2 × 40M weights = 320 MB, over every adapter's 128 MiB-or-so storage binding.
+    let p = write_config(
+        "huge.yaml",
+        "data: {builtin: spiral}\nmodel:\n  layers: [{linear: {out: 40000000}}, {linear: {out: 3}}]\ntraining: {optimizer: {name: sgd, lr: 0.1}, batch_size: 1, steps: 1}\n",
+    );
+    let (code, _, err) = netdx(&["train", p.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("tensor `layers.0.weight` needs 320000000 bytes"),
+        "{err}"
+    );
+    assert!(err.contains("max_storage_buffer_binding_size"), "{err}");
+}
