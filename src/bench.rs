@@ -147,13 +147,11 @@ fn matmul_figure(gpu: &Gpu, n: usize, fma: f64, copy: f64, reps: usize) -> Resul
             _pad: 0,
         },
     )?;
-    let tile = kernels::MATMUL_BLOCK * MATMUL.workgroup[0];
-    let groups = (n as u32).div_ceil(tile);
     let d = gpu.dispatch(
         &MATMUL,
         &[("TRANS_A", 0.0), ("TRANS_B", 1.0), ("HAS_BIAS", 0.0)],
         &[&u, &a.buffer, &b.buffer, &a.buffer, &c.buffer],
-        [groups, groups, 1],
+        kernels::matmul_groups(n, n),
     )?;
     let t = best_of(reps, || gpu.run(std::slice::from_ref(&d)))?;
     let flops = 2.0 * (n as f64).powi(3);

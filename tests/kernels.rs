@@ -57,7 +57,6 @@ fn matmul_matches_reference_for_every_transpose_and_odd_shapes() {
                             },
                         )
                         .unwrap();
-                    let tile = MATMUL_BLOCK * MATMUL.workgroup[0];
                     let d = gpu
                         .dispatch(
                             &MATMUL,
@@ -67,7 +66,7 @@ fn matmul_matches_reference_for_every_transpose_and_odd_shapes() {
                                 ("HAS_BIAS", flag(bias)),
                             ],
                             &[&u, &ga.buffer, &gb.buffer, &gbias.buffer, &gc.buffer],
-                            [(n as u32).div_ceil(tile), (m as u32).div_ceil(tile), 1],
+                            matmul_groups(m, n),
                         )
                         .unwrap();
                     gpu.run(&[d]).unwrap();

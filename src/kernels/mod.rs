@@ -45,8 +45,18 @@ pub static MATMUL: Kernel = Kernel {
     workgroup: [8, 8, 1],
     constants: &["TRANS_A", "TRANS_B", "HAS_BIAS"],
 };
-/// Each matmul invocation computes a 4×4 block of the output.
-pub const MATMUL_BLOCK: u32 = 4;
+/// Each matmul invocation computes a block of MATMUL_ROWS × MATMUL_COLS outputs.
+pub const MATMUL_ROWS: u32 = 8;
+pub const MATMUL_COLS: u32 = 8;
+
+/// Workgroup counts for a matmul producing an [m, n] output.
+pub fn matmul_groups(m: usize, n: usize) -> [u32; 3] {
+    [
+        (n as u32).div_ceil(MATMUL_COLS * MATMUL.workgroup[0]),
+        (m as u32).div_ceil(MATMUL_ROWS * MATMUL.workgroup[1]),
+        1,
+    ]
+}
 
 pub static SUM_ROWS: Kernel = Kernel {
     name: "sum_rows",

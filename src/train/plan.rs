@@ -681,7 +681,6 @@ fn matmul(
             _pad: 0,
         },
     )?;
-    let tile = kernels::MATMUL_BLOCK * MATMUL.workgroup[0];
     gpu.dispatch(
         &MATMUL,
         &[
@@ -690,7 +689,7 @@ fn matmul(
             ("HAS_BIAS", flag(bias)),
         ],
         &[&u, a, b, bias_buf, c],
-        [(n as u32).div_ceil(tile), (m as u32).div_ceil(tile), 1],
+        kernels::matmul_groups(m, n),
     )
 }
 
