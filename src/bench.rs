@@ -34,6 +34,16 @@ pub struct StepFigure {
     pub instrumentation_overhead: f64,
     /// Matmul GFLOP/s of the bare step (6·batch·weights per step).
     pub bare_gflops: f64,
+    /// GPU time per kernel in one bare step (timestamp queries, or wall clock per dispatch).
+    pub kernels: Vec<KernelTime>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct KernelTime {
+    pub kernel: String,
+    pub milliseconds: f64,
+    /// Share of the summed GPU time of the step.
+    pub share: f64,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -69,6 +79,21 @@ impl BenchReport {
                 "  batch {:>4}: {:7.2} steps/s bare ({:.2} GFLOP/s), {:7.2} steps/s fully instrumented, overhead ×{:.3}\n",
                 f.batch, f.bare_steps_per_second, f.bare_gflops, f.instrumented_steps_per_second, f.instrumentation_overhead
             ));
+            let gpu_ms: f64 = f.kernels.iter().map(|k| k.milliseconds).sum();
+            s.push_str(&format!(
+                "    GPU time of one bare step {:.2} ms of {:.2} ms wall:",
+                gpu_ms,
+                1e3 / f.bare_steps_per_second
+            ));
+            for k in &f.kernels {
+                s.push_str(&format!(
+                    " {} {:.2} ms ({:.0}%);",
+                    k.kernel,
+                    k.milliseconds,
+                    100.0 * k.share
+                ));
+            }
+            s.push('\n');
         }
         s
     }
@@ -231,15 +256,45 @@ pub fn mlp_config(batch: usize, steps: usize) -> (Config, Dataset) {
     (config, dataset)
 }
 
-fn steps_per_second(gpu: &Gpu, batch: usize, steps: usize, inst: Instrumentation) -> Result<f64> {
+/// Steps per second, and (when `profile`) the per-kernel GPU time of one more step.
+fn steps_per_second(
+    gpu: &Gpu,
+    batch: usize,
+    steps: usize,
+    inst: Instrumentation,
+    profile: bool,
+) -> Result<(f64, Vec<KernelTime>)> {
     let (config, dataset) = mlp_config(batch, steps);
     let mut trainer = Trainer::new(gpu, &config, dataset, inst, None)?;
-    trainer.step(steps + 2)?; // warm-up: first-use costs
+    let total = steps + 3;
+    trainer.step(total)?; // warm-up: first-use costs
     let t = Instant::now();
     for _ in 0..steps {
-        trainer.step(steps + 2)?;
+        trainer.step(total)?;
     }
-    Ok(steps as f64 / t.elapsed().as_secs_f64())
+    let rate = steps as f64 / t.elapsed().as_secs_f64();
+    let mut kernels = Vec::new();
+    if profile {
+        let times = trainer.profile_step(total)?;
+        let sum: f64 = times.iter().map(|t| t.seconds).sum();
+        for t in &times {
+            match kernels
+                .iter_mut()
+                .find(|k: &&mut KernelTime| k.kernel == t.kernel)
+            {
+                Some(k) => k.milliseconds += t.seconds * 1e3,
+                None => kernels.push(KernelTime {
+                    kernel: t.kernel.to_string(),
+                    milliseconds: t.seconds * 1e3,
+                    share: 0.0,
+                }),
+            }
+        }
+        for k in &mut kernels {
+            k.share = k.milliseconds / 1e3 / sum.max(1e-12);
+        }
+    }
+    Ok((rate, kernels))
 }
 
 /// Runs every measurement, reporting progress lines through `log`.
@@ -267,8 +322,8 @@ pub fn run(gpu: &Gpu, quick: bool, log: &mut dyn FnMut(&str)) -> Result<BenchRep
     } else {
         &[(128, 40), (1024, 8)][..]
     } {
-        let bare = steps_per_second(gpu, batch, steps, Instrumentation::Bare)?;
-        let full = steps_per_second(gpu, batch, steps, Instrumentation::Full)?;
+        let (bare, kernels) = steps_per_second(gpu, batch, steps, Instrumentation::Bare, true)?;
+        let (full, _) = steps_per_second(gpu, batch, steps, Instrumentation::Full, false)?;
         log(&format!(
             "MLP batch {batch}: {bare:.2} steps/s bare, {full:.2} instrumented"
         ));
@@ -278,6 +333,7 @@ pub fn run(gpu: &Gpu, quick: bool, log: &mut dyn FnMut(&str)) -> Result<BenchRep
             instrumented_steps_per_second: full,
             instrumentation_overhead: bare / full,
             bare_gflops: bare * 6.0 * batch as f64 * weights / 1e9,
+            kernels,
         });
     }
     let info = gpu.info();

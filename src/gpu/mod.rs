@@ -6,6 +6,7 @@ mod adapters;
 mod buffers;
 mod context;
 mod pipelines;
+mod profile;
 
 pub use adapters::{describe_adapters, AdapterReport};
 pub use buffers::{Tensor, TensorUsage};

@@ -19,6 +19,8 @@ pub struct CachedPipeline {
 /// One recorded kernel launch: pipeline, bound buffers and workgroup counts.
 pub struct Dispatch {
     pub(crate) name: &'static str,
+    /// What this launch does in its plan (e.g. `layers.0 forward`), for profiles.
+    pub(crate) label: String,
     pub(crate) pipeline: Arc<CachedPipeline>,
     pub(crate) bind_group: wgpu::BindGroup,
     pub(crate) groups: [u32; 3],
@@ -27,6 +29,20 @@ pub struct Dispatch {
 impl Dispatch {
     pub fn kernel_name(&self) -> &'static str {
         self.name
+    }
+
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// Names this launch's role in its plan.
+    pub fn labeled(mut self, label: impl Into<String>) -> Self {
+        self.set_label(label);
+        self
+    }
+
+    pub fn set_label(&mut self, label: impl Into<String>) {
+        self.label = label.into();
     }
 }
 
@@ -157,6 +173,7 @@ impl Gpu {
         })?;
         Ok(Dispatch {
             name: kernel.name,
+            label: kernel.name.to_string(),
             pipeline,
             bind_group,
             groups,

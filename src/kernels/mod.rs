@@ -98,15 +98,36 @@ pub static OPTIMIZER: Kernel = Kernel {
     constants: &["OPT", "WRITE_DELTA"],
 };
 
-pub static REDUCE: Kernel = Kernel {
-    name: "reduce",
-    files: &[wgsl!("reduce.wgsl")],
+const REDUCE_STATS: WgslFile = wgsl!("reduce_stats.wgsl");
+
+pub static REDUCE_PARTIAL: Kernel = Kernel {
+    name: "reduce_partial",
+    files: &[REDUCE_STATS, wgsl!("reduce_partial.wgsl")],
     bindings: &[U, R, RW],
     workgroup: [256, 1, 1],
     constants: &[],
 };
-/// Floats written by one `reduce` dispatch.
+
+pub static REDUCE_COMBINE: Kernel = Kernel {
+    name: "reduce_combine",
+    files: &[REDUCE_STATS, wgsl!("reduce_combine.wgsl")],
+    bindings: &[U, R, RW],
+    workgroup: [256, 1, 1],
+    constants: &[],
+};
+/// Floats written by one reduction (and per partial record).
 pub const REDUCE_WIDTH: usize = 8;
+/// Elements each stage-1 lane folds at least, and the most stage-1 workgroups per reduction.
+pub const REDUCE_ELEMENTS_PER_LANE: usize = 16;
+pub const REDUCE_MAX_GROUPS: usize = 64;
+
+/// Stage-1 lanes for a reduction over `n` values.
+pub fn reduce_lanes(n: usize) -> usize {
+    let wg = REDUCE_PARTIAL.workgroup[0] as usize;
+    n.div_ceil(wg * REDUCE_ELEMENTS_PER_LANE)
+        .clamp(1, REDUCE_MAX_GROUPS)
+        * wg
+}
 
 pub static GATHER: Kernel = Kernel {
     name: "gather",
@@ -188,7 +209,8 @@ pub static ALL: &[&Kernel] = &[
     &ACTIVATION_BACKWARD,
     &LOSS,
     &OPTIMIZER,
-    &REDUCE,
+    &REDUCE_PARTIAL,
+    &REDUCE_COMBINE,
     &GATHER,
     &BATCHNORM_TRAIN,
     &BATCHNORM_EVAL,
@@ -278,9 +300,20 @@ pub struct StepUniform {
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
-pub struct ReduceParams {
+pub struct ReducePartialParams {
     pub n: u32,
     pub offset: u32,
+    /// Index of the first partial record's first float.
+    pub partial: u32,
+    pub lanes: u32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct ReduceCombineParams {
+    pub records: u32,
+    pub partial: u32,
+    /// Index in the stats buffer of the 8 results.
     pub out: u32,
     pub _pad: u32,
 }

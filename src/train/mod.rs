@@ -4,6 +4,7 @@
 
 pub mod network;
 pub mod plan;
+pub mod reduction;
 pub mod schedule;
 
 use std::time::Instant;
@@ -204,6 +205,14 @@ impl<'g> Trainer<'g> {
             return Err(Error::NonFinite { step: t });
         }
         Ok(record)
+    }
+
+    /// Runs the next step with per-kernel GPU timing (see `BatchPlan::profile`).
+    pub fn profile_step(&mut self, total: usize) -> Result<Vec<plan::DispatchTime>> {
+        let u = self.step_uniform(self.step, total);
+        let indices = self.sampler.next_batch().to_vec();
+        self.step += 1;
+        self.plan.profile(self.gpu, &self.net, &indices, &u)
     }
 
     /// Loss and accuracy over the whole training set in evaluation mode.

@@ -11,6 +11,7 @@ use crate::ops::{LossKind, OptimizerKind};
 use crate::reference::ReduceStats;
 
 use super::network::DeviceNetwork;
+use super::reduction::reduce;
 
 /// Training mode runs forward, loss, backward, statistics and the optimizer; evaluation mode
 /// runs forward and loss with running batch-norm statistics and no dropout.
@@ -74,6 +75,14 @@ pub struct StepStats {
     pub weights: Vec<ReduceStats>,
     pub updates: Vec<ReduceStats>,
     pub acts: Vec<ReduceStats>,
+}
+
+/// One dispatch's GPU time in a profiled step.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct DispatchTime {
+    pub kernel: &'static str,
+    pub label: String,
+    pub seconds: f64,
 }
 
 pub struct BatchPlan {
@@ -250,23 +259,27 @@ impl BatchPlan {
                 _pad: 0,
             },
         )?;
-        d.push(gpu.dispatch(
-            &GATHER,
-            &[],
-            &[
-                &u,
-                &indices.buffer,
-                &data.x.buffer,
-                &data.y.buffer,
-                &acts[0].buffer,
-                &targets.buffer,
-            ],
-            gpu.groups_1d(&GATHER, batch * (data.x_width + data.y_width)),
-        )?);
+        d.push(
+            gpu.dispatch(
+                &GATHER,
+                &[],
+                &[
+                    &u,
+                    &indices.buffer,
+                    &data.x.buffer,
+                    &data.y.buffer,
+                    &acts[0].buffer,
+                    &targets.buffer,
+                ],
+                gpu.groups_1d(&GATHER, batch * (data.x_width + data.y_width)),
+            )?
+            .labeled("gather batch"),
+        );
 
         // Forward.
         let mut bn_saves: Vec<Option<(Tensor, Tensor)>> = Vec::new();
         for l in &model.layers {
+            let first = d.len();
             let (x, y) = (&acts[l.index], &acts[l.index + 1]);
             let mut save = None;
             match &l.spec {
@@ -364,6 +377,14 @@ impl BatchPlan {
                 }
             }
             bn_saves.push(save);
+            label_from(
+                &mut d,
+                first,
+                &format!(
+                    "layers.{} forward [{}x{}→{}]",
+                    l.index, batch, l.input, l.output
+                ),
+            );
         }
 
         // Loss (and, in training, its gradient).
@@ -383,27 +404,31 @@ impl BatchPlan {
                 _pad1: [0.0; 2],
             },
         )?;
-        d.push(gpu.dispatch(
-            &LOSS,
-            &[
-                ("LOSS", opt.loss.name.code() as f64),
-                ("HAS_WEIGHTS", flag(class_weights.is_some())),
-            ],
-            &[
-                &u,
-                &logits.buffer,
-                &targets.buffer,
-                &class_weights.as_ref().unwrap_or(&ph[0]).buffer,
-                &dlogits.buffer,
-                &stats.buffer,
-            ],
-            [1, 1, 1],
-        )?);
+        d.push(
+            gpu.dispatch(
+                &LOSS,
+                &[
+                    ("LOSS", opt.loss.name.code() as f64),
+                    ("HAS_WEIGHTS", flag(class_weights.is_some())),
+                ],
+                &[
+                    &u,
+                    &logits.buffer,
+                    &targets.buffer,
+                    &class_weights.as_ref().unwrap_or(&ph[0]).buffer,
+                    &dlogits.buffer,
+                    &stats.buffer,
+                ],
+                [1, 1, 1],
+            )?
+            .labeled("loss"),
+        );
 
         if train {
             // Backward, last layer first.
             for l in model.layers.iter().rev() {
                 let i = l.index;
+                let first = d.len();
                 let dy = grads[i + 1].as_ref().expect("allocated for i + 1 > 0");
                 let dx = grads[i].as_ref();
                 let x = &acts[i];
@@ -510,22 +535,27 @@ impl BatchPlan {
                         }
                     }
                 }
+                label_from(
+                    &mut d,
+                    first,
+                    &format!("layers.{i} backward [{}x{}→{}]", batch, l.input, l.output),
+                );
             }
 
             // Statistics before the update.
             if let Some(base) = layout.grads {
                 for (k, g) in param_grads.iter().enumerate() {
-                    d.push(reduce(gpu, g, base + k * REDUCE_WIDTH, &stats)?);
+                    d.extend(reduce(gpu, g, &stats, base + k * REDUCE_WIDTH)?);
                 }
             }
             if let Some(base) = layout.weights {
                 for (k, w) in net.params.iter().enumerate() {
-                    d.push(reduce(gpu, w, base + k * REDUCE_WIDTH, &stats)?);
+                    d.extend(reduce(gpu, w, &stats, base + k * REDUCE_WIDTH)?);
                 }
             }
             if let Some(base) = layout.acts {
                 for (k, a) in acts[1..].iter().enumerate() {
-                    d.push(reduce(gpu, a, base + k * REDUCE_WIDTH, &stats)?);
+                    d.extend(reduce(gpu, a, &stats, base + k * REDUCE_WIDTH)?);
                 }
             }
 
@@ -561,28 +591,31 @@ impl BatchPlan {
                 let m = net.m[k].as_ref().unwrap_or(&ph[0]);
                 let v = net.v[k].as_ref().unwrap_or(&ph[1]);
                 let delta = deltas.get(k).unwrap_or(&ph[2]);
-                d.push(gpu.dispatch(
-                    &OPTIMIZER,
-                    &[
-                        ("OPT", opt.optimizer.code() as f64),
-                        ("WRITE_DELTA", flag(full)),
-                    ],
-                    &[
-                        &u,
-                        &net.step,
-                        &net.params[k].buffer,
-                        &param_grads[k].buffer,
-                        &m.buffer,
-                        &v.buffer,
-                        &delta.buffer,
-                        &stats.buffer,
-                    ],
-                    gpu.groups_1d(&OPTIMIZER, info.len()),
-                )?);
+                d.push(
+                    gpu.dispatch(
+                        &OPTIMIZER,
+                        &[
+                            ("OPT", opt.optimizer.code() as f64),
+                            ("WRITE_DELTA", flag(full)),
+                        ],
+                        &[
+                            &u,
+                            &net.step,
+                            &net.params[k].buffer,
+                            &param_grads[k].buffer,
+                            &m.buffer,
+                            &v.buffer,
+                            &delta.buffer,
+                            &stats.buffer,
+                        ],
+                        gpu.groups_1d(&OPTIMIZER, info.len()),
+                    )?
+                    .labeled(format!("update {}", info.name)),
+                );
             }
             if let Some(base) = layout.updates {
                 for (k, u) in deltas.iter().enumerate() {
-                    d.push(reduce(gpu, u, base + k * REDUCE_WIDTH, &stats)?);
+                    d.extend(reduce(gpu, u, &stats, base + k * REDUCE_WIDTH)?);
                 }
             }
         }
@@ -660,6 +693,40 @@ impl BatchPlan {
     pub fn dispatch_count(&self) -> usize {
         self.dispatches.len()
     }
+
+    /// GPU seconds of every dispatch of one step on `indices`, in order. Runs the step (the
+    /// weights are updated).
+    pub fn profile(
+        &self,
+        gpu: &Gpu,
+        net: &DeviceNetwork,
+        indices: &[u32],
+        step: &StepUniform,
+    ) -> Result<Vec<DispatchTime>> {
+        gpu.write(&self.indices.buffer, indices);
+        gpu.write(&net.step, std::slice::from_ref(step));
+        let times = gpu.profile(&self.dispatches)?;
+        Ok(self
+            .dispatches
+            .iter()
+            .zip(times)
+            .map(|(d, seconds)| DispatchTime {
+                kernel: d.kernel_name(),
+                label: d.label().to_string(),
+                seconds,
+            })
+            .collect())
+    }
+}
+
+/// Labels the dispatches from `first` on that still carry only their kernel's name.
+fn label_from(d: &mut [Dispatch], first: usize, what: &str) {
+    for x in &mut d[first..] {
+        if x.label() == x.kernel_name() {
+            let label = format!("{what} {}", x.kernel_name());
+            x.set_label(label);
+        }
+    }
 }
 
 /// C = op(A)·op(B) (+ bias) with (m, n, k) and (trans_a, trans_b, has_bias).
@@ -717,19 +784,6 @@ fn dropout(
         &[&u, &net.step, src, dst],
         gpu.groups_1d(&DROPOUT, n),
     )
-}
-
-fn reduce(gpu: &Gpu, x: &Tensor, out: usize, stats: &Tensor) -> Result<Dispatch> {
-    let u = gpu.uniform(
-        "reduce",
-        &ReduceParams {
-            n: x.len as u32,
-            offset: 0,
-            out: out as u32,
-            _pad: 0,
-        },
-    )?;
-    gpu.dispatch(&REDUCE, &[], &[&u, &x.buffer, &stats.buffer], [1, 1, 1])
 }
 
 /// Checks that the model's output fits the loss and the data's targets.

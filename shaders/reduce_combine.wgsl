@@ -1,0 +1,50 @@
+// Stage 2 of a reduction: one workgroup combines `records` partial statistics in a fixed tree
+// order (so results are identical run to run) and writes stats[out .. out + 8]:
+//   sum, sum of squares, min, max, mean, std (population), count of NaN/Inf, count of finite.
+struct Params {
+    records: u32,
+    partial: u32,
+    out: u32,
+    _pad: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> partials: array<f32>;
+@group(0) @binding(2) var<storage, read_write> stats: array<f32>;
+
+const WG: u32 = 256u;
+var<workgroup> red: array<Acc, 256>;
+
+fn load(r: u32) -> Acc {
+    let o = p.partial + r * 8u;
+    return Acc(partials[o], partials[o + 1u], partials[o + 2u], partials[o + 3u],
+               partials[o + 4u], partials[o + 5u], partials[o + 6u], partials[o + 7u]);
+}
+
+@compute @workgroup_size(256, 1, 1)
+fn main(@builtin(local_invocation_index) lid: u32) {
+    var a = acc_empty();
+    for (var r = lid; r < p.records; r = r + WG) {
+        a = acc_combine(a, load(r));
+    }
+    red[lid] = a;
+    workgroupBarrier();
+    for (var s = WG / 2u; s > 0u; s = s >> 1u) {
+        if (lid < s) {
+            red[lid] = acc_combine(red[lid], red[lid + s]);
+        }
+        workgroupBarrier();
+    }
+    if (lid == 0u) {
+        let t = red[0];
+        let any = t.count > 0.0;
+        stats[p.out] = t.sum;
+        stats[p.out + 1u] = t.sumsq;
+        stats[p.out + 2u] = select(0.0, t.lo, any);
+        stats[p.out + 3u] = select(0.0, t.hi, any);
+        stats[p.out + 4u] = t.mean;
+        stats[p.out + 5u] = select(0.0, sqrt(max(t.m2 / t.count, 0.0)), any);
+        stats[p.out + 6u] = t.bad;
+        stats[p.out + 7u] = t.count;
+    }
+}
