@@ -772,3 +772,36 @@ fn gather_count_positive_and_histogram_are_exact() {
     }
     assert_eq!(gpu.read::<u32>(&hc).unwrap(), want);
 }
+
+#[test]
+fn a_wgpu_validation_error_comes_back_typed_and_names_the_kernel() {
+    let gpu = gpu_or_skip!();
+    // A read-back buffer lacks STORAGE usage: binding it to a storage slot is a validation
+    // error, which must come back as an error naming the kernel, not a panic.
+    let staging = gpu
+        .tensor("not storage", 4, netdx::gpu::TensorUsage::ReadBack)
+        .unwrap();
+    let x = t(gpu, "x", &[1.0; 4]);
+    let u = gpu
+        .uniform(
+            "p",
+            &MatrixParams {
+                rows: 1,
+                cols: 4,
+                _pad: [0; 2],
+            },
+        )
+        .unwrap();
+    let err = match gpu.dispatch(&SUM_ROWS, &[], &[&u, &x.buffer, &staging.buffer], [1, 1, 1]) {
+        Ok(_) => panic!("binding a MAP_READ buffer as storage must fail"),
+        Err(e) => e.to_string(),
+    };
+    assert!(err.starts_with("GPU error in `sum_rows`"), "{err}");
+    // The device stays usable afterwards.
+    let out = t(gpu, "out", &sentinel(4));
+    gpu.run(&[gpu
+        .dispatch(&SUM_ROWS, &[], &[&u, &x.buffer, &out.buffer], [1, 1, 1])
+        .unwrap()])
+        .unwrap();
+    assert_eq!(read(gpu, &out), vec![1.0; 4]);
+}

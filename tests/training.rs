@@ -250,3 +250,26 @@ fn evaluation_mode_dropout_is_identity_and_training_mode_is_not() {
         1e-6,
     );
 }
+
+#[test]
+fn a_profiled_step_times_every_dispatch_with_its_label() {
+    let gpu = gpu_or_skip!();
+    let config = Config::parse(EVERY_LAYER, Path::new("every_layer.yaml")).expect("config");
+    let mut trainer = Trainer::new(
+        gpu,
+        &config,
+        small_dataset(13, 5, 3),
+        Instrumentation::Full,
+        None,
+    )
+    .unwrap();
+    let times = trainer.profile_step(1).unwrap();
+    assert_eq!(times.len(), trainer.plan.dispatch_count());
+    assert!(times
+        .iter()
+        .all(|t| t.seconds.is_finite() && t.seconds >= 0.0));
+    assert!(times
+        .iter()
+        .any(|t| t.label.starts_with("layers.0 forward") && t.kernel == "matmul"));
+    assert!(times.iter().any(|t| t.label == "update layers.9.bias"));
+}
