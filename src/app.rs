@@ -1,10 +1,11 @@
 //! What each command does, from parsed arguments to printed output and an exit code; `main.rs`
 //! only parses and maps errors.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 
-use crate::cli::DeviceArgs;
+use crate::checks::catalogue;
+use crate::cli::{DeviceArgs, Format};
 use crate::config::Config;
 use crate::data::builtin;
 use crate::error::{Error, Result};
@@ -95,6 +96,86 @@ pub fn bench_command(quick: bool, json: bool, device: &DeviceArgs) -> Result<u8>
         );
     } else {
         println!("{}", report.to_text());
+    }
+    Ok(0)
+}
+
+/// `netdx run [SUITE]`.
+pub fn run_command(
+    suite: Option<&Path>,
+    format: Format,
+    junit: Option<&Path>,
+    only: &[String],
+    device: &DeviceArgs,
+) -> Result<u8> {
+    let (config, file) = match suite {
+        Some(p) => (Config::load(p)?, p.display().to_string()),
+        None => (
+            Config::parse(
+                crate::suite::DEFAULT_SUITE,
+                Path::new("configs/default.yaml (built in)"),
+            )?,
+            "configs/default.yaml (built in)".to_string(),
+        ),
+    };
+    let names = crate::checks::CheckSpec::all();
+    for o in only {
+        if !names.iter().any(|c| c.name() == o) {
+            let hint = crate::text::nearest(o, &names.iter().map(|c| c.name()).collect::<Vec<_>>())
+                .map(|n| format!("; did you mean `{n}`?"))
+                .unwrap_or_default();
+            return Err(Error::Usage(format!("--only: unknown check `{o}`{hint}")));
+        }
+    }
+    let gpu = Gpu::open(&device.choice())?;
+    let quiet = !std::io::stderr().is_terminal();
+    let report = crate::suite::run_suite(&gpu, &config, &file, only, &mut |check| {
+        if !quiet {
+            eprint!("\r\x1b[2Krunning {check} …");
+        }
+    })?;
+    if !quiet {
+        eprint!("\r\x1b[2K");
+    }
+    if let Some(path) = junit {
+        std::fs::write(path, crate::report::to_junit(&report)).map_err(|e| Error::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+    }
+    match format {
+        Format::Text => print!(
+            "{}",
+            crate::report::to_text(&report, crate::report::use_color())
+        ),
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        ),
+    }
+    Ok(report.exit_code())
+}
+
+/// `netdx checks`.
+pub fn checks_command(json: bool) -> Result<u8> {
+    let all = catalogue();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&all).unwrap_or_default());
+        return Ok(0);
+    }
+    for c in &all {
+        println!(
+            "{:<18} [{}] {}",
+            c.name,
+            crate::checks::Section::title(c.section),
+            c.summary
+        );
+        if let Some(map) = c.defaults.as_object() {
+            for p in c.params {
+                let default = map.get(p.name).map(|v| v.to_string()).unwrap_or_default();
+                println!("    {:<16} = {:<10} {}", p.name, default, p.doc);
+            }
+        }
     }
     Ok(0)
 }

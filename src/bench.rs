@@ -205,6 +205,8 @@ pub fn mlp_config(batch: usize, steps: usize) -> (Config, Dataset) {
         slope: 0.0,
     };
     let config = Config {
+        name: Some("bench MLP".into()),
+        checks: None,
         seed: 0,
         data: BuiltinData {
             builtin: BuiltinKind::Blobs,

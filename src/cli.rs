@@ -19,6 +19,29 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Run the debugging checklist of a suite (default: the built-in suite on the spiral data)
+    /// and report each check as pass / warn / fail. Exit 0 all passed, 1 a check failed.
+    Run {
+        /// The suite file; without it, the built-in default suite (configs/default.yaml).
+        suite: Option<PathBuf>,
+        /// Report format on stdout.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Also write a JUnit XML report (a test case per check) to this file.
+        #[arg(long)]
+        junit: Option<PathBuf>,
+        /// Run only these checks (comma-separated or repeated).
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+        #[command(flatten)]
+        device: DeviceArgs,
+    },
+    /// List every check with its section, parameters and defaults.
+    Checks {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// List every GPU adapter on every backend, with the limits that matter for compute.
     Adapters {
         #[command(flatten)]
@@ -54,6 +77,13 @@ pub enum Command {
         #[command(flatten)]
         device: DeviceArgs,
     },
+}
+
+/// Report formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
 }
 
 /// Adapter selection shared by every command that uses the GPU.

@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod bench;
+pub mod checks;
 pub mod cli;
 pub mod config;
 pub mod data;
@@ -14,7 +15,10 @@ pub mod kernels;
 pub mod model;
 pub mod ops;
 pub mod reference;
+pub mod report;
 pub mod rng;
+pub mod suite;
+pub mod text;
 pub mod train;
 
 pub use error::{Error, Result};

@@ -28,6 +28,14 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<u8, Error> {
     match cli.command {
+        Command::Run {
+            suite,
+            format,
+            junit,
+            only,
+            device,
+        } => app::run_command(suite.as_deref(), format, junit.as_deref(), &only, &device),
+        Command::Checks { json } => app::checks_command(json),
         Command::Adapters { device, json } => app::adapters(&device, json),
         Command::Train {
             config,

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::checks::CheckSpec;
 use crate::data::BuiltinData;
 use crate::error::{Error, Result};
 use crate::model::{LayerSpec, ModelSpec};
@@ -17,6 +18,9 @@ use name_or_map::name_or_map;
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// A name for reports (default: the file name).
+    #[serde(default)]
+    pub name: Option<String>,
     /// Seeds weight init, data generation, batch order and dropout masks.
     #[serde(default)]
     pub seed: u64,
@@ -25,6 +29,9 @@ pub struct Config {
     #[serde(default, deserialize_with = "name_or_map")]
     pub loss: LossConfig,
     pub training: TrainingConfig,
+    /// The checks `netdx run` performs, each a name or `{name: {parameters}}`; absent: all.
+    #[serde(default)]
+    pub checks: Option<Vec<CheckSpec>>,
 }
 
 /// `loss: softmax_cross_entropy` or `loss: {name: focal, gamma: 2.0, alpha: 0.25}`.

@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
-use crate::gpu::Gpu;
+use crate::gpu::{Dispatch, Gpu};
 use crate::kernels::StepUniform;
 use crate::model::{init_params, HostParams, Model};
 use crate::rng::SplitMix64;
@@ -166,10 +166,24 @@ impl<'g> Trainer<'g> {
         }
     }
 
-    /// Runs one step and returns its record.
+    /// Runs one step and returns its record; a non-finite loss is an error (the records of
+    /// earlier steps were already handed out).
     pub fn step(&mut self, total: usize) -> Result<StepRecord> {
+        let record = self.step_with(total, None)?;
+        if !record.loss.is_finite() {
+            return Err(Error::NonFinite { step: record.step });
+        }
+        Ok(record)
+    }
+
+    /// Runs one step and returns its record whatever the loss, optionally with the learning
+    /// rate `lr` instead of the schedule's (the learning-rate range test).
+    pub fn step_with(&mut self, total: usize, lr: Option<f64>) -> Result<StepRecord> {
         let t = self.step;
-        let u = self.step_uniform(t, total);
+        let mut u = self.step_uniform(t, total);
+        if let Some(lr) = lr {
+            u.lr = lr as f32;
+        }
         let indices = self.sampler.next_batch().to_vec();
         let stats = self.plan.run(self.gpu, &self.net, &indices, &u)?;
         self.step += 1;
@@ -193,18 +207,19 @@ impl<'g> Trainer<'g> {
             .name
             .is_classification()
             .then(|| stats.correct / self.plan.batch as f64);
-        let record = StepRecord {
+        Ok(StepRecord {
             step: t,
             lr: u.lr as f64,
             loss: stats.loss,
             l2_term,
             batch_accuracy,
             stats,
-        };
-        if !record.loss.is_finite() {
-            return Err(Error::NonFinite { step: t });
-        }
-        Ok(record)
+        })
+    }
+
+    /// Steps taken so far.
+    pub fn steps_done(&self) -> usize {
+        self.step
     }
 
     /// Runs the next step with per-kernel GPU timing (see `BatchPlan::profile`).
@@ -221,48 +236,74 @@ impl<'g> Trainer<'g> {
     }
 }
 
-/// Evaluates over every example of `data` in chunks of at most 4096.
+/// Evaluation plans covering every example of a dataset in chunks of at most 4096: one plan
+/// for the full chunks and one for the remainder.
+pub struct EvalPlans {
+    pub plans: Vec<BatchPlan>,
+    n: usize,
+}
+
+impl EvalPlans {
+    pub const CHUNK: usize = 4096;
+
+    pub fn new(gpu: &Gpu, net: &DeviceNetwork, data: &DeviceData, config: &Config) -> Result<Self> {
+        let opts = PlanOptions::from_config(config, Instrumentation::Bare);
+        let n = data.n;
+        let full = n.min(Self::CHUNK);
+        let mut plans = vec![BatchPlan::new(gpu, net, data, full, PlanMode::Eval, &opts)?];
+        let rest = n % full;
+        if rest > 0 && n > full {
+            plans.push(BatchPlan::new(gpu, net, data, rest, PlanMode::Eval, &opts)?);
+        }
+        Ok(EvalPlans { plans, n })
+    }
+
+    /// Mean loss and accuracy over the dataset; `extras[i]` are encoded after each run of
+    /// `plans[i]` (probes such as unit activity counts).
+    pub fn run(
+        &self,
+        gpu: &Gpu,
+        net: &DeviceNetwork,
+        config: &Config,
+        extras: &[Vec<Dispatch>],
+    ) -> Result<(f64, Option<f64>)> {
+        let (mut loss_w, mut weight, mut correct) = (0.0, 0.0, 0.0);
+        let mut start = 0;
+        let u = StepUniform::default();
+        let none = Vec::new();
+        while start < self.n {
+            let which = if self.n - start >= self.plans[0].batch {
+                0
+            } else {
+                1
+            };
+            let plan = &self.plans[which];
+            let idx: Vec<u32> = (start as u32..(start + plan.batch) as u32).collect();
+            let s = plan.run_with(gpu, net, &idx, &u, extras.get(which).unwrap_or(&none))?;
+            // The loss is a weighted mean per chunk; recombine with each chunk's weight (for
+            // MSE the weight is the batch size, matching its per-example mean).
+            loss_w += s.loss * s.total_weight;
+            weight += s.total_weight;
+            correct += s.correct;
+            start += plan.batch;
+        }
+        let accuracy = config
+            .loss
+            .name
+            .is_classification()
+            .then(|| correct / self.n as f64);
+        Ok((loss_w / weight, accuracy))
+    }
+}
+
+/// Loss and accuracy over every example of `data` in evaluation mode.
 pub fn evaluate(
     gpu: &Gpu,
     net: &DeviceNetwork,
     data: &DeviceData,
     config: &Config,
 ) -> Result<(f64, Option<f64>)> {
-    const CHUNK: usize = 4096;
-    let opts = PlanOptions::from_config(config, Instrumentation::Bare);
-    let n = data.n;
-    let full = n.min(CHUNK);
-    let main = BatchPlan::new(gpu, net, data, full, PlanMode::Eval, &opts)?;
-    let rest = n % full;
-    let tail = if rest > 0 && n > full {
-        Some(BatchPlan::new(gpu, net, data, rest, PlanMode::Eval, &opts)?)
-    } else {
-        None
-    };
-    let (mut loss_w, mut weight, mut correct) = (0.0, 0.0, 0.0);
-    let mut start = 0;
-    let u = StepUniform::default();
-    while start < n {
-        let plan = if n - start >= full {
-            &main
-        } else {
-            tail.as_ref().expect("tail exists")
-        };
-        let idx: Vec<u32> = (start as u32..(start + plan.batch) as u32).collect();
-        let s = plan.run(gpu, net, &idx, &u)?;
-        // The loss is a weighted mean per chunk; recombine with each chunk's weight (for MSE
-        // the weight is the batch size, matching its per-example mean).
-        loss_w += s.loss * s.total_weight;
-        weight += s.total_weight;
-        correct += s.correct;
-        start += plan.batch;
-    }
-    let accuracy = config
-        .loss
-        .name
-        .is_classification()
-        .then(|| correct / n as f64);
-    Ok((loss_w / weight, accuracy))
+    EvalPlans::new(gpu, net, data, config)?.run(gpu, net, config, &[])
 }
 
 /// Trains per the config for `steps` steps (default: the config's), calling `on_step` with each

@@ -646,6 +646,19 @@ impl BatchPlan {
         indices: &[u32],
         step: &StepUniform,
     ) -> Result<StepStats> {
+        self.run_with(gpu, net, indices, step, &[])
+    }
+
+    /// Like `run`, with `extra` dispatches (probes reading this plan's buffers) encoded after
+    /// the plan's own, in the same submission.
+    pub fn run_with(
+        &self,
+        gpu: &Gpu,
+        net: &DeviceNetwork,
+        indices: &[u32],
+        step: &StepUniform,
+        extra: &[Dispatch],
+    ) -> Result<StepStats> {
         debug_assert_eq!(indices.len(), self.batch);
         gpu.write(&self.indices.buffer, indices);
         if self.mode == PlanMode::Train {
@@ -653,6 +666,9 @@ impl BatchPlan {
         }
         let mut encoder = gpu.new_encoder();
         gpu.encode(&mut encoder, &self.dispatches);
+        if !extra.is_empty() {
+            gpu.encode(&mut encoder, extra);
+        }
         encoder.copy_buffer_to_buffer(
             &self.stats.buffer,
             0,

@@ -1,0 +1,102 @@
+//! Check intermediate outputs: per-layer activation statistics (mean, std, non-finite counts
+//! from the GPU reductions of the observation run) and saturation of tanh and sigmoid layers
+//! over the dataset (|y| > 0.99 for tanh, y < 0.01 or > 0.99 for sigmoid). Saturated units pass
+//! almost no gradient.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{grade_upper, Check, Context, Finding, ParamDoc, Section, Verdict};
+use crate::error::Result;
+
+pub struct ActivationStats;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Params {
+    pub warn: f64,
+    pub fail: f64,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            warn: 0.2,
+            fail: 0.5,
+        }
+    }
+}
+
+impl Check for ActivationStats {
+    const NAME: &'static str = "activation_stats";
+    const SECTION: Section = Section::IntermediateOutputs;
+    const SUMMARY: &'static str =
+        "per-layer activation mean and std over training; saturation of tanh and sigmoid layers";
+    const PARAMS: &'static [ParamDoc] = &[
+        ParamDoc {
+            name: "warn",
+            doc: "saturated fraction of a tanh/sigmoid layer that warns",
+        },
+        ParamDoc {
+            name: "fail",
+            doc: "saturated fraction that fails",
+        },
+    ];
+    type Params = Params;
+
+    fn run(ctx: &mut Context, p: &Params) -> Result<Finding> {
+        let obs = ctx.observation()?;
+        let window = obs.window();
+        let (first, last) = (obs.records.first(), obs.records.last());
+        let mut layers = Vec::new();
+        let mut worst: Option<(f64, usize)> = None;
+        for i in 0..obs.saturation_after.len() {
+            let stat = |r: Option<&crate::train::StepRecord>| {
+                r.and_then(|r| r.stats.acts.get(i)).map(|s| json!({"mean": s.mean, "std": s.std, "min": s.min, "max": s.max, "non_finite": s.nonfinite}))
+            };
+            let sat = match (obs.saturation_before[i], obs.saturation_after[i]) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
+            };
+            if let Some(s) = sat {
+                if worst.is_none_or(|w| s > w.0) {
+                    worst = Some((s, i));
+                }
+            }
+            layers.push(json!({
+                "layer": i,
+                "first_step": stat(first),
+                "last_step": stat(last),
+                "saturated_at_init": obs.saturation_before[i],
+                "saturated_after_training": obs.saturation_after[i],
+            }));
+        }
+        let f = Finding::new(
+            Self::NAME,
+            Self::SECTION,
+            Verdict::Pass,
+            "largest saturated fraction",
+        )
+        .window(window)
+        .details(json!({"layers": layers}));
+        let Some((sat, layer)) = worst else {
+            return Ok(f.message(
+                "no tanh or sigmoid layers to saturate; per-layer statistics in the details",
+            ));
+        };
+        let verdict = grade_upper(sat, p.warn, p.fail);
+        let f = Finding { verdict, ..f }
+            .measured(sat)
+            .threshold(format!("≤ {:.0} % saturated per layer", 100.0 * p.warn))
+            .margin(p.warn - sat);
+        Ok(if verdict == Verdict::Pass {
+            f.message(format!(
+                "at most {:.0} % saturated outputs per tanh/sigmoid layer",
+                100.0 * sat
+            ))
+        } else {
+            f.message(format!("{:.0} % of layer {layer}'s outputs are saturated: they pass almost no gradient", 100.0 * sat))
+                .fix("scale the init down (xavier), normalize inputs, add batch norm before the activation, or use ReLU")
+        })
+    }
+}

@@ -1,0 +1,289 @@
+//! What checks share: the GPU, the case's config and data, the built model, and one
+//! instrumented training run (the observation) that several checks read instead of each
+//! training again.
+
+use crate::config::Config;
+use crate::data::Dataset;
+use crate::error::Result;
+use crate::gpu::{Dispatch, Gpu, Tensor, TensorUsage};
+use crate::kernels::{HistogramParams, MatrixParams, COUNT_POSITIVE, HISTOGRAM};
+use crate::model::{LayerSpec, Model, ParamInfo};
+use crate::ops::Activation;
+use crate::train::{BatchPlan, EvalPlans, Instrumentation, StepRecord, Trainer};
+
+/// The shared instrumented training run.
+#[derive(Clone, Debug)]
+pub struct Observation {
+    /// Every step's record, up to and including the first non-finite loss.
+    pub records: Vec<StepRecord>,
+    pub infos: Vec<ParamInfo>,
+    /// Per layer: for ReLU layers, how many examples of the dataset make each unit positive,
+    /// before training and after the observation run.
+    pub activity_before: Vec<Option<Vec<u32>>>,
+    pub activity_after: Vec<Option<Vec<u32>>>,
+    /// Loss and accuracy over the dataset after the run (absent after a non-finite loss).
+    pub final_eval: Option<(f64, Option<f64>)>,
+    /// Per layer: for tanh and sigmoid layers, the fraction of outputs over the dataset that
+    /// are saturated (|y| > 0.99 for tanh, y < 0.01 or y > 0.99 for sigmoid), before and after.
+    pub saturation_before: Vec<Option<f64>>,
+    pub saturation_after: Vec<Option<f64>>,
+}
+
+impl Observation {
+    /// Mean loss over the first and the last `frac` of the run.
+    pub fn loss_trend(&self, frac: f64) -> (f64, f64) {
+        let losses: Vec<f64> = self.records.iter().map(|r| r.loss).collect();
+        let k = ((losses.len() as f64 * frac).ceil() as usize).clamp(1, losses.len().max(1));
+        let mean = |s: &[f64]| s.iter().sum::<f64>() / s.len().max(1) as f64;
+        (
+            mean(&losses[..k.min(losses.len())]),
+            mean(&losses[losses.len().saturating_sub(k)..]),
+        )
+    }
+
+    /// Whether training shows a symptom: the loss did not fall by at least 10 % over the run,
+    /// or a loss was non-finite.
+    pub fn has_symptom(&self) -> bool {
+        let (first, last) = self.loss_trend(0.1);
+        !last.is_finite()
+            || last.is_nan()
+            || last >= 0.9 * first
+            || self.records.iter().any(|r| !r.loss.is_finite())
+    }
+
+    pub fn window(&self) -> String {
+        format!("steps 0–{}", self.records.len().saturating_sub(1))
+    }
+}
+
+pub struct Context<'g> {
+    pub gpu: &'g Gpu,
+    pub config: Config,
+    pub dataset: Dataset,
+    pub model: Model,
+    /// Steps of the observation run: the config's steps, at most `max_observe_steps`.
+    pub observe_steps: usize,
+    observation: Option<Observation>,
+}
+
+impl<'g> Context<'g> {
+    pub fn new(
+        gpu: &'g Gpu,
+        config: Config,
+        dataset: Dataset,
+        max_observe_steps: usize,
+    ) -> Result<Self> {
+        let model = Model::build(&config.model, dataset.x_width)?;
+        let observe_steps = config.training.steps.min(max_observe_steps).max(1);
+        Ok(Context {
+            gpu,
+            config,
+            dataset,
+            model,
+            observe_steps,
+            observation: None,
+        })
+    }
+
+    /// A trainer for `config` on `dataset` (both may differ from the case's own).
+    pub fn trainer(
+        &self,
+        config: &Config,
+        dataset: Dataset,
+        inst: Instrumentation,
+    ) -> Result<Trainer<'g>> {
+        Trainer::new(self.gpu, config, dataset, inst, None)
+    }
+
+    /// The case's config with L2, weight decay and dropout off (for measurements the checklist
+    /// wants without regularization).
+    pub fn config_without_regularization(&self) -> Config {
+        let mut c = self.config.clone();
+        c.training.l2 = 0.0;
+        c.training.weight_decay = 0.0;
+        for l in &mut c.model.layers {
+            if let LayerSpec::Dropout { rate } = l {
+                *rate = 0.0;
+            }
+        }
+        c
+    }
+
+    /// The observation run, trained on first use.
+    pub fn observation(&mut self) -> Result<&Observation> {
+        if self.observation.is_none() {
+            let obs = self.observe()?;
+            self.observation = Some(obs);
+        }
+        Ok(self.observation.as_ref().expect("set above"))
+    }
+
+    fn observe(&self) -> Result<Observation> {
+        let mut trainer =
+            self.trainer(&self.config, self.dataset.clone(), Instrumentation::Full)?;
+        let activity_before = unit_activity(self.gpu, &trainer)?;
+        let saturation_before = saturation(self.gpu, &trainer)?;
+        let mut records = Vec::with_capacity(self.observe_steps);
+        for _ in 0..self.observe_steps {
+            let r = trainer.step_with(self.observe_steps, None)?;
+            let stop = !r.loss.is_finite();
+            records.push(r);
+            if stop {
+                break;
+            }
+        }
+        let finite = records.iter().all(|r| r.loss.is_finite());
+        let activity_after = unit_activity(self.gpu, &trainer)?;
+        let saturation_after = saturation(self.gpu, &trainer)?;
+        let final_eval = if finite {
+            Some(trainer.evaluate()?)
+        } else {
+            None
+        };
+        Ok(Observation {
+            records,
+            infos: trainer.net.infos.clone(),
+            activity_before,
+            activity_after,
+            final_eval,
+            saturation_before,
+            saturation_after,
+        })
+    }
+}
+
+/// Runs the evaluation plans over the whole dataset with one probe dispatch per plan and per
+/// `(layer, counter length)` target, each accumulating into its own zeroed u32 buffer, and
+/// returns the counters.
+fn probe(
+    gpu: &Gpu,
+    trainer: &Trainer,
+    targets: &[(usize, usize)],
+    make: impl Fn(&BatchPlan, usize, &Tensor) -> Result<Dispatch>,
+) -> Result<Vec<Vec<u32>>> {
+    let counters: Vec<Tensor> = targets
+        .iter()
+        .map(|&(layer, len)| {
+            let t = gpu.tensor(&format!("layers.{layer}.probe"), len, TensorUsage::Storage)?;
+            gpu.write(&t.buffer, &vec![0u32; len]);
+            Ok(t)
+        })
+        .collect::<Result<_>>()?;
+    let plans = EvalPlans::new(gpu, &trainer.net, &trainer.data, &trainer.config)?;
+    let extras = plans
+        .plans
+        .iter()
+        .map(|plan| {
+            targets
+                .iter()
+                .zip(&counters)
+                .map(|(&(layer, _), c)| make(plan, layer, c))
+                .collect::<Result<Vec<_>>>()
+        })
+        .collect::<Result<Vec<_>>>()?;
+    plans.run(gpu, &trainer.net, &trainer.config, &extras)?;
+    counters.iter().map(|c| gpu.read::<u32>(c)).collect()
+}
+
+/// For each ReLU layer, the number of dataset examples (evaluation mode) for which each unit's
+/// output is positive; `None` for other layers. Counted on the GPU by `count_positive`.
+pub fn unit_activity(gpu: &Gpu, trainer: &Trainer) -> Result<Vec<Option<Vec<u32>>>> {
+    let model = &trainer.model;
+    let targets: Vec<(usize, usize)> = model
+        .layers
+        .iter()
+        .filter(|l| {
+            matches!(
+                l.spec,
+                LayerSpec::Activation {
+                    kind: Activation::Relu,
+                    ..
+                }
+            )
+        })
+        .map(|l| (l.index, l.output))
+        .collect();
+    let counts = probe(gpu, trainer, &targets, |plan, layer, counts| {
+        let width = model.layers[layer].output;
+        let u = gpu.uniform(
+            "count_positive",
+            &MatrixParams {
+                rows: plan.batch as u32,
+                cols: width as u32,
+                _pad: [0; 2],
+            },
+        )?;
+        gpu.dispatch(
+            &COUNT_POSITIVE,
+            &[],
+            &[&u, &plan.acts[layer + 1].buffer, &counts.buffer],
+            [(width as u32).div_ceil(64), 1, 1],
+        )
+    })?;
+    let mut out: Vec<Option<Vec<u32>>> = vec![None; model.layers.len()];
+    for ((layer, _), c) in targets.iter().zip(counts) {
+        out[*layer] = Some(c);
+    }
+    Ok(out)
+}
+
+/// Saturated fraction of each tanh and sigmoid layer's outputs over the dataset, from GPU
+/// histograms whose edge bins are the saturated ranges.
+pub fn saturation(gpu: &Gpu, trainer: &Trainer) -> Result<Vec<Option<f64>>> {
+    let model = &trainer.model;
+    let layers: Vec<(usize, usize, f32, f32)> = model
+        .layers
+        .iter()
+        .filter_map(|l| match l.spec {
+            LayerSpec::Activation {
+                kind: Activation::Tanh,
+                ..
+            } => Some((l.index, 200, -1.0, 1.0)),
+            LayerSpec::Activation {
+                kind: Activation::Sigmoid,
+                ..
+            } => Some((l.index, 100, 0.0, 1.0)),
+            _ => None,
+        })
+        .collect();
+    let hists = output_histograms(gpu, trainer, &layers)?;
+    let mut out = vec![None; model.layers.len()];
+    for (&(layer, bins, _, _), h) in layers.iter().zip(hists) {
+        let total: u64 = h.iter().map(|&c| c as u64).sum();
+        let edge = h[0] as u64 + h[bins - 1] as u64;
+        out[layer] = Some(edge as f64 / total.max(1) as f64);
+    }
+    Ok(out)
+}
+
+/// Histograms (`bins` over [lo, hi)) of the outputs of `layers` over the whole dataset in
+/// evaluation mode, computed on the GPU.
+pub fn output_histograms(
+    gpu: &Gpu,
+    trainer: &Trainer,
+    layers: &[(usize, usize, f32, f32)],
+) -> Result<Vec<Vec<u32>>> {
+    let targets: Vec<(usize, usize)> = layers.iter().map(|&(l, bins, _, _)| (l, bins)).collect();
+    probe(gpu, trainer, &targets, |plan, layer, counts| {
+        let &(_, bins, lo, hi) = layers
+            .iter()
+            .find(|t| t.0 == layer)
+            .expect("target from this list");
+        let n = plan.acts[layer + 1].len;
+        let u = gpu.uniform(
+            "histogram",
+            &HistogramParams {
+                n: n as u32,
+                bins: bins as u32,
+                lo,
+                hi,
+            },
+        )?;
+        gpu.dispatch(
+            &HISTOGRAM,
+            &[],
+            &[&u, &plan.acts[layer + 1].buffer, &counts.buffer],
+            gpu.groups_1d(&HISTOGRAM, n),
+        )
+    })
+}

@@ -1,0 +1,170 @@
+//! Diagnose parameters: the data itself. Per-feature means and standard deviations (inputs far
+//! from zero mean and unit scale are flagged as unnormalized), constant features, the label
+//! distribution, and duplicate examples (and duplicates with conflicting labels).
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{Check, Context, Finding, ParamDoc, Section, Verdict};
+use crate::error::Result;
+
+pub struct DataStats;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Params {
+    /// A feature whose |mean| exceeds this many of its standard deviations, or whose standard
+    /// deviation is outside [1/scale, scale], is unnormalized.
+    pub scale: f64,
+    /// Fraction of duplicated examples that warns.
+    pub duplicates: f64,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            scale: 10.0,
+            duplicates: 0.05,
+        }
+    }
+}
+
+impl Check for DataStats {
+    const NAME: &'static str = "data";
+    const SECTION: Section = Section::DiagnoseParameters;
+    const SUMMARY: &'static str =
+        "feature scale (unnormalized inputs), constant features, label distribution, duplicates";
+    const PARAMS: &'static [ParamDoc] = &[
+        ParamDoc {
+            name: "scale",
+            doc: "|mean|/std and std outside [1/scale, scale] flag a feature as unnormalized",
+        },
+        ParamDoc {
+            name: "duplicates",
+            doc: "fraction of duplicated examples that warns",
+        },
+    ];
+    type Params = Params;
+
+    fn run(ctx: &mut Context, p: &Params) -> Result<Finding> {
+        let d = &ctx.dataset;
+        let (n, w) = (d.n, d.x_width);
+        let mut means = vec![0.0f64; w];
+        let mut stds = vec![0.0f64; w];
+        for j in 0..w {
+            let col = (0..n).map(|i| d.x[i * w + j] as f64);
+            let m = col.clone().sum::<f64>() / n as f64;
+            means[j] = m;
+            stds[j] = (col.map(|v| (v - m).powi(2)).sum::<f64>() / n as f64).sqrt();
+        }
+        let constant: Vec<usize> = (0..w).filter(|&j| stds[j] == 0.0).collect();
+        let unnormalized: Vec<usize> = (0..w)
+            .filter(|&j| {
+                stds[j] > 0.0
+                    && (means[j].abs() > p.scale * stds[j]
+                        || stds[j] > p.scale
+                        || stds[j] < 1.0 / p.scale)
+            })
+            .collect();
+        let mut seen: HashMap<Vec<u32>, Vec<u32>> = HashMap::new();
+        for i in 0..n {
+            let key: Vec<u32> = d.row(i).iter().map(|v| v.to_bits()).collect();
+            let label: Vec<u32> = d.y[i * d.y_width..(i + 1) * d.y_width]
+                .iter()
+                .map(|v| v.to_bits())
+                .collect();
+            seen.entry(key).or_default().extend(label);
+        }
+        let duplicates = n - seen.len();
+        let conflicting = seen
+            .values()
+            .filter(|labels| {
+                let per = d.y_width;
+                labels.chunks(per).any(|l| l != &labels[..per])
+            })
+            .count();
+        let dup_frac = duplicates as f64 / n.max(1) as f64;
+        let worst_scale = (0..w)
+            .filter(|&j| stds[j] > 0.0)
+            .map(|j| (means[j].abs() / stds[j]).max(stds[j]).max(1.0 / stds[j]))
+            .fold(0.0, f64::max);
+        let details = json!({
+            "feature_means": means, "feature_stds": stds, "constant_features": constant,
+            "unnormalized_features": unnormalized, "class_counts": d.class_counts(),
+            "duplicates": duplicates, "conflicting_duplicates": conflicting,
+        });
+        let f = Finding::new(
+            Self::NAME,
+            Self::SECTION,
+            Verdict::Pass,
+            "worst feature scale (max of |mean|/std, std, 1/std)",
+        )
+        .measured(worst_scale)
+        .threshold(format!(
+            "≤ {}; no constant features; duplicates ≤ {:.0} %",
+            p.scale,
+            100.0 * p.duplicates
+        ))
+        .margin(p.scale - worst_scale)
+        .window(format!("{n} examples × {w} features"))
+        .details(details);
+        let single_class = d
+            .class_counts()
+            .is_some_and(|c| c.iter().filter(|&&k| k > 0).count() < 2);
+        Ok(if constant.len() == w || single_class {
+            Finding {
+                verdict: Verdict::Fail,
+                ..f
+            }
+            .message(if single_class {
+                "every example has the same label".to_string()
+            } else {
+                "every feature is constant".to_string()
+            })
+            .fix("the data carries no signal: check how it is loaded")
+        } else if !unnormalized.is_empty() {
+            let j = unnormalized[0];
+            Finding {
+                verdict: Verdict::Warn,
+                ..f
+            }
+            .message(format!(
+                "{} of {w} features are unnormalized (feature {j}: mean {:.3}, std {:.3})",
+                unnormalized.len(),
+                means[j],
+                stds[j]
+            ))
+            .fix(
+                "standardize the inputs (subtract the mean, divide by the std of the training set)",
+            )
+        } else if !constant.is_empty() {
+            Finding {
+                verdict: Verdict::Warn,
+                ..f
+            }
+            .message(format!(
+                "{} constant features (first: {})",
+                constant.len(),
+                constant[0]
+            ))
+            .fix("drop constant features")
+        } else if dup_frac > p.duplicates || conflicting > 0 {
+            Finding {
+                verdict: Verdict::Warn,
+                ..f
+            }
+            .message(format!(
+                "{duplicates} duplicated examples, {conflicting} with conflicting labels"
+            ))
+            .fix(
+                "deduplicate the data; duplicates with different labels cap the reachable accuracy",
+            )
+        } else {
+            f.message(format!(
+                "{w} features near zero mean and unit scale; {duplicates} duplicates"
+            ))
+        })
+    }
+}

@@ -1,0 +1,102 @@
+//! Check intermediate outputs: the fraction of ReLU units that are never active over the
+//! dataset, per layer, at initialization and after the observation run.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{grade_upper, Check, Context, Finding, ParamDoc, Section, Verdict};
+use crate::error::Result;
+
+pub struct DeadUnits;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Params {
+    pub warn: f64,
+    pub fail: f64,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            warn: 0.2,
+            fail: 0.5,
+        }
+    }
+}
+
+fn dead_fraction(counts: &[u32]) -> f64 {
+    counts.iter().filter(|&&c| c == 0).count() as f64 / counts.len().max(1) as f64
+}
+
+impl Check for DeadUnits {
+    const NAME: &'static str = "dead_units";
+    const SECTION: Section = Section::IntermediateOutputs;
+    const SUMMARY: &'static str = "fraction of ReLU units never active over the dataset, per layer, at init and after training";
+    const PARAMS: &'static [ParamDoc] = &[
+        ParamDoc {
+            name: "warn",
+            doc: "dead fraction of a layer that warns",
+        },
+        ParamDoc {
+            name: "fail",
+            doc: "dead fraction of a layer that fails",
+        },
+    ];
+    type Params = Params;
+
+    fn run(ctx: &mut Context, p: &Params) -> Result<Finding> {
+        let obs = ctx.observation()?;
+        let window = obs.window();
+        let mut rows = Vec::new();
+        let mut worst: Option<(f64, usize, &str)> = None;
+        for (i, (b, a)) in obs
+            .activity_before
+            .iter()
+            .zip(&obs.activity_after)
+            .enumerate()
+        {
+            let (Some(b), Some(a)) = (b, a) else { continue };
+            let (db, da) = (dead_fraction(b), dead_fraction(a));
+            rows.push(json!({"layer": i, "units": a.len(), "dead_at_init": db, "dead_after_training": da}));
+            for (v, when) in [(db, "at init"), (da, "after training")] {
+                if worst.is_none_or(|w| v > w.0) {
+                    worst = Some((v, i, when));
+                }
+            }
+        }
+        let f = Finding::new(
+            Self::NAME,
+            Self::SECTION,
+            Verdict::Pass,
+            "largest dead-unit fraction",
+        )
+        .window(window);
+        let Some((frac, layer, when)) = worst else {
+            return Ok(Finding {
+                verdict: Verdict::Skip,
+                ..f
+            }
+            .message("no ReLU layers"));
+        };
+        let verdict = grade_upper(frac, p.warn, p.fail);
+        let f = Finding { verdict, ..f }
+            .measured(frac)
+            .threshold(format!(
+                "≤ {:.0} % per layer (fail above {:.0} %)",
+                100.0 * p.warn,
+                100.0 * p.fail
+            ))
+            .margin(p.warn - frac)
+            .details(json!({"layers": rows}));
+        Ok(if verdict == Verdict::Pass {
+            f.message(format!(
+                "at most {:.0} % dead units per layer",
+                100.0 * frac
+            ))
+        } else {
+            f.message(format!("{:.0} % of the units of layer {layer} never activate {when}", 100.0 * frac))
+                .fix("lower the learning rate, initialize biases slightly positive (bias: 0.01) rather than negative, or use leaky_relu")
+        })
+    }
+}

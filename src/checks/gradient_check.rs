@@ -1,0 +1,175 @@
+//! Check intermediate outputs: the GPU's f32 analytic gradients against central finite
+//! differences of the f64 CPU reference on the same weights and batch, for `samples` entries of
+//! every parameter tensor (biases included), with regularization and dropout off.
+//!
+//! Relative error |a − n| / max(|a|, |n|, floor), where `floor` is 1e-3 of the tensor's RMS
+//! gradient so that entries whose gradient is zero up to rounding are judged absolutely.
+//! CS231n's f64 bands (1e-7 / 1e-4 / 1e-2) are adapted to f32 analytic gradients: pass ≤ 1e-3,
+//! warn ≤ 1e-2, fail above. An entry whose finite difference crosses a ReLU kink (some ReLU
+//! input changes sign between w − h and w + h) is recognised and left out, not reported.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::overfit_small::small_subset;
+use super::{grade_upper, Check, Context, Finding, ParamDoc, Section};
+use crate::error::Result;
+use crate::model::LayerSpec;
+use crate::ops::Activation;
+use crate::reference::network::{forward, loss_and_grads, Mode, RefParams};
+use crate::rng::SplitMix64;
+use crate::train::Instrumentation;
+
+pub struct GradientCheck;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Params {
+    /// Entries sampled per parameter tensor.
+    pub samples: usize,
+    /// Examples in the batch.
+    pub batch: usize,
+    /// Finite-difference step (in f64).
+    pub step: f64,
+    pub warn: f64,
+    pub fail: f64,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            samples: 12,
+            batch: 8,
+            step: 1e-5,
+            warn: 1e-3,
+            fail: 1e-2,
+        }
+    }
+}
+
+impl Check for GradientCheck {
+    const NAME: &'static str = "gradient_check";
+    const SECTION: Section = Section::IntermediateOutputs;
+    const SUMMARY: &'static str =
+        "GPU analytic gradients against finite differences of the f64 reference, every tensor, kinks recognised";
+    const PARAMS: &'static [ParamDoc] = &[
+        ParamDoc {
+            name: "samples",
+            doc: "entries sampled per parameter tensor",
+        },
+        ParamDoc {
+            name: "batch",
+            doc: "examples in the batch",
+        },
+        ParamDoc {
+            name: "step",
+            doc: "central-difference step h",
+        },
+        ParamDoc {
+            name: "warn",
+            doc: "relative error that warns",
+        },
+        ParamDoc {
+            name: "fail",
+            doc: "relative error that fails",
+        },
+    ];
+    type Params = Params;
+
+    fn run(ctx: &mut Context, p: &Params) -> Result<Finding> {
+        let config = ctx.config_without_regularization();
+        let data = small_subset(&ctx.dataset, p.batch, ctx.config.seed);
+        let n = data.n;
+        let mut c = config.clone();
+        c.training.batch_size = n;
+        c.training.shuffle = false;
+        let mut trainer = ctx.trainer(&c, data.clone(), Instrumentation::Bare)?;
+        let host = trainer.net.download(ctx.gpu)?;
+        trainer.step_with(1, None)?;
+        let model = trainer.model.clone();
+        let refp = RefParams::from_host(&host);
+        let x: Vec<f64> = data.x.iter().map(|&v| v as f64).collect();
+        let y: Vec<f64> = data.y.iter().map(|&v| v as f64).collect();
+        let mode = Mode::Train {
+            seed: c.seed as u32,
+            step: 0,
+        };
+        let loss_at = |q: &RefParams| loss_and_grads(&model, q, &x, &y, n, &c.loss, mode).loss;
+        let kink_layers: Vec<usize> = model
+            .layers
+            .iter()
+            .filter(|l| {
+                matches!(
+                    l.spec,
+                    LayerSpec::Activation {
+                        kind: Activation::Relu | Activation::LeakyRelu,
+                        ..
+                    }
+                )
+            })
+            .map(|l| l.index)
+            .collect();
+        let signs = |q: &RefParams| -> Vec<bool> {
+            let t = forward(&model, q, &x, n, mode);
+            kink_layers
+                .iter()
+                .flat_map(|&i| t.acts[i].iter().map(|v| *v > 0.0).collect::<Vec<_>>())
+                .collect()
+        };
+
+        let mut rng = SplitMix64::stream(c.seed, 0x6C4E);
+        let (mut worst, mut checked, mut kinks) =
+            (None::<(f64, String, usize, f64, f64)>, 0usize, 0usize);
+        let mut per_tensor = Vec::new();
+        for (k, info) in trainer.net.infos.iter().enumerate() {
+            let analytic = ctx.gpu.read::<f32>(&trainer.plan.param_grads[k])?;
+            let rms = (analytic.iter().map(|g| (*g as f64).powi(2)).sum::<f64>()
+                / analytic.len().max(1) as f64)
+                .sqrt();
+            let floor = (1e-3 * rms).max(1e-12);
+            let len = analytic.len();
+            let picks: Vec<usize> = if len <= p.samples {
+                (0..len).collect()
+            } else {
+                (0..p.samples).map(|_| rng.below(len)).collect()
+            };
+            let mut tensor_worst = 0.0f64;
+            for idx in picks {
+                let mut plus = refp.clone();
+                plus.params[k][idx] += p.step;
+                let mut minus = refp.clone();
+                minus.params[k][idx] -= p.step;
+                if !kink_layers.is_empty() && signs(&plus) != signs(&minus) {
+                    kinks += 1;
+                    continue;
+                }
+                let numeric = (loss_at(&plus) - loss_at(&minus)) / (2.0 * p.step);
+                let a = analytic[idx] as f64;
+                let rel = (a - numeric).abs() / a.abs().max(numeric.abs()).max(floor);
+                checked += 1;
+                tensor_worst = tensor_worst.max(rel);
+                if worst.as_ref().is_none_or(|w| rel > w.0) {
+                    worst = Some((rel, info.name.clone(), idx, a, numeric));
+                }
+            }
+            per_tensor.push(json!({"tensor": info.name, "worst_relative_error": tensor_worst}));
+        }
+        let (rel, name, idx, a, num) = worst.unwrap_or((0.0, String::new(), 0, 0.0, 0.0));
+        let verdict = grade_upper(rel, p.warn, p.fail);
+        let f = Finding::new(Self::NAME, Self::SECTION, verdict, "worst relative error")
+            .measured(rel)
+            .threshold(format!("≤ {:e} (warn ≤ {:e})", p.warn, p.fail))
+            .margin(p.warn - rel)
+            .window(format!("{checked} entries over {} tensors, batch of {n}; {kinks} at ReLU kinks left out", per_tensor.len()))
+            .details(json!({
+                "worst": {"tensor": name, "index": idx, "analytic": a, "numeric": num, "relative_error": rel},
+                "per_tensor": per_tensor, "checked": checked, "kinks": kinks,
+            }));
+        Ok(match verdict {
+            super::Verdict::Pass => f.message(format!("analytic and numeric gradients agree (worst {rel:.1e} at {name}[{idx}])")),
+            _ => f
+                .message(format!("{name}[{idx}]: analytic {a:.6e} vs numeric {num:.6e} (relative error {rel:.1e})"))
+                .fix("a backward kernel disagrees with its forward: check the layer that owns this tensor, or a custom kernel's gradient"),
+        })
+    }
+}

@@ -1,0 +1,162 @@
+//! Check intermediate outputs: per-layer gradient norms over the first steps. Vanishing: the
+//! first layer's gradient is below `vanish_ratio` of the last layer's; exploding: above
+//! `explode_ratio`, growing more than `growth`× over the window, or non-finite. Reported as a
+//! problem only together with a symptom (the loss not falling by 10 %), unless
+//! `require_symptom` is false, since healthy networks also show uneven norms.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{Check, Context, Finding, ParamDoc, Section, Verdict};
+use crate::error::Result;
+use crate::model::ParamRole;
+
+pub struct GradientFlow;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Params {
+    pub window: usize,
+    pub vanish_ratio: f64,
+    pub explode_ratio: f64,
+    pub growth: f64,
+    pub require_symptom: bool,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            window: 50,
+            vanish_ratio: 1e-3,
+            explode_ratio: 70.0,
+            growth: 10.0,
+            require_symptom: true,
+        }
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+impl Check for GradientFlow {
+    const NAME: &'static str = "gradient_flow";
+    const SECTION: Section = Section::IntermediateOutputs;
+    const SUMMARY: &'static str = "per-layer gradient norms: vanishing (first/last < 1e-3) or exploding (> 70, growth, non-finite)";
+    const PARAMS: &'static [ParamDoc] = &[
+        ParamDoc {
+            name: "window",
+            doc: "first steps of the observation run to look at",
+        },
+        ParamDoc {
+            name: "vanish_ratio",
+            doc: "first-layer / last-layer gradient norm below which gradients vanish",
+        },
+        ParamDoc {
+            name: "explode_ratio",
+            doc: "first-layer / last-layer gradient norm above which gradients explode",
+        },
+        ParamDoc {
+            name: "growth",
+            doc: "growth of the global gradient norm over the window that counts as exploding",
+        },
+        ParamDoc {
+            name: "require_symptom",
+            doc: "report only when the loss also fails to fall by 10 %",
+        },
+    ];
+    type Params = Params;
+
+    fn run(ctx: &mut Context, p: &Params) -> Result<Finding> {
+        let obs = ctx.observation()?;
+        let steps = &obs.records[..obs.records.len().min(p.window.max(1))];
+        let weights: Vec<(usize, &str)> = obs
+            .infos
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| i.role == ParamRole::Weight)
+            .map(|(k, i)| (k, i.name.as_str()))
+            .collect();
+        let f = Finding::new(
+            Self::NAME,
+            Self::SECTION,
+            Verdict::Pass,
+            "first-layer / last-layer gradient norm",
+        )
+        .window(format!("steps 0–{}", steps.len().saturating_sub(1)));
+        if weights.len() < 2 {
+            return Ok(Finding {
+                verdict: Verdict::Skip,
+                ..f
+            }
+            .message("fewer than two weight layers"));
+        }
+        let norms: Vec<f64> = weights
+            .iter()
+            .map(|(k, _)| median(steps.iter().map(|r| r.stats.grads[*k].norm()).collect()))
+            .collect();
+        let non_finite = steps
+            .iter()
+            .any(|r| r.stats.grads.iter().any(|g| g.nonfinite > 0.0));
+        let global = |r: &crate::train::StepRecord| {
+            r.stats.grads.iter().map(|g| g.sumsq).sum::<f64>().sqrt()
+        };
+        let k = (steps.len() / 5).max(1);
+        let early = median(steps[..k].iter().map(global).collect());
+        let late = median(steps[steps.len() - k..].iter().map(global).collect());
+        let growth = late / early.max(1e-30);
+        let ratio = norms[0] / norms[norms.len() - 1].max(1e-30);
+        let symptom = obs.has_symptom();
+        let layers: Vec<_> = weights
+            .iter()
+            .zip(&norms)
+            .map(|((_, n), g)| json!({"tensor": n, "median_gradient_norm": g}))
+            .collect();
+        let f = f
+            .measured(ratio)
+            .threshold(format!(
+                "{:e} ≤ ratio ≤ {}, growth ≤ {}×",
+                p.vanish_ratio, p.explode_ratio, p.growth
+            ))
+            .details(json!({"layers": layers, "global_norm_growth": growth, "symptom": symptom}));
+        let problem = if non_finite {
+            Some(("exploding", "non-finite gradients appeared".to_string()))
+        } else if ratio < p.vanish_ratio {
+            Some((
+                "vanishing",
+                format!("the first layer's gradient is {ratio:.1e} of the last layer's"),
+            ))
+        } else if ratio > p.explode_ratio {
+            Some((
+                "exploding",
+                format!("the first layer's gradient is {ratio:.0}× the last layer's"),
+            ))
+        } else if growth > p.growth {
+            Some((
+                "exploding",
+                format!("the gradient norm grew {growth:.0}× over the window"),
+            ))
+        } else {
+            None
+        };
+        Ok(match problem {
+            None => f
+                .margin((ratio / p.vanish_ratio).log10().min((p.explode_ratio / ratio).log10()))
+                .message(format!("gradient norms from first to last layer within range (ratio {ratio:.2e})")),
+            Some((kind, what)) if p.require_symptom && !symptom && !non_finite => f.message(format!(
+                "{what} ({kind}), but the loss falls normally: not reported (require_symptom: false to flag it)"
+            )),
+            Some(("vanishing", what)) => Finding { verdict: Verdict::Fail, ..f }
+                .margin(ratio.log10() - p.vanish_ratio.log10())
+                .message(format!("vanishing gradients: {what}, and the loss is not falling"))
+                .fix("use ReLU-family activations instead of sigmoid/tanh in deep stacks, Kaiming init, batch norm, or fewer layers"),
+            Some((_, what)) => Finding { verdict: Verdict::Fail, ..f }
+                .message(format!("exploding gradients: {what}"))
+                .fix("lower the learning rate, clip gradients by norm (`clip: {norm: 1.0}`), use a smaller init or batch norm"),
+        })
+    }
+}

@@ -1,0 +1,109 @@
+//! Confirm the loss: at initialization, with regularization off, the loss should be at chance:
+//! ln C for softmax cross-entropy over C classes, ln 2 for binary cross-entropy. Far above
+//! chance means overconfident initial outputs (init too large, unnormalized inputs). The
+//! entropy of the class prior is reported too: a model that has learnt only the label
+//! frequencies reaches it.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{Check, Context, Finding, ParamDoc, Section, Verdict};
+use crate::error::Result;
+use crate::ops::LossKind;
+use crate::train::{evaluate, Instrumentation};
+
+pub struct InitialLoss;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Params {
+    /// Relative deviation from chance that warns.
+    pub warn: f64,
+    /// Relative deviation from chance that fails.
+    pub fail: f64,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            warn: 0.15,
+            fail: 1.0,
+        }
+    }
+}
+
+impl Check for InitialLoss {
+    const NAME: &'static str = "initial_loss";
+    const SECTION: Section = Section::ConfirmLoss;
+    const SUMMARY: &'static str =
+        "the loss at initialization (regularization off) is at chance, e.g. ln 10 = 2.303";
+    const PARAMS: &'static [ParamDoc] = &[
+        ParamDoc {
+            name: "warn",
+            doc: "relative deviation from the chance loss that warns",
+        },
+        ParamDoc {
+            name: "fail",
+            doc: "relative deviation from the chance loss that fails",
+        },
+    ];
+    type Params = Params;
+
+    fn run(ctx: &mut Context, p: &Params) -> Result<Finding> {
+        let f = Finding::new(Self::NAME, Self::SECTION, Verdict::Pass, "initial loss");
+        let config = ctx.config_without_regularization();
+        let (chance, what) = match (config.loss.name, ctx.dataset.classes) {
+            (LossKind::SoftmaxCrossEntropy, Some(c)) if config.loss.class_weights.is_none() => {
+                ((c as f64).ln(), format!("ln {c}"))
+            }
+            (LossKind::BinaryCrossEntropy, _) => (2f64.ln(), "ln 2".to_string()),
+            (kind, _) => {
+                return Ok(Finding {
+                    verdict: Verdict::Skip,
+                    ..f
+                }
+                .message(format!(
+                    "no closed-form chance loss for {kind:?}{}",
+                    if config.loss.class_weights.is_some() {
+                        " with class weights"
+                    } else {
+                        ""
+                    }
+                )))
+            }
+        };
+        let trainer = ctx.trainer(&config, ctx.dataset.clone(), Instrumentation::Bare)?;
+        let (loss, _) = evaluate(ctx.gpu, &trainer.net, &trainer.data, &config)?;
+        let prior_entropy = ctx.dataset.class_counts().map(|counts| {
+            let n: usize = counts.iter().sum();
+            let mut h = 0.0;
+            for &c in &counts {
+                if c > 0 {
+                    let q = c as f64 / n as f64;
+                    h -= q * q.ln();
+                }
+            }
+            h
+        });
+        let deviation = (loss - chance) / chance;
+        let verdict = super::grade_upper(deviation.abs(), p.warn, p.fail);
+        let f = Finding { verdict, ..f }
+            .measured(loss)
+            .threshold(format!("within {:.0} % of {what} = {chance:.3}", 100.0 * p.warn))
+            .margin(p.warn - deviation.abs())
+            .window("all examples, evaluation mode, regularization off")
+            .details(json!({"chance": chance, "relative_deviation": deviation, "prior_entropy": prior_entropy}));
+        Ok(match verdict {
+            Verdict::Pass => f.message(format!("{loss:.4} at init, chance {chance:.4}")),
+            _ if deviation > 0.0 => f
+                .message(format!(
+                    "{loss:.4} at init is {:.0} % above chance ({chance:.4}): the initial outputs are confident",
+                    100.0 * deviation
+                ))
+                .fix("initialize the last layer smaller ({normal: {std: 0.01}} or zeros), check the init scale, normalize the inputs"),
+            _ => f
+                .message(format!("{loss:.4} at init is {:.0} % below chance ({chance:.4})", -100.0 * deviation))
+                .fix("a loss below chance before training suggests leaked labels or a loss that is not averaged correctly"),
+        })
+    }
+}

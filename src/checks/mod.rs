@@ -1,0 +1,187 @@
+//! The checklist: one module per check. A check measures one thing the debugging checklist
+//! asks for, compares it with documented thresholds, and returns a [`Finding`] with its
+//! verdict, the measured value, the threshold, the margin and the likely fix.
+//!
+//! Checks read the model, data and training setup from a [`Context`]; expensive shared work
+//! (an instrumented training run) is done once there. Checks must not print.
+
+mod context;
+mod registry;
+
+pub mod activation_stats;
+pub mod clipping;
+pub mod data_stats;
+pub mod dead_units;
+pub mod gradient_check;
+pub mod gradient_flow;
+pub mod initial_loss;
+pub mod input_independent;
+pub mod loss_fit;
+pub mod loss_scale;
+pub mod lr_range;
+pub mod numerics;
+pub mod overfit_small;
+pub mod regularization;
+pub mod smoke;
+pub mod update_ratio;
+pub mod weights_update;
+
+pub use context::{Context, Observation};
+pub use registry::{catalogue, CheckInfo, CheckSpec, ParamDoc};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+
+/// The checklist's sections, in report order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Section {
+    StartSimple,
+    ConfirmLoss,
+    IntermediateOutputs,
+    DiagnoseParameters,
+}
+
+impl Section {
+    pub const ALL: [Section; 4] = [
+        Section::StartSimple,
+        Section::ConfirmLoss,
+        Section::IntermediateOutputs,
+        Section::DiagnoseParameters,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Section::StartSimple => "1. Start simple",
+            Section::ConfirmLoss => "2. Confirm the loss",
+            Section::IntermediateOutputs => "3. Check intermediate outputs",
+            Section::DiagnoseParameters => "4. Diagnose parameters",
+        }
+    }
+}
+
+/// A check's outcome. `Skip` means the check does not apply to this model or data (the reason
+/// is in the message); it is neither a pass nor a failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Pass,
+    Skip,
+    Warn,
+    Fail,
+}
+
+impl Verdict {
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Skip => "skip",
+            Verdict::Warn => "warn",
+            Verdict::Fail => "FAIL",
+        }
+    }
+}
+
+/// What a check found.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Finding {
+    pub check: String,
+    pub section: Section,
+    pub verdict: Verdict,
+    /// The headline measurement (absent when the check did not get to measure).
+    pub measured: Option<f64>,
+    /// What `measured` is, e.g. "initial loss" or "worst relative error".
+    pub quantity: String,
+    /// The rule applied, e.g. "within 15 % of ln 10 = 2.303".
+    pub threshold: String,
+    /// How far the measurement is from the nearest threshold, in the threshold's units
+    /// (positive: inside the passing side).
+    pub margin: Option<f64>,
+    /// The steps or examples the measurement covers, e.g. "steps 0–199".
+    pub window: Option<String>,
+    /// One or two sentences for a person.
+    pub message: String,
+    /// The likely fix when the verdict is not a pass.
+    pub fix: Option<String>,
+    /// Check-specific figures (per-layer values, curves, suggestions), stable per check.
+    pub details: serde_json::Value,
+}
+
+impl Finding {
+    pub fn new(check: &str, section: Section, verdict: Verdict, quantity: &str) -> Self {
+        Finding {
+            check: check.to_string(),
+            section,
+            verdict,
+            measured: None,
+            quantity: quantity.to_string(),
+            threshold: String::new(),
+            margin: None,
+            window: None,
+            message: String::new(),
+            fix: None,
+            details: serde_json::Value::Null,
+        }
+    }
+
+    pub fn measured(mut self, v: f64) -> Self {
+        self.measured = Some(v);
+        self
+    }
+
+    pub fn threshold(mut self, t: impl Into<String>) -> Self {
+        self.threshold = t.into();
+        self
+    }
+
+    pub fn margin(mut self, m: f64) -> Self {
+        self.margin = Some(m);
+        self
+    }
+
+    pub fn window(mut self, w: impl Into<String>) -> Self {
+        self.window = Some(w.into());
+        self
+    }
+
+    pub fn message(mut self, m: impl Into<String>) -> Self {
+        self.message = m.into();
+        self
+    }
+
+    pub fn fix(mut self, f: impl Into<String>) -> Self {
+        self.fix = Some(f.into());
+        self
+    }
+
+    pub fn details(mut self, d: serde_json::Value) -> Self {
+        self.details = d;
+        self
+    }
+}
+
+/// One check: its name, section, summary, parameters (with defaults from `Params::default()`)
+/// and what it does.
+pub trait Check {
+    const NAME: &'static str;
+    const SECTION: Section;
+    const SUMMARY: &'static str;
+    /// Documentation of each parameter, by field name (tested to cover every field).
+    const PARAMS: &'static [ParamDoc];
+    type Params: Default + Clone + std::fmt::Debug + Serialize + for<'de> Deserialize<'de>;
+
+    fn run(ctx: &mut Context, params: &Self::Params) -> Result<Finding>;
+}
+
+/// A verdict from a value and two thresholds on the same side: pass while `value <= warn`,
+/// warn while `value <= fail`, fail above.
+pub fn grade_upper(value: f64, warn: f64, fail: f64) -> Verdict {
+    if !value.is_finite() || value > fail {
+        Verdict::Fail
+    } else if value > warn {
+        Verdict::Warn
+    } else {
+        Verdict::Pass
+    }
+}

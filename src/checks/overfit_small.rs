@@ -1,0 +1,164 @@
+//! Start simple: a model that cannot fit two examples has a bug (wrong labels, a loss that
+//! ignores the output, a broken backward pass) or far too little capacity. Train on `examples`
+//! examples (one per class where possible), shuffling and regularization off, until training
+//! accuracy is 100 % and the loss is below `loss_below`, within `max_steps`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{Check, Context, Finding, ParamDoc, Section, Verdict};
+use crate::data::Dataset;
+use crate::error::Result;
+use crate::train::Instrumentation;
+
+pub struct OverfitSmall;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Params {
+    pub examples: usize,
+    pub max_steps: usize,
+    pub loss_below: f64,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            examples: 2,
+            max_steps: 500,
+            loss_below: 0.01,
+        }
+    }
+}
+
+/// `k` examples in a seeded random order, taking classes in turn so that two examples are of
+/// two classes, and never two examples with the same input (which could carry different
+/// labels and make the set impossible to fit).
+pub fn small_subset(d: &Dataset, k: usize, seed: u64) -> Dataset {
+    let k = k.min(d.n).max(1);
+    let mut order: Vec<usize> = (0..d.n).collect();
+    crate::rng::SplitMix64::stream(seed, 0x5B5E).shuffle(&mut order);
+    let mut seen = std::collections::HashSet::new();
+    order.retain(|&i| seen.insert(d.row(i).iter().map(|v| v.to_bits()).collect::<Vec<_>>()));
+    let mut chosen: Vec<usize> = Vec::with_capacity(k);
+    if let Some(c) = d.classes {
+        let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); c];
+        for &i in &order {
+            let y = d.y[i * d.y_width] as usize;
+            if y < c {
+                by_class[y].push(i);
+            }
+        }
+        let mut round = 0;
+        while chosen.len() < k {
+            let before = chosen.len();
+            for list in &by_class {
+                if chosen.len() < k && round < list.len() {
+                    chosen.push(list[round]);
+                }
+            }
+            if chosen.len() == before {
+                break;
+            }
+            round += 1;
+        }
+    }
+    for &i in &order {
+        if chosen.len() >= k {
+            break;
+        }
+        if !chosen.contains(&i) {
+            chosen.push(i);
+        }
+    }
+    let mut x = Vec::with_capacity(k * d.x_width);
+    let mut y = Vec::with_capacity(k * d.y_width);
+    for &i in &chosen {
+        x.extend_from_slice(&d.x[i * d.x_width..(i + 1) * d.x_width]);
+        y.extend_from_slice(&d.y[i * d.y_width..(i + 1) * d.y_width]);
+    }
+    Dataset {
+        name: format!("{} ({} examples)", d.name, chosen.len()),
+        x,
+        y,
+        n: chosen.len(),
+        x_width: d.x_width,
+        y_width: d.y_width,
+        classes: d.classes,
+    }
+}
+
+impl Check for OverfitSmall {
+    const NAME: &'static str = "overfit_small";
+    const SECTION: Section = Section::StartSimple;
+    const SUMMARY: &'static str =
+        "train on a few examples until accuracy is 100 % and the loss near 0; report the steps needed";
+    const PARAMS: &'static [ParamDoc] = &[
+        ParamDoc {
+            name: "examples",
+            doc: "how many examples to overfit (one per class in turn)",
+        },
+        ParamDoc {
+            name: "max_steps",
+            doc: "step budget",
+        },
+        ParamDoc {
+            name: "loss_below",
+            doc: "the loss that counts as 'near zero'",
+        },
+    ];
+    type Params = Params;
+
+    fn run(ctx: &mut Context, p: &Params) -> Result<Finding> {
+        let subset = small_subset(&ctx.dataset, p.examples, ctx.config.seed);
+        let n = subset.n;
+        let mut config = ctx.config_without_regularization();
+        config.training.batch_size = n;
+        config.training.shuffle = false;
+        let classification = config.loss.name.is_classification();
+        let mut trainer = ctx.trainer(&config, subset, Instrumentation::Bare)?;
+        let mut reached = None;
+        let mut last = (f64::NAN, None);
+        for step in 0..p.max_steps {
+            let r = trainer.step_with(p.max_steps, None)?;
+            last = (r.loss, r.batch_accuracy);
+            if !r.loss.is_finite() {
+                break;
+            }
+            let fitted =
+                r.loss < p.loss_below && (!classification || r.batch_accuracy == Some(1.0));
+            if fitted {
+                reached = Some(step + 1);
+                break;
+            }
+        }
+        let f = Finding::new(Self::NAME, Self::SECTION, Verdict::Pass, "final loss on the small set")
+            .measured(last.0)
+            .threshold(format!(
+                "loss < {} {}within {} steps",
+                p.loss_below,
+                if classification { "and accuracy 100 % " } else { "" },
+                p.max_steps
+            ))
+            .margin(p.loss_below - last.0)
+            .window(format!("{n} examples"))
+            .details(json!({"examples": n, "steps_needed": reached, "final_loss": last.0, "final_accuracy": last.1}));
+        Ok(match reached {
+            Some(steps) => f.message(format!("fitted {n} examples in {steps} steps")),
+            None => Finding {
+                verdict: Verdict::Fail,
+                ..f
+            }
+            .message(format!(
+                "could not fit {n} examples in {} steps: loss {:.4}{}",
+                p.max_steps,
+                last.0,
+                last.1.map(|a| format!(", accuracy {:.0} %", 100.0 * a)).unwrap_or_default()
+            ))
+            .fix(
+                "a model that cannot memorize two examples has a bug or no capacity: check that labels match inputs, \
+                 that the loss fits the task, and the learning rate (try ×10 and ÷10); make the model wider",
+            ),
+        })
+    }
+}

@@ -1,0 +1,66 @@
+//! Check intermediate outputs: after one step every trainable tensor has changed. A tensor that
+//! does not change has a zero gradient (dead units, a layer cut off from the loss) or an update
+//! too small to register (learning rate).
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{Check, Context, Finding, ParamDoc, Section, Verdict};
+use crate::error::Result;
+use crate::train::Instrumentation;
+
+pub struct WeightsUpdate;
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Params {}
+
+impl Check for WeightsUpdate {
+    const NAME: &'static str = "weights_update";
+    const SECTION: Section = Section::IntermediateOutputs;
+    const SUMMARY: &'static str =
+        "every trainable tensor changes after a step; zero gradients are named";
+    const PARAMS: &'static [ParamDoc] = &[];
+    type Params = Params;
+
+    fn run(ctx: &mut Context, _p: &Params) -> Result<Finding> {
+        let mut trainer = ctx.trainer(&ctx.config, ctx.dataset.clone(), Instrumentation::Full)?;
+        let before = trainer.net.download(ctx.gpu)?;
+        let r = trainer.step_with(1, None)?;
+        let after = trainer.net.download(ctx.gpu)?;
+        let mut stuck = Vec::new();
+        let mut rows = Vec::new();
+        for (k, (b, a)) in before.params.iter().zip(&after.params).enumerate() {
+            let changed = b.data.iter().zip(&a.data).filter(|(x, y)| x != y).count();
+            let grad = r.stats.grads.get(k).map_or(f64::NAN, |g| g.norm());
+            rows.push(json!({"tensor": b.name, "changed_fraction": changed as f64 / b.data.len() as f64, "gradient_norm": grad}));
+            if changed == 0 {
+                stuck.push((b.name.clone(), grad));
+            }
+        }
+        let total = before.params.len();
+        let f = Finding::new(
+            Self::NAME,
+            Self::SECTION,
+            Verdict::Pass,
+            "tensors unchanged after one step",
+        )
+        .measured(stuck.len() as f64)
+        .threshold("0")
+        .margin(-(stuck.len() as f64))
+        .window("first step")
+        .details(json!({"tensors": rows}));
+        Ok(match stuck.first() {
+            None => f.message(format!("all {total} trainable tensors changed")),
+            Some((name, grad)) if *grad == 0.0 => Finding { verdict: Verdict::Fail, ..f }
+                .message(format!("{} of {total} tensors did not change; `{name}` has a zero gradient", stuck.len()))
+                .fix("a zero gradient means no signal reaches the tensor: dead ReLUs (see dead_units), a layer cut off from the loss, or a saturated activation"),
+            Some((name, grad)) => Finding { verdict: Verdict::Fail, ..f }
+                .message(format!("`{name}` did not change although its gradient norm is {grad:.2e}"))
+                .fix(format!(
+                    "the update is below f32 resolution: raise the learning rate (now {})",
+                    ctx.config.training.optimizer.lr
+                )),
+        })
+    }
+}

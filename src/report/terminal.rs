@@ -1,0 +1,73 @@
+//! The terminal report: grouped by the checklist's sections, one line per check with the
+//! measurement and threshold, the message, and the fix for anything that did not pass.
+
+use std::io::IsTerminal;
+
+use crate::checks::Verdict;
+use crate::suite::{by_section, SuiteReport};
+
+/// Colour only on a terminal and when NO_COLOR is unset (no-color.org).
+pub fn use_color() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+fn paint(s: &str, verdict: Verdict, color: bool) -> String {
+    if !color {
+        return s.to_string();
+    }
+    let code = match verdict {
+        Verdict::Pass => "32",
+        Verdict::Warn => "33",
+        Verdict::Fail => "1;31",
+        Verdict::Skip => "2",
+    };
+    format!("\x1b[{code}m{s}\x1b[0m")
+}
+
+/// A number in a compact form that keeps small values readable.
+pub fn number(v: f64) -> String {
+    if v == 0.0 || (1e-3..1e4).contains(&v.abs()) {
+        format!("{v:.4}")
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_string()
+    } else {
+        format!("{v:.2e}")
+    }
+}
+
+pub fn to_text(r: &SuiteReport, color: bool) -> String {
+    let mut s = format!(
+        "netdx {}: {} — model {}, data {}\nadapter: {} ({}, {})\n",
+        r.netdx_version, r.suite, r.model, r.dataset, r.adapter, r.backend, r.driver
+    );
+    for (section, findings) in by_section(r) {
+        s.push_str(&format!("\n{}\n", section.title()));
+        for f in findings {
+            let label = paint(&format!("{:<4}", f.verdict.label()), f.verdict, color);
+            let measured = f.measured.map(number).unwrap_or_else(|| "—".into());
+            s.push_str(&format!(
+                "  {label}  {:<18} {}: {}",
+                f.check, f.quantity, measured
+            ));
+            if !f.threshold.is_empty() {
+                s.push_str(&format!("  [{}]", f.threshold));
+            }
+            s.push('\n');
+            if !f.message.is_empty() {
+                s.push_str(&format!("        {}\n", f.message));
+            }
+            if f.verdict != Verdict::Pass {
+                if let Some(fix) = &f.fix {
+                    s.push_str(&format!("        fix: {fix}\n"));
+                }
+            }
+        }
+    }
+    let c = &r.counts;
+    s.push_str(&format!(
+        "\n{} passed, {} warned, {} failed, {} skipped in {:.1} s\n",
+        c.pass, c.warn, c.fail, c.skip, r.seconds
+    ));
+    s
+}

@@ -1,0 +1,130 @@
+//! Running a suite: the case's config and data → a [`Context`] → each check in turn → a
+//! [`SuiteReport`]. A check that errors (a GPU fault, say) becomes a failed finding naming the
+//! error; the other checks still run.
+
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::checks::{CheckSpec, Context, Finding, Section, Verdict};
+use crate::config::Config;
+use crate::data::builtin;
+use crate::error::Result;
+use crate::gpu::Gpu;
+
+/// The built-in default suite: the whole checklist on the spiral data.
+pub const DEFAULT_SUITE: &str = include_str!("../../configs/default.yaml");
+
+/// Steps of the shared observation run at most.
+pub const MAX_OBSERVE_STEPS: usize = 200;
+
+/// Verdict counts.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Counts {
+    pub pass: usize,
+    pub warn: usize,
+    pub fail: usize,
+    pub skip: usize,
+}
+
+/// Everything `netdx run` reports; `--format json` prints it (schema in docs/report-format.md).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SuiteReport {
+    pub schema_version: u32,
+    pub suite: String,
+    pub file: String,
+    pub model: String,
+    pub dataset: String,
+    pub adapter: String,
+    pub backend: String,
+    pub driver: String,
+    pub netdx_version: String,
+    pub seed: u64,
+    pub seconds: f64,
+    pub counts: Counts,
+    pub findings: Vec<Finding>,
+}
+
+impl SuiteReport {
+    /// 1 when a check failed, else 0.
+    pub fn exit_code(&self) -> u8 {
+        u8::from(self.counts.fail > 0)
+    }
+}
+
+/// Runs the config's checks (all when it lists none), or only those named in `only`, calling
+/// `progress` before each check.
+pub fn run_suite(
+    gpu: &Gpu,
+    config: &Config,
+    file: &str,
+    only: &[String],
+    progress: &mut dyn FnMut(&str),
+) -> Result<SuiteReport> {
+    let start = Instant::now();
+    let dataset = builtin(&config.data, config.seed);
+    let dataset_name = dataset.name.clone();
+    let mut ctx = Context::new(gpu, config.clone(), dataset, MAX_OBSERVE_STEPS)?;
+    let model = ctx.model.describe();
+    let mut checks = config.checks.clone().unwrap_or_else(CheckSpec::all);
+    if !only.is_empty() {
+        checks.retain(|c| only.iter().any(|o| o == c.name()));
+    }
+    // Report order: by section, then as listed.
+    checks.sort_by_key(|c| c.section());
+    let mut findings = Vec::new();
+    for c in &checks {
+        progress(c.name());
+        let finding = c.run(&mut ctx).unwrap_or_else(|e| {
+            Finding::new(c.name(), c.section(), Verdict::Fail, "error")
+                .message(format!("the check could not run: {e}"))
+                .fix("see the error; a GPU or driver fault also shows in `netdx adapters`")
+        });
+        findings.push(finding);
+    }
+    let mut counts = Counts::default();
+    for f in &findings {
+        match f.verdict {
+            Verdict::Pass => counts.pass += 1,
+            Verdict::Warn => counts.warn += 1,
+            Verdict::Fail => counts.fail += 1,
+            Verdict::Skip => counts.skip += 1,
+        }
+    }
+    let info = gpu.info();
+    Ok(SuiteReport {
+        schema_version: 1,
+        suite: config.name.clone().unwrap_or_else(|| file.to_string()),
+        file: file.to_string(),
+        model,
+        dataset: dataset_name,
+        adapter: info.name.clone(),
+        backend: format!("{:?}", info.backend).to_lowercase(),
+        driver: format!("{} {}", info.driver, info.driver_info)
+            .trim()
+            .to_string(),
+        netdx_version: env!("CARGO_PKG_VERSION").to_string(),
+        seed: config.seed,
+        seconds: start.elapsed().as_secs_f64(),
+        counts,
+        findings,
+    })
+}
+
+/// Sections in report order with their findings.
+pub fn by_section(report: &SuiteReport) -> Vec<(Section, Vec<&Finding>)> {
+    Section::ALL
+        .iter()
+        .map(|s| {
+            (
+                *s,
+                report
+                    .findings
+                    .iter()
+                    .filter(|f| f.section == *s)
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .filter(|(_, v)| !v.is_empty())
+        .collect()
+}
