@@ -207,6 +207,7 @@ pub fn mlp_config(batch: usize, steps: usize) -> (Config, Dataset) {
     let config = Config {
         name: Some("bench MLP".into()),
         checks: None,
+        faults: Vec::new(),
         seed: 0,
         data: BuiltinData {
             builtin: BuiltinKind::Blobs,
@@ -216,6 +217,9 @@ pub fn mlp_config(batch: usize, steps: usize) -> (Config, Dataset) {
             dims: Some(784),
             noise: None,
             seed: None,
+            scale: None,
+            offset: None,
+            shuffle_labels: false,
         },
         model: ModelSpec {
             input: Some(784),

@@ -29,6 +29,8 @@ pub struct Params {
     pub diverge: f64,
     /// The configured rate passes within this factor of the median suggestion.
     pub tolerance: f64,
+    /// Beyond this factor it fails.
+    pub fail_factor: f64,
 }
 
 impl Default for Params {
@@ -41,6 +43,7 @@ impl Default for Params {
             beta: 0.9,
             diverge: 4.0,
             tolerance: 10.0,
+            fail_factor: 100.0,
         }
     }
 }
@@ -134,6 +137,10 @@ impl Check for LrRange {
             name: "tolerance",
             doc: "factor around the median suggestion within which the configured rate passes",
         },
+        ParamDoc {
+            name: "fail_factor",
+            doc: "factor around the median suggestion beyond which the configured rate fails",
+        },
     ];
     type Params = Params;
 
@@ -204,7 +211,10 @@ impl Check for LrRange {
         let within = ratio <= p.tolerance && ratio >= 1.0 / p.tolerance;
         let f = f
             .measured(ratio)
-            .threshold(format!("within {}× of the median suggestion {median:.2e}", p.tolerance))
+            .threshold(format!(
+                "within {}× of the median suggestion {median:.2e} (fail beyond {}×)",
+                p.tolerance, p.fail_factor
+            ))
             .margin(p.tolerance.log10() - ratio.log10().abs())
             .details(json!({
                 "sweeps": sweeps, "suggestions": all, "configured_lr": configured, "median_suggestion": median,
@@ -215,8 +225,9 @@ impl Check for LrRange {
                 "configured lr {configured:e} is near the suggested {median:.2e} (rules agree within {agreement:.1} decades)"
             ))
         } else {
+            let far = ratio > p.fail_factor || ratio < 1.0 / p.fail_factor;
             Finding {
-                verdict: Verdict::Warn,
+                verdict: if far { Verdict::Fail } else { Verdict::Warn },
                 ..f
             }
             .message(format!(

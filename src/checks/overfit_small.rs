@@ -155,10 +155,10 @@ impl Check for OverfitSmall {
                 last.0,
                 last.1.map(|a| format!(", accuracy {:.0} %", 100.0 * a)).unwrap_or_default()
             ))
-            .fix(
-                "a model that cannot memorize two examples has a bug or no capacity: check that labels match inputs, \
-                 that the loss fits the task, and the learning rate (try ×10 and ÷10); make the model wider",
-            ),
+            .fix(format!(
+                "a model that cannot memorize {n} examples has a bug or too little capacity: check that labels \
+                 match inputs, that the loss fits the task, and the learning rate (try ×10 and ÷10); make the model larger"
+            )),
         })
     }
 }

@@ -1,6 +1,9 @@
 //! Check intermediate outputs: the size of each step's update relative to the weights,
 //! ‖ΔW‖/‖W‖ per layer, should be around 1e-3 (CS231n). Much smaller: the learning rate is too
-//! low to learn in reasonable time; much larger: it is too high to be stable.
+//! low to learn in reasonable time; much larger: it is too high to be stable. The median over
+//! the observation run is judged. A tiny median whose gradients also collapsed after the first
+//! steps (to under 1e-3 of their start) is a network that died, typically from a too-high
+//! rate, and is reported as such rather than as "raise the learning rate".
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -58,7 +61,7 @@ impl Check for UpdateRatio {
     fn run(ctx: &mut Context, p: &Params) -> Result<Finding> {
         let obs = ctx.observation()?;
         let mut rows = Vec::new();
-        let mut extreme: Option<(f64, String)> = None;
+        let mut extreme: Option<(f64, String, bool)> = None;
         let score = |r: f64| (r / 1e-3).log10().abs();
         for (k, info) in obs.infos.iter().enumerate() {
             if info.role != ParamRole::Weight {
@@ -74,12 +77,21 @@ impl Check for UpdateRatio {
                 .collect();
             ratios.sort_by(|a, b| a.total_cmp(b));
             let med = ratios.get(ratios.len() / 2).copied().unwrap_or(f64::NAN);
-            rows.push(json!({"tensor": info.name, "median_update_ratio": med}));
+            let grad =
+                |r: &crate::train::StepRecord| r.stats.grads.get(k).map_or(f64::NAN, |g| g.norm());
+            let first_grad = obs.records.first().map_or(f64::NAN, grad);
+            let mut grads: Vec<f64> = obs.records.iter().map(grad).collect();
+            grads.sort_by(|a, b| a.total_cmp(b));
+            let median_grad = grads.get(grads.len() / 2).copied().unwrap_or(f64::NAN);
+            // A gradient that is zero throughout or collapsed after the start.
+            let collapsed =
+                median_grad == 0.0 || (first_grad > 0.0 && median_grad < 1e-3 * first_grad);
+            rows.push(json!({"tensor": info.name, "median_update_ratio": med, "gradient_collapsed": collapsed}));
             if extreme
                 .as_ref()
                 .is_none_or(|e| score(med).total_cmp(&score(e.0)).is_gt())
             {
-                extreme = Some((med, info.name.clone()));
+                extreme = Some((med, info.name.clone(), collapsed));
             }
         }
         let f = Finding::new(
@@ -91,7 +103,7 @@ impl Check for UpdateRatio {
         .window(obs.window())
         .threshold(format!("within [{:e}, {:e}]", p.warn_low, p.warn_high))
         .details(json!({"layers": rows}));
-        let Some((r, name)) = extreme else {
+        let Some((r, name, collapsed)) = extreme else {
             return Ok(Finding {
                 verdict: Verdict::Skip,
                 ..f
@@ -114,6 +126,13 @@ impl Check for UpdateRatio {
             Verdict::Pass => f.message(format!(
                 "update/weight ratios near 1e-3 (furthest: {name} at {r:.1e})"
             )),
+            _ if r < p.warn_low && collapsed => f
+                .message(format!(
+                    "{name} barely moves ({r:.1e} of its norm per step) because its gradient is zero or collapsed"
+                ))
+                .fix(format!(
+                    "no gradient reaches this layer: dead units (see dead_units), or a network killed early by a too-high learning rate (now {lr}; see lr_range)"
+                )),
             _ if r < p.warn_low => f
                 .message(format!("{name} moves by only {r:.1e} of its norm per step"))
                 .fix(format!(

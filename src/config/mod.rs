@@ -32,6 +32,51 @@ pub struct Config {
     /// The checks `netdx run` performs, each a name or `{name: {parameters}}`; absent: all.
     #[serde(default)]
     pub checks: Option<Vec<CheckSpec>>,
+    /// Planted problems for testing the tests (see [`Fault`]).
+    #[serde(default)]
+    pub faults: Vec<Fault>,
+}
+
+/// What a planted fault does to its layer during training.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    /// Negate the layer's parameter gradients.
+    FlipGradientSign,
+    /// Multiply the layer's parameter gradients by `factor`.
+    ScaleGradient,
+    /// Zero the layer's parameter gradients.
+    ZeroGradient,
+    /// Do not apply the optimizer to the layer's parameters.
+    SkipUpdate,
+    /// Multiply the layer's forward output by `factor` (a kernel computing the wrong thing).
+    CorruptOutput,
+}
+
+/// `faults: [{kind: flip_gradient_sign, layer: 0}, {kind: scale_gradient, layer: 2, factor: 10}]`
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Fault {
+    pub kind: FaultKind,
+    pub layer: usize,
+    #[serde(default = "default_factor")]
+    pub factor: f64,
+}
+
+fn default_factor() -> f64 {
+    1.5
+}
+
+impl Fault {
+    /// The factor applied to the layer's parameter gradients, for gradient faults.
+    pub fn gradient_factor(&self) -> Option<f32> {
+        match self.kind {
+            FaultKind::FlipGradientSign => Some(-1.0),
+            FaultKind::ScaleGradient => Some(self.factor as f32),
+            FaultKind::ZeroGradient => Some(0.0),
+            _ => None,
+        }
+    }
 }
 
 /// `loss: softmax_cross_entropy` or `loss: {name: focal, gamma: 2.0, alpha: 0.25}`.
@@ -325,6 +370,32 @@ impl Config {
                     ))
                 }
                 _ => {}
+            }
+        }
+        for (i, f) in self.faults.iter().enumerate() {
+            let key = format!("faults[{i}].layer");
+            match self.model.layers.get(f.layer) {
+                None => {
+                    return Err(bad(
+                        &key,
+                        format!(
+                            "layer {} does not exist (the model has {})",
+                            f.layer,
+                            self.model.layers.len()
+                        ),
+                    ))
+                }
+                Some(LayerSpec::Linear { .. } | LayerSpec::BatchNorm { .. }) => {}
+                Some(_) if f.kind != FaultKind::CorruptOutput => {
+                    return Err(bad(
+                        &key,
+                        format!(
+                            "layer {} has no parameters for a {:?} fault",
+                            f.layer, f.kind
+                        ),
+                    ))
+                }
+                Some(_) => {}
             }
         }
         if let Some(w) = &self.loss.class_weights {

@@ -36,12 +36,46 @@ pub struct BuiltinData {
     /// Seed of the data, independent of the training seed; defaults to the config's seed.
     #[serde(default)]
     pub seed: Option<u64>,
+    /// Multiply every feature by this (e.g. to plant unnormalized inputs).
+    #[serde(default)]
+    pub scale: Option<f64>,
+    /// Add this to every feature after scaling.
+    #[serde(default)]
+    pub offset: Option<f64>,
+    /// Permute the labels across examples (labels no longer depend on the inputs).
+    #[serde(default)]
+    pub shuffle_labels: bool,
 }
 
 /// Generates the dataset. Defaults: spiral 3 classes × 100 points, noise 0.2; blobs 4 × 100 in
-/// 2-D, std 0.5; xor 400 points, noise 0.05; regression 256 points, noise 0.05.
+/// 2-D, std 0.5; xor 400 points, noise 0.05; regression 256 points, noise 0.05. Then applies
+/// `scale`, `offset` and `shuffle_labels`.
 pub fn builtin(spec: &BuiltinData, seed: u64) -> Dataset {
-    let mut rng = SplitMix64::stream(spec.seed.unwrap_or(seed), 0xDA7A);
+    let seed = spec.seed.unwrap_or(seed);
+    let mut d = generate(spec, seed);
+    let (scale, offset) = (spec.scale.unwrap_or(1.0), spec.offset.unwrap_or(0.0));
+    if scale != 1.0 || offset != 0.0 {
+        for v in &mut d.x {
+            *v = (*v as f64 * scale + offset) as f32;
+        }
+        d.name.push_str(&format!(" ×{scale}+{offset}"));
+    }
+    if spec.shuffle_labels {
+        let mut order: Vec<usize> = (0..d.n).collect();
+        SplitMix64::stream(seed, 0x5A11).shuffle(&mut order);
+        let w = d.y_width;
+        let y = order
+            .iter()
+            .flat_map(|&i| d.y[i * w..(i + 1) * w].to_vec())
+            .collect();
+        d.y = y;
+        d.name.push_str(" with shuffled labels");
+    }
+    d
+}
+
+fn generate(spec: &BuiltinData, seed: u64) -> Dataset {
+    let mut rng = SplitMix64::stream(seed, 0xDA7A);
     match spec.builtin {
         BuiltinKind::Spiral => {
             let k = spec.classes.unwrap_or(3);

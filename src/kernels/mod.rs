@@ -185,6 +185,14 @@ pub static HISTOGRAM: Kernel = Kernel {
     constants: &[],
 };
 
+pub static SCALE: Kernel = Kernel {
+    name: "scale",
+    files: &[wgsl!("scale.wgsl")],
+    bindings: &[U, RW],
+    workgroup: [256, 1, 1],
+    constants: &[],
+};
+
 pub static FMA_PROBE: Kernel = Kernel {
     name: "fma_probe",
     files: &[wgsl!("fma_probe.wgsl")],
@@ -218,6 +226,7 @@ pub static ALL: &[&Kernel] = &[
     &DROPOUT,
     &COUNT_POSITIVE,
     &HISTOGRAM,
+    &SCALE,
     &FMA_PROBE,
     &COPY_PROBE,
 ];
@@ -352,6 +361,15 @@ pub struct HistogramParams {
     pub bins: u32,
     pub lo: f32,
     pub hi: f32,
+}
+
+/// `scale` parameters.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct ScaleParams {
+    pub n: u32,
+    pub factor: f32,
+    pub _pad: [u32; 2],
 }
 
 #[repr(C)]

@@ -2,7 +2,7 @@
 //! writes the batch indices and the step uniform, encodes the recorded dispatches into one
 //! submission, and reads back one small statistics buffer.
 
-use crate::config::{Config, LossConfig};
+use crate::config::{Config, Fault, FaultKind, LossConfig};
 use crate::error::{Error, Result};
 use crate::gpu::{Dispatch, Gpu, Tensor, TensorUsage};
 use crate::kernels::{self, *};
@@ -119,6 +119,8 @@ pub struct PlanOptions<'a> {
     pub instrumentation: Instrumentation,
     /// Also compute dL/d input (saliency).
     pub input_grad: bool,
+    /// Planted faults (tests of the checks).
+    pub faults: &'a [Fault],
 }
 
 impl<'a> PlanOptions<'a> {
@@ -137,6 +139,7 @@ impl<'a> PlanOptions<'a> {
             clip_value: c.training.clip.value.unwrap_or(0.0),
             instrumentation,
             input_grad: false,
+            faults: &c.faults,
         }
     }
 }
@@ -377,6 +380,13 @@ impl BatchPlan {
                 }
             }
             bn_saves.push(save);
+            for f in opt
+                .faults
+                .iter()
+                .filter(|f| f.layer == l.index && f.kind == FaultKind::CorruptOutput)
+            {
+                d.push(scale(gpu, y, f.factor as f32)?);
+            }
             label_from(
                 &mut d,
                 first,
@@ -535,6 +545,14 @@ impl BatchPlan {
                         }
                     }
                 }
+                if let Some(p) = net.param_index(i) {
+                    for f in opt.faults.iter().filter(|f| f.layer == i) {
+                        if let Some(factor) = f.gradient_factor() {
+                            d.push(scale(gpu, &param_grads[p], factor)?);
+                            d.push(scale(gpu, &param_grads[p + 1], factor)?);
+                        }
+                    }
+                }
                 label_from(
                     &mut d,
                     first,
@@ -561,6 +579,13 @@ impl BatchPlan {
 
             // Optimizer.
             for (k, info) in net.infos.iter().enumerate() {
+                let skipped = opt
+                    .faults
+                    .iter()
+                    .any(|f| f.layer == info.layer && f.kind == FaultKind::SkipUpdate);
+                if skipped {
+                    continue;
+                }
                 let params = OptimizerParams {
                     n: info.len() as u32,
                     clip_first: layout.grads.map_or(0, |b| b + 1) as u32,
@@ -774,6 +799,21 @@ fn matmul(
         &[&u, a, b, bias_buf, c],
         kernels::matmul_groups(m, n),
     )
+}
+
+/// x ← x · factor (planted faults).
+fn scale(gpu: &Gpu, x: &Tensor, factor: f32) -> Result<Dispatch> {
+    let u = gpu.uniform(
+        "scale",
+        &ScaleParams {
+            n: x.len as u32,
+            factor,
+            _pad: [0; 2],
+        },
+    )?;
+    Ok(gpu
+        .dispatch(&SCALE, &[], &[&u, &x.buffer], gpu.groups_1d(&SCALE, x.len))?
+        .labeled(format!("fault on {}", x.name)))
 }
 
 fn dropout(
