@@ -144,3 +144,87 @@ fn a_tensor_over_the_adapter_limit_is_named_with_the_limit() {
     );
     assert!(err.contains("max_storage_buffer_binding_size"), "{err}");
 }
+
+#[test]
+fn run_exits_0_on_the_default_suite_and_1_on_a_broken_one() {
+    if crate::common::gpu().is_none() {
+        return;
+    }
+    let junit = std::env::temp_dir().join(format!("netdx-junit-{}.xml", std::process::id()));
+    let (code, out, err) = netdx(&[
+        "run",
+        "--only",
+        "initial_loss,data",
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("2. Confirm the loss") && out.contains("pass  initial_loss"),
+        "{out}"
+    );
+    assert!(
+        out.contains("2 passed, 0 warned, 0 failed, 0 skipped"),
+        "{out}"
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains("<testcase classname=\"ConfirmLoss\" name=\"initial_loss\">"),
+        "{xml}"
+    );
+
+    let (code, out, _) = netdx(&[
+        "run",
+        "configs/broken/wrong_loss.yaml",
+        "--only",
+        "loss_fit",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("JSON report");
+    assert_eq!(v["counts"]["fail"], 1);
+    assert_eq!(v["findings"][0]["check"], "loss_fit");
+    assert_eq!(v["findings"][0]["verdict"], "fail");
+}
+
+#[test]
+fn run_usage_and_suite_errors_exit_2() {
+    let (code, _, err) = netdx(&["run", "--only", "gradiant_check"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("did you mean `gradient_check`"), "{err}");
+    let p = write_config(
+        "badcheck.yaml",
+        "data: {builtin: spiral}\nmodel:\n  layers: [{linear: {out: 3}}]\ntraining: {optimizer: {name: sgd, lr: 0.1}, batch_size: 10, steps: 1}\nchecks:\n  - smoke\n  - dead_unit\n",
+    );
+    let (code, _, err) = netdx(&["run", p.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("badcheck.yaml:7:5") && err.contains("did you mean `dead_units`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn checks_lists_every_check_with_documented_defaults() {
+    let (code, out, _) = netdx(&["checks", "--json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let names: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    for n in [
+        "overfit_small",
+        "initial_loss",
+        "gradient_check",
+        "dead_units",
+        "lr_range",
+        "data",
+    ] {
+        assert!(names.contains(&n), "{n} missing from {names:?}");
+    }
+    assert_eq!(v[0]["defaults"]["examples"], 2);
+}

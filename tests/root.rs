@@ -4,6 +4,7 @@
 
 mod common;
 
+mod checks;
 mod cli;
 mod kernels;
 mod shaders;

@@ -150,3 +150,47 @@ impl<'de> Deserialize<'de> for CheckSpec {
         d.deserialize_any(V)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_parameter_of_every_check_is_documented() {
+        for c in catalogue() {
+            let mut fields: Vec<&str> = c
+                .defaults
+                .as_object()
+                .map(|m| m.keys().map(|k| k.as_str()).collect())
+                .unwrap_or_default();
+            let mut docs: Vec<&str> = c.params.iter().map(|p| p.name).collect();
+            fields.sort();
+            docs.sort();
+            assert_eq!(
+                fields, docs,
+                "{}: documented parameters differ from its Params fields",
+                c.name
+            );
+        }
+        assert_eq!(NAMES.len(), catalogue().len());
+    }
+
+    #[test]
+    fn checks_parse_from_names_and_maps_with_clear_errors() {
+        let specs: Vec<CheckSpec> =
+            serde_yaml::from_str("[smoke, {dead_units: {warn: 0.1}}, {lr_range: {steps: 20}}]")
+                .unwrap();
+        assert_eq!(
+            specs.iter().map(|s| s.name()).collect::<Vec<_>>(),
+            ["smoke", "dead_units", "lr_range"]
+        );
+        let err = serde_yaml::from_str::<Vec<CheckSpec>>("[gradiant_check]")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("did you mean `gradient_check`"), "{err}");
+        let err = serde_yaml::from_str::<Vec<CheckSpec>>("[{dead_units: {warm: 0.1}}]")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown field `warm`"), "{err}");
+    }
+}

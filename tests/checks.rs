@@ -1,0 +1,275 @@
+//! The checklist: the healthy default suite passes every check; each broken config and each
+//! planted fault is caught by the intended check with the intended fix; every check has a
+//! case that makes it pass and one that makes it warn or fail.
+
+use std::path::Path;
+
+use netdx::checks::{Finding, Verdict};
+use netdx::config::Config;
+use netdx::suite::{run_suite, SuiteReport, DEFAULT_SUITE};
+
+use crate::gpu_or_skip;
+
+fn run(config: &Config, only: &[&str]) -> Option<SuiteReport> {
+    let gpu = crate::common::gpu()?;
+    let only: Vec<String> = only.iter().map(|s| s.to_string()).collect();
+    Some(run_suite(gpu, config, "test", &only, &mut |_| {}).expect("suite runs"))
+}
+
+fn finding<'a>(r: &'a SuiteReport, check: &str) -> &'a Finding {
+    r.findings
+        .iter()
+        .find(|f| f.check == check)
+        .unwrap_or_else(|| panic!("no finding for {check}"))
+}
+
+fn parse(yaml: &str) -> Config {
+    Config::parse(yaml, Path::new("test.yaml")).expect("valid test config")
+}
+
+/// The default suite's model and data with `extra` appended to its training section.
+fn variant(replace: &[(&str, &str)]) -> Config {
+    let mut s = DEFAULT_SUITE.to_string();
+    for (a, b) in replace {
+        assert!(s.contains(a), "default suite has no `{a}`");
+        s = s.replacen(a, b, 1);
+    }
+    parse(&s)
+}
+
+#[test]
+fn the_default_suite_passes_every_check() {
+    let _ = gpu_or_skip!();
+    let r = run(&parse(DEFAULT_SUITE), &[]).unwrap();
+    assert_eq!(
+        r.findings.len(),
+        netdx::checks::catalogue().len(),
+        "every check runs"
+    );
+    for f in &r.findings {
+        assert!(
+            matches!(f.verdict, Verdict::Pass | Verdict::Skip),
+            "{}: {:?} — {} (measured {:?}, {})",
+            f.check,
+            f.verdict,
+            f.message,
+            f.measured,
+            f.threshold
+        );
+    }
+    assert_eq!(r.exit_code(), 0);
+    assert_eq!(
+        finding(&r, "clipping").verdict,
+        Verdict::Skip,
+        "no clipping configured"
+    );
+}
+
+#[test]
+fn each_broken_config_is_caught_by_its_intended_check_with_its_fix() {
+    let _ = gpu_or_skip!();
+    let cases = [
+        ("lr_too_high", "lr_range", "try lr"),
+        ("dead_relu_bias", "dead_units", "bias"),
+        ("unnormalized_inputs", "data", "standardize the inputs"),
+        ("wrong_loss", "loss_fit", "softmax_cross_entropy"),
+        ("deep_sigmoid", "gradient_flow", "ReLU-family"),
+        ("l2_overwhelming", "loss_scale", "lower `training.l2`"),
+        ("l2_overwhelming", "regularization", "lower `training.l2`"),
+        ("too_small", "overfit_small", "make the model larger"),
+        ("shuffled_labels", "input_independent", "data pipeline"),
+    ];
+    let mut seen = std::collections::BTreeSet::new();
+    for (file, check, fix) in cases {
+        seen.insert(file);
+        let config = Config::load(Path::new(&format!("configs/broken/{file}.yaml"))).unwrap();
+        let r = run(&config, &[check]).unwrap();
+        let f = finding(&r, check);
+        assert_ne!(
+            f.verdict,
+            Verdict::Pass,
+            "{file}: {check} should catch it: {}",
+            f.message
+        );
+        assert_ne!(
+            f.verdict,
+            Verdict::Skip,
+            "{file}: {check} skipped: {}",
+            f.message
+        );
+        let got = f.fix.clone().unwrap_or_default();
+        assert!(
+            got.contains(fix),
+            "{file}: {check} fix `{got}` lacks `{fix}`"
+        );
+    }
+    // Every broken config is covered.
+    for entry in std::fs::read_dir("configs/broken").unwrap() {
+        let name = entry
+            .unwrap()
+            .path()
+            .file_stem()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        assert!(
+            seen.contains(name.as_str()),
+            "configs/broken/{name}.yaml has no test"
+        );
+    }
+}
+
+#[test]
+fn each_planted_fault_is_caught_by_the_intended_check() {
+    let _ = gpu_or_skip!();
+    let cases = [
+        ("flip_gradient_sign", 0, "gradient_check"),
+        ("scale_gradient", 2, "gradient_check"),
+        ("corrupt_output", 1, "gradient_check"),
+        ("zero_gradient", 0, "weights_update"),
+        ("skip_update", 2, "weights_update"),
+    ];
+    for (kind, layer, check) in cases {
+        let yaml = format!(
+            "seed: 0\ndata: {{builtin: spiral}}\nmodel:\n  layers: [{{linear: {{out: 16}}}}, relu, {{linear: {{out: 3}}}}]\n\
+             training: {{optimizer: {{name: sgd, lr: 0.1}}, batch_size: 100, steps: 20}}\n\
+             faults: [{{kind: {kind}, layer: {layer}}}]\n"
+        );
+        let r = run(&parse(&yaml), &[check]).unwrap();
+        let f = finding(&r, check);
+        assert_eq!(
+            f.verdict,
+            Verdict::Fail,
+            "{kind} on layer {layer} not caught by {check}: {}",
+            f.message
+        );
+        // Without the fault the same check passes.
+        let clean = run(
+            &parse(&yaml.replace(&format!("faults: [{{kind: {kind}, layer: {layer}}}]\n"), "")),
+            &[check],
+        )
+        .unwrap();
+        assert_eq!(
+            finding(&clean, check).verdict,
+            Verdict::Pass,
+            "{check} without the fault"
+        );
+    }
+}
+
+/// Config variants that make a check leave the passing side (warn or fail), for the checks the
+/// broken configs and faults above do not already cover.
+#[test]
+fn checks_not_covered_above_can_fail_or_warn() {
+    let _ = gpu_or_skip!();
+    let nan = variant(&[("lr: 0.1, momentum: 0.9", "lr: 1.0e6")]);
+    for check in ["smoke", "numerics"] {
+        let r = run(&nan, &[check]).unwrap();
+        assert_eq!(
+            finding(&r, check).verdict,
+            Verdict::Fail,
+            "{check} on a diverging run"
+        );
+    }
+    let r = run(&nan, &["numerics"]).unwrap();
+    let d = &finding(&r, "numerics").details;
+    assert!(
+        d["step"].is_u64() && d["phase"].is_string() && d["tensor"].is_string(),
+        "{d}"
+    );
+
+    let loud = variant(&[(
+        "{linear: {out: 3, init: {normal: {std: 0.01}}}}",
+        "{linear: {out: 3, init: {normal: {std: 10.0}}}}",
+    )]);
+    let r = run(&loud, &["initial_loss"]).unwrap();
+    assert_eq!(finding(&r, "initial_loss").verdict, Verdict::Fail);
+
+    let tanh = |std: &str| {
+        let layer = format!("{{linear: {{out: 64, init: {std}}}}}\n    - tanh");
+        let relu = "{linear: {out: 64, init: kaiming_normal}}\n    - relu";
+        variant(&[(relu, layer.as_str()), (relu, layer.as_str())])
+    };
+    let r = run(&tanh("xavier_normal"), &["activation_stats"]).unwrap();
+    assert_eq!(finding(&r, "activation_stats").verdict, Verdict::Pass);
+    let r = run(&tanh("{normal: {std: 10.0}}"), &["activation_stats"]).unwrap();
+    assert_eq!(finding(&r, "activation_stats").verdict, Verdict::Fail);
+
+    let clip = |norm: &str| {
+        variant(&[(
+            "l2: 2.0e-3",
+            &format!("l2: 2.0e-3\n  clip: {{norm: {norm}}}"),
+        )])
+    };
+    let r = run(&clip("1.0e-6"), &["clipping"]).unwrap();
+    assert_eq!(
+        finding(&r, "clipping").verdict,
+        Verdict::Warn,
+        "clipping always active"
+    );
+    let r = run(&clip("1000.0"), &["clipping"]).unwrap();
+    assert_eq!(
+        finding(&r, "clipping").verdict,
+        Verdict::Warn,
+        "clipping never active"
+    );
+    let median = finding(&r, "clipping").details["pre_clip_norm"]["median"]
+        .as_f64()
+        .unwrap();
+    let r = run(&clip(&format!("{median}")), &["clipping"]).unwrap();
+    assert_eq!(
+        finding(&r, "clipping").verdict,
+        Verdict::Pass,
+        "clipping at the median norm acts on about half"
+    );
+
+    let constant = variant(&[("noise: 0.2}", "noise: 0.2, scale: 0.0}")]);
+    let r = run(&constant, &["data"]).unwrap();
+    assert_eq!(finding(&r, "data").verdict, Verdict::Fail);
+
+    let slow = variant(&[("lr: 0.1, momentum: 0.9", "lr: 1.0e-7, momentum: 0.9")]);
+    let r = run(&slow, &["update_ratio", "lr_range"]).unwrap();
+    assert_eq!(finding(&r, "update_ratio").verdict, Verdict::Fail);
+    assert!(finding(&r, "update_ratio")
+        .fix
+        .as_deref()
+        .unwrap_or("")
+        .contains("raise the learning rate"));
+    assert_eq!(finding(&r, "lr_range").verdict, Verdict::Fail);
+}
+
+#[test]
+fn reports_render_as_json_and_valid_junit() {
+    let _ = gpu_or_skip!();
+    let config = Config::load(Path::new("configs/broken/l2_overwhelming.yaml")).unwrap();
+    let r = run(&config, &["loss_scale", "clipping", "data"]).unwrap();
+    let json = serde_json::to_string(&r).unwrap();
+    let back: SuiteReport = serde_json::from_str(&json).unwrap();
+    assert_eq!(back.findings, r.findings);
+    assert_eq!(back.schema_version, 1);
+
+    let xml = netdx::report::to_junit(&r);
+    let doc = roxmltree::Document::parse(&xml).expect("well-formed JUnit XML");
+    let cases: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .collect();
+    assert_eq!(cases.len(), 3);
+    let failures = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("failure"))
+        .count();
+    let skipped = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("skipped"))
+        .count();
+    assert_eq!((failures, skipped), (r.counts.fail, r.counts.skip));
+    assert_eq!(failures, 1, "loss_scale fails");
+    let text = netdx::report::to_text(&r, false);
+    assert!(
+        text.contains("2. Confirm the loss")
+            && text.contains("FAIL  loss_scale")
+            && text.contains("fix: lower `training.l2`"),
+        "{text}"
+    );
+}
