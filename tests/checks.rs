@@ -78,6 +78,11 @@ fn each_broken_config_is_caught_by_its_intended_check_with_its_fix() {
         ("l2_overwhelming", "regularization", "lower `training.l2`"),
         ("too_small", "overfit_small", "make the model larger"),
         ("shuffled_labels", "input_independent", "data pipeline"),
+        (
+            "dropout_before_bn",
+            "dropout_bn",
+            "move dropout after the last batch norm",
+        ),
     ];
     let mut seen = std::collections::BTreeSet::new();
     for (file, check, fix) in cases {
@@ -128,6 +133,7 @@ fn each_planted_fault_is_caught_by_the_intended_check() {
         ("corrupt_output", 1, "gradient_check"),
         ("zero_gradient", 0, "weights_update"),
         ("skip_update", 2, "weights_update"),
+        ("mix_batch", 1, "batch_independence"),
     ];
     for (kind, layer, check) in cases {
         let yaml = format!(
@@ -272,4 +278,67 @@ fn reports_render_as_json_and_valid_junit() {
             && text.contains("fix: lower `training.l2`"),
         "{text}"
     );
+}
+
+#[test]
+fn growing_saliency_batch_size_optimizers_and_dropout_bn_leave_the_passing_side() {
+    let _ = gpu_or_skip!();
+    let deep = Config::load(Path::new("configs/broken/deep_sigmoid.yaml")).unwrap();
+    let r = run(&deep, &["grow"]).unwrap();
+    let f = finding(&r, "grow");
+    assert_eq!(f.verdict, Verdict::Fail, "{}", f.message);
+    assert!(f.message.contains("gradient_flow"), "{}", f.message);
+
+    let dead = Config::load(Path::new("configs/broken/dead_relu_bias.yaml")).unwrap();
+    let r = run(&dead, &["saliency"]).unwrap();
+    assert_eq!(finding(&r, "saliency").verdict, Verdict::Fail);
+
+    // The noise scale depends on the training state; a factor of 1 turns any mismatch into a
+    // warning, which shows the check's comparison and its direction.
+    let mut strict = parse(DEFAULT_SUITE);
+    strict.checks = Some(vec![
+        serde_yaml::from_str("{batch_size: {factor: 1.0}}").unwrap()
+    ]);
+    let r = run(&strict, &[]).unwrap();
+    let f = finding(&r, "batch_size");
+    let b_simple = f.details["noise_trace"].as_f64().unwrap()
+        / f.details["true_gradient_sq_norm"].as_f64().unwrap();
+    assert!(b_simple.is_finite() && b_simple > 0.0);
+    assert_eq!(f.verdict, Verdict::Warn, "{}", f.message);
+    let direction = if 100.0 > b_simple {
+        "a batch near"
+    } else {
+        "raise the batch"
+    };
+    assert!(
+        f.fix.as_deref().unwrap_or("").contains(direction),
+        "{:?}",
+        f.fix
+    );
+
+    let slow = variant(&[("lr: 0.1, momentum: 0.9", "lr: 1.0e-5")]);
+    let r = run(&slow, &["optimizer_compare"]).unwrap();
+    assert_eq!(finding(&r, "optimizer_compare").verdict, Verdict::Warn);
+
+    // Batch norm before dropout: no variance shift to report.
+    let ordered = parse(
+        "seed: 0\ndata: {builtin: spiral}\nmodel:\n  layers: [{linear: {out: 32}}, batch_norm, relu, {dropout: {rate: 0.5}}, {linear: {out: 32}}, relu, {linear: {out: 3}}]\n\
+         training: {optimizer: {name: sgd, lr: 0.1, momentum: 0.9}, batch_size: 100, steps: 100}\n",
+    );
+    let r = run(&ordered, &["dropout_bn", "batch_independence"]).unwrap();
+    assert_eq!(finding(&r, "dropout_bn").verdict, Verdict::Skip);
+    assert_eq!(finding(&r, "batch_independence").verdict, Verdict::Pass);
+    // In training mode batch norm mixes examples by design: a warning, not a failure.
+    let mut train_mode = ordered.clone();
+    train_mode.checks = Some(vec![serde_yaml::from_str(
+        "{batch_independence: {train_mode: true}}",
+    )
+    .unwrap()]);
+    let r = run(&train_mode, &[]).unwrap();
+    assert_eq!(finding(&r, "batch_independence").verdict, Verdict::Warn);
+    // Batch norm after dropout: a variance shift, caught.
+    let mut shifted = ordered.clone();
+    shifted.model.layers.swap(1, 3);
+    let r = run(&shifted, &["dropout_bn"]).unwrap();
+    assert_ne!(finding(&r, "dropout_bn").verdict, Verdict::Pass);
 }

@@ -64,6 +64,8 @@ pub struct Context<'g> {
     /// Steps of the observation run: the config's steps, at most `max_observe_steps`.
     pub observe_steps: usize,
     observation: Option<Observation>,
+    /// The network after the observation run, for checks that probe a trained model.
+    trained: Option<Trainer<'g>>,
 }
 
 impl<'g> Context<'g> {
@@ -82,6 +84,7 @@ impl<'g> Context<'g> {
             model,
             observe_steps,
             observation: None,
+            trained: None,
         })
     }
 
@@ -112,13 +115,20 @@ impl<'g> Context<'g> {
     /// The observation run, trained on first use.
     pub fn observation(&mut self) -> Result<&Observation> {
         if self.observation.is_none() {
-            let obs = self.observe()?;
+            let (obs, trainer) = self.observe()?;
             self.observation = Some(obs);
+            self.trained = Some(trainer);
         }
         Ok(self.observation.as_ref().expect("set above"))
     }
 
-    fn observe(&self) -> Result<Observation> {
+    /// The trainer after the observation run (its weights trained for `observe_steps`).
+    pub fn trained(&mut self) -> Result<&Trainer<'g>> {
+        self.observation()?;
+        Ok(self.trained.as_ref().expect("set with the observation"))
+    }
+
+    fn observe(&self) -> Result<(Observation, Trainer<'g>)> {
         let mut trainer =
             self.trainer(&self.config, self.dataset.clone(), Instrumentation::Full)?;
         let activity_before = unit_activity(self.gpu, &trainer)?;
@@ -140,7 +150,7 @@ impl<'g> Context<'g> {
         } else {
             None
         };
-        Ok(Observation {
+        let obs = Observation {
             records,
             infos: trainer.net.infos.clone(),
             activity_before,
@@ -148,7 +158,8 @@ impl<'g> Context<'g> {
             final_eval,
             saturation_before,
             saturation_after,
-        })
+        };
+        Ok((obs, trainer))
     }
 }
 

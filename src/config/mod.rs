@@ -51,6 +51,9 @@ pub enum FaultKind {
     SkipUpdate,
     /// Multiply the layer's forward output by `factor` (a kernel computing the wrong thing).
     CorruptOutput,
+    /// Add `factor` times the first example's output of the layer to every other example's
+    /// (a kernel mixing examples across the batch).
+    MixBatch,
 }
 
 /// `faults: [{kind: flip_gradient_sign, layer: 0}, {kind: scale_gradient, layer: 2, factor: 10}]`
@@ -267,7 +270,7 @@ impl Config {
                 file: path.to_path_buf(),
                 line,
                 column,
-                message: e.to_string(),
+                message: with_suggestion(&e.to_string()),
             }
         })?;
         config.validate(path)?;
@@ -386,7 +389,7 @@ impl Config {
                     ))
                 }
                 Some(LayerSpec::Linear { .. } | LayerSpec::BatchNorm { .. }) => {}
-                Some(_) if f.kind != FaultKind::CorruptOutput => {
+                Some(_) if !matches!(f.kind, FaultKind::CorruptOutput | FaultKind::MixBatch) => {
                     return Err(bad(
                         &key,
                         format!(
@@ -413,4 +416,52 @@ impl Config {
 /// A finite number above zero (NaN is not).
 fn positive(v: f64) -> bool {
     v.is_finite() && v > 0.0
+}
+
+/// Adds "did you mean `x`?" to serde's "unknown field/variant `y`, expected one of `a`, `b`"
+/// when one of the expected names is close.
+fn with_suggestion(message: &str) -> String {
+    let Some(start) = message.find("unknown ") else {
+        return message.to_string();
+    };
+    let rest = &message[start..];
+    let ticked: Vec<&str> = rest.split('`').skip(1).step_by(2).collect();
+    let Some((word, candidates)) = ticked.split_first() else {
+        return message.to_string();
+    };
+    match crate::text::nearest(word, candidates) {
+        Some(n) if !message.contains("did you mean") => {
+            // serde_yaml appends " at line L column C"; keep the suggestion before it.
+            match message.find(" at line ") {
+                Some(i) => format!("{}; did you mean `{n}`?{}", &message[..i], &message[i..]),
+                None => format!("{message}; did you mean `{n}`?"),
+            }
+        }
+        _ => message.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_get_the_nearest_valid_key() {
+        let yaml = "data: {builtin: spiral}\nmodel:\n  layers: [{linear: {out: 3}}]\ntraining:\n  optimizer: {name: sgd, lr: 0.1}\n  batch_size: 10\n  stepz: 5\n";
+        let err = Config::parse(yaml, Path::new("x.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("x.yaml:7:3: "), "{err}");
+        assert!(
+            err.contains("unknown field `stepz`") && err.contains("did you mean `steps`?"),
+            "{err}"
+        );
+        let yaml = yaml
+            .replace("stepz: 5", "steps: 5")
+            .replace("name: sgd", "name: adamm");
+        let err = Config::parse(&yaml, Path::new("x.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("did you mean `adam`?"), "{err}");
+    }
 }

@@ -193,6 +193,14 @@ pub static SCALE: Kernel = Kernel {
     constants: &[],
 };
 
+pub static MIX_ROWS: Kernel = Kernel {
+    name: "mix_rows",
+    files: &[wgsl!("mix_rows.wgsl")],
+    bindings: &[U, RW],
+    workgroup: [256, 1, 1],
+    constants: &[],
+};
+
 pub static FMA_PROBE: Kernel = Kernel {
     name: "fma_probe",
     files: &[wgsl!("fma_probe.wgsl")],
@@ -227,6 +235,7 @@ pub static ALL: &[&Kernel] = &[
     &COUNT_POSITIVE,
     &HISTOGRAM,
     &SCALE,
+    &MIX_ROWS,
     &FMA_PROBE,
     &COPY_PROBE,
 ];
@@ -361,6 +370,16 @@ pub struct HistogramParams {
     pub bins: u32,
     pub lo: f32,
     pub hi: f32,
+}
+
+/// `mix_rows` parameters.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct MixRowsParams {
+    pub rows: u32,
+    pub cols: u32,
+    pub factor: f32,
+    pub _pad: u32,
 }
 
 /// `scale` parameters.

@@ -108,6 +108,16 @@ pub struct Trainer<'g> {
     step: usize,
 }
 
+/// How to build a [`Trainer`] beyond its config and data.
+#[derive(Clone, Debug)]
+pub struct TrainerOptions {
+    pub instrumentation: Instrumentation,
+    /// Initial weights instead of the seeded init.
+    pub initial: Option<HostParams>,
+    /// Also compute the gradient with respect to the input (saliency).
+    pub input_grad: bool,
+}
+
 impl<'g> Trainer<'g> {
     /// Builds the model from the config, uploads data and initial weights (`initial` overrides
     /// the seeded init), and records the training plan.
@@ -118,6 +128,29 @@ impl<'g> Trainer<'g> {
         instrumentation: Instrumentation,
         initial: Option<HostParams>,
     ) -> Result<Self> {
+        Self::with_options(
+            gpu,
+            config,
+            dataset,
+            TrainerOptions {
+                instrumentation,
+                initial,
+                input_grad: false,
+            },
+        )
+    }
+
+    pub fn with_options(
+        gpu: &'g Gpu,
+        config: &Config,
+        dataset: Dataset,
+        options: TrainerOptions,
+    ) -> Result<Self> {
+        let TrainerOptions {
+            instrumentation,
+            initial,
+            input_grad,
+        } = options;
         let model = Model::build(&config.model, dataset.x_width)?;
         check_output(
             config.loss.name,
@@ -133,7 +166,8 @@ impl<'g> Trainer<'g> {
             )));
         }
         let host = initial.unwrap_or_else(|| init_params(&model, config.seed));
-        let opts = PlanOptions::from_config(config, instrumentation);
+        let mut opts = PlanOptions::from_config(config, instrumentation);
+        opts.input_grad = input_grad;
         let net = DeviceNetwork::upload(gpu, &model, &host, opts.optimizer)?;
         let data = DeviceData::upload(gpu, &dataset)?;
         let plan = BatchPlan::new(gpu, &net, &data, batch, PlanMode::Train, &opts)?;

@@ -14,11 +14,13 @@ use super::network::DeviceNetwork;
 use super::reduction::reduce;
 
 /// Training mode runs forward, loss, backward, statistics and the optimizer; evaluation mode
-/// runs forward and loss with running batch-norm statistics and no dropout.
+/// runs forward and loss with running batch-norm statistics and no dropout; TrainForward runs
+/// the training-mode forward pass (batch statistics, dropout) and the loss only.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PlanMode {
     Train,
     Eval,
+    TrainForward,
 }
 
 /// Which statistics a training step reduces on the GPU.
@@ -165,6 +167,8 @@ impl BatchPlan {
         let nparams = net.params.len();
         let nlayers = model.layers.len();
         let train = mode == PlanMode::Train;
+        // Batch statistics and dropout masks, as in training (also for TrainForward).
+        let forward_train = mode != PlanMode::Eval;
         let full = train && opt.instrumentation == Instrumentation::Full;
         let need_grad_stats = train && (full || opt.clip_norm > 0.0);
 
@@ -330,7 +334,7 @@ impl BatchPlan {
                     )?;
                     let (gamma, beta) = (&net.params[p].buffer, &net.params[p + 1].buffer);
                     let (rm, rv) = (&net.state[s].buffer, &net.state[s + 1].buffer);
-                    if train {
+                    if forward_train {
                         let mean = gpu.tensor(
                             &format!("layers.{}.save_mean", l.index),
                             l.output,
@@ -372,7 +376,7 @@ impl BatchPlan {
                         gpu,
                         net,
                         l.index,
-                        if train { *rate } else { 0.0 },
+                        if forward_train { *rate } else { 0.0 },
                         &x.buffer,
                         &y.buffer,
                         y.len,
@@ -380,12 +384,14 @@ impl BatchPlan {
                 }
             }
             bn_saves.push(save);
-            for f in opt
-                .faults
-                .iter()
-                .filter(|f| f.layer == l.index && f.kind == FaultKind::CorruptOutput)
-            {
-                d.push(scale(gpu, y, f.factor as f32)?);
+            for f in opt.faults.iter().filter(|f| f.layer == l.index) {
+                match f.kind {
+                    FaultKind::CorruptOutput => d.push(scale(gpu, y, f.factor as f32)?),
+                    FaultKind::MixBatch => {
+                        d.push(mix_rows(gpu, y, batch, l.output, f.factor as f32)?)
+                    }
+                    _ => {}
+                }
             }
             label_from(
                 &mut d,
@@ -686,7 +692,7 @@ impl BatchPlan {
     ) -> Result<StepStats> {
         debug_assert_eq!(indices.len(), self.batch);
         gpu.write(&self.indices.buffer, indices);
-        if self.mode == PlanMode::Train {
+        if self.mode != PlanMode::Eval {
             gpu.write(&net.step, std::slice::from_ref(step));
         }
         let mut encoder = gpu.new_encoder();
@@ -799,6 +805,27 @@ fn matmul(
         &[&u, a, b, bias_buf, c],
         kernels::matmul_groups(m, n),
     )
+}
+
+/// y[b, ·] += factor · y[0, ·] for b > 0 (a planted batch-mixing fault).
+fn mix_rows(gpu: &Gpu, y: &Tensor, rows: usize, cols: usize, factor: f32) -> Result<Dispatch> {
+    let u = gpu.uniform(
+        "mix_rows",
+        &MixRowsParams {
+            rows: rows as u32,
+            cols: cols as u32,
+            factor,
+            _pad: 0,
+        },
+    )?;
+    Ok(gpu
+        .dispatch(
+            &MIX_ROWS,
+            &[],
+            &[&u, &y.buffer],
+            gpu.groups_1d(&MIX_ROWS, rows.saturating_sub(1) * cols),
+        )?
+        .labeled(format!("fault on {}", y.name)))
 }
 
 /// x ← x · factor (planted faults).

@@ -1,0 +1,121 @@
+//! Start simple: grow the model one hidden layer at a time. The model's prefixes — its first
+//! hidden block (a linear layer with the activation, normalization and dropout after it), then
+//! the first two, … — each followed by the model's output layer, are trained on the same budget
+//! and checked with `checks` (by default smoke, gradient_flow and numerics). The first depth at
+//! which one of them fails is reported: that is where the model breaks.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{Check, CheckSpec, Context, Finding, ParamDoc, Section, Verdict};
+use crate::error::Result;
+use crate::model::LayerSpec;
+
+pub struct Grow;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Params {
+    /// Training steps for each depth.
+    pub steps: usize,
+    /// The checks run at each depth.
+    pub checks: Vec<String>,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            steps: 150,
+            checks: vec!["smoke".into(), "gradient_flow".into(), "numerics".into()],
+        }
+    }
+}
+
+impl Check for Grow {
+    const NAME: &'static str = "grow";
+    const SECTION: Section = Section::StartSimple;
+    const SUMMARY: &'static str = "train the model's prefixes (1 hidden layer, 2, …) and report the first depth where a check fails";
+    const PARAMS: &'static [ParamDoc] = &[
+        ParamDoc {
+            name: "steps",
+            doc: "training steps at each depth",
+        },
+        ParamDoc {
+            name: "checks",
+            doc: "checks run at each depth (default smoke, gradient_flow, numerics)",
+        },
+    ];
+    type Params = Params;
+
+    fn run(ctx: &mut Context, p: &Params) -> Result<Finding> {
+        let layers = &ctx.config.model.layers;
+        let linears: Vec<usize> = (0..layers.len())
+            .filter(|&i| matches!(layers[i], LayerSpec::Linear { .. }))
+            .collect();
+        let f = Finding::new(
+            Self::NAME,
+            Self::SECTION,
+            Verdict::Pass,
+            "hidden layers that train cleanly",
+        );
+        if linears.len() < 2 {
+            return Ok(Finding {
+                verdict: Verdict::Skip,
+                ..f
+            }
+            .message("no hidden layers to grow"));
+        }
+        let head_start = *linears.last().expect("checked above");
+        let head = layers[head_start..].to_vec();
+        let specs: Vec<CheckSpec> = p
+            .checks
+            .iter()
+            .filter(|c| c.as_str() != Self::NAME)
+            .map(|c| {
+                CheckSpec::with_defaults(c)
+                    .ok_or_else(|| crate::Error::Usage(format!("grow: unknown check `{c}`")))
+            })
+            .collect::<Result<_>>()?;
+        let hidden = linears.len() - 1;
+        let mut rows = Vec::new();
+        let mut broke: Option<(usize, String, String)> = None;
+        for (depth, &end) in linears.iter().enumerate().skip(1) {
+            let mut c = ctx.config.clone();
+            c.model.layers = layers[..end]
+                .iter()
+                .cloned()
+                .chain(head.iter().cloned())
+                .collect();
+            c.training.steps = p.steps;
+            c.model.input = None;
+            let mut sub = Context::new(ctx.gpu, c, ctx.dataset.clone(), p.steps)?;
+            let mut verdicts = Vec::new();
+            for s in &specs {
+                let finding = s.run(&mut sub)?;
+                verdicts.push(json!({"check": finding.check, "verdict": finding.verdict}));
+                if finding.verdict == Verdict::Fail && broke.is_none() {
+                    broke = Some((depth, finding.check.clone(), finding.message.clone()));
+                }
+            }
+            rows.push(
+                json!({"hidden_layers": depth, "model": sub.model.describe(), "checks": verdicts}),
+            );
+            if broke.is_some() {
+                break;
+            }
+        }
+        let good = broke.as_ref().map_or(hidden, |b| b.0 - 1);
+        let f = f
+            .measured(good as f64)
+            .threshold(format!("all {hidden} hidden layers"))
+            .margin(good as f64 - hidden as f64)
+            .window(format!("{} steps per depth", p.steps))
+            .details(json!({"depths": rows}));
+        Ok(match broke {
+            None => f.message(format!("every prefix up to {hidden} hidden layers trains cleanly")),
+            Some((depth, check, msg)) => Finding { verdict: Verdict::Fail, ..f }
+                .message(format!("with {depth} hidden layers {check} fails: {msg}"))
+                .fix(format!("the problem appears when hidden layer {depth} is added: look at that layer's init, activation and normalization")),
+        })
+    }
+}
