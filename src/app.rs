@@ -108,16 +108,22 @@ pub fn run_command(
     only: &[String],
     device: &DeviceArgs,
 ) -> Result<u8> {
-    let (config, file) = match suite {
-        Some(p) => (Config::load(p)?, p.display().to_string()),
+    let (text, path) = match suite {
+        Some(p) => (
+            std::fs::read_to_string(p).map_err(|e| Error::Io {
+                path: p.to_path_buf(),
+                source: e,
+            })?,
+            p.to_path_buf(),
+        ),
         None => (
-            Config::parse(
-                crate::suite::DEFAULT_SUITE,
-                Path::new("configs/default.yaml (built in)"),
-            )?,
-            "configs/default.yaml (built in)".to_string(),
+            crate::suite::DEFAULT_SUITE.to_string(),
+            Path::new("configs/default.yaml (built in)").to_path_buf(),
         ),
     };
+    let file = path.display().to_string();
+    let config = Config::parse(&text, &path)?;
+    let variants = crate::config::cases::expand(&text, &path, &config)?;
     let names = crate::checks::CheckSpec::all();
     for o in only {
         if !names.iter().any(|c| c.name() == o) {
@@ -129,7 +135,7 @@ pub fn run_command(
     }
     let gpu = Gpu::open(&device.choice())?;
     let quiet = !std::io::stderr().is_terminal();
-    let report = crate::suite::run_suite(&gpu, &config, &file, only, &mut |check| {
+    let report = crate::suite::run_variants(&gpu, &variants, &file, only, &mut |check| {
         if !quiet {
             eprint!("\r\x1b[2Krunning {check} …");
         }

@@ -208,6 +208,8 @@ pub fn mlp_config(batch: usize, steps: usize) -> (Config, Dataset) {
         name: Some("bench MLP".into()),
         checks: None,
         faults: Vec::new(),
+        cases: Vec::new(),
+        matrix: Default::default(),
         seed: 0,
         data: BuiltinData {
             builtin: BuiltinKind::Blobs,

@@ -342,3 +342,51 @@ fn growing_saliency_batch_size_optimizers_and_dropout_bn_leave_the_passing_side(
     let r = run(&shifted, &["dropout_bn"]).unwrap();
     assert_ne!(finding(&r, "dropout_bn").verdict, Verdict::Pass);
 }
+
+/// Every shipped config parses, validates and expands into its variants.
+#[test]
+fn every_shipped_config_is_valid() {
+    let mut n = 0;
+    for dir in ["configs", "configs/examples", "configs/broken"] {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "yaml") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                let config = Config::parse(&text, &path).unwrap_or_else(|e| panic!("{e}"));
+                let variants = netdx::config::cases::expand(&text, &path, &config)
+                    .unwrap_or_else(|e| panic!("{e}"));
+                assert!(!variants.is_empty());
+                n += 1;
+            }
+        }
+    }
+    assert!(n >= 15, "found {n} configs");
+}
+
+/// The example suites (one per checklist section) are healthy: nothing fails.
+#[test]
+fn the_example_suites_raise_no_failure() {
+    let gpu = gpu_or_skip!();
+    for entry in std::fs::read_dir("configs/examples").unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let config = Config::parse(&text, &path).unwrap();
+        let variants = netdx::config::cases::expand(&text, &path, &config).unwrap();
+        let r = netdx::suite::run_variants(gpu, &variants, "example", &[], &mut |_| {}).unwrap();
+        for f in &r.findings {
+            assert_ne!(
+                f.verdict,
+                Verdict::Fail,
+                "{}: {} {:?}: {}",
+                path.display(),
+                f.check,
+                f.case,
+                f.message
+            );
+        }
+        if variants.len() > 1 {
+            assert_eq!(r.cases.len(), variants.len());
+            assert!(r.findings.iter().all(|f| f.case.is_some()));
+        }
+    }
+}

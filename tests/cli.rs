@@ -228,3 +228,32 @@ fn checks_lists_every_check_with_documented_defaults() {
     }
     assert_eq!(v[0]["defaults"]["examples"], 2);
 }
+
+#[test]
+fn a_matrix_suite_reports_each_case() {
+    if crate::common::gpu().is_none() {
+        return;
+    }
+    let p = write_config(
+        "sweep.yaml",
+        "data: {builtin: spiral}\nmodel:\n  layers: [{linear: {out: 16}}, relu, {linear: {out: 3}}]\ntraining: {optimizer: {name: sgd, lr: 0.1}, batch_size: 100, steps: 20}\nchecks: [initial_loss]\nmatrix:\n  training.optimizer.lr: [0.1, 0.2]\n",
+    );
+    let junit = p.with_extension("xml");
+    let (code, out, err) = netdx(&[
+        "run",
+        p.to_str().unwrap(),
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
+    assert!(code == 0 || code == 1, "{err}");
+    assert!(
+        out.contains("== case training.optimizer.lr=0.1")
+            && out.contains("== case training.optimizer.lr=0.2"),
+        "{out}"
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains("name=\"initial_loss [training.optimizer.lr=0.2]\""),
+        "{xml}"
+    );
+}

@@ -93,6 +93,9 @@ impl Verdict {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Finding {
     pub check: String,
+    /// The suite variant (`cases:` / `matrix:`) the finding is for; absent for a plain suite.
+    #[serde(default)]
+    pub case: Option<String>,
     pub section: Section,
     pub verdict: Verdict,
     /// The headline measurement (absent when the check did not get to measure).
@@ -118,6 +121,7 @@ impl Finding {
     pub fn new(check: &str, section: Section, verdict: Verdict, quantity: &str) -> Self {
         Finding {
             check: check.to_string(),
+            case: None,
             section,
             verdict,
             measured: None,

@@ -1,8 +1,10 @@
 //! The training config (YAML): parsed with file, line and column in every error, then checked
 //! for values that parse but cannot work (before any GPU work starts).
 
+pub mod cases;
 mod name_or_map;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -12,6 +14,7 @@ use crate::data::BuiltinData;
 use crate::error::{Error, Result};
 use crate::model::{LayerSpec, ModelSpec};
 use crate::ops::{LossKind, OptimizerKind};
+pub use cases::CaseSpec;
 use name_or_map::name_or_map;
 
 /// A whole config file.
@@ -35,6 +38,12 @@ pub struct Config {
     /// Planted problems for testing the tests (see [`Fault`]).
     #[serde(default)]
     pub faults: Vec<Fault>,
+    /// Named variants (see [`cases`]).
+    #[serde(default)]
+    pub cases: Vec<CaseSpec>,
+    /// Key path → values; every combination is a variant (see [`cases`]).
+    #[serde(default)]
+    pub matrix: BTreeMap<String, Vec<serde_yaml::Value>>,
 }
 
 /// What a planted fault does to its layer during training.
@@ -277,7 +286,7 @@ impl Config {
         Ok(config)
     }
 
-    fn validate(&self, path: &Path) -> Result<()> {
+    pub(crate) fn validate(&self, path: &Path) -> Result<()> {
         let bad = |key: &str, message: String| Error::ConfigValue {
             file: PathBuf::from(path),
             key: key.to_string(),
@@ -420,7 +429,7 @@ fn positive(v: f64) -> bool {
 
 /// Adds "did you mean `x`?" to serde's "unknown field/variant `y`, expected one of `a`, `b`"
 /// when one of the expected names is close.
-fn with_suggestion(message: &str) -> String {
+pub(crate) fn with_suggestion(message: &str) -> String {
     let Some(start) = message.find("unknown ") else {
         return message.to_string();
     };

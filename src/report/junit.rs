@@ -43,10 +43,14 @@ pub fn to_junit(r: &SuiteReport) -> String {
             f.threshold,
             f.message
         );
+        let name = match &f.case {
+            Some(c) => format!("{} [{c}]", f.check),
+            None => f.check.clone(),
+        };
         s.push_str(&format!(
             "    <testcase classname=\"{:?}\" name=\"{}\">\n",
             f.section,
-            escape(&f.check)
+            escape(&name)
         ));
         match f.verdict {
             Verdict::Fail => s.push_str(&format!(

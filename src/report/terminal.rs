@@ -41,7 +41,27 @@ pub fn to_text(r: &SuiteReport, color: bool) -> String {
         "netdx {}: {} — model {}, data {}\nadapter: {} ({}, {})\n",
         r.netdx_version, r.suite, r.model, r.dataset, r.adapter, r.backend, r.driver
     );
-    for (section, findings) in by_section(r) {
+    let cases: Vec<Option<&str>> = if r.cases.is_empty() {
+        vec![None]
+    } else {
+        r.cases.iter().map(|c| Some(c.as_str())).collect()
+    };
+    for case in cases {
+        if let Some(c) = case {
+            s.push_str(&format!("\n== case {c}\n"));
+        }
+        render_sections(&mut s, r, case, color);
+    }
+    let c = &r.counts;
+    s.push_str(&format!(
+        "\n{} passed, {} warned, {} failed, {} skipped in {:.1} s\n",
+        c.pass, c.warn, c.fail, c.skip, r.seconds
+    ));
+    s
+}
+
+fn render_sections(s: &mut String, r: &SuiteReport, case: Option<&str>, color: bool) {
+    for (section, findings) in by_section(r, case) {
         s.push_str(&format!("\n{}\n", section.title()));
         for f in findings {
             let label = paint(&format!("{:<4}", f.verdict.label()), f.verdict, color);
@@ -64,10 +84,4 @@ pub fn to_text(r: &SuiteReport, color: bool) -> String {
             }
         }
     }
-    let c = &r.counts;
-    s.push_str(&format!(
-        "\n{} passed, {} warned, {} failed, {} skipped in {:.1} s\n",
-        c.pass, c.warn, c.fail, c.skip, r.seconds
-    ));
-    s
 }

@@ -42,6 +42,9 @@ pub struct SuiteReport {
     pub seed: u64,
     pub seconds: f64,
     pub counts: Counts,
+    /// Variant names, in order (empty for a suite without `cases:` or `matrix:`).
+    #[serde(default)]
+    pub cases: Vec<String>,
     pub findings: Vec<Finding>,
 }
 
@@ -61,26 +64,58 @@ pub fn run_suite(
     only: &[String],
     progress: &mut dyn FnMut(&str),
 ) -> Result<SuiteReport> {
+    run_variants(
+        gpu,
+        &[(String::new(), config.clone())],
+        file,
+        only,
+        progress,
+    )
+}
+
+/// Runs every variant `(name, config)` of a suite (see `config::cases`) into one report;
+/// findings carry their variant's name when there is more than one.
+pub fn run_variants(
+    gpu: &Gpu,
+    variants: &[(String, Config)],
+    file: &str,
+    only: &[String],
+    progress: &mut dyn FnMut(&str),
+) -> Result<SuiteReport> {
     let start = Instant::now();
-    let dataset = builtin(&config.data, config.seed);
-    let dataset_name = dataset.name.clone();
-    let mut ctx = Context::new(gpu, config.clone(), dataset, MAX_OBSERVE_STEPS)?;
-    let model = ctx.model.describe();
-    let mut checks = config.checks.clone().unwrap_or_else(CheckSpec::all);
-    if !only.is_empty() {
-        checks.retain(|c| only.iter().any(|o| o == c.name()));
-    }
-    // Report order: by section, then as listed.
-    checks.sort_by_key(|c| c.section());
+    let (_, config) = variants
+        .first()
+        .ok_or_else(|| crate::Error::Usage("the suite has no variants".into()))?;
+    let named = variants.iter().any(|(n, _)| !n.is_empty());
     let mut findings = Vec::new();
-    for c in &checks {
-        progress(c.name());
-        let finding = c.run(&mut ctx).unwrap_or_else(|e| {
-            Finding::new(c.name(), c.section(), Verdict::Fail, "error")
-                .message(format!("the check could not run: {e}"))
-                .fix("see the error; a GPU or driver fault also shows in `netdx adapters`")
-        });
-        findings.push(finding);
+    let (mut model, mut dataset_name) = (String::new(), String::new());
+    for (name, config) in variants {
+        let dataset = builtin(&config.data, config.seed);
+        dataset_name = dataset.name.clone();
+        let mut ctx = Context::new(gpu, config.clone(), dataset, MAX_OBSERVE_STEPS)?;
+        model = ctx.model.describe();
+        let mut checks = config.checks.clone().unwrap_or_else(CheckSpec::all);
+        if !only.is_empty() {
+            checks.retain(|c| only.iter().any(|o| o == c.name()));
+        }
+        // Report order: by section, then as listed.
+        checks.sort_by_key(|c| c.section());
+        for c in &checks {
+            progress(&if named {
+                format!("{name}: {}", c.name())
+            } else {
+                c.name().to_string()
+            });
+            let mut finding = c.run(&mut ctx).unwrap_or_else(|e| {
+                Finding::new(c.name(), c.section(), Verdict::Fail, "error")
+                    .message(format!("the check could not run: {e}"))
+                    .fix("see the error; a GPU or driver fault also shows in `netdx adapters`")
+            });
+            if named {
+                finding.case = Some(name.clone());
+            }
+            findings.push(finding);
+        }
     }
     let mut counts = Counts::default();
     for f in &findings {
@@ -107,23 +142,29 @@ pub fn run_suite(
         seed: config.seed,
         seconds: start.elapsed().as_secs_f64(),
         counts,
+        cases: if named {
+            variants.iter().map(|(n, _)| n.clone()).collect()
+        } else {
+            Vec::new()
+        },
         findings,
     })
 }
 
-/// Sections in report order with their findings.
-pub fn by_section(report: &SuiteReport) -> Vec<(Section, Vec<&Finding>)> {
+/// Sections in report order with the findings of variant `case` (None: a plain suite).
+pub fn by_section<'a>(
+    report: &'a SuiteReport,
+    case: Option<&str>,
+) -> Vec<(Section, Vec<&'a Finding>)> {
     Section::ALL
         .iter()
         .map(|s| {
-            (
-                *s,
-                report
-                    .findings
-                    .iter()
-                    .filter(|f| f.section == *s)
-                    .collect::<Vec<_>>(),
-            )
+            let fs = report
+                .findings
+                .iter()
+                .filter(|f| f.section == *s && f.case.as_deref() == case)
+                .collect::<Vec<_>>();
+            (*s, fs)
         })
         .filter(|(_, v)| !v.is_empty())
         .collect()

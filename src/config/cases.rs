@@ -1,0 +1,195 @@
+//! Variants of one suite: `cases:` lists named overrides, `matrix:` the cartesian product of
+//! values per key. An override names a key by its dotted path in the YAML
+//! (`training.optimizer.lr`); each variant is the base file with its overrides applied, parsed
+//! and validated like a file of its own.
+//!
+//! ```yaml
+//! cases:
+//!   - {name: high_lr, set: {training.optimizer.lr: 1.0}}
+//! matrix:
+//!   training.optimizer.lr: [0.01, 0.1]
+//!   training.batch_size: [32, 100]
+//! ```
+//! A suite with either runs only its variants (the explicit cases, then the matrix product).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use serde_yaml::{Mapping, Value};
+
+use super::Config;
+use crate::error::{Error, Result};
+
+/// One named variant.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CaseSpec {
+    pub name: String,
+    /// Dotted key path → value.
+    #[serde(default)]
+    pub set: BTreeMap<String, Value>,
+}
+
+/// Every variant of the suite in `text` as (name, config); the base alone (with an empty name)
+/// when the suite defines no cases or matrix.
+pub fn expand(text: &str, path: &Path, base: &Config) -> Result<Vec<(String, Config)>> {
+    if base.cases.is_empty() && base.matrix.is_empty() {
+        return Ok(vec![(String::new(), base.clone())]);
+    }
+    let bad = |key: String, message: String| Error::ConfigValue {
+        file: path.to_path_buf(),
+        key,
+        message,
+    };
+    let mut root: Value =
+        serde_yaml::from_str(text).map_err(|e| bad("(suite)".into(), e.to_string()))?;
+    if let Value::Mapping(m) = &mut root {
+        m.remove("cases");
+        m.remove("matrix");
+    }
+    let mut variants: Vec<CaseSpec> = base.cases.clone();
+    let mut combos: Vec<Vec<(String, Value)>> = vec![Vec::new()];
+    for (key, values) in &base.matrix {
+        if values.is_empty() {
+            return Err(bad(
+                format!("matrix.{key}"),
+                "needs at least one value".into(),
+            ));
+        }
+        combos = combos
+            .into_iter()
+            .flat_map(|c| {
+                values.iter().map(move |v| {
+                    let mut c = c.clone();
+                    c.push((key.clone(), v.clone()));
+                    c
+                })
+            })
+            .collect();
+    }
+    if !base.matrix.is_empty() {
+        for combo in combos {
+            let name = combo
+                .iter()
+                .map(|(k, v)| {
+                    format!(
+                        "{k}={}",
+                        serde_yaml::to_string(v).unwrap_or_default().trim()
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(",");
+            variants.push(CaseSpec {
+                name,
+                set: combo.into_iter().collect(),
+            });
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out = Vec::new();
+    for case in variants {
+        if !seen.insert(case.name.clone()) {
+            return Err(bad(
+                format!("cases[{}]", case.name),
+                "two cases have this name".into(),
+            ));
+        }
+        let mut v = root.clone();
+        for (key, value) in &case.set {
+            set_path(&mut v, key, value.clone())
+                .map_err(|m| bad(format!("cases[{}].set.{key}", case.name), m))?;
+        }
+        let config: Config = serde_yaml::from_value(v).map_err(|e| {
+            bad(
+                format!("cases[{}]", case.name),
+                super::with_suggestion(&e.to_string()),
+            )
+        })?;
+        config
+            .validate(path)
+            .map_err(|e| bad(format!("cases[{}]", case.name), e.to_string()))?;
+        out.push((case.name, config));
+    }
+    Ok(out)
+}
+
+/// Sets `value` at a dotted path, creating maps on the way; a path through a non-map fails.
+fn set_path(root: &mut Value, path: &str, value: Value) -> std::result::Result<(), String> {
+    let parts: Vec<&str> = path.split('.').collect();
+    let mut cur = root;
+    for (i, part) in parts.iter().enumerate() {
+        let Value::Mapping(m) = cur else {
+            return Err(format!("`{}` is not a map", parts[..i].join(".")));
+        };
+        let key = Value::String(part.to_string());
+        if i + 1 == parts.len() {
+            m.insert(key, value);
+            return Ok(());
+        }
+        if !m.contains_key(&key) {
+            m.insert(key.clone(), Value::Mapping(Mapping::new()));
+        }
+        cur = m.get_mut(&key).expect("inserted above");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SUITE: &str = "data: {builtin: spiral}\nmodel:\n  layers: [{linear: {out: 3}}]\ntraining: {optimizer: {name: sgd, lr: 0.1}, batch_size: 10, steps: 5}\n";
+
+    #[test]
+    fn cases_and_matrix_expand_into_validated_variants() {
+        let text = format!(
+            "{SUITE}cases:\n  - {{name: adam, set: {{training.optimizer.name: adam, training.optimizer.lr: 0.001}}}}\nmatrix:\n  training.batch_size: [10, 20]\n  seed: [1, 2]\n"
+        );
+        let base = Config::parse(&text, Path::new("s.yaml")).unwrap();
+        let v = expand(&text, Path::new("s.yaml"), &base).unwrap();
+        let names: Vec<&str> = v.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "adam",
+                "seed=1,training.batch_size=10",
+                "seed=1,training.batch_size=20",
+                "seed=2,training.batch_size=10",
+                "seed=2,training.batch_size=20"
+            ]
+        );
+        assert_eq!(v[0].1.training.optimizer.lr, 0.001);
+        assert_eq!(v[4].1.training.batch_size, 20);
+        assert_eq!(v[4].1.seed, 2);
+        assert!(v
+            .iter()
+            .all(|(_, c)| c.cases.is_empty() && c.matrix.is_empty()));
+    }
+
+    #[test]
+    fn bad_overrides_name_the_case_and_key() {
+        let text =
+            format!("{SUITE}cases:\n  - {{name: typo, set: {{training.optimizer.lrr: 0.5}}}}\n");
+        let base = Config::parse(&text, Path::new("s.yaml")).unwrap();
+        let err = expand(&text, Path::new("s.yaml"), &base)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("cases[typo]")
+                && err.contains("unknown field `lrr`")
+                && err.contains("did you mean `lr`"),
+            "{err}"
+        );
+        let text =
+            format!("{SUITE}cases:\n  - {{name: neg, set: {{training.optimizer.lr: -1}}}}\n");
+        let base = Config::parse(&text, Path::new("s.yaml")).unwrap();
+        let err = expand(&text, Path::new("s.yaml"), &base)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("cases[neg]") && err.contains("must be a positive number"),
+            "{err}"
+        );
+    }
+}
