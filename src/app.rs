@@ -106,6 +106,7 @@ pub fn run_command(
     format: Format,
     junit: Option<&Path>,
     only: &[String],
+    try_fixes: bool,
     device: &DeviceArgs,
 ) -> Result<u8> {
     let (text, path) = match suite {
@@ -134,8 +135,12 @@ pub fn run_command(
         }
     }
     let gpu = Gpu::open(&device.choice())?;
+    let options = crate::suite::RunOptions {
+        only: only.to_vec(),
+        try_fixes,
+    };
     let quiet = !std::io::stderr().is_terminal();
-    let report = crate::suite::run_variants(&gpu, &variants, &file, only, &mut |check| {
+    let report = crate::suite::run_variants(&gpu, &variants, &file, &options, &mut |check| {
         if !quiet {
             eprint!("\r\x1b[2Krunning {check} …");
         }

@@ -33,6 +33,10 @@ pub enum Command {
         /// Run only these checks (comma-separated or repeated).
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
+        /// Re-run each failing or warning check with its cheap fix (learning rate ÷ 10, a
+        /// smaller init, …) and report the verdict before and after.
+        #[arg(long)]
+        try_fixes: bool,
         #[command(flatten)]
         device: DeviceArgs,
     },

@@ -33,8 +33,16 @@ fn run(cli: Cli) -> Result<u8, Error> {
             format,
             junit,
             only,
+            try_fixes,
             device,
-        } => app::run_command(suite.as_deref(), format, junit.as_deref(), &only, &device),
+        } => app::run_command(
+            suite.as_deref(),
+            format,
+            junit.as_deref(),
+            &only,
+            try_fixes,
+            &device,
+        ),
         Command::Checks { json } => app::checks_command(json),
         Command::Adapters { device, json } => app::adapters(&device, json),
         Command::Train {

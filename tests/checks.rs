@@ -372,7 +372,9 @@ fn the_example_suites_raise_no_failure() {
         let text = std::fs::read_to_string(&path).unwrap();
         let config = Config::parse(&text, &path).unwrap();
         let variants = netdx::config::cases::expand(&text, &path, &config).unwrap();
-        let r = netdx::suite::run_variants(gpu, &variants, "example", &[], &mut |_| {}).unwrap();
+        let r =
+            netdx::suite::run_variants(gpu, &variants, "example", &Default::default(), &mut |_| {})
+                .unwrap();
         for f in &r.findings {
             assert_ne!(
                 f.verdict,
@@ -388,5 +390,43 @@ fn the_example_suites_raise_no_failure() {
             assert_eq!(r.cases.len(), variants.len());
             assert!(r.findings.iter().all(|f| f.case.is_some()));
         }
+    }
+}
+
+#[test]
+fn try_fixes_reruns_a_failing_check_with_its_cheap_fix() {
+    let gpu = gpu_or_skip!();
+    let options = netdx::suite::RunOptions {
+        only: vec!["dead_units".into(), "lr_range".into(), "data".into()],
+        try_fixes: true,
+    };
+    for (file, check, change) in [
+        ("dead_relu_bias", "dead_units", "linear biases → 0.01"),
+        ("lr_too_high", "lr_range", "the suggestion"),
+    ] {
+        let config = Config::load(Path::new(&format!("configs/broken/{file}.yaml"))).unwrap();
+        let r = netdx::suite::run_variants(
+            gpu,
+            &[(String::new(), config)],
+            file,
+            &options,
+            &mut |_| {},
+        )
+        .unwrap();
+        let f = finding(&r, check);
+        assert_eq!(f.verdict, Verdict::Fail);
+        let t = f
+            .tried_fix
+            .as_ref()
+            .unwrap_or_else(|| panic!("{file}: no fix tried"));
+        assert!(t.change.contains(change), "{file}: {}", t.change);
+        assert_eq!(
+            t.verdict_after,
+            Verdict::Pass,
+            "{file}: {}",
+            t.message_after
+        );
+        // Passing checks are not re-run.
+        assert!(finding(&r, "data").tried_fix.is_none());
     }
 }

@@ -196,7 +196,7 @@ fn probe(
     counters.iter().map(|c| gpu.read::<u32>(c)).collect()
 }
 
-/// For each ReLU layer, the number of dataset examples (evaluation mode) for which each unit's
+/// For each ReLU and leaky-ReLU layer, the number of dataset examples (evaluation mode) for which each unit's
 /// output is positive; `None` for other layers. Counted on the GPU by `count_positive`.
 pub fn unit_activity(gpu: &Gpu, trainer: &Trainer) -> Result<Vec<Option<Vec<u32>>>> {
     let model = &trainer.model;
@@ -207,7 +207,7 @@ pub fn unit_activity(gpu: &Gpu, trainer: &Trainer) -> Result<Vec<Option<Vec<u32>
             matches!(
                 l.spec,
                 LayerSpec::Activation {
-                    kind: Activation::Relu,
+                    kind: Activation::Relu | Activation::LeakyRelu,
                     ..
                 }
             )

@@ -77,7 +77,7 @@ impl Check for DeadUnits {
                 verdict: Verdict::Skip,
                 ..f
             }
-            .message("no ReLU layers"));
+            .message("no ReLU or leaky-ReLU layers"));
         };
         let verdict = grade_upper(frac, p.warn, p.fail);
         let f = Finding { verdict, ..f }

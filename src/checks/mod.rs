@@ -115,6 +115,9 @@ pub struct Finding {
     pub fix: Option<String>,
     /// Check-specific figures (per-layer values, curves, suggestions), stable per check.
     pub details: serde_json::Value,
+    /// With `--try-fixes`: the cheap fix tried and the verdict after it.
+    #[serde(default)]
+    pub tried_fix: Option<crate::suite::fixes::TriedFix>,
 }
 
 impl Finding {
@@ -132,6 +135,7 @@ impl Finding {
             message: String::new(),
             fix: None,
             details: serde_json::Value::Null,
+            tried_fix: None,
         }
     }
 

@@ -4,5 +4,6 @@
 mod junit;
 mod terminal;
 
+pub use crate::text::number;
 pub use junit::to_junit;
 pub use terminal::{to_text, use_color};

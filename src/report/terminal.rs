@@ -5,6 +5,7 @@ use std::io::IsTerminal;
 
 use crate::checks::Verdict;
 use crate::suite::{by_section, SuiteReport};
+use crate::text::number;
 
 /// Colour only on a terminal and when NO_COLOR is unset (no-color.org).
 pub fn use_color() -> bool {
@@ -22,18 +23,6 @@ fn paint(s: &str, verdict: Verdict, color: bool) -> String {
         Verdict::Skip => "2",
     };
     format!("\x1b[{code}m{s}\x1b[0m")
-}
-
-/// A number in a compact form that keeps small values readable.
-pub fn number(v: f64) -> String {
-    if v == 0.0 || (1e-3..1e4).contains(&v.abs()) {
-        format!("{v:.4}")
-            .trim_end_matches('0')
-            .trim_end_matches('.')
-            .to_string()
-    } else {
-        format!("{v:.2e}")
-    }
 }
 
 pub fn to_text(r: &SuiteReport, color: bool) -> String {
@@ -81,6 +70,14 @@ fn render_sections(s: &mut String, r: &SuiteReport, case: Option<&str>, color: b
                 if let Some(fix) = &f.fix {
                     s.push_str(&format!("        fix: {fix}\n"));
                 }
+            }
+            if let Some(t) = &f.tried_fix {
+                let after = paint(t.verdict_after.label(), t.verdict_after, color);
+                let measured = t.measured_after.map(number).unwrap_or_else(|| "—".into());
+                s.push_str(&format!(
+                    "        tried {}: {after} ({}: {measured})\n",
+                    t.change, f.quantity
+                ));
             }
         }
     }

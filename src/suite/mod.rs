@@ -2,6 +2,8 @@
 //! [`SuiteReport`]. A check that errors (a GPU fault, say) becomes a failed finding naming the
 //! error; the other checks still run.
 
+pub mod fixes;
+
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
@@ -64,13 +66,26 @@ pub fn run_suite(
     only: &[String],
     progress: &mut dyn FnMut(&str),
 ) -> Result<SuiteReport> {
+    let options = RunOptions {
+        only: only.to_vec(),
+        try_fixes: false,
+    };
     run_variants(
         gpu,
         &[(String::new(), config.clone())],
         file,
-        only,
+        &options,
         progress,
     )
+}
+
+/// Options of a suite run.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// Run only these checks (all when empty).
+    pub only: Vec<String>,
+    /// Re-run failing and warning checks with their cheap fix (see `fixes`).
+    pub try_fixes: bool,
 }
 
 /// Runs every variant `(name, config)` of a suite (see `config::cases`) into one report;
@@ -79,9 +94,10 @@ pub fn run_variants(
     gpu: &Gpu,
     variants: &[(String, Config)],
     file: &str,
-    only: &[String],
+    options: &RunOptions,
     progress: &mut dyn FnMut(&str),
 ) -> Result<SuiteReport> {
+    let only = &options.only;
     let start = Instant::now();
     let (_, config) = variants
         .first()
@@ -113,6 +129,11 @@ pub fn run_variants(
             });
             if named {
                 finding.case = Some(name.clone());
+            }
+            if options.try_fixes && matches!(finding.verdict, Verdict::Fail | Verdict::Warn) {
+                progress(&format!("{}: trying a fix", c.name()));
+                finding.tried_fix =
+                    fixes::try_fix(gpu, config, c, &finding, MAX_OBSERVE_STEPS).unwrap_or(None);
             }
             findings.push(finding);
         }
