@@ -40,6 +40,8 @@ pub enum Command {
         #[command(flatten)]
         device: DeviceArgs,
     },
+    /// Print a JSON Schema of the suite format (for editors' YAML completion and validation).
+    Schema,
     /// List every check with its section, parameters and defaults.
     Checks {
         /// Print JSON instead of text.

@@ -9,6 +9,13 @@ use netdx::cli::{Cli, Command};
 use netdx::Error;
 
 fn main() -> ExitCode {
+    // Die quietly on a closed pipe (`netdx schema | head`), as command-line tools do, instead
+    // of panicking in println!.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -44,6 +51,13 @@ fn run(cli: Cli) -> Result<u8, Error> {
             &device,
         ),
         Command::Checks { json } => app::checks_command(json),
+        Command::Schema => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&netdx::suite::schema::schema()).unwrap_or_default()
+            );
+            Ok(0)
+        }
         Command::Adapters { device, json } => app::adapters(&device, json),
         Command::Train {
             config,

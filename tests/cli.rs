@@ -257,3 +257,16 @@ fn a_matrix_suite_reports_each_case() {
         "{xml}"
     );
 }
+
+#[test]
+fn schema_is_json_describing_every_check() {
+    let (code, out, _) = netdx(&["schema"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("JSON Schema");
+    assert_eq!(v["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    let names = v["properties"]["checks"]["items"]["oneOf"][0]["enum"]
+        .as_array()
+        .unwrap();
+    assert!(names.iter().any(|n| n == "gradient_check"));
+    assert_eq!(v["properties"]["training"]["required"][0], "optimizer");
+}

@@ -3,6 +3,7 @@
 //! error; the other checks still run.
 
 pub mod fixes;
+pub mod schema;
 
 use std::time::Instant;
 

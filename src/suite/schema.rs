@@ -1,0 +1,200 @@
+//! `netdx schema`: a JSON Schema (draft 2020-12) of the suite format, for editors (e.g. the
+//! YAML language server's `# yaml-language-server: $schema=…`). The check list and each check's
+//! parameters come from the check registry, so the schema cannot miss a check.
+
+use serde_json::{json, Map, Value};
+
+use crate::checks::catalogue;
+
+fn number() -> Value {
+    json!({"type": "number"})
+}
+
+fn integer() -> Value {
+    json!({"type": "integer", "minimum": 0})
+}
+
+fn strict(properties: Value, required: &[&str]) -> Value {
+    json!({"type": "object", "additionalProperties": false, "properties": properties, "required": required})
+}
+
+fn type_of(v: &Value) -> Value {
+    match v {
+        Value::Bool(_) => json!({"type": "boolean"}),
+        Value::Number(n) if n.is_u64() => integer(),
+        Value::Number(_) => number(),
+        Value::String(_) => json!({"type": "string"}),
+        Value::Array(_) => json!({"type": "array"}),
+        _ => json!({}),
+    }
+}
+
+fn checks() -> Value {
+    let mut variants = Vec::new();
+    let names: Vec<&str> = catalogue().iter().map(|c| c.name).collect();
+    variants.push(json!({"enum": names}));
+    for c in catalogue() {
+        let mut props = Map::new();
+        if let Some(defaults) = c.defaults.as_object() {
+            for p in c.params {
+                let mut t = type_of(defaults.get(p.name).unwrap_or(&Value::Null));
+                if let Some(o) = t.as_object_mut() {
+                    o.insert("description".into(), json!(p.doc));
+                    o.insert(
+                        "default".into(),
+                        defaults.get(p.name).cloned().unwrap_or(Value::Null),
+                    );
+                }
+                props.insert(p.name.to_string(), t);
+            }
+        }
+        variants.push(json!({
+            "type": "object", "additionalProperties": false, "minProperties": 1, "maxProperties": 1,
+            "description": c.summary,
+            "properties": {c.name: {"type": ["object", "null"], "additionalProperties": false, "properties": props}},
+        }));
+    }
+    json!({"type": "array", "items": {"oneOf": variants}})
+}
+
+fn layer() -> Value {
+    let init = json!({"oneOf": [
+        {"enum": ["xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal", "zeros"]},
+        strict(json!({"normal": strict(json!({"std": number()}), &["std"])}), &["normal"]),
+        strict(json!({"uniform": strict(json!({"low": number(), "high": number()}), &["low", "high"])}), &["uniform"]),
+    ]});
+    let names = [
+        "relu",
+        "leaky_relu",
+        "tanh",
+        "sigmoid",
+        "gelu",
+        "gelu_tanh",
+        "identity",
+        "batch_norm",
+        "dropout",
+    ];
+    json!({"oneOf": [
+        {"enum": names},
+        strict(json!({"linear": strict(json!({"out": integer(), "in": integer(), "init": init, "bias": number()}), &["out"])}), &["linear"]),
+        strict(json!({"leaky_relu": strict(json!({"slope": number()}), &[])}), &["leaky_relu"]),
+        strict(json!({"batch_norm": strict(json!({"eps": number(), "momentum": number()}), &[])}), &["batch_norm"]),
+        strict(json!({"dropout": strict(json!({"rate": {"type": "number", "minimum": 0, "exclusiveMaximum": 1}}), &[])}), &["dropout"]),
+    ]})
+}
+
+/// The schema as a JSON value.
+pub fn schema() -> Value {
+    let loss_names =
+        json!({"enum": ["softmax_cross_entropy", "binary_cross_entropy", "mse", "focal"]});
+    let schedule_names = json!({"enum": ["constant", "step", "exponential", "cosine"]});
+    let data = strict(
+        json!({
+            "builtin": {"enum": ["spiral", "blobs", "xor", "regression"]},
+            "classes": integer(), "points_per_class": integer(), "points": integer(), "dims": integer(),
+            "noise": number(), "seed": integer(), "scale": number(), "offset": number(),
+            "shuffle_labels": {"type": "boolean"},
+        }),
+        &["builtin"],
+    );
+    let optimizer = strict(
+        json!({
+            "name": {"enum": ["sgd", "momentum", "nesterov", "adam", "adamw"]},
+            "lr": {"type": "number", "exclusiveMinimum": 0},
+            "momentum": number(), "nesterov": {"type": "boolean"},
+            "beta1": number(), "beta2": number(), "eps": number(),
+        }),
+        &["name", "lr"],
+    );
+    let training = strict(
+        json!({
+            "optimizer": optimizer,
+            "batch_size": {"type": "integer", "minimum": 1},
+            "steps": {"type": "integer", "minimum": 1},
+            "l2": number(), "weight_decay": number(),
+            "clip": strict(json!({"norm": number(), "value": number()}), &[]),
+            "schedule": {"oneOf": [schedule_names.clone(), strict(json!({
+                "name": schedule_names, "warmup_steps": integer(), "step_size": integer(),
+                "gamma": number(), "min_lr": number(),
+            }), &["name"])]},
+            "shuffle": {"type": "boolean"},
+        }),
+        &["optimizer", "batch_size", "steps"],
+    );
+    let loss = json!({"oneOf": [loss_names.clone(), strict(json!({
+        "name": loss_names, "class_weights": {"type": "array", "items": number()},
+        "gamma": number(), "alpha": number(),
+    }), &["name"])]});
+    let fault = strict(
+        json!({
+            "kind": {"enum": ["flip_gradient_sign", "scale_gradient", "zero_gradient", "skip_update", "corrupt_output", "mix_batch"]},
+            "layer": integer(), "factor": number(),
+        }),
+        &["kind", "layer"],
+    );
+    let mut root = strict(
+        json!({
+            "name": {"type": "string"},
+            "seed": integer(),
+            "data": data,
+            "model": strict(json!({"input": integer(), "layers": {"type": "array", "items": layer(), "minItems": 1}}), &["layers"]),
+            "loss": loss,
+            "training": training,
+            "checks": checks(),
+            "faults": {"type": "array", "items": fault},
+            "cases": {"type": "array", "items": strict(json!({"name": {"type": "string"}, "set": {"type": "object"}}), &["name"])},
+            "matrix": {"type": "object", "additionalProperties": {"type": "array", "minItems": 1}},
+        }),
+        &["data", "model", "training"],
+    );
+    if let Some(o) = root.as_object_mut() {
+        o.insert(
+            "$schema".into(),
+            json!("https://json-schema.org/draft/2020-12/schema"),
+        );
+        o.insert("title".into(), json!("netdx suite"));
+    }
+    root
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    /// Every key a parsed config has is described by the schema (the schema cannot fall behind
+    /// the config structs).
+    #[test]
+    fn the_schema_covers_every_config_key() {
+        let text = include_str!("../../configs/examples/diagnose_parameters.yaml");
+        let config = Config::parse(text, std::path::Path::new("x.yaml")).unwrap();
+        let value = serde_json::to_value(&config).unwrap();
+        let s = schema();
+        let check = |section: &str, v: &Value, props: &Value| {
+            for key in v.as_object().unwrap().keys() {
+                assert!(props.get(key).is_some(), "schema lacks {section}.{key}");
+            }
+        };
+        check("", &value, &s["properties"]);
+        check(
+            "training",
+            &value["training"],
+            &s["properties"]["training"]["properties"],
+        );
+        check(
+            "training.optimizer",
+            &value["training"]["optimizer"],
+            &s["properties"]["training"]["properties"]["optimizer"]["properties"],
+        );
+        check(
+            "data",
+            &value["data"],
+            &s["properties"]["data"]["properties"],
+        );
+        let check_names = s["properties"]["checks"]["items"]["oneOf"][0]["enum"]
+            .as_array()
+            .unwrap()
+            .len();
+        assert_eq!(check_names, catalogue().len());
+    }
+}
