@@ -1,5 +1,6 @@
 //! Check intermediate outputs: per-layer activation statistics (mean, std, non-finite counts
-//! from the GPU reductions of the observation run) and saturation of tanh and sigmoid layers
+//! from the GPU reductions of the observation run), per-layer output histograms at five points
+//! of the run (in the details), and saturation of tanh and sigmoid layers
 //! over the dataset (|y| > 0.99 for tanh, y < 0.01 or > 0.99 for sigmoid). Saturated units pass
 //! almost no gradient.
 
@@ -78,7 +79,7 @@ impl Check for ActivationStats {
             "largest saturated fraction",
         )
         .window(window)
-        .details(json!({"layers": layers}));
+        .details(json!({"layers": layers, "histograms": obs.histograms}));
         let Some((sat, layer)) = worst else {
             return Ok(f.message(
                 "no tanh or sigmoid layers to saturate; per-layer statistics in the details",

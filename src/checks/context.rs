@@ -27,7 +27,29 @@ pub struct Observation {
     /// are saturated (|y| > 0.99 for tanh, y < 0.01 or y > 0.99 for sigmoid), before and after.
     pub saturation_before: Vec<Option<f64>>,
     pub saturation_after: Vec<Option<f64>>,
+    /// Per-layer output histograms over the dataset at several steps of the run.
+    pub histograms: Vec<HistogramSnapshot>,
 }
+
+/// Histograms of every layer's outputs over the dataset (evaluation mode) before `step`.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct HistogramSnapshot {
+    pub step: usize,
+    pub layers: Vec<LayerHistogram>,
+}
+
+/// Counts of one layer's outputs in `counts.len()` equal bins over [lo, hi); values outside
+/// fall in the edge bins.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct LayerHistogram {
+    pub layer: usize,
+    pub lo: f32,
+    pub hi: f32,
+    pub counts: Vec<u32>,
+}
+
+/// Bins per activation histogram.
+pub const HISTOGRAM_BINS: usize = 32;
 
 impl Observation {
     /// Mean loss over the first and the last `frac` of the run.
@@ -134,7 +156,24 @@ impl<'g> Context<'g> {
         let activity_before = unit_activity(self.gpu, &trainer)?;
         let saturation_before = saturation(self.gpu, &trainer)?;
         let mut records = Vec::with_capacity(self.observe_steps);
-        for _ in 0..self.observe_steps {
+        // Activation histograms at five points of the run, each layer with fixed bins over
+        // its output range at initialization (widened), so the snapshots compare.
+        let ranges = activation_ranges(self.gpu, &trainer)?;
+        let marks: Vec<usize> = (0..5)
+            .map(|i| i * self.observe_steps.saturating_sub(1) / 4)
+            .collect();
+        let mut histograms = Vec::new();
+        for step in 0..self.observe_steps {
+            if marks.contains(&step)
+                && histograms
+                    .last()
+                    .is_none_or(|h: &HistogramSnapshot| h.step != step)
+            {
+                histograms.push(HistogramSnapshot {
+                    step,
+                    layers: layer_histograms(self.gpu, &trainer, &ranges)?,
+                });
+            }
             let r = trainer.step_with(self.observe_steps, None)?;
             let stop = !r.loss.is_finite();
             records.push(r);
@@ -158,6 +197,7 @@ impl<'g> Context<'g> {
             final_eval,
             saturation_before,
             saturation_after,
+            histograms,
         };
         Ok((obs, trainer))
     }
@@ -297,4 +337,69 @@ pub fn output_histograms(
             gpu.groups_1d(&HISTOGRAM, n),
         )
     })
+}
+
+/// Each layer's output range over the dataset at the current weights, widened by half its
+/// width on each side (so later snapshots mostly fall inside), from the GPU reductions of one
+/// evaluation pass.
+fn activation_ranges(gpu: &Gpu, trainer: &Trainer) -> Result<Vec<(f32, f32)>> {
+    let plans = EvalPlans::new(gpu, &trainer.net, &trainer.data, &trainer.config)?;
+    let plan = &plans.plans[0];
+    let stats = gpu.tensor(
+        "activation ranges",
+        plan.acts.len() * crate::kernels::REDUCE_WIDTH,
+        TensorUsage::Storage,
+    )?;
+    let mut extra = Vec::new();
+    for (i, a) in plan.acts[1..].iter().enumerate() {
+        extra.extend(crate::train::reduction::reduce(
+            gpu,
+            a,
+            &stats,
+            i * crate::kernels::REDUCE_WIDTH,
+        )?);
+    }
+    let idx: Vec<u32> = (0..plan.batch as u32).collect();
+    plan.run_with(
+        gpu,
+        &trainer.net,
+        &idx,
+        &crate::kernels::StepUniform::default(),
+        &extra,
+    )?;
+    let s: Vec<f32> = gpu.read(&stats)?;
+    Ok((0..plan.acts.len() - 1)
+        .map(|i| {
+            let (lo, hi) = (
+                s[i * crate::kernels::REDUCE_WIDTH + 2],
+                s[i * crate::kernels::REDUCE_WIDTH + 3],
+            );
+            let pad = ((hi - lo) * 0.5).max(1e-3);
+            (lo - pad, hi + pad)
+        })
+        .collect())
+}
+
+/// Histograms of every layer's outputs over the dataset with the given per-layer ranges.
+fn layer_histograms(
+    gpu: &Gpu,
+    trainer: &Trainer,
+    ranges: &[(f32, f32)],
+) -> Result<Vec<LayerHistogram>> {
+    let targets: Vec<(usize, usize, f32, f32)> = ranges
+        .iter()
+        .enumerate()
+        .map(|(i, &(lo, hi))| (i, HISTOGRAM_BINS, lo, hi))
+        .collect();
+    let counts = output_histograms(gpu, trainer, &targets)?;
+    Ok(targets
+        .iter()
+        .zip(counts)
+        .map(|(&(layer, _, lo, hi), counts)| LayerHistogram {
+            layer,
+            lo,
+            hi,
+            counts,
+        })
+        .collect())
 }

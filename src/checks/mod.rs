@@ -32,7 +32,7 @@ pub mod smoke;
 pub mod update_ratio;
 pub mod weights_update;
 
-pub use context::{Context, Observation};
+pub use context::{Context, HistogramSnapshot, LayerHistogram, Observation};
 pub use registry::{catalogue, CheckInfo, CheckSpec, ParamDoc};
 
 use serde::{Deserialize, Serialize};
