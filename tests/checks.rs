@@ -63,6 +63,19 @@ fn the_default_suite_passes_every_check() {
         Verdict::Skip,
         "no clipping configured"
     );
+    // Activation histograms at five points of the run; every output of every example counted.
+    let h = finding(&r, "activation_stats").details["histograms"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(h.len(), 5);
+    let first_layer: u64 = h[4]["layers"][0]["counts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_u64().unwrap())
+        .sum();
+    assert_eq!(first_layer, 300 * 64, "300 spiral points × 64 units");
 }
 
 #[test]
