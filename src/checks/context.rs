@@ -241,18 +241,9 @@ fn probe(
 pub fn unit_activity(gpu: &Gpu, trainer: &Trainer) -> Result<Vec<Option<Vec<u32>>>> {
     let model = &trainer.model;
     let targets: Vec<(usize, usize)> = model
-        .layers
-        .iter()
-        .filter(|l| {
-            matches!(
-                l.spec,
-                LayerSpec::Activation {
-                    kind: Activation::Relu | Activation::LeakyRelu,
-                    ..
-                }
-            )
-        })
-        .map(|l| (l.index, l.output))
+        .activation_layers(&[Activation::Relu, Activation::LeakyRelu])
+        .into_iter()
+        .map(|i| (i, model.layers[i].output))
         .collect();
     let counts = probe(gpu, trainer, &targets, |plan, layer, counts| {
         let width = model.layers[layer].output;

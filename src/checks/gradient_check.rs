@@ -15,7 +15,6 @@ use serde_json::json;
 use super::overfit_small::small_subset;
 use super::{grade_upper, Check, Context, Finding, ParamDoc, Section};
 use crate::error::Result;
-use crate::model::LayerSpec;
 use crate::ops::Activation;
 use crate::reference::network::{forward, loss_and_grads, Mode, RefParams};
 use crate::rng::SplitMix64;
@@ -96,20 +95,7 @@ impl Check for GradientCheck {
             step: 0,
         };
         let loss_at = |q: &RefParams| loss_and_grads(&model, q, &x, &y, n, &c.loss, mode).loss;
-        let kink_layers: Vec<usize> = model
-            .layers
-            .iter()
-            .filter(|l| {
-                matches!(
-                    l.spec,
-                    LayerSpec::Activation {
-                        kind: Activation::Relu | Activation::LeakyRelu,
-                        ..
-                    }
-                )
-            })
-            .map(|l| l.index)
-            .collect();
+        let kink_layers = model.activation_layers(&[Activation::Relu, Activation::LeakyRelu]);
         let signs = |q: &RefParams| -> Vec<bool> {
             let t = forward(&model, q, &x, n, mode);
             kink_layers

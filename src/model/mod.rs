@@ -6,7 +6,7 @@ mod init;
 mod spec;
 
 pub use init::{init_params, HostParams, HostTensor};
-pub use spec::{Init, LayerSpec, ModelSpec};
+pub use spec::{Init, LayerSpec, ModelSpec, LAYER_NAMES};
 
 use crate::error::{Error, Result};
 
@@ -142,6 +142,17 @@ impl Model {
             });
         }
         out
+    }
+
+    /// Indices of the activation layers of the given kinds.
+    pub fn activation_layers(&self, kinds: &[crate::ops::Activation]) -> Vec<usize> {
+        self.layers
+            .iter()
+            .filter(
+                |l| matches!(&l.spec, LayerSpec::Activation { kind, .. } if kinds.contains(kind)),
+            )
+            .map(|l| l.index)
+            .collect()
     }
 
     /// Total number of trainable scalars.

@@ -63,17 +63,12 @@ fn layer() -> Value {
         strict(json!({"normal": strict(json!({"std": number()}), &["std"])}), &["normal"]),
         strict(json!({"uniform": strict(json!({"low": number(), "high": number()}), &["low", "high"])}), &["uniform"]),
     ]});
-    let names = [
-        "relu",
-        "leaky_relu",
-        "tanh",
-        "sigmoid",
-        "gelu",
-        "gelu_tanh",
-        "identity",
-        "batch_norm",
-        "dropout",
-    ];
+    // Every layer name usable alone (a linear layer needs its width).
+    let names: Vec<&str> = crate::model::LAYER_NAMES
+        .iter()
+        .copied()
+        .filter(|n| *n != "linear")
+        .collect();
     json!({"oneOf": [
         {"enum": names},
         strict(json!({"linear": strict(json!({"out": integer(), "in": integer(), "init": init, "bias": number()}), &["out"])}), &["linear"]),
