@@ -2,6 +2,7 @@
 //! for values that parse but cannot work (before any GPU work starts).
 
 pub mod cases;
+mod locate;
 mod name_or_map;
 
 use std::collections::BTreeMap;
@@ -282,7 +283,19 @@ impl Config {
                 message: with_suggestion(&e.to_string()),
             }
         })?;
-        config.validate(path)?;
+        // Values that parse but cannot work: name the line and column of their key as well.
+        config.validate(path).map_err(|e| match e {
+            Error::ConfigValue { file, key, message } => match locate::locate(text, &key) {
+                Some((line, column)) => Error::Config {
+                    file,
+                    line,
+                    column,
+                    message: format!("{key}: {message}"),
+                },
+                None => Error::ConfigValue { file, key, message },
+            },
+            other => other,
+        })?;
         Ok(config)
     }
 
