@@ -11,7 +11,7 @@ use crate::config::{Config, LossConfig, OptimizerSpec, ScheduleConfig, TrainingC
 use crate::data::{BuiltinData, BuiltinKind, Dataset};
 use crate::error::Result;
 use crate::gpu::{Gpu, TensorUsage};
-use crate::kernels::{self, MatmulParams, ProbeParams, COPY_PROBE, FMA_PROBE, MATMUL};
+use crate::kernels::{ProbeParams, COPY_PROBE, FMA_PROBE};
 use crate::model::{Init, LayerSpec, ModelSpec};
 use crate::ops::{Activation, LossKind, OptimizerKind};
 use crate::rng::SplitMix64;
@@ -163,20 +163,15 @@ fn matmul_figure(gpu: &Gpu, n: usize, fma: f64, copy: f64, reps: usize) -> Resul
     let a = gpu.tensor_from("bench.a", &data)?;
     let b = gpu.tensor_from("bench.b", &data)?;
     let c = gpu.tensor("bench.c", n * n, TensorUsage::Storage)?;
-    let u = gpu.uniform(
-        "matmul",
-        &MatmulParams {
-            m: n as u32,
-            n: n as u32,
-            k: n as u32,
-            _pad: 0,
-        },
-    )?;
-    let d = gpu.dispatch(
-        &MATMUL,
-        &[("TRANS_A", 0.0), ("TRANS_B", 1.0), ("HAS_BIAS", 0.0)],
-        &[&u, &a.buffer, &b.buffer, &a.buffer, &c.buffer],
-        kernels::matmul_groups(n, n),
+    // The kernel the training plan uses for a linear layer's forward product, A·Bᵀ.
+    let d = crate::train::plan::matmul(
+        gpu,
+        (n, n, n),
+        (false, true, false),
+        &a.buffer,
+        &b.buffer,
+        &a.buffer,
+        &c.buffer,
     )?;
     let t = best_of(reps, || gpu.run(std::slice::from_ref(&d)))?;
     let flops = 2.0 * (n as f64).powi(3);

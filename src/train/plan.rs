@@ -777,7 +777,7 @@ fn label_from(d: &mut [Dispatch], first: usize, what: &str) {
 }
 
 /// C = op(A)·op(B) (+ bias) with (m, n, k) and (trans_a, trans_b, has_bias).
-fn matmul(
+pub(crate) fn matmul(
     gpu: &Gpu,
     (m, n, k): (usize, usize, usize),
     (ta, tb, bias): (bool, bool, bool),
