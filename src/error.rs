@@ -40,7 +40,7 @@ pub enum Error {
     OutputShape { message: String },
 
     /// No adapter could be found at all.
-    #[error("no GPU adapter found (backends tried: {tried}).\n  hint: on Debian/Ubuntu a software adapter comes with `apt-get install mesa-vulkan-drivers libvulkan1` (Vulkan, lavapipe); the GL backend needs Mesa's EGL (`libegl-mesa0`). Set WGPU_BACKEND=vulkan or WGPU_BACKEND=gl to pick one")]
+    #[error("no GPU adapter found (backends tried: {tried}).\n  hint: on Debian/Ubuntu a software adapter comes with `apt-get install mesa-vulkan-drivers libvulkan1` (Vulkan, lavapipe); the GL backend needs EGL (`libegl1 libegl-mesa0`). Set WGPU_BACKEND=vulkan or WGPU_BACKEND=gl to pick one")]
     NoAdapter { tried: String },
 
     /// An adapter selector that matches none of the adapters present.

@@ -162,6 +162,10 @@ fn each_planted_fault_is_caught_by_the_intended_check() {
             "{kind} on layer {layer} not caught by {check}: {}",
             f.message
         );
+        assert!(
+            f.fix.as_deref().is_some_and(|x| !x.is_empty()),
+            "{kind}: {check} gives no fix"
+        );
         // Without the fault the same check passes.
         let clean = run(
             &parse(&yaml.replace(&format!("faults: [{{kind: {kind}, layer: {layer}}}]\n"), "")),

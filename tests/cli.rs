@@ -90,6 +90,16 @@ fn config_errors_exit_2_with_the_reason() {
             "unknown variant `relux`",
         ),
         (
+            "weights.yaml",
+            "data: {builtin: xor}\nmodel:\n  layers: [{linear: {out: 1}}]\nloss: {name: binary_cross_entropy, class_weights: [1, 5]}\ntraining: {optimizer: {name: sgd, lr: 0.1}, batch_size: 10, steps: 1}\n",
+            "weights.yaml:4:36: loss.class_weights: class weights apply to softmax_cross_entropy and focal",
+        ),
+        (
+            "empty.yaml",
+            "data: {builtin: xor, points: 0}\nmodel:\n  layers: [{linear: {out: 1}}]\nloss: binary_cross_entropy\ntraining: {optimizer: {name: sgd, lr: 0.1}, batch_size: 10, steps: 1}\n",
+            "data.points: must be at least 1",
+        ),
+        (
             "batch.yaml",
             "data: {builtin: spiral}\nmodel:\n  layers: [{linear: {out: 3}}]\ntraining: {optimizer: {name: sgd, lr: 0.1}, batch_size: 1000, steps: 1}\n",
             "larger than the dataset",
@@ -186,6 +196,23 @@ fn run_exits_0_on_the_default_suite_and_1_on_a_broken_one() {
     assert_eq!(v["counts"]["fail"], 1);
     assert_eq!(v["findings"][0]["check"], "loss_fit");
     assert_eq!(v["findings"][0]["verdict"], "fail");
+}
+
+#[test]
+fn run_exits_2_for_a_model_that_does_not_fit_the_data() {
+    if crate::common::gpu().is_none() {
+        return;
+    }
+    let p = write_config(
+        "runclasses.yaml",
+        "data: {builtin: spiral}\nmodel:\n  layers: [{linear: {out: 4}}]\ntraining: {optimizer: {name: sgd, lr: 0.1}, batch_size: 10, steps: 1}\n",
+    );
+    let (code, _, err) = netdx(&["run", p.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("the last layer gives 4 outputs but the data has 3 classes"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -32,7 +32,7 @@ fn matmul_matches_reference_for_every_transpose_and_odd_shapes() {
     let gpu = gpu_or_skip!();
     let mut seed = 1;
     for &m in SIZES {
-        for &n in &[1usize, 4, 17, 33] {
+        for &n in &[1usize, 4, 17, 33, 65, 129] {
             for &k in &[1usize, 3, 64, 129] {
                 for (ta, tb, bias) in [
                     (false, false, false),

@@ -29,10 +29,11 @@ model:
     - {linear: {out: 3, init: {normal: {std: 0.3}}}}
 loss: {name: softmax_cross_entropy, class_weights: [1.0, 2.0, 0.5]}
 training:
-  optimizer: {name: adam, lr: 0.01}
+  optimizer: {name: sgd, lr: 0.1, momentum: 0.9}
   batch_size: 13
   steps: 1
   l2: 0.01
+  clip: {norm: 0.02}
   shuffle: false
 "#;
 
@@ -102,10 +103,18 @@ fn one_training_step_matches_the_reference_for_every_layer_kind() {
         assert_close(&format!("activation of layer {k}"), &got, act, 1e-4, 1e-5);
     }
 
-    // The Adam update with L2 on weights only.
+    // The momentum-SGD update with L2 on weights only, after clipping the data gradient to a
+    // global norm of 0.02 (computed from the reductions on the GPU): compare the applied
+    // updates, which clipping scales.
+    let total: f64 = g.params.iter().flatten().map(|v| v * v).sum::<f64>().sqrt();
+    let coef = r::clip_coefficient(total, 0.02);
+    assert!(
+        coef < 1.0,
+        "the test must exercise clipping (global norm {total})"
+    );
     let cfg = OptimizerConfig {
-        kind: netdx::ops::OptimizerKind::Adam,
-        momentum: 0.0,
+        kind: netdx::ops::OptimizerKind::Momentum,
+        momentum: 0.9,
         beta1: 0.9,
         beta2: 0.999,
         eps: 1e-8,
@@ -120,26 +129,30 @@ fn one_training_step_matches_the_reference_for_every_layer_kind() {
         }
         let n = p.params[k].len();
         let (mut m, mut v) = (vec![0.0; n], vec![0.0; n]);
+        let before = p.params[k].clone();
         r::optimizer_step(
             &c,
-            0.01,
+            0.1,
             1,
-            1.0,
+            coef,
             &mut p.params[k],
             &g.params[k],
             &mut m,
             &mut v,
         );
-        let got = gpu.read::<f32>(&trainer.net.params[k]).unwrap();
-        // Adam's first step moves every weight by ≈ lr·sign(g); entries whose gradient is at
-        // f32 noise level may flip sign, so compare with an absolute tolerance of lr.
-        assert_close(
-            &format!("updated {}", info.name),
-            &got,
-            &p.params[k],
-            1e-4,
-            0.0101,
-        );
+        let want: Vec<f64> = p.params[k]
+            .iter()
+            .zip(&before)
+            .map(|(a, b)| a - b)
+            .collect();
+        let got: Vec<f32> = gpu
+            .read::<f32>(&trainer.net.params[k])
+            .unwrap()
+            .iter()
+            .zip(&host.params[k].data)
+            .map(|(a, b)| a - b)
+            .collect();
+        assert_close(&format!("update of {}", info.name), &got, &want, 2e-3, 1e-7);
     }
     // Running statistics were updated by the training-mode forward pass; evaluation mode uses
     // them and skips dropout.

@@ -98,6 +98,19 @@ impl<'g> Context<'g> {
         max_observe_steps: usize,
     ) -> Result<Self> {
         let model = Model::build(&config.model, dataset.x_width)?;
+        // Errors every check would hit: report them once, as the config errors they are.
+        crate::train::check_output(
+            config.loss.name,
+            model.output(),
+            dataset.y_width,
+            dataset.classes,
+        )?;
+        if config.training.batch_size > dataset.n {
+            return Err(crate::Error::Usage(format!(
+                "training.batch_size {} is larger than the dataset ({} examples)",
+                config.training.batch_size, dataset.n
+            )));
+        }
         let observe_steps = config.training.steps.min(max_observe_steps).max(1);
         Ok(Context {
             gpu,

@@ -139,6 +139,10 @@ impl Check for DropoutBn {
             for (c, (&s, &rv)) in inv.iter().zip(running).enumerate() {
                 let real = 1.0 / (s as f64).powi(2) - eps;
                 let rv = rv as f64;
+                // A constant channel (a dead unit feeding batch norm) has no variance to shift.
+                if real <= eps || rv <= eps {
+                    continue;
+                }
                 let shift = (real / rv).max(rv / real);
                 layer_worst = layer_worst.max(shift);
                 if worst.is_none_or(|w| shift.total_cmp(&w.0).is_gt()) {

@@ -144,6 +144,8 @@ impl Check for GradientCheck {
                 let a = analytic[idx] as f64;
                 let rel = (a - numeric).abs() / a.abs().max(numeric.abs()).max(floor);
                 checked += 1;
+                // A NaN error is the worst of all (plain max and > would skip it).
+                let rel = if rel.is_finite() { rel } else { f64::INFINITY };
                 tensor_worst = tensor_worst.max(rel);
                 if worst.as_ref().is_none_or(|w| rel > w.0) {
                     worst = Some((rel, info.name.clone(), idx, a, numeric));
@@ -151,7 +153,18 @@ impl Check for GradientCheck {
             }
             per_tensor.push(json!({"tensor": info.name, "worst_relative_error": tensor_worst}));
         }
-        let (rel, name, idx, a, num) = worst.unwrap_or((0.0, String::new(), 0, 0.0, 0.0));
+        let Some((rel, name, idx, a, num)) = worst else {
+            return Ok(Finding::new(
+                Self::NAME,
+                Self::SECTION,
+                super::Verdict::Warn,
+                "worst relative error",
+            )
+            .message(format!(
+                "no entry could be checked: all {kinks} sampled entries sit at ReLU kinks"
+            ))
+            .fix("raise `samples` or use another batch (`batch`)"));
+        };
         let verdict = grade_upper(rel, p.warn, p.fail);
         let f = Finding::new(Self::NAME, Self::SECTION, verdict, "worst relative error")
             .measured(rel)

@@ -123,8 +123,13 @@ impl Check for GradientFlow {
                 p.vanish_ratio, p.explode_ratio, p.growth
             ))
             .details(json!({"layers": layers, "global_norm_growth": growth, "symptom": symptom}));
-        let problem = if non_finite {
-            Some(("exploding", "non-finite gradients appeared".to_string()))
+        // A sum of squares can overflow to Inf while every gradient is finite: a non-finite
+        // ratio or growth is explosion too.
+        let problem = if non_finite || !ratio.is_finite() || !growth.is_finite() {
+            Some((
+                "exploding",
+                "non-finite gradients or gradient norms appeared".to_string(),
+            ))
         } else if ratio < p.vanish_ratio {
             Some((
                 "vanishing",
@@ -147,9 +152,13 @@ impl Check for GradientFlow {
             None => f
                 .margin((ratio / p.vanish_ratio).log10().min((p.explode_ratio / ratio).log10()))
                 .message(format!("gradient norms from first to last layer within range (ratio {ratio:.2e})")),
-            Some((kind, what)) if p.require_symptom && !symptom && !non_finite => f.message(format!(
+            Some((kind, what))
+                if p.require_symptom && !symptom && !non_finite && ratio.is_finite() && growth.is_finite() =>
+            {
+                f.message(format!(
                 "{what} ({kind}), but the loss falls normally: not reported (require_symptom: false to flag it)"
-            )),
+            ))
+            }
             Some(("vanishing", what)) => Finding { verdict: Verdict::Fail, ..f }
                 .margin(ratio.log10() - p.vanish_ratio.log10())
                 .message(format!("vanishing gradients: {what}, and the loss is not falling"))

@@ -88,6 +88,23 @@ impl Check for Grow {
                 .collect();
             c.training.steps = p.steps;
             c.model.input = None;
+            // Planted faults follow their layer into the prefix or the head; faults on layers
+            // the prefix leaves out are dropped.
+            c.faults = ctx
+                .config
+                .faults
+                .iter()
+                .filter_map(|f| {
+                    let layer = if f.layer < end {
+                        f.layer
+                    } else if f.layer >= head_start {
+                        f.layer - head_start + end
+                    } else {
+                        return None;
+                    };
+                    Some(crate::config::Fault { layer, ..f.clone() })
+                })
+                .collect();
             let mut sub = Context::new(ctx.gpu, c, ctx.dataset.clone(), p.steps)?;
             let mut verdicts = Vec::new();
             for s in &specs {

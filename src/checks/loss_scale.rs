@@ -1,7 +1,8 @@
 //! Confirm the loss: all loss terms on the same scale. The data loss and the L2 term
 //! 0.5·λ·Σ‖W‖² are compared at initialization: regularization above the data loss fails (it
 //! would dominate training), terms more than `ratio` apart warn (the smaller does nothing).
-//! Raising the regularization must raise the total loss (the term is really applied).
+//! Raising the regularization ten-fold must shrink the weights more in a step (the term is
+//! really applied by the optimizer).
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -50,17 +51,29 @@ impl Check for LossScale {
             }
             .message("no L2 term: the data loss is the only term"));
         }
-        let first_step = |l2: f64| -> Result<(f64, f64)> {
+        // Two steps: the first step's figures give the scales; the weights' norm before the
+        // second step shows whether the L2 pull was applied (a ten-fold λ must shrink it more).
+        let two_steps = |l2: f64| -> Result<(f64, f64, f64)> {
             let mut c = ctx.config.clone();
             c.training.l2 = l2;
             let mut t = ctx.trainer(&c, ctx.dataset.clone(), Instrumentation::Full)?;
-            let r = t.step_with(1, None)?;
-            Ok((r.loss, r.l2_term))
+            let first = t.step_with(2, None)?;
+            let second = t.step_with(2, None)?;
+            let norm: f64 = t
+                .net
+                .infos
+                .iter()
+                .zip(&second.stats.weights)
+                .filter(|(i, _)| i.regularized())
+                .map(|(_, s)| s.sumsq)
+                .sum();
+            Ok((first.loss, first.l2_term, norm))
         };
-        let (data, reg) = first_step(l2)?;
-        let (data_hi, reg_hi) = first_step(10.0 * l2)?;
+        let (data, reg, norm) = two_steps(l2)?;
+        let (_, _, norm_hi) = two_steps(10.0 * l2)?;
         let ratio = reg / data.max(1e-30);
-        let details = json!({"data_loss": data, "l2_term": reg, "l2": l2, "total_with_10x_l2": data_hi + reg_hi});
+        let details = json!({"data_loss": data, "l2_term": reg, "l2": l2,
+                             "weight_sumsq_after_one_step": norm, "weight_sumsq_after_one_step_with_10x_l2": norm_hi});
         let f = f
             .measured(ratio)
             .threshold(format!(
@@ -69,7 +82,7 @@ impl Check for LossScale {
             ))
             .window("first step")
             .details(details);
-        Ok(if data_hi + reg_hi <= data + reg {
+        Ok(if norm_hi.is_nan() || norm_hi >= norm {
             Finding { verdict: Verdict::Fail, ..f }
                 .message("raising the L2 coefficient ten-fold did not raise the loss: the term is not applied")
                 .fix("check that `l2` reaches the optimizer and the loss")

@@ -24,7 +24,9 @@ impl Check for WeightsUpdate {
     type Params = Params;
 
     fn run(ctx: &mut Context, _p: &Params) -> Result<Finding> {
-        let mut trainer = ctx.trainer(&ctx.config, ctx.dataset.clone(), Instrumentation::Full)?;
+        // Without regularization: L2 or weight decay would move a tensor whose gradient is zero.
+        let config = ctx.config_without_regularization();
+        let mut trainer = ctx.trainer(&config, ctx.dataset.clone(), Instrumentation::Full)?;
         let before = trainer.net.download(ctx.gpu)?;
         let r = trainer.step_with(1, None)?;
         let after = trainer.net.download(ctx.gpu)?;
@@ -55,12 +57,21 @@ impl Check for WeightsUpdate {
             Some((name, grad)) if *grad == 0.0 => Finding { verdict: Verdict::Fail, ..f }
                 .message(format!("{} of {total} tensors did not change; `{name}` has a zero gradient", stuck.len()))
                 .fix("a zero gradient means no signal reaches the tensor: dead ReLUs (see dead_units), a layer cut off from the loss, or a saturated activation"),
-            Some((name, grad)) => Finding { verdict: Verdict::Fail, ..f }
-                .message(format!("`{name}` did not change although its gradient norm is {grad:.2e}"))
-                .fix(format!(
-                    "the update is below f32 resolution: raise the learning rate (now {})",
-                    ctx.config.training.optimizer.lr
-                )),
+            Some((name, grad)) => {
+                // Below f32 resolution only when lr·|g| per entry is under an ulp of the weights.
+                let k = before.params.iter().position(|t| &t.name == name).unwrap_or(0);
+                let w = r.stats.weights.get(k).map_or(0.0, |s| s.norm());
+                let n = before.params[k].data.len().max(1) as f64;
+                let lr = ctx.config.training.optimizer.lr;
+                let tiny = lr * grad / n.sqrt() < 1e-7 * w / n.sqrt();
+                let f = Finding { verdict: Verdict::Fail, ..f }
+                    .message(format!("`{name}` did not change although its gradient norm is {grad:.2e}"));
+                if tiny {
+                    f.fix(format!("the update is below f32 resolution: raise the learning rate (now {lr})"))
+                } else {
+                    f.fix("the optimizer did not apply the update to this tensor: check that it is trainable and reaches the optimizer")
+                }
+            }
         })
     }
 }

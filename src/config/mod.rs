@@ -326,6 +326,53 @@ impl Config {
                 return Err(bad(key, format!("must be ≥ 0, got {v}")));
             }
         }
+        if !positive(t.optimizer.eps) {
+            return Err(bad(
+                "training.optimizer.eps",
+                format!("must be > 0, got {}", t.optimizer.eps),
+            ));
+        }
+        let d = &self.data;
+        for (key, v) in [
+            ("data.classes", d.classes),
+            ("data.points_per_class", d.points_per_class),
+            ("data.points", d.points),
+            ("data.dims", d.dims),
+        ] {
+            if v == Some(0) {
+                return Err(bad(key, "must be at least 1".into()));
+            }
+        }
+        for (key, v) in [
+            ("data.noise", d.noise),
+            ("data.scale", d.scale),
+            ("data.offset", d.offset),
+        ] {
+            if v.is_some_and(|v| !v.is_finite()) {
+                return Err(bad(key, "must be a finite number".into()));
+            }
+        }
+        if d.noise.is_some_and(|v| v < 0.0) {
+            return Err(bad("data.noise", "must be ≥ 0".into()));
+        }
+        let l = &self.loss;
+        if !(l.gamma.is_finite() && l.gamma >= 0.0) {
+            return Err(bad("loss.gamma", format!("must be ≥ 0, got {}", l.gamma)));
+        }
+        if !positive(l.alpha) {
+            return Err(bad("loss.alpha", format!("must be > 0, got {}", l.alpha)));
+        }
+        if l.class_weights.is_some()
+            && !matches!(l.name, LossKind::SoftmaxCrossEntropy | LossKind::Focal)
+        {
+            return Err(bad(
+                "loss.class_weights",
+                format!(
+                    "class weights apply to softmax_cross_entropy and focal, not {:?}",
+                    l.name
+                ),
+            ));
+        }
         let m = t.optimizer.momentum();
         if !(0.0..1.0).contains(&m) {
             return Err(bad(
