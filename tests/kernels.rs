@@ -805,3 +805,43 @@ fn a_wgpu_validation_error_comes_back_typed_and_names_the_kernel() {
         .unwrap();
     assert_eq!(read(gpu, &out), vec![1.0; 4]);
 }
+
+#[test]
+fn one_dimensional_kernels_cover_more_than_65535_workgroups() {
+    let gpu = gpu_or_skip!();
+    // Past 65,535 workgroups of 256 the dispatch is split over y and kernels rebuild the index
+    // from num_workgroups; elements on both sides of the split must be written.
+    let n = 65_535 * 256 + 1_000;
+    let groups = gpu.groups_1d(&ACTIVATION_FORWARD, n);
+    assert!(
+        groups[1] > 1,
+        "the test must use a 2-D dispatch: {groups:?}"
+    );
+    let x: Vec<f32> = (0..n)
+        .map(|i| if i % 3 == 0 { -(i as f32) } else { i as f32 })
+        .collect();
+    let gx = t(gpu, "x", &x);
+    let gy = t(gpu, "y", &sentinel(n));
+    let u = gpu
+        .uniform(
+            "p",
+            &ActivationParams {
+                n: n as u32,
+                slope: 0.0,
+                _pad: [0; 2],
+            },
+        )
+        .unwrap();
+    let d = gpu
+        .dispatch(
+            &ACTIVATION_FORWARD,
+            &[("ACT", Activation::Relu.code() as f64)],
+            &[&u, &gx.buffer, &gy.buffer],
+            groups,
+        )
+        .unwrap();
+    gpu.run(&[d]).unwrap();
+    let y = read(gpu, &gy);
+    let wrong = (0..n).find(|&i| y[i] != x[i].max(0.0));
+    assert_eq!(wrong, None, "first wrong element at {wrong:?} of {n}");
+}
