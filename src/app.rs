@@ -7,7 +7,6 @@ use std::path::Path;
 use crate::checks::catalogue;
 use crate::cli::{DeviceArgs, Format};
 use crate::config::Config;
-use crate::data::builtin;
 use crate::error::{Error, Result};
 use crate::gpu::{describe_adapters, Gpu};
 use crate::train::{train, Instrumentation};
@@ -43,7 +42,7 @@ pub fn train_command(
     device: &DeviceArgs,
 ) -> Result<u8> {
     let config = Config::load(path)?;
-    let dataset = builtin(&config.data, config.seed);
+    let dataset = crate::data::load(&config.data, config.seed, &config.base_dir)?;
     let gpu = Gpu::open(&device.choice())?;
     // With --json, stdout carries only the final object; progress goes to stderr.
     let mut out: Box<dyn Write> = if json {

@@ -205,9 +205,11 @@ pub fn mlp_config(batch: usize, steps: usize) -> (Config, Dataset) {
         faults: Vec::new(),
         cases: Vec::new(),
         matrix: Default::default(),
+        base_dir: Default::default(),
         seed: 0,
         data: BuiltinData {
-            builtin: BuiltinKind::Blobs,
+            builtin: Some(BuiltinKind::Blobs),
+            csv: None,
             classes: Some(10),
             points_per_class: None,
             points: None,

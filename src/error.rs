@@ -26,6 +26,16 @@ pub enum Error {
         message: String,
     },
 
+    /// A data file that cannot be used: the file, and the row (1-based, the header is row 1)
+    /// and column where known.
+    #[error("{file}{}: {message}", location(*row, column.as_deref()))]
+    Data {
+        file: PathBuf,
+        row: Option<usize>,
+        column: Option<String>,
+        message: String,
+    },
+
     /// Two consecutive layers whose widths do not match.
     #[error("layer {layer} ({kind}): expects input width {expected}, but the previous layer gives {found}")]
     Shape {
@@ -105,6 +115,7 @@ impl Error {
         match self {
             Error::Config { .. }
             | Error::ConfigValue { .. }
+            | Error::Data { .. }
             | Error::Shape { .. }
             | Error::OutputShape { .. }
             | Error::NoAdapter { .. }
@@ -114,5 +125,14 @@ impl Error {
             | Error::Usage(_) => 2,
             _ => 1,
         }
+    }
+}
+
+fn location(row: Option<usize>, column: Option<&str>) -> String {
+    match (row, column) {
+        (Some(r), Some(c)) => format!(": row {r}, column `{c}`"),
+        (Some(r), None) => format!(": row {r}"),
+        (None, Some(c)) => format!(": column `{c}`"),
+        (None, None) => String::new(),
     }
 }

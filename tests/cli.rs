@@ -297,3 +297,31 @@ fn schema_is_json_describing_every_check() {
     assert!(names.iter().any(|n| n == "gradient_check"));
     assert_eq!(v["properties"]["training"]["required"][0], "optimizer");
 }
+
+#[test]
+fn train_reads_a_csv_and_a_bad_one_exits_2_naming_the_row() {
+    if crate::common::gpu().is_none() {
+        return;
+    }
+    let csv = write_config(
+        "points.csv",
+        "x1,x2,class\n0.1,0.2,a\n0.9,0.8,b\n0.2,0.1,a\n0.8,0.9,b\n",
+    );
+    let p = write_config(
+        "fromcsv.yaml",
+        "data: {csv: {path: points.csv}}\nmodel:\n  layers: [{linear: {out: 2}}]\ntraining: {optimizer: {name: sgd, lr: 0.5}, batch_size: 4, steps: 50}\n",
+    );
+    let (code, out, err) = netdx(&["train", p.to_str().unwrap(), "--every", "0"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("points.csv (4 × 2, classes of `class`: a→0, b→1)"),
+        "{out}"
+    );
+    std::fs::write(&csv, "x1,x2,class\n0.1,oops,a\n").unwrap();
+    let (code, _, err) = netdx(&["train", p.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("points.csv: row 2, column `x2`: `oops` is not a number"),
+        "{err}"
+    );
+}

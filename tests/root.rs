@@ -6,6 +6,7 @@ mod common;
 
 mod checks;
 mod cli;
+mod data;
 mod kernels;
 mod shaders;
 mod training;

@@ -100,12 +100,13 @@ pub fn expand(text: &str, path: &Path, base: &Config) -> Result<Vec<(String, Con
             set_path(&mut v, key, value.clone())
                 .map_err(|m| bad(format!("cases[{}].set.{key}", case.name), m))?;
         }
-        let config: Config = serde_yaml::from_value(v).map_err(|e| {
+        let mut config: Config = serde_yaml::from_value(v).map_err(|e| {
             bad(
                 format!("cases[{}]", case.name),
                 super::with_suggestion(&e.to_string()),
             )
         })?;
+        config.base_dir = base.base_dir.clone();
         config
             .validate(path)
             .map_err(|e| bad(format!("cases[{}]", case.name), e.to_string()))?;

@@ -45,6 +45,9 @@ pub struct Config {
     /// Key path → values; every combination is a variant (see [`cases`]).
     #[serde(default)]
     pub matrix: BTreeMap<String, Vec<serde_yaml::Value>>,
+    /// The folder of the config file: data paths are relative to it.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
 }
 
 /// What a planted fault does to its layer during training.
@@ -274,7 +277,7 @@ impl Config {
 
     /// Parses and validates config text; `path` names the file in errors.
     pub fn parse(text: &str, path: &Path) -> Result<Config> {
-        let config: Config = serde_yaml::from_str(text).map_err(|e| {
+        let mut config: Config = serde_yaml::from_str(text).map_err(|e| {
             let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
             Error::Config {
                 file: path.to_path_buf(),
@@ -283,6 +286,7 @@ impl Config {
                 message: with_suggestion(&e.to_string()),
             }
         })?;
+        config.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         // Values that parse but cannot work: name the line and column of their key as well.
         config.validate(path).map_err(|e| match e {
             Error::ConfigValue { file, key, message } => match locate::locate(text, &key) {
@@ -333,6 +337,21 @@ impl Config {
             ));
         }
         let d = &self.data;
+        match (&d.builtin, &d.csv) {
+            (Some(_), Some(_)) => {
+                return Err(bad(
+                    "data",
+                    "give either `builtin` or `csv`, not both".into(),
+                ))
+            }
+            (None, None) => {
+                return Err(bad(
+                    "data",
+                    "needs `builtin: spiral|blobs|xor|regression` or `csv: {path: …}`".into(),
+                ))
+            }
+            _ => {}
+        }
         for (key, v) in [
             ("data.classes", d.classes),
             ("data.points_per_class", d.points_per_class),

@@ -18,11 +18,16 @@ pub enum BuiltinKind {
     Regression,
 }
 
-/// The `data:` section for a built-in dataset.
+/// The `data:` section: a built-in dataset (`builtin:` with its parameters) or a file
+/// (`csv:`); exactly one of the two.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct BuiltinData {
-    pub builtin: BuiltinKind,
+    #[serde(default)]
+    pub builtin: Option<BuiltinKind>,
+    /// A CSV file with a header row (see `data::csv`).
+    #[serde(default)]
+    pub csv: Option<super::csv::CsvSource>,
     #[serde(default)]
     pub classes: Option<usize>,
     #[serde(default)]
@@ -76,7 +81,7 @@ pub fn builtin(spec: &BuiltinData, seed: u64) -> Dataset {
 
 fn generate(spec: &BuiltinData, seed: u64) -> Dataset {
     let mut rng = SplitMix64::stream(seed, 0xDA7A);
-    match spec.builtin {
+    match spec.builtin.unwrap_or(BuiltinKind::Spiral) {
         BuiltinKind::Spiral => {
             let k = spec.classes.unwrap_or(3);
             let per = spec.points_per_class.unwrap_or(100);

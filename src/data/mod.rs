@@ -2,8 +2,22 @@
 //! count for classification. Built-in datasets need no files and are generated from the seed.
 
 mod builtin;
+pub mod csv;
 
 pub use builtin::{builtin, BuiltinData, BuiltinKind};
+
+use std::path::Path;
+
+use crate::error::Result;
+
+/// The dataset a `data:` section describes: a file (paths relative to `base`, the config's
+/// folder) or a built-in generated from `seed`.
+pub fn load(spec: &BuiltinData, seed: u64, base: &Path) -> Result<Dataset> {
+    match &spec.csv {
+        Some(source) => csv::load(source, base),
+        None => Ok(builtin(spec, seed)),
+    }
+}
 
 /// A dataset in memory.
 #[derive(Clone, Debug)]

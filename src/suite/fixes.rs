@@ -7,7 +7,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::checks::{CheckSpec, Context, Finding, Verdict};
 use crate::config::Config;
-use crate::data::builtin;
 use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::model::{Init, LayerSpec};
@@ -165,7 +164,7 @@ pub fn try_fix(
     let Some((change, fixed)) = cheap_fix(config, f) else {
         return Ok(None);
     };
-    let dataset = builtin(&fixed.data, fixed.seed);
+    let dataset = crate::data::load(&fixed.data, fixed.seed, &fixed.base_dir)?;
     let mut ctx = Context::new(gpu, fixed, dataset, observe_steps)?;
     let after = spec.run(&mut ctx)?;
     Ok(Some(TriedFix {

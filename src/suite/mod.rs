@@ -11,7 +11,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::checks::{CheckSpec, Context, Finding, Section, Verdict};
 use crate::config::Config;
-use crate::data::builtin;
 use crate::error::Result;
 use crate::gpu::Gpu;
 
@@ -107,7 +106,7 @@ pub fn run_variants(
     let mut findings = Vec::new();
     let (mut model, mut dataset_name) = (String::new(), String::new());
     for (name, config) in variants {
-        let dataset = builtin(&config.data, config.seed);
+        let dataset = crate::data::load(&config.data, config.seed, &config.base_dir)?;
         dataset_name = dataset.name.clone();
         let mut ctx = Context::new(gpu, config.clone(), dataset, MAX_OBSERVE_STEPS)?;
         model = ctx.model.describe();

@@ -86,11 +86,15 @@ pub fn schema() -> Value {
     let data = strict(
         json!({
             "builtin": {"enum": ["spiral", "blobs", "xor", "regression"]},
+            "csv": strict(json!({
+                "path": {"type": "string"}, "label": {"type": "string"},
+                "task": {"enum": ["classification", "regression"]},
+            }), &["path"]),
             "classes": integer(), "points_per_class": integer(), "points": integer(), "dims": integer(),
             "noise": number(), "seed": integer(), "scale": number(), "offset": number(),
             "shuffle_labels": {"type": "boolean"},
         }),
-        &["builtin"],
+        &[],
     );
     let optimizer = strict(
         json!({
