@@ -210,6 +210,7 @@ pub fn mlp_config(batch: usize, steps: usize) -> (Config, Dataset) {
         data: BuiltinData {
             builtin: Some(BuiltinKind::Blobs),
             csv: None,
+            npy: None,
             classes: Some(10),
             points_per_class: None,
             points: None,

@@ -126,5 +126,136 @@ fn bad_csv_files_name_the_file_row_and_column() {
     let err = Config::parse(yaml, Path::new("both.yaml"))
         .unwrap_err()
         .to_string();
-    assert!(err.contains("give either `builtin` or `csv`"), "{err}");
+    assert!(
+        err.contains("give one of `builtin`, `csv` or `npy`"),
+        "{err}"
+    );
+}
+
+/// An NPY v1 file with the given dtype, shape and little-endian body.
+fn npy(descr: &str, shape: &[usize], fortran: bool, body: &[u8]) -> Vec<u8> {
+    let shape_s = match shape {
+        [n] => format!("({n},)"),
+        s => format!(
+            "({})",
+            s.iter()
+                .map(|v| v.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let order = if fortran { "True" } else { "False" };
+    let mut header =
+        format!("{{'descr': '{descr}', 'fortran_order': {order}, 'shape': {shape_s}, }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut v = b"\x93NUMPY\x01\x00".to_vec();
+    v.extend((header.len() as u16).to_le_bytes());
+    v.extend(header.as_bytes());
+    v.extend(body);
+    v
+}
+
+fn f32s(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+fn npy_config(x: &[u8], y: &[u8]) -> Config {
+    let d = dir();
+    let tag = format!("{:x}", x.len() * 31 + y.len());
+    std::fs::write(d.join(format!("x{tag}.npy")), x).unwrap();
+    std::fs::write(d.join(format!("y{tag}.npy")), y).unwrap();
+    let yaml = format!(
+        "data: {{npy: {{x: x{tag}.npy, y: y{tag}.npy}}}}\nmodel:\n  layers: [{{linear: {{out: 16}}}}, relu, {{linear: {{out: 2}}}}]\ntraining: {{optimizer: {{name: adam, lr: 0.05}}, batch_size: 20, steps: 150}}\n"
+    );
+    Config::parse(&yaml, &d.join("npy.yaml")).unwrap()
+}
+
+#[test]
+fn npy_features_and_integer_labels_train_and_bad_files_are_named() {
+    let gpu = gpu_or_skip!();
+    let n = 40;
+    let xs: Vec<f32> = (0..n)
+        .flat_map(|i| [if i % 2 == 0 { -1.0 } else { 1.0 }, i as f32 * 0.01])
+        .collect();
+    let ys: Vec<u8> = (0..n)
+        .flat_map(|i| ((i % 2) as i64).to_le_bytes())
+        .collect();
+    let config = npy_config(
+        &npy("<f4", &[n, 2], false, &f32s(&xs)),
+        &npy("<i8", &[n], false, &ys),
+    );
+    let data = load(&config).unwrap();
+    assert_eq!((data.n, data.x_width, data.classes), (n, 2, Some(2)));
+    let (summary, _) = train(gpu, &config, data, None, Instrumentation::Bare, |_| {}).unwrap();
+    assert!(summary.train_accuracy.unwrap() >= 0.95);
+
+    // f64 features and a float target: regression.
+    let x64: Vec<u8> = [1.0f64, 2.0, 3.0]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    let reg = npy_config(
+        &npy("<f8", &[3, 1], false, &x64),
+        &npy("<f4", &[3], false, &f32s(&[0.5, 1.5, 2.5])),
+    );
+    let data = load(&reg).unwrap();
+    assert_eq!(
+        (data.classes, data.y.clone(), data.x.clone()),
+        (None, vec![0.5, 1.5, 2.5], vec![1.0, 2.0, 3.0])
+    );
+
+    let good_x = npy("<f4", &[2, 1], false, &f32s(&[1.0, 2.0]));
+    let cases: Vec<(Vec<u8>, Vec<u8>, &str)> = vec![
+        (
+            b"PK\x03\x04 not npy".to_vec(),
+            npy("<i8", &[2], false, &[0u8; 16]),
+            "not an NPY file (wrong magic)",
+        ),
+        (
+            npy("<f4", &[2, 1], false, &f32s(&[1.0])),
+            npy("<i8", &[2], false, &[0u8; 16]),
+            "truncated: 4 bytes of data for 2 values",
+        ),
+        (
+            good_x.clone(),
+            npy("<i8", &[3], false, &[0u8; 24]),
+            "labels must be [2] or [2, k]",
+        ),
+        (
+            good_x.clone(),
+            npy("<i8", &[2], false, &(-1i64).to_le_bytes().repeat(2)),
+            "example 0: label -1 is negative",
+        ),
+        (
+            npy("<f4", &[2, 1], true, &f32s(&[1.0, 2.0])),
+            npy("<i8", &[2], false, &[0u8; 16]),
+            "Fortran order is not supported",
+        ),
+        (
+            npy("<f4", &[2, 1], false, &f32s(&[1.0, f32::NAN])),
+            npy("<i8", &[2], false, &[0u8; 16]),
+            "example 1, feature 0 is not finite",
+        ),
+        (
+            npy("<c8", &[2, 1], false, &[0u8; 16]),
+            npy("<i8", &[2], false, &[0u8; 16]),
+            "unsupported dtype '<c8'",
+        ),
+        (
+            npy("<f4", &[2], false, &f32s(&[1.0, 2.0])),
+            npy("<i8", &[2], false, &[0u8; 16]),
+            "features must be 2-D",
+        ),
+    ];
+    for (x, y, want) in cases {
+        let config = npy_config(&x, &y);
+        let err = load(&config).expect_err(want).to_string();
+        assert!(
+            err.contains(want) && err.contains(".npy"),
+            "expected `{want}` in `{err}`"
+        );
+    }
 }

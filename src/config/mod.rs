@@ -337,20 +337,16 @@ impl Config {
             ));
         }
         let d = &self.data;
-        match (&d.builtin, &d.csv) {
-            (Some(_), Some(_)) => {
+        let sources = [d.builtin.is_some(), d.csv.is_some(), d.npy.is_some()];
+        match sources.iter().filter(|s| **s).count() {
+            0 => {
                 return Err(bad(
                     "data",
-                    "give either `builtin` or `csv`, not both".into(),
+                    "needs `builtin: spiral|blobs|xor|regression`, `csv: {path: …}` or `npy: {x: …, y: …}`".into(),
                 ))
             }
-            (None, None) => {
-                return Err(bad(
-                    "data",
-                    "needs `builtin: spiral|blobs|xor|regression` or `csv: {path: …}`".into(),
-                ))
-            }
-            _ => {}
+            1 => {}
+            _ => return Err(bad("data", "give one of `builtin`, `csv` or `npy`".into())),
         }
         for (key, v) in [
             ("data.classes", d.classes),

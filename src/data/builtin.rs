@@ -28,6 +28,9 @@ pub struct BuiltinData {
     /// A CSV file with a header row (see `data::csv`).
     #[serde(default)]
     pub csv: Option<super::csv::CsvSource>,
+    /// NPY files for features and labels (see `data::npy`).
+    #[serde(default)]
+    pub npy: Option<super::npy::NpySource>,
     #[serde(default)]
     pub classes: Option<usize>,
     #[serde(default)]

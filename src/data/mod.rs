@@ -3,6 +3,7 @@
 
 mod builtin;
 pub mod csv;
+pub mod npy;
 
 pub use builtin::{builtin, BuiltinData, BuiltinKind};
 
@@ -13,9 +14,10 @@ use crate::error::Result;
 /// The dataset a `data:` section describes: a file (paths relative to `base`, the config's
 /// folder) or a built-in generated from `seed`.
 pub fn load(spec: &BuiltinData, seed: u64, base: &Path) -> Result<Dataset> {
-    match &spec.csv {
-        Some(source) => csv::load(source, base),
-        None => Ok(builtin(spec, seed)),
+    match (&spec.csv, &spec.npy) {
+        (Some(source), _) => csv::load(source, base),
+        (None, Some(source)) => npy::load(source, base),
+        (None, None) => Ok(builtin(spec, seed)),
     }
 }
 

@@ -86,6 +86,7 @@ pub fn schema() -> Value {
     let data = strict(
         json!({
             "builtin": {"enum": ["spiral", "blobs", "xor", "regression"]},
+            "npy": strict(json!({"x": {"type": "string"}, "y": {"type": "string"}}), &["x", "y"]),
             "csv": strict(json!({
                 "path": {"type": "string"}, "label": {"type": "string"},
                 "task": {"enum": ["classification", "regression"]},
