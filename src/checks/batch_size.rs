@@ -101,7 +101,7 @@ impl Check for BatchSize {
             let mut total = 0.0;
             for _ in 0..p.batches.max(1) {
                 let r = t.step_with(1, Some(0.0))?;
-                total += r.stats.grads.iter().map(|g| g.sumsq).sum::<f64>();
+                total += r.stats.grad_sumsq();
             }
             Ok(total / p.batches.max(1) as f64)
         };

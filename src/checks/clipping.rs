@@ -41,7 +41,7 @@ impl Check for Clipping {
         let norms: Vec<f64> = obs
             .records
             .iter()
-            .map(|r| r.stats.grads.iter().map(|g| g.sumsq).sum::<f64>().sqrt())
+            .map(|r| r.stats.grad_sumsq().sqrt())
             .collect();
         let mut sorted = norms.clone();
         sorted.sort_by(|a, b| a.total_cmp(b));

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{Check, Context, Finding, ParamDoc, Section, Verdict};
+use super::{median, Check, Context, Finding, ParamDoc, Section, Verdict};
 use crate::error::Result;
 use crate::model::ParamRole;
 
@@ -33,14 +33,6 @@ impl Default for Params {
             require_symptom: true,
         }
     }
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
 }
 
 impl Check for GradientFlow {
@@ -102,9 +94,7 @@ impl Check for GradientFlow {
         let non_finite = steps
             .iter()
             .any(|r| r.stats.grads.iter().any(|g| g.nonfinite > 0.0));
-        let global = |r: &crate::train::StepRecord| {
-            r.stats.grads.iter().map(|g| g.sumsq).sum::<f64>().sqrt()
-        };
+        let global = |r: &crate::train::StepRecord| r.stats.grad_sumsq().sqrt();
         let k = (steps.len() / 5).max(1);
         let early = median(steps[..k].iter().map(global).collect());
         let late = median(steps[steps.len() - k..].iter().map(global).collect());

@@ -188,6 +188,12 @@ pub trait Check {
     fn run(ctx: &mut Context, params: &Self::Params) -> Result<Finding>;
 }
 
+/// The median (upper middle for an even count) of `v`, NaN sorted last; NaN when empty.
+pub fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
 /// A verdict from a value and two thresholds on the same side: pass while `value <= warn`,
 /// warn while `value <= fail`, fail above.
 pub fn grade_upper(value: f64, warn: f64, fail: f64) -> Verdict {

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{grade_upper, Check, Context, Finding, ParamDoc, Section, Verdict};
+use super::{grade_upper, median, Check, Context, Finding, ParamDoc, Section, Verdict};
 use crate::error::Result;
 
 pub struct Regularization;
@@ -72,10 +72,6 @@ impl Check for Regularization {
         let regularized: Vec<usize> = (0..obs.infos.len())
             .filter(|&k| obs.infos[k].regularized())
             .collect();
-        let median = |mut v: Vec<f64>| {
-            v.sort_by(|a, b| a.total_cmp(b));
-            v[v.len() / 2]
-        };
         let ratio_of = |r: &crate::train::StepRecord, ks: &[usize]| {
             let reg: f64 = ks
                 .iter()

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{Check, Context, Finding, ParamDoc, Section, Verdict};
+use super::{median, Check, Context, Finding, ParamDoc, Section, Verdict};
 use crate::error::Result;
 use crate::model::ParamRole;
 
@@ -67,7 +67,7 @@ impl Check for UpdateRatio {
             if info.role != ParamRole::Weight {
                 continue;
             }
-            let mut ratios: Vec<f64> = obs
+            let ratios: Vec<f64> = obs
                 .records
                 .iter()
                 .filter_map(|r| {
@@ -75,14 +75,11 @@ impl Check for UpdateRatio {
                     Some(u.norm() / w.norm().max(1e-30))
                 })
                 .collect();
-            ratios.sort_by(|a, b| a.total_cmp(b));
-            let med = ratios.get(ratios.len() / 2).copied().unwrap_or(f64::NAN);
+            let med = median(ratios);
             let grad =
                 |r: &crate::train::StepRecord| r.stats.grads.get(k).map_or(f64::NAN, |g| g.norm());
             let first_grad = obs.records.first().map_or(f64::NAN, grad);
-            let mut grads: Vec<f64> = obs.records.iter().map(grad).collect();
-            grads.sort_by(|a, b| a.total_cmp(b));
-            let median_grad = grads.get(grads.len() / 2).copied().unwrap_or(f64::NAN);
+            let median_grad = median(obs.records.iter().map(grad).collect());
             // A gradient that is zero throughout or collapsed after the start.
             let collapsed =
                 median_grad == 0.0 || (first_grad > 0.0 && median_grad < 1e-3 * first_grad);

@@ -79,6 +79,14 @@ pub struct StepStats {
     pub acts: Vec<ReduceStats>,
 }
 
+impl StepStats {
+    /// Σ‖g‖² over every parameter tensor: the square of the global gradient norm (before
+    /// clipping).
+    pub fn grad_sumsq(&self) -> f64 {
+        self.grads.iter().map(|g| g.sumsq).sum()
+    }
+}
+
 /// One dispatch's GPU time in a profiled step.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct DispatchTime {
