@@ -1,15 +1,17 @@
 //! What each command does, from parsed arguments to printed output and an exit code; `main.rs`
 //! only parses and maps errors.
 
+use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::checks::catalogue;
-use crate::cli::{DeviceArgs, Format};
+use crate::cli::{DeviceArgs, Format, TrainArgs};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::gpu::{describe_adapters, Gpu};
-use crate::train::{train, Instrumentation};
+use crate::io::safetensors::Named;
+use crate::train::{train_with, Instrumentation, TrainOptions};
 
 /// `netdx adapters`.
 pub fn adapters(device: &DeviceArgs, json: bool) -> Result<u8> {
@@ -34,26 +36,35 @@ pub fn adapters(device: &DeviceArgs, json: bool) -> Result<u8> {
 }
 
 /// `netdx train CONFIG`.
-pub fn train_command(
-    path: &Path,
-    steps: Option<usize>,
-    every: usize,
-    json: bool,
-    device: &DeviceArgs,
-) -> Result<u8> {
-    let config = Config::load(path)?;
-    let dataset = crate::data::load(&config.data, config.seed, &config.base_dir)?;
-    let gpu = Gpu::open(&device.choice())?;
+pub fn train_command(args: &TrainArgs) -> Result<u8> {
+    let mut config = Config::load(&args.config)?;
+    if let Some(w) = &args.weights {
+        config.model.weights = Some(from_cwd(w));
+    }
+    let data = crate::data::load(&config.data, config.seed, &config.base_dir)?;
+    let gpu = Gpu::open(&args.device.choice())?;
     // With --json, stdout carries only the final object; progress goes to stderr.
-    let mut out: Box<dyn Write> = if json {
+    let mut out: Box<dyn Write> = if args.json {
         Box::new(std::io::stderr())
     } else {
         Box::new(std::io::stdout())
     };
     let _ = writeln!(out, "adapter: {}", gpu.describe());
-    let _ = writeln!(out, "data:    {} ({} examples)", dataset.name, dataset.n);
-    let total = steps.unwrap_or(config.training.steps);
-    let result = train(&gpu, &config, dataset, steps, Instrumentation::Bare, |r| {
+    let _ = writeln!(out, "data:    {}", data.train.summary().to_text());
+    if let Some(v) = &data.validation {
+        let _ = writeln!(out, "         {}", v.summary().to_text());
+    }
+    if let Some(w) = &config.model.weights {
+        let _ = writeln!(out, "weights: {}", w.display());
+    }
+    let options = TrainOptions {
+        steps: args.steps,
+        instrumentation: Instrumentation::Bare,
+        capture_step: args.dump.is_some().then_some(args.dump_step),
+    };
+    let total = args.steps.unwrap_or(config.training.steps);
+    let every = args.every;
+    let outcome = train_with(&gpu, &config, data, &options, |r| {
         if every > 0 && ((r.step + 1) % every == 0 || r.step == 0 || r.step + 1 == total) {
             let acc = r
                 .batch_accuracy
@@ -68,7 +79,8 @@ pub fn train_command(
             );
         }
     });
-    let (summary, _) = result?;
+    let outcome = outcome?;
+    let summary = &outcome.summary;
     let acc = summary
         .train_accuracy
         .map(|a| format!(", train accuracy {:.2}%", 100.0 * a))
@@ -78,10 +90,57 @@ pub fn train_command(
         "done:    {} steps in {:.2} s ({:.1} steps/s); train loss {:.5}{acc}",
         summary.steps, summary.seconds, summary.steps_per_second, summary.loss
     );
-    if json {
-        println!("{}", serde_json::to_string(&summary).unwrap_or_default());
+    if let Some(loss) = summary.validation_loss {
+        let acc = summary
+            .validation_accuracy
+            .map(|a| format!(", accuracy {:.2}%", 100.0 * a))
+            .unwrap_or_default();
+        let _ = writeln!(out, "         validation loss {loss:.5}{acc}");
+    }
+    let metadata = |step: String| {
+        let mut m = BTreeMap::new();
+        m.insert("netdx".to_string(), env!("CARGO_PKG_VERSION").to_string());
+        m.insert("model".to_string(), summary.model.clone());
+        m.insert("seed".to_string(), config.seed.to_string());
+        m.insert("step".to_string(), step);
+        m.insert("config".to_string(), args.config.display().to_string());
+        m
+    };
+    if let (Some(path), Some((record, tensors))) = (&args.dump, &outcome.captured) {
+        let named: Vec<Named> = tensors
+            .iter()
+            .map(|t| Named {
+                name: t.name.clone(),
+                shape: t.shape.clone(),
+                data: &t.data,
+            })
+            .collect();
+        crate::io::safetensors::write(path, &named, metadata(record.step.to_string()))?;
+        let _ = writeln!(
+            out,
+            "dump:    step {} ({} tensors) → {}",
+            record.step,
+            named.len(),
+            path.display()
+        );
+    }
+    if let Some(path) = &args.save {
+        let host = outcome.trainer.net.download(&gpu)?;
+        crate::model::weights::save(path, &host, metadata(summary.steps.to_string()))?;
+        let _ = writeln!(out, "saved:   final weights → {}", path.display());
+    }
+    if args.json {
+        println!("{}", serde_json::to_string(summary).unwrap_or_default());
     }
     Ok(0)
+}
+
+/// A path given on the command line, made absolute against the working directory (config
+/// paths are relative to the config's folder instead).
+fn from_cwd(path: &Path) -> PathBuf {
+    std::env::current_dir()
+        .map(|d| d.join(path))
+        .unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// `netdx bench`.

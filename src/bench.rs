@@ -8,7 +8,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::config::{Config, LossConfig, OptimizerSpec, ScheduleConfig, TrainingConfig};
-use crate::data::{BuiltinData, BuiltinKind, Dataset};
+use crate::data::{DataSpec, BuiltinKind, Dataset};
 use crate::error::Result;
 use crate::gpu::{Gpu, TensorUsage};
 use crate::kernels::{ProbeParams, COPY_PROBE, FMA_PROBE};
@@ -207,23 +207,16 @@ pub fn mlp_config(batch: usize, steps: usize) -> (Config, Dataset) {
         matrix: Default::default(),
         base_dir: Default::default(),
         seed: 0,
-        data: BuiltinData {
+        data: DataSpec {
             builtin: Some(BuiltinKind::Blobs),
-            csv: None,
-            npy: None,
             classes: Some(10),
-            points_per_class: None,
-            points: None,
             dims: Some(784),
-            noise: None,
-            seed: None,
-            scale: None,
-            offset: None,
-            shuffle_labels: false,
+            ..Default::default()
         },
         model: ModelSpec {
             input: Some(784),
             layers: vec![linear(256), relu.clone(), linear(256), relu, linear(10)],
+            weights: None,
         },
         loss: LossConfig {
             name: LossKind::SoftmaxCrossEntropy,
@@ -250,15 +243,14 @@ pub fn mlp_config(batch: usize, steps: usize) -> (Config, Dataset) {
     };
     let n = batch.max(1024);
     let mut rng = SplitMix64::new(7);
-    let dataset = Dataset {
-        name: "random 784-d".into(),
-        x: (0..n * 784).map(|_| rng.uniform() as f32).collect(),
-        y: (0..n).map(|_| rng.below(10) as f32).collect(),
-        n,
-        x_width: 784,
-        y_width: 1,
-        classes: Some(10),
-    };
+    let dataset = Dataset::new(
+        "random 784-d",
+        (0..n * 784).map(|_| rng.uniform() as f32).collect(),
+        (0..n).map(|_| rng.below(10) as f32).collect(),
+        784,
+        1,
+        Some(10),
+    );
     (config, dataset)
 }
 

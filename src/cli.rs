@@ -57,21 +57,7 @@ pub enum Command {
         json: bool,
     },
     /// Train a model described by a YAML config and print loss and accuracy as it goes.
-    Train {
-        /// The config file (see configs/spiral.yaml).
-        config: PathBuf,
-        /// Override `training.steps`.
-        #[arg(long)]
-        steps: Option<usize>,
-        /// Print progress every N steps (0: only the summary).
-        #[arg(long, default_value_t = 100)]
-        every: usize,
-        /// End with one JSON object (steps, loss, train_accuracy, adapter, …) on stdout.
-        #[arg(long)]
-        json: bool,
-        #[command(flatten)]
-        device: DeviceArgs,
-    },
+    Train(TrainArgs),
     /// Measure the adapter's peaks, the kernels and the training step, as ratios.
     Bench {
         /// Smaller sizes and fewer repetitions (for a quick look or CI).
@@ -83,6 +69,39 @@ pub enum Command {
         #[command(flatten)]
         device: DeviceArgs,
     },
+}
+
+/// `netdx train`.
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// The config file (see configs/spiral.yaml).
+    pub config: PathBuf,
+    /// Override `training.steps`.
+    #[arg(long)]
+    pub steps: Option<usize>,
+    /// Print progress every N steps (0: only the summary).
+    #[arg(long, default_value_t = 100)]
+    pub every: usize,
+    /// End with one JSON object (steps, loss, train_accuracy, adapter, …) on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Start from these weights (safetensors, netdx or PyTorch nn.Sequential names)
+    /// instead of `model.weights` or the seeded init.
+    #[arg(long, value_name = "FILE.safetensors")]
+    pub weights: Option<PathBuf>,
+    /// Write the final weights here (safetensors, `layers.{i}.*` names; loadable again
+    /// with --weights or `model.weights`).
+    #[arg(long, value_name = "FILE.safetensors")]
+    pub save: Option<PathBuf>,
+    /// Write every tensor of one step here: weights before the update, gradients, each
+    /// layer's output, the batch and the loss (names in the README).
+    #[arg(long, value_name = "FILE.safetensors")]
+    pub dump: Option<PathBuf>,
+    /// The step --dump captures, counted from 0.
+    #[arg(long, default_value_t = 0, requires = "dump")]
+    pub dump_step: usize,
+    #[command(flatten)]
+    pub device: DeviceArgs,
 }
 
 /// Report formats.

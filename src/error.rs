@@ -26,14 +26,23 @@ pub enum Error {
         message: String,
     },
 
-    /// A data file that cannot be used: the file, and the row (1-based, the header is row 1)
-    /// and column where known.
-    #[error("{file}{}: {message}", location(*row, column.as_deref()))]
+    /// A data file that cannot be used: the file, and the tensor (in a file of several), row
+    /// (1-based, the header is row 1) and column where known.
+    #[error("{file}{}: {message}", location(tensor.as_deref(), *row, column.as_deref()))]
     Data {
         file: PathBuf,
+        tensor: Option<String>,
         row: Option<usize>,
         column: Option<String>,
         message: String,
+    },
+
+    /// Initial weights that do not fit the model: one line per missing, extra or misshapen
+    /// tensor.
+    #[error("{file}: the weights do not fit the model:\n  {}", problems.join("\n  "))]
+    Weights {
+        file: PathBuf,
+        problems: Vec<String>,
     },
 
     /// Two consecutive layers whose widths do not match.
@@ -116,6 +125,7 @@ impl Error {
             Error::Config { .. }
             | Error::ConfigValue { .. }
             | Error::Data { .. }
+            | Error::Weights { .. }
             | Error::Shape { .. }
             | Error::OutputShape { .. }
             | Error::NoAdapter { .. }
@@ -128,8 +138,10 @@ impl Error {
     }
 }
 
-fn location(row: Option<usize>, column: Option<&str>) -> String {
-    match (row, column) {
+fn location(tensor: Option<&str>, row: Option<usize>, column: Option<&str>) -> String {
+    let tensor = tensor.map(|t| format!(": tensor `{t}`")).unwrap_or_default();
+    tensor
+        + &match (row, column) {
         (Some(r), Some(c)) => format!(": row {r}, column `{c}`"),
         (Some(r), None) => format!(": row {r}"),
         (None, Some(c)) => format!(": column `{c}`"),

@@ -11,6 +11,7 @@ pub mod config;
 pub mod data;
 pub mod error;
 pub mod gpu;
+pub mod io;
 pub mod kernels;
 pub mod model;
 pub mod ops;

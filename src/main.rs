@@ -59,13 +59,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
             Ok(0)
         }
         Command::Adapters { device, json } => app::adapters(&device, json),
-        Command::Train {
-            config,
-            steps,
-            every,
-            json,
-            device,
-        } => app::train_command(&config, steps, every, json, &device),
+        Command::Train(args) => app::train_command(&args),
         Command::Bench {
             quick,
             json,

@@ -38,15 +38,14 @@ training:
 "#;
 
 fn small_dataset(n: usize, width: usize, classes: usize) -> Dataset {
-    Dataset {
-        name: "test".into(),
-        x: random(n * width, 99, -2.0, 2.0),
-        y: (0..n).map(|i| (i % classes) as f32).collect(),
-        n,
-        x_width: width,
-        y_width: 1,
-        classes: Some(classes),
-    }
+    Dataset::new(
+        "test",
+        random(n * width, 99, -2.0, 2.0),
+        (0..n).map(|i| (i % classes) as f32).collect(),
+        width,
+        1,
+        Some(classes),
+    )
 }
 
 #[test]

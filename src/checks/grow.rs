@@ -81,6 +81,8 @@ impl Check for Grow {
         let mut broke: Option<(usize, String, String)> = None;
         for (depth, &end) in linears.iter().enumerate().skip(1) {
             let mut c = ctx.config.clone();
+            // Initial weights from a file fit only the whole model; the prefixes start seeded.
+            c.model.weights = None;
             c.model.layers = layers[..end]
                 .iter()
                 .cloned()

@@ -71,21 +71,7 @@ pub fn small_subset(d: &Dataset, k: usize, seed: u64) -> Dataset {
             chosen.push(i);
         }
     }
-    let mut x = Vec::with_capacity(k * d.x_width);
-    let mut y = Vec::with_capacity(k * d.y_width);
-    for &i in &chosen {
-        x.extend_from_slice(&d.x[i * d.x_width..(i + 1) * d.x_width]);
-        y.extend_from_slice(&d.y[i * d.y_width..(i + 1) * d.y_width]);
-    }
-    Dataset {
-        name: format!("{} ({} examples)", d.name, chosen.len()),
-        x,
-        y,
-        n: chosen.len(),
-        x_width: d.x_width,
-        y_width: d.y_width,
-        classes: d.classes,
-    }
+    d.subset(&chosen, format!("{} ({} examples)", d.name, chosen.len()))
 }
 
 impl Check for OverfitSmall {

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::checks::CheckSpec;
-use crate::data::BuiltinData;
+use crate::data::DataSpec;
 use crate::error::{Error, Result};
 use crate::model::{LayerSpec, ModelSpec};
 use crate::ops::{LossKind, OptimizerKind};
@@ -28,7 +28,7 @@ pub struct Config {
     /// Seeds weight init, data generation, batch order and dropout masks.
     #[serde(default)]
     pub seed: u64,
-    pub data: BuiltinData,
+    pub data: DataSpec,
     pub model: ModelSpec,
     #[serde(default, deserialize_with = "name_or_map")]
     pub loss: LossConfig,
@@ -337,16 +337,27 @@ impl Config {
             ));
         }
         let d = &self.data;
-        let sources = [d.builtin.is_some(), d.csv.is_some(), d.npy.is_some()];
-        match sources.iter().filter(|s| **s).count() {
-            0 => {
-                return Err(bad(
-                    "data",
-                    "needs `builtin: spiral|blobs|xor|regression`, `csv: {path: …}` or `npy: {x: …, y: …}`".into(),
-                ))
-            }
+        const SOURCES: &str = "`builtin: spiral|blobs|xor|regression`, `csv: {path: …}`, `npy: {x: …, y: …}`, `npz: {path: …}`, `idx: {images: …, labels: …}` or `safetensors: {path: …}`";
+        match d.source_count() {
+            0 => return Err(bad("data", format!("needs one of {SOURCES}"))),
             1 => {}
-            _ => return Err(bad("data", "give one of `builtin`, `csv` or `npy`".into())),
+            _ => return Err(bad("data", format!("give only one of {SOURCES}"))),
+        }
+        if let Some(crate::data::Validation::Fraction(f)) = d.validation {
+            if !(f > 0.0 && f < 1.0) {
+                return Err(bad(
+                    "data.validation",
+                    format!("a fraction must be between 0 and 1 (exclusive), got {f}"),
+                ));
+            }
+        }
+        if let crate::data::Normalize::Scale(f) = d.normalize {
+            if !(f.is_finite() && f != 0.0) {
+                return Err(bad(
+                    "data.normalize.scale",
+                    format!("must be a finite, non-zero factor, got {f}"),
+                ));
+            }
         }
         for (key, v) in [
             ("data.classes", d.classes),

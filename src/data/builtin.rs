@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Dataset;
+use super::{DataSpec, Dataset};
 use crate::rng::SplitMix64;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -18,71 +18,13 @@ pub enum BuiltinKind {
     Regression,
 }
 
-/// The `data:` section: a built-in dataset (`builtin:` with its parameters) or a file
-/// (`csv:`); exactly one of the two.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct BuiltinData {
-    #[serde(default)]
-    pub builtin: Option<BuiltinKind>,
-    /// A CSV file with a header row (see `data::csv`).
-    #[serde(default)]
-    pub csv: Option<super::csv::CsvSource>,
-    /// NPY files for features and labels (see `data::npy`).
-    #[serde(default)]
-    pub npy: Option<super::npy::NpySource>,
-    #[serde(default)]
-    pub classes: Option<usize>,
-    #[serde(default)]
-    pub points_per_class: Option<usize>,
-    #[serde(default)]
-    pub points: Option<usize>,
-    #[serde(default)]
-    pub dims: Option<usize>,
-    #[serde(default)]
-    pub noise: Option<f64>,
-    /// Seed of the data, independent of the training seed; defaults to the config's seed.
-    #[serde(default)]
-    pub seed: Option<u64>,
-    /// Multiply every feature by this (e.g. to plant unnormalized inputs).
-    #[serde(default)]
-    pub scale: Option<f64>,
-    /// Add this to every feature after scaling.
-    #[serde(default)]
-    pub offset: Option<f64>,
-    /// Permute the labels across examples (labels no longer depend on the inputs).
-    #[serde(default)]
-    pub shuffle_labels: bool,
+/// Generates the built-in dataset. Defaults: spiral 3 classes × 100 points, noise 0.2; blobs
+/// 4 × 100 in 2-D, std 0.5; xor 400 points, noise 0.05; regression 256 points, noise 0.05.
+pub fn builtin(spec: &DataSpec, seed: u64) -> Dataset {
+    generate(spec, spec.seed.unwrap_or(seed))
 }
 
-/// Generates the dataset. Defaults: spiral 3 classes × 100 points, noise 0.2; blobs 4 × 100 in
-/// 2-D, std 0.5; xor 400 points, noise 0.05; regression 256 points, noise 0.05. Then applies
-/// `scale`, `offset` and `shuffle_labels`.
-pub fn builtin(spec: &BuiltinData, seed: u64) -> Dataset {
-    let seed = spec.seed.unwrap_or(seed);
-    let mut d = generate(spec, seed);
-    let (scale, offset) = (spec.scale.unwrap_or(1.0), spec.offset.unwrap_or(0.0));
-    if scale != 1.0 || offset != 0.0 {
-        for v in &mut d.x {
-            *v = (*v as f64 * scale + offset) as f32;
-        }
-        d.name.push_str(&format!(" ×{scale}+{offset}"));
-    }
-    if spec.shuffle_labels {
-        let mut order: Vec<usize> = (0..d.n).collect();
-        SplitMix64::stream(seed, 0x5A11).shuffle(&mut order);
-        let w = d.y_width;
-        let y = order
-            .iter()
-            .flat_map(|&i| d.y[i * w..(i + 1) * w].to_vec())
-            .collect();
-        d.y = y;
-        d.name.push_str(" with shuffled labels");
-    }
-    d
-}
-
-fn generate(spec: &BuiltinData, seed: u64) -> Dataset {
+fn generate(spec: &DataSpec, seed: u64) -> Dataset {
     let mut rng = SplitMix64::stream(seed, 0xDA7A);
     match spec.builtin.unwrap_or(BuiltinKind::Spiral) {
         BuiltinKind::Spiral => {
@@ -108,6 +50,7 @@ fn generate(spec: &BuiltinData, seed: u64) -> Dataset {
                 x_width: 2,
                 y_width: 1,
                 classes: Some(k),
+                class_names: Vec::new(),
             }
         }
         BuiltinKind::Blobs => {
@@ -134,6 +77,7 @@ fn generate(spec: &BuiltinData, seed: u64) -> Dataset {
                 x_width: d,
                 y_width: 1,
                 classes: Some(k),
+                class_names: Vec::new(),
             }
         }
         BuiltinKind::Xor => {
@@ -156,6 +100,7 @@ fn generate(spec: &BuiltinData, seed: u64) -> Dataset {
                 x_width: 2,
                 y_width: 1,
                 classes: Some(2),
+                class_names: Vec::new(),
             }
         }
         BuiltinKind::Regression => {
@@ -176,6 +121,7 @@ fn generate(spec: &BuiltinData, seed: u64) -> Dataset {
                 x_width: 1,
                 y_width: 1,
                 classes: None,
+                class_names: Vec::new(),
             }
         }
     }

@@ -35,15 +35,13 @@ pub struct CsvSource {
     pub task: Option<Task>,
 }
 
-/// Reads the CSV file `source.path` (relative to `base`).
-pub fn load(source: &CsvSource, base: &Path) -> Result<Dataset> {
-    let path = if source.path.is_absolute() {
-        source.path.clone()
-    } else {
-        base.join(&source.path)
-    };
+/// Reads the CSV file `source.path` (relative to `base`). `train`, for a validation file,
+/// fixes the classes (by name) and the feature width to the training data's.
+pub fn load(source: &CsvSource, base: &Path, train: Option<&Dataset>) -> Result<Dataset> {
+    let path = crate::io::resolve(base, &source.path);
     let err = |row: Option<usize>, column: Option<String>, message: String| Error::Data {
         file: path.clone(),
+        tensor: None,
         row,
         column,
         message,
@@ -80,6 +78,16 @@ pub fn load(source: &CsvSource, base: &Path) -> Result<Dataset> {
         None => headers.len() - 1,
     };
     let width = headers.len() - 1;
+    if let Some(t) = train.filter(|t| t.x_width != width) {
+        return Err(err(
+            Some(1),
+            None,
+            format!(
+                "{width} feature columns; the training data has {}",
+                t.x_width
+            ),
+        ));
+    }
     let mut x: Vec<f32> = Vec::new();
     let mut labels: Vec<String> = Vec::new();
     for (i, record) in reader.records().enumerate() {
@@ -125,11 +133,16 @@ pub fn load(source: &CsvSource, base: &Path) -> Result<Dataset> {
     let all_num = labels
         .iter()
         .all(|l| l.parse::<f64>().is_ok_and(|v| v.is_finite()));
-    let task = source.task.unwrap_or(if all_int || !all_num {
+    let inferred = if all_int || !all_num {
         Task::Classification
     } else {
         Task::Regression
-    });
+    };
+    let task = match train {
+        Some(t) if t.classes.is_some() => Task::Classification,
+        Some(_) => Task::Regression,
+        None => source.task.unwrap_or(inferred),
+    };
     let file = path.file_name().map_or_else(
         || path.display().to_string(),
         |f| f.to_string_lossy().into_owned(),
@@ -162,29 +175,55 @@ pub fn load(source: &CsvSource, base: &Path) -> Result<Dataset> {
                 x_width: width,
                 y_width: 1,
                 classes: None,
+                class_names: Vec::new(),
             })
         }
         Task::Classification => {
-            // Integers sort numerically, text lexicographically.
-            let mut classes: Vec<String> = labels
-                .iter()
-                .cloned()
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect();
-            if all_int {
-                classes.sort_by_key(|c| c.parse::<i64>().unwrap_or(0));
-            }
-            if classes.len() < 2 {
+            // Integers sort numerically, text lexicographically; a validation file takes the
+            // training data's classes.
+            let classes: Vec<String> = match train {
+                Some(t) => {
+                    if let Some(i) = labels.iter().position(|l| !t.class_names.contains(l)) {
+                        return Err(err(
+                            Some(i + 2),
+                            Some(label_name),
+                            format!(
+                                "label `{}` is not one of the training classes ({})",
+                                labels[i],
+                                t.class_names.join(", ")
+                            ),
+                        ));
+                    }
+                    t.class_names.clone()
+                }
+                None => {
+                    let mut classes: Vec<String> = labels
+                        .iter()
+                        .cloned()
+                        .collect::<BTreeSet<_>>()
+                        .into_iter()
+                        .collect();
+                    if all_int {
+                        classes.sort_by_key(|c| c.parse::<i64>().unwrap_or(0));
+                    }
+                    classes
+                }
+            };
+            if classes.len() < 2 && train.is_none() {
                 return Err(err(
                     None,
                     Some(label_name),
                     format!("every example has the label `{}`", classes[0]),
                 ));
             }
+            let index: std::collections::HashMap<&str, usize> = classes
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (c.as_str(), i))
+                .collect();
             let y = labels
                 .iter()
-                .map(|l| classes.iter().position(|c| c == l).unwrap_or(0) as f32)
+                .map(|l| index.get(l.as_str()).copied().unwrap_or(0) as f32)
                 .collect();
             let mapping: Vec<String> = classes
                 .iter()
@@ -202,6 +241,7 @@ pub fn load(source: &CsvSource, base: &Path) -> Result<Dataset> {
                 x_width: width,
                 y_width: 1,
                 classes: Some(classes.len()),
+                class_names: classes,
             })
         }
     }

@@ -1,28 +1,56 @@
 //! Datasets: features `x` [n, x_width] and targets `y` [n, y_width] as f32, with the class
-//! count for classification. Built-in datasets need no files and are generated from the seed.
+//! count for classification. A `data:` section ([`DataSpec`]) names a built-in generated from
+//! the seed or a file (CSV, NPY pair, NPZ, IDX pair, safetensors); [`load`] reads it, applies
+//! the planted transforms, holds out a validation split and normalizes both splits with
+//! statistics of the training split.
 
+mod arrays;
 mod builtin;
 pub mod csv;
-pub mod npy;
+mod prepare;
+mod sources;
+mod spec;
 
-pub use builtin::{builtin, BuiltinData, BuiltinKind};
+pub use builtin::{builtin, BuiltinKind};
+pub use prepare::Normalize;
+pub use sources::{FileSource, IdxSource, NpySource, NpzSource, SafetensorsSource};
+pub use spec::{DataSpec, Validation};
 
 use std::path::Path;
 
+use serde::Serialize;
+
 use crate::error::Result;
 
-/// The dataset a `data:` section describes: a file (paths relative to `base`, the config's
-/// folder) or a built-in generated from `seed`.
-pub fn load(spec: &BuiltinData, seed: u64, base: &Path) -> Result<Dataset> {
-    match (&spec.csv, &spec.npy) {
-        (Some(source), _) => csv::load(source, base),
-        (None, Some(source)) => npy::load(source, base),
-        (None, None) => Ok(builtin(spec, seed)),
+/// The training data and, when the spec asks for one, the validation data.
+#[derive(Clone, Debug)]
+pub struct LoadedData {
+    pub train: Dataset,
+    pub validation: Option<Dataset>,
+}
+
+impl From<Dataset> for LoadedData {
+    fn from(train: Dataset) -> Self {
+        LoadedData {
+            train,
+            validation: None,
+        }
     }
 }
 
+/// Reads the dataset a `data:` section describes (file paths relative to `base`, the config's
+/// folder; generated data from `seed` unless the section has its own).
+pub fn load(spec: &DataSpec, seed: u64, base: &Path) -> Result<LoadedData> {
+    let seed = spec.seed.unwrap_or(seed);
+    let whole = match spec.file_source() {
+        Some(source) => sources::load(&source, spec, base, None)?,
+        None => builtin(spec, seed),
+    };
+    prepare::prepare(whole, spec, seed, base)
+}
+
 /// A dataset in memory.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Dataset {
     pub name: String,
     pub x: Vec<f32>,
@@ -32,12 +60,75 @@ pub struct Dataset {
     pub y_width: usize,
     /// Number of classes for class-index targets; `None` for regression targets.
     pub classes: Option<usize>,
+    /// The label each class index stands for, when the file named them (CSV text labels).
+    pub class_names: Vec<String>,
+}
+
+/// What a run records of its data: shape, class balance and a content hash.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct DataSummary {
+    pub name: String,
+    pub examples: usize,
+    pub features: usize,
+    pub targets: usize,
+    pub classes: Option<usize>,
+    pub class_counts: Option<Vec<usize>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub class_names: Vec<String>,
+    pub hash: String,
+}
+
+impl DataSummary {
+    /// One line: `iris.csv …: 120 × 4, 3 classes [40, 40, 40], fnv1a64:…`.
+    pub fn to_text(&self) -> String {
+        let classes = match (&self.classes, &self.class_counts) {
+            (Some(c), Some(counts)) => format!(", {c} classes {counts:?}"),
+            _ => format!(", {}-wide regression target", self.targets),
+        };
+        format!(
+            "{}: {} × {}{classes}, {}",
+            self.name, self.examples, self.features, self.hash
+        )
+    }
 }
 
 impl Dataset {
+    /// A classification dataset with unnamed classes, or a regression one (`classes: None`).
+    pub fn new(name: impl Into<String>, x: Vec<f32>, y: Vec<f32>, x_width: usize, y_width: usize, classes: Option<usize>) -> Self {
+        let n = if x_width == 0 { 0 } else { x.len() / x_width };
+        Dataset {
+            name: name.into(),
+            x,
+            y,
+            n,
+            x_width,
+            y_width,
+            classes,
+            class_names: Vec::new(),
+        }
+    }
+
     /// Row `i` of the features.
     pub fn row(&self, i: usize) -> &[f32] {
         &self.x[i * self.x_width..(i + 1) * self.x_width]
+    }
+
+    /// The examples `indices`, in that order, named `name`.
+    pub fn subset(&self, indices: &[usize], name: String) -> Dataset {
+        let mut x = Vec::with_capacity(indices.len() * self.x_width);
+        let mut y = Vec::with_capacity(indices.len() * self.y_width);
+        for &i in indices {
+            x.extend_from_slice(self.row(i));
+            y.extend_from_slice(&self.y[i * self.y_width..(i + 1) * self.y_width]);
+        }
+        Dataset {
+            name,
+            x,
+            y,
+            n: indices.len(),
+            class_names: self.class_names.clone(),
+            ..*self
+        }
     }
 
     /// FNV-1a 64 over the shapes and the bytes of x and y: a content hash for run records.
@@ -68,5 +159,19 @@ impl Dataset {
             }
         }
         Some(counts)
+    }
+
+    /// Shape, class counts and content hash.
+    pub fn summary(&self) -> DataSummary {
+        DataSummary {
+            name: self.name.clone(),
+            examples: self.n,
+            features: self.x_width,
+            targets: self.y_width,
+            classes: self.classes,
+            class_counts: self.class_counts(),
+            class_names: self.class_names.clone(),
+            hash: self.content_hash(),
+        }
     }
 }

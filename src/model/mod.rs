@@ -4,6 +4,7 @@
 
 mod init;
 mod spec;
+pub mod weights;
 
 pub use init::{init_params, HostParams, HostTensor};
 pub use spec::{Init, LayerSpec, ModelSpec, LAYER_NAMES};

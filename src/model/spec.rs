@@ -285,4 +285,8 @@ pub struct ModelSpec {
     #[serde(default)]
     pub input: Option<usize>,
     pub layers: Vec<LayerSpec>,
+    /// Initial weights from a safetensors file (netdx or PyTorch `nn.Sequential` names; see
+    /// `model::weights`) instead of the seeded init; relative to the config's folder.
+    #[serde(default)]
+    pub weights: Option<std::path::PathBuf>,
 }

@@ -164,7 +164,7 @@ pub fn try_fix(
     let Some((change, fixed)) = cheap_fix(config, f) else {
         return Ok(None);
     };
-    let dataset = crate::data::load(&fixed.data, fixed.seed, &fixed.base_dir)?;
+    let dataset = crate::data::load(&fixed.data, fixed.seed, &fixed.base_dir)?.train;
     let mut ctx = Context::new(gpu, fixed, dataset, observe_steps)?;
     let after = spec.run(&mut ctx)?;
     Ok(Some(TriedFix {

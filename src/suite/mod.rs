@@ -106,7 +106,7 @@ pub fn run_variants(
     let mut findings = Vec::new();
     let (mut model, mut dataset_name) = (String::new(), String::new());
     for (name, config) in variants {
-        let dataset = crate::data::load(&config.data, config.seed, &config.base_dir)?;
+        let dataset = crate::data::load(&config.data, config.seed, &config.base_dir)?.train;
         dataset_name = dataset.name.clone();
         let mut ctx = Context::new(gpu, config.clone(), dataset, MAX_OBSERVE_STEPS)?;
         model = ctx.model.describe();

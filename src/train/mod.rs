@@ -2,6 +2,7 @@
 //! the per-step records it hands to its caller as they happen (so an interrupted or failed run
 //! keeps everything up to that step).
 
+pub mod capture;
 pub mod network;
 pub mod plan;
 pub mod reduction;
@@ -12,11 +13,11 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::data::Dataset;
+use crate::data::{DataSummary, Dataset, LoadedData};
 use crate::error::{Error, Result};
 use crate::gpu::{Dispatch, Gpu};
 use crate::kernels::StepUniform;
-use crate::model::{init_params, HostParams, Model};
+use crate::model::{init_params, HostParams, HostTensor, Model};
 use crate::rng::SplitMix64;
 
 pub use network::DeviceNetwork;
@@ -56,6 +57,31 @@ pub struct TrainSummary {
     pub parameters: usize,
     pub dataset: String,
     pub dataset_hash: String,
+    /// The training data: shape, class counts, hash.
+    pub data: DataSummary,
+    /// The validation data, when the config holds one out.
+    pub validation: Option<DataSummary>,
+    /// Loss and accuracy on the validation data in evaluation mode, after training.
+    pub validation_loss: Option<f64>,
+    pub validation_accuracy: Option<f64>,
+}
+
+/// How [`train_with`] runs beyond the config.
+#[derive(Clone, Debug, Default)]
+pub struct TrainOptions {
+    /// Steps to run instead of `training.steps`.
+    pub steps: Option<usize>,
+    pub instrumentation: Instrumentation,
+    /// Capture every tensor of this 0-based step (see [`capture`]).
+    pub capture_step: Option<usize>,
+}
+
+/// A finished run: its summary, the trainer (trained weights on the device), and the tensors
+/// of the captured step.
+pub struct TrainOutcome<'g> {
+    pub summary: TrainSummary,
+    pub trainer: Trainer<'g>,
+    pub captured: Option<(StepRecord, Vec<HostTensor>)>,
 }
 
 /// Epoch-wise shuffled batches (dropping the incomplete tail of each epoch).
@@ -165,7 +191,13 @@ impl<'g> Trainer<'g> {
                 dataset.n
             )));
         }
-        let host = initial.unwrap_or_else(|| init_params(&model, config.seed));
+        let host = match (initial, &config.model.weights) {
+            (Some(host), _) => host,
+            (None, Some(file)) => {
+                crate::model::weights::load(&crate::io::resolve(&config.base_dir, file), &model)?
+            }
+            (None, None) => init_params(&model, config.seed),
+        };
         let mut opts = PlanOptions::from_config(config, instrumentation);
         opts.input_grad = input_grad;
         let net = DeviceNetwork::upload(gpu, &model, &host, opts.optimizer)?;
@@ -345,24 +377,67 @@ pub fn evaluate(
 pub fn train<'g>(
     gpu: &'g Gpu,
     config: &Config,
-    dataset: Dataset,
+    data: impl Into<LoadedData>,
     steps: Option<usize>,
     instrumentation: Instrumentation,
-    mut on_step: impl FnMut(&StepRecord),
+    on_step: impl FnMut(&StepRecord),
 ) -> Result<(TrainSummary, Trainer<'g>)> {
-    let total = steps.unwrap_or(config.training.steps);
-    let name = dataset.name.clone();
-    let hash = dataset.content_hash();
-    let mut trainer = Trainer::new(gpu, config, dataset, instrumentation, None)?;
+    let options = TrainOptions {
+        steps,
+        instrumentation,
+        capture_step: None,
+    };
+    let outcome = train_with(gpu, config, data.into(), &options, on_step)?;
+    Ok((outcome.summary, outcome.trainer))
+}
+
+/// Trains per the config and `options`, calling `on_step` with each record as soon as it is
+/// read back; evaluates on the training and validation data at the end.
+pub fn train_with<'g>(
+    gpu: &'g Gpu,
+    config: &Config,
+    data: LoadedData,
+    options: &TrainOptions,
+    mut on_step: impl FnMut(&StepRecord),
+) -> Result<TrainOutcome<'g>> {
+    let total = options.steps.unwrap_or(config.training.steps);
+    if let Some(k) = options.capture_step.filter(|k| *k >= total) {
+        return Err(Error::Usage(format!(
+            "--dump-step {k} is past the run's last step ({})",
+            total.saturating_sub(1)
+        )));
+    }
+    let LoadedData { train, validation } = data;
+    let summary_of_data = train.summary();
+    let mut trainer = Trainer::new(gpu, config, train, options.instrumentation, None)?;
     let start = Instant::now();
     let mut last = f64::NAN;
-    for _ in 0..total {
-        let r = trainer.step(total)?;
+    let mut captured = None;
+    for t in 0..total {
+        let r = if options.capture_step == Some(t) {
+            let (r, tensors) = capture::capture_step(&mut trainer, total)?;
+            captured = Some((r.clone(), tensors));
+            if !r.loss.is_finite() {
+                on_step(&r);
+                return Err(Error::NonFinite { step: r.step });
+            }
+            r
+        } else {
+            trainer.step(total)?
+        };
         last = r.loss;
         on_step(&r);
     }
     let seconds = start.elapsed().as_secs_f64();
     let (loss, train_accuracy) = trainer.evaluate()?;
+    let (validation_loss, validation_accuracy) = match &validation {
+        Some(v) => {
+            let device = DeviceData::upload(gpu, v)?;
+            let (l, a) = evaluate(gpu, &trainer.net, &device, config)?;
+            (Some(l), a)
+        }
+        None => (None, None),
+    };
     let info = gpu.info();
     let summary = TrainSummary {
         steps: total,
@@ -375,8 +450,16 @@ pub fn train<'g>(
         backend: format!("{:?}", info.backend).to_lowercase(),
         model: trainer.model.describe(),
         parameters: trainer.model.param_count(),
-        dataset: name,
-        dataset_hash: hash,
+        dataset: summary_of_data.name.clone(),
+        dataset_hash: summary_of_data.hash.clone(),
+        data: summary_of_data,
+        validation: validation.as_ref().map(Dataset::summary),
+        validation_loss,
+        validation_accuracy,
     };
-    Ok((summary, trainer))
+    Ok(TrainOutcome {
+        summary,
+        trainer,
+        captured,
+    })
 }

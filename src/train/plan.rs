@@ -24,9 +24,10 @@ pub enum PlanMode {
 }
 
 /// Which statistics a training step reduces on the GPU.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Instrumentation {
     /// Loss and accuracy only (plus gradient norms when clipping needs them).
+    #[default]
     Bare,
     /// Per-tensor gradient, weight and update statistics and per-layer activation statistics.
     Full,

@@ -1,0 +1,98 @@
+//! File sources of a dataset and their loading: every one reads features and labels as
+//! arrays and hands them to `arrays::to_dataset` (CSV has its own reader).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::csv::CsvSource;
+use super::{arrays, DataSpec, Dataset};
+use crate::error::Result;
+use crate::io::{self, resolve};
+
+/// `npy: {x: x.npy, y: y.npy}`
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NpySource {
+    pub x: PathBuf,
+    pub y: PathBuf,
+}
+
+fn x_name() -> String {
+    "x".into()
+}
+
+fn y_name() -> String {
+    "y".into()
+}
+
+/// `npz: {path: data.npz, x: x, y: y}` (array names default to `x` and `y`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NpzSource {
+    pub path: PathBuf,
+    #[serde(default = "x_name")]
+    pub x: String,
+    #[serde(default = "y_name")]
+    pub y: String,
+}
+
+/// `idx: {images: train-images-idx3-ubyte.gz, labels: train-labels-idx1-ubyte.gz}`
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdxSource {
+    pub images: PathBuf,
+    pub labels: PathBuf,
+}
+
+/// `safetensors: {path: data.safetensors, x: x, y: y}` (tensor names default to `x`, `y`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SafetensorsSource {
+    pub path: PathBuf,
+    #[serde(default = "x_name")]
+    pub x: String,
+    #[serde(default = "y_name")]
+    pub y: String,
+}
+
+/// One file source, as the key that names it: `{csv: {…}}`, `{npy: {…}}`, …
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileSource {
+    Csv(CsvSource),
+    Npy(NpySource),
+    Npz(NpzSource),
+    Idx(IdxSource),
+    Safetensors(SafetensorsSource),
+}
+
+/// Reads `source` (paths relative to `base`). `train`, for a validation file, carries the
+/// training data's classes and feature width.
+pub fn load(
+    source: &FileSource,
+    spec: &DataSpec,
+    base: &Path,
+    train: Option<&Dataset>,
+) -> Result<Dataset> {
+    let pair = |x, y| arrays::to_dataset(x, y, spec.classes, train);
+    match source {
+        FileSource::Csv(s) => super::csv::load(s, base, train),
+        FileSource::Npy(s) => pair(
+            io::npy::read(&resolve(base, &s.x))?,
+            io::npy::read(&resolve(base, &s.y))?,
+        ),
+        FileSource::Npz(s) => {
+            let mut npz = io::npz::Npz::open(&resolve(base, &s.path))?;
+            pair(npz.read(&s.x)?, npz.read(&s.y)?)
+        }
+        FileSource::Idx(s) => pair(
+            io::idx::read(&resolve(base, &s.images))?,
+            io::idx::read(&resolve(base, &s.labels))?,
+        ),
+        FileSource::Safetensors(s) => {
+            let file = io::safetensors::SafetensorsFile::open(&resolve(base, &s.path))?;
+            pair(file.read(&s.x)?, file.read(&s.y)?)
+        }
+    }
+}

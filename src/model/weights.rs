@@ -1,0 +1,126 @@
+//! Weights in and out as safetensors. netdx names a tensor `layers.{i}.weight`, `.bias`,
+//! `.running_mean`, `.running_var`, where `i` counts every layer of the list (activations and
+//! dropout included); PyTorch's `nn.Sequential` names the same tensors `{i}.weight`, … with the
+//! same counting and the same `[out, in]` layout, so a `state_dict` saved with
+//! `safetensors.torch.save_file` loads as it is. Batch norm's `num_batches_tracked` is ignored.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::{init_params, HostParams, HostTensor, LayerSpec, Model};
+use crate::error::{Error, Result};
+use crate::io::safetensors::{self, Named, SafetensorsFile};
+
+/// The netdx name of a tensor named either way (`0.weight` → `layers.0.weight`).
+fn canonical(name: &str) -> String {
+    if name.starts_with("layers.") {
+        name.to_string()
+    } else {
+        format!("layers.{name}")
+    }
+}
+
+/// What the model has at layer `i`, for the message about an extra tensor.
+fn layer_hint(model: &Model, name: &str) -> String {
+    let index = name
+        .strip_prefix("layers.")
+        .and_then(|r| r.split('.').next())
+        .and_then(|i| i.parse::<usize>().ok());
+    match index.map(|i| (i, model.layers.get(i))) {
+        Some((i, Some(l))) => format!("layer {i} is {}", l.spec.kind_name()),
+        Some((_, None)) => format!("the model has {} layers", model.layers.len()),
+        None => "not a layer tensor".into(),
+    }
+}
+
+/// Initial weights for `model` from the safetensors file `path`. Every trainable tensor and
+/// batch-norm statistic must be present with its shape; the error lists each missing, extra
+/// or misshapen tensor.
+pub fn load(path: &Path, model: &Model) -> Result<HostParams> {
+    let file = SafetensorsFile::open(path)?;
+    let mut expected = init_params(model, 0);
+    let mut found: BTreeMap<String, (String, Vec<usize>)> = BTreeMap::new();
+    let mut problems = Vec::new();
+    for (name, shape) in file.shapes() {
+        if name.ends_with(".num_batches_tracked") {
+            continue;
+        }
+        let key = canonical(&name);
+        if let Some((other, _)) = found.get(&key) {
+            problems.push(format!("`{name}` and `{other}` are the same tensor, given twice"));
+            continue;
+        }
+        found.insert(key, (name, shape));
+    }
+    let mut fill = |t: &mut HostTensor, problems: &mut Vec<String>| -> Result<()> {
+        match found.remove(&t.name) {
+            None => problems.push(format!("missing `{}` {:?}", t.name, t.shape)),
+            Some((name, shape)) => {
+                // A PyTorch [n] and a netdx [n] agree; so do [out, in] layouts.
+                if shape != t.shape {
+                    let hint = if shape.len() == 2 && shape[0] == t.shape.get(1).copied().unwrap_or(0) && shape[1] == t.shape[0] {
+                        " (transposed? weights are [out, in], as nn.Linear stores them)"
+                    } else {
+                        ""
+                    };
+                    problems.push(format!(
+                        "misshapen `{name}`: expected {:?}, found {shape:?}{hint}",
+                        t.shape
+                    ));
+                } else {
+                    let array = file.read(&name)?;
+                    if let Some(i) = array.data.iter().position(|v| !v.is_finite()) {
+                        problems.push(format!("`{name}` element {i} is not finite"));
+                    }
+                    t.data = array.data;
+                }
+            }
+        }
+        Ok(())
+    };
+    for t in expected.params.iter_mut().chain(expected.state.iter_mut()) {
+        fill(t, &mut problems)?;
+    }
+    for (key, (name, shape)) in &found {
+        problems.push(format!(
+            "extra `{name}` {shape:?}: the model has no such tensor ({})",
+            layer_hint(model, key)
+        ));
+    }
+    if problems.is_empty() {
+        Ok(expected)
+    } else {
+        Err(Error::Weights {
+            file: path.to_path_buf(),
+            problems,
+        })
+    }
+}
+
+/// Writes `params` (trainable tensors and batch-norm statistics) to `path` under their netdx
+/// names, with `metadata` (model, seed, step, …) in the header.
+pub fn save(path: &Path, params: &HostParams, metadata: BTreeMap<String, String>) -> Result<()> {
+    let named: Vec<Named> = params
+        .params
+        .iter()
+        .chain(&params.state)
+        .map(|t| Named {
+            name: t.name.clone(),
+            shape: t.shape.clone(),
+            data: &t.data,
+        })
+        .collect();
+    safetensors::write(path, &named, metadata)
+}
+
+impl LayerSpec {
+    /// The layer's name as written in a config (`linear`, `relu`, `batch_norm`, …).
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            LayerSpec::Linear { .. } => "linear",
+            LayerSpec::Activation { kind, .. } => kind.name(),
+            LayerSpec::BatchNorm { .. } => "batch_norm",
+            LayerSpec::Dropout { .. } => "dropout",
+        }
+    }
+}

@@ -1,0 +1,55 @@
+//! Every tensor of one training step, for comparing netdx with another framework tensor by
+//! tensor: the weights and batch-norm statistics before the update (`layers.{i}.*`), the
+//! gradients of the mean data loss (`grad.layers.{i}.weight`, `.bias`: before clipping, L2
+//! and weight decay, as PyTorch's `.grad` after `loss.backward()`), each layer's output
+//! (`act.{i}`, [batch, width]), the batch (`x` [batch, features]; `y` [batch] class indices
+//! as f32, or [batch, k] targets) and the loss (`loss`, [1]).
+
+use super::{StepRecord, Trainer};
+use crate::error::Result;
+use crate::model::HostTensor;
+
+/// Runs the trainer's next step and returns its record with every tensor of the step.
+pub fn capture_step(trainer: &mut Trainer, total: usize) -> Result<(StepRecord, Vec<HostTensor>)> {
+    let gpu = trainer.gpu;
+    let before = trainer.net.download(gpu)?;
+    let record = trainer.step_with(total, None)?;
+    let plan = &trainer.plan;
+    let batch = plan.batch;
+    let mut out: Vec<HostTensor> = before.params.into_iter().chain(before.state).collect();
+    for (info, g) in trainer.net.infos.iter().zip(&plan.param_grads) {
+        out.push(HostTensor {
+            name: format!("grad.{}", info.name),
+            shape: info.shape.clone(),
+            data: gpu.read::<f32>(g)?,
+        });
+    }
+    for l in &trainer.model.layers {
+        out.push(HostTensor {
+            name: format!("act.{}", l.index),
+            shape: vec![batch, l.output],
+            data: gpu.read::<f32>(&plan.acts[l.index + 1])?,
+        });
+    }
+    out.push(HostTensor {
+        name: "x".into(),
+        shape: vec![batch, trainer.model.input],
+        data: gpu.read::<f32>(&plan.acts[0])?,
+    });
+    let y_width = trainer.dataset.y_width;
+    out.push(HostTensor {
+        name: "y".into(),
+        shape: if trainer.dataset.classes.is_some() {
+            vec![batch]
+        } else {
+            vec![batch, y_width]
+        },
+        data: gpu.read::<f32>(&plan.targets)?,
+    });
+    out.push(HostTensor {
+        name: "loss".into(),
+        shape: vec![1],
+        data: vec![record.loss as f32],
+    });
+    Ok((record, out))
+}
