@@ -8,7 +8,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::config::{Config, LossConfig, OptimizerSpec, ScheduleConfig, TrainingConfig};
-use crate::data::{DataSpec, BuiltinKind, Dataset};
+use crate::data::{BuiltinKind, DataSpec, Dataset};
 use crate::error::Result;
 use crate::gpu::{Gpu, TensorUsage};
 use crate::kernels::{ProbeParams, COPY_PROBE, FMA_PROBE};

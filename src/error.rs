@@ -139,12 +139,14 @@ impl Error {
 }
 
 fn location(tensor: Option<&str>, row: Option<usize>, column: Option<&str>) -> String {
-    let tensor = tensor.map(|t| format!(": tensor `{t}`")).unwrap_or_default();
+    let tensor = tensor
+        .map(|t| format!(": tensor `{t}`"))
+        .unwrap_or_default();
     tensor
         + &match (row, column) {
-        (Some(r), Some(c)) => format!(": row {r}, column `{c}`"),
-        (Some(r), None) => format!(": row {r}"),
-        (None, Some(c)) => format!(": column `{c}`"),
-        (None, None) => String::new(),
-    }
+            (Some(r), Some(c)) => format!(": row {r}, column `{c}`"),
+            (Some(r), None) => format!(": row {r}"),
+            (None, Some(c)) => format!(": column `{c}`"),
+            (None, None) => String::new(),
+        }
 }

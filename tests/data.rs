@@ -359,7 +359,11 @@ fn images(n: usize) -> (Vec<u8>, Vec<u8>) {
         for r in 0..8 {
             for c in 0..8 {
                 let bright = (c < 4) == (i % 2 == 1);
-                px.push(if bright { 200 + (r * c % 50) as u8 } else { (i * 3 + r) as u8 % 40 });
+                px.push(if bright {
+                    200 + (r * c % 50) as u8
+                } else {
+                    (i * 3 + r) as u8 % 40
+                });
             }
         }
     }
@@ -388,9 +392,21 @@ fn idx_files_raw_or_gzipped_train_with_scale_normalization() {
     assert!(trains(gpu, &config) >= 0.95);
 
     let cases: [(&str, Vec<u8>, &str); 4] = [
-        ("magic", b"\x01\x02\x08\x01abcd".to_vec(), "not an IDX file (wrong magic)"),
-        ("short", img[..100].to_vec(), "truncated: 84 bytes of data for the 2560 values"),
-        ("code", vec![0, 0, 0x07, 1, 0, 0, 0, 1, 5], "unknown IDX element type 0x07"),
+        (
+            "magic",
+            b"\x01\x02\x08\x01abcd".to_vec(),
+            "not an IDX file (wrong magic)",
+        ),
+        (
+            "short",
+            img[..100].to_vec(),
+            "truncated: 84 bytes of data for the 2560 values",
+        ),
+        (
+            "code",
+            vec![0, 0, 0x07, 1, 0, 0, 0, 1, 5],
+            "unknown IDX element type 0x07",
+        ),
         ("badgz", vec![0x1f, 0x8b, 8, 0, 1, 2, 3], "gzip:"),
     ];
     for (name, bytes, want) in cases {
@@ -400,7 +416,10 @@ fn idx_files_raw_or_gzipped_train_with_scale_normalization() {
             name,
         );
         let err = load(&config).unwrap_err().to_string();
-        assert!(err.contains(&format!("{name}-idx: {want}")), "{name}: {err}");
+        assert!(
+            err.contains(&format!("{name}-idx: {want}")),
+            "{name}: {err}"
+        );
     }
 }
 
@@ -444,7 +463,9 @@ fn safetensors_datasets_train_and_bad_ones_are_named() {
     .unwrap_err()
     .to_string();
     assert!(
-        err.contains("range.safetensors: tensor `y`: example 2: label 2 is out of range for 2 classes"),
+        err.contains(
+            "range.safetensors: tensor `y`: example 2: label 2 is out of range for 2 classes"
+        ),
         "{err}"
     );
     let c64 = vec![0u8; 24];
@@ -455,26 +476,46 @@ fn safetensors_datasets_train_and_bad_ones_are_named() {
             ("y", TensorView::new(Dtype::F32, vec![3], &yf).unwrap()),
         ],
     );
-    let err = load(&config_with_data("{safetensors: {path: dtype.safetensors}}", "dtype"))
-        .unwrap_err()
-        .to_string();
+    let err = load(&config_with_data(
+        "{safetensors: {path: dtype.safetensors}}",
+        "dtype",
+    ))
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("tensor `x`: unsupported dtype C64"), "{err}");
     let empty: Vec<u8> = Vec::new();
     write(
         "empty.safetensors",
         vec![
-            ("x", TensorView::new(Dtype::F32, vec![0, 2], &empty).unwrap()),
+            (
+                "x",
+                TensorView::new(Dtype::F32, vec![0, 2], &empty).unwrap(),
+            ),
             ("y", TensorView::new(Dtype::I64, vec![0], &empty).unwrap()),
         ],
     );
-    let err = load(&config_with_data("{safetensors: {path: empty.safetensors}}", "empty"))
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("tensor `x`: no data: the shape is [0, 2]"), "{err}");
+    let err = load(&config_with_data(
+        "{safetensors: {path: empty.safetensors}}",
+        "empty",
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("tensor `x`: no data: the shape is [0, 2]"),
+        "{err}"
+    );
     let whole = std::fs::read(dir().join("data.safetensors")).unwrap();
     for (name, bytes, want) in [
-        ("cut", whole[..whole.len() - 7].to_vec(), "not a valid safetensors file"),
-        ("junk", b"\xff\xff\xff\xff\xff\xff\xff\x7fjunk".to_vec(), "not a valid safetensors file"),
+        (
+            "cut",
+            whole[..whole.len() - 7].to_vec(),
+            "not a valid safetensors file",
+        ),
+        (
+            "junk",
+            b"\xff\xff\xff\xff\xff\xff\xff\x7fjunk".to_vec(),
+            "not a valid safetensors file",
+        ),
     ] {
         std::fs::write(dir().join(format!("{name}.safetensors")), bytes).unwrap();
         let err = load(&config_with_data(
@@ -483,7 +524,10 @@ fn safetensors_datasets_train_and_bad_ones_are_named() {
         ))
         .unwrap_err()
         .to_string();
-        assert!(err.contains(&format!("{name}.safetensors: {want}")), "{err}");
+        assert!(
+            err.contains(&format!("{name}.safetensors: {want}")),
+            "{err}"
+        );
     }
     let err = load(&config_with_data(
         "{safetensors: {path: data.safetensors, y: labels}}",
@@ -513,10 +557,19 @@ fn a_validation_split_is_held_out_and_normalization_uses_the_training_split() {
         let col: Vec<f64> = (0..30).map(|i| data.train.x[i * 3 + j] as f64).collect();
         let mean = col.iter().sum::<f64>() / 30.0;
         let var = col.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 30.0;
-        assert!(mean.abs() < 1e-5 && (var - 1.0).abs() < 1e-4, "feature {j}: {mean} {var}");
+        assert!(
+            mean.abs() < 1e-5 && (var - 1.0).abs() < 1e-4,
+            "feature {j}: {mean} {var}"
+        );
     }
     let summary = data.train.summary();
-    assert_eq!(summary.class_counts.as_ref().map(|c| c.iter().sum::<usize>()), Some(30));
+    assert_eq!(
+        summary
+            .class_counts
+            .as_ref()
+            .map(|c| c.iter().sum::<usize>()),
+        Some(30)
+    );
     assert!(summary.hash.starts_with("fnv1a64:"));
     // The same seed gives the same split; a separate file works too and shares the classes.
     let again = netdx::data::load(&config.data, config.seed, &config.base_dir).unwrap();
@@ -548,17 +601,29 @@ fn a_validation_split_is_held_out_and_normalization_uses_the_training_split() {
     )
     .unwrap_err()
     .to_string();
-    assert!(err.contains("data.validation: a fraction must be between 0 and 1"), "{err}");
+    assert!(
+        err.contains("data.validation: a fraction must be between 0 and 1"),
+        "{err}"
+    );
 }
 
 #[test]
 fn training_reports_validation_metrics() {
     let gpu = gpu_or_skip!();
-    let config = config_with_data("{builtin: spiral, classes: 2, validation: 0.2}", "spiral_val");
+    let config = config_with_data(
+        "{builtin: spiral, classes: 2, validation: 0.2}",
+        "spiral_val",
+    );
     let data = netdx::data::load(&config.data, config.seed, &config.base_dir).unwrap();
     let (summary, _) = train(gpu, &config, data, Some(50), Instrumentation::Bare, |_| {}).unwrap();
     assert_eq!(summary.data.examples, 160);
     assert_eq!(summary.validation.as_ref().map(|v| v.examples), Some(40));
-    let (loss, acc) = (summary.validation_loss.unwrap(), summary.validation_accuracy.unwrap());
-    assert!(loss.is_finite() && (0.0..=1.0).contains(&acc), "{loss} {acc}");
+    let (loss, acc) = (
+        summary.validation_loss.unwrap(),
+        summary.validation_accuracy.unwrap(),
+    );
+    assert!(
+        loss.is_finite() && (0.0..=1.0).contains(&acc),
+        "{loss} {acc}"
+    );
 }

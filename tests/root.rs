@@ -10,3 +10,4 @@ mod data;
 mod kernels;
 mod shaders;
 mod training;
+mod weights;

@@ -16,13 +16,15 @@ pub fn to_dataset(
     classes: Option<usize>,
     train: Option<&Dataset>,
 ) -> Result<Dataset> {
-    let n = *x
-        .shape
-        .first()
-        .ok_or_else(|| x.origin.error("features must have an examples dimension; the array is a scalar"))?;
+    let n = *x.shape.first().ok_or_else(|| {
+        x.origin
+            .error("features must have an examples dimension; the array is a scalar")
+    })?;
     let width: usize = x.shape[1..].iter().product();
     if n == 0 || width == 0 {
-        return Err(x.origin.error(format!("no data: the shape is {:?}", x.shape)));
+        return Err(x
+            .origin
+            .error(format!("no data: the shape is {:?}", x.shape)));
     }
     if let Some(i) = x.data.iter().position(|v| !v.is_finite()) {
         return Err(x.origin.error(format!(
@@ -35,21 +37,23 @@ pub fn to_dataset(
     let y_width = match y.shape.as_slice() {
         [m] if *m == n => 1,
         [m, k] if *m == n && *k > 0 => *k,
-        s => {
-            return Err(y.origin.error(format!(
-                "labels must be [{n}] or [{n}, k] to match the {n} examples of {}; the shape is {s:?}",
-                x.origin.short()
-            )))
-        }
+        s => return Err(y.origin.error(format!(
+            "labels must be [{n}] or [{n}, k] to match the {n} examples of {}; the shape is {s:?}",
+            x.origin.short()
+        ))),
     };
     if let Some(i) = y.data.iter().position(|v| !v.is_finite()) {
-        return Err(y.origin.error(format!("example {} is not finite", i / y_width)));
+        return Err(y
+            .origin
+            .error(format!("example {} is not finite", i / y_width)));
     }
     let declared = classes.or(train.and_then(|t| t.classes));
     let is_classes = y_width == 1 && (y.integer || declared.is_some());
     let classes = if is_classes {
         if let Some(i) = y.data.iter().position(|v| *v < 0.0) {
-            return Err(y.origin.error(format!("example {i}: label {} is negative", y.data[i])));
+            return Err(y
+                .origin
+                .error(format!("example {i}: label {} is negative", y.data[i])));
         }
         if let Some(i) = y.data.iter().position(|v| v.fract() != 0.0) {
             return Err(y.origin.error(format!(
@@ -87,9 +91,16 @@ pub fn to_dataset(
         }
     }
     let name = if x.origin.file == y.origin.file {
-        format!("{} ({n} × {width})", x.origin.short().split(':').next().unwrap_or(""))
+        format!(
+            "{} ({n} × {width})",
+            x.origin.short().split(':').next().unwrap_or("")
+        )
     } else {
-        format!("{} / {} ({n} × {width})", x.origin.short(), y.origin.short())
+        format!(
+            "{} / {} ({n} × {width})",
+            x.origin.short(),
+            y.origin.short()
+        )
     };
     Ok(Dataset {
         name,

@@ -94,8 +94,15 @@ impl DataSummary {
 
 impl Dataset {
     /// A classification dataset with unnamed classes, or a regression one (`classes: None`).
-    pub fn new(name: impl Into<String>, x: Vec<f32>, y: Vec<f32>, x_width: usize, y_width: usize, classes: Option<usize>) -> Self {
-        let n = if x_width == 0 { 0 } else { x.len() / x_width };
+    pub fn new(
+        name: impl Into<String>,
+        x: Vec<f32>,
+        y: Vec<f32>,
+        x_width: usize,
+        y_width: usize,
+        classes: Option<usize>,
+    ) -> Self {
+        let n = x.len().checked_div(x_width).unwrap_or(0);
         Dataset {
             name: name.into(),
             x,

@@ -93,7 +93,9 @@ impl Affine {
                 Some(Affine { shift, factor })
             }
             Normalize::Minmax => {
-                let lo: Vec<f64> = (0..w).map(|j| column(j).fold(f64::INFINITY, f64::min)).collect();
+                let lo: Vec<f64> = (0..w)
+                    .map(|j| column(j).fold(f64::INFINITY, f64::min))
+                    .collect();
                 let factor = (0..w)
                     .map(|j| {
                         let range = column(j).fold(f64::NEG_INFINITY, f64::max) - lo[j];
@@ -192,8 +194,14 @@ fn split(whole: &Dataset, fraction: f64, seed: u64) -> Result<(Dataset, Option<D
     let (mut v, mut t) = (order[..held].to_vec(), order[held..].to_vec());
     v.sort_unstable();
     t.sort_unstable();
-    let train = whole.subset(&t, format!("{} (training {} of {})", whole.name, t.len(), whole.n));
-    let validation = whole.subset(&v, format!("{} (validation {} of {})", whole.name, v.len(), whole.n));
+    let train = whole.subset(
+        &t,
+        format!("{} (training {} of {})", whole.name, t.len(), whole.n),
+    );
+    let validation = whole.subset(
+        &v,
+        format!("{} (validation {} of {})", whole.name, v.len(), whole.n),
+    );
     Ok((train, Some(validation)))
 }
 
@@ -203,7 +211,14 @@ mod tests {
 
     fn data(x: Vec<f32>, w: usize) -> Dataset {
         let n = x.len() / w;
-        Dataset::new("t", x, (0..n).map(|i| (i % 2) as f32).collect(), w, 1, Some(2))
+        Dataset::new(
+            "t",
+            x,
+            (0..n).map(|i| (i % 2) as f32).collect(),
+            w,
+            1,
+            Some(2),
+        )
     }
 
     #[test]

@@ -65,9 +65,8 @@ pub fn parse(bytes: &[u8], origin: Origin) -> Result<Array> {
         .ok_or_else(|| origin.error("header has no 'descr'"))?
         .trim_matches('\'');
     if field(header, "fortran_order") == Some("True") {
-        return Err(origin.error(
-            "Fortran order is not supported; save with C order (np.ascontiguousarray)",
-        ));
+        return Err(origin
+            .error("Fortran order is not supported; save with C order (np.ascontiguousarray)"));
     }
     let shape_text = field(header, "shape").ok_or_else(|| origin.error("header has no 'shape'"))?;
     let shape: Vec<usize> = shape_text
@@ -85,13 +84,7 @@ pub fn parse(bytes: &[u8], origin: Origin) -> Result<Array> {
             "unsupported dtype '{descr}' (use float16/32/64, (u)int8–64 or bool)"
         ))
     })?;
-    Array::from_bytes(
-        origin,
-        shape,
-        element,
-        &bytes[start + header_len..],
-        little,
-    )
+    Array::from_bytes(origin, shape, element, &bytes[start + header_len..], little)
 }
 
 /// Reads an NPY file.

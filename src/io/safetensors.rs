@@ -38,9 +38,8 @@ impl SafetensorsFile {
     pub fn open(path: &Path) -> Result<Self> {
         let map = super::map(path)?;
         // Validate the header once, so that later reads cannot fail on it.
-        SafeTensors::deserialize(&map).map_err(|e| {
-            Origin::file(path).error(format!("not a valid safetensors file: {e}"))
-        })?;
+        SafeTensors::deserialize(&map)
+            .map_err(|e| Origin::file(path).error(format!("not a valid safetensors file: {e}")))?;
         Ok(SafetensorsFile {
             path: path.to_path_buf(),
             map,
@@ -67,11 +66,13 @@ impl SafetensorsFile {
         let view = st.tensor(name).map_err(|_| {
             let mut names = st.names();
             names.sort();
-            origin.error(format!("no such tensor; the file holds: {}", names.join(", ")))
+            origin.error(format!(
+                "no such tensor; the file holds: {}",
+                names.join(", ")
+            ))
         })?;
-        let element = element(view.dtype()).ok_or_else(|| {
-            origin.error(format!("unsupported dtype {:?}", view.dtype()))
-        })?;
+        let element = element(view.dtype())
+            .ok_or_else(|| origin.error(format!("unsupported dtype {:?}", view.dtype())))?;
         Array::from_bytes(origin, view.shape().to_vec(), element, view.data(), true)
     }
 }

@@ -47,7 +47,9 @@ pub fn load(path: &Path, model: &Model) -> Result<HostParams> {
         }
         let key = canonical(&name);
         if let Some((other, _)) = found.get(&key) {
-            problems.push(format!("`{name}` and `{other}` are the same tensor, given twice"));
+            problems.push(format!(
+                "`{name}` and `{other}` are the same tensor, given twice"
+            ));
             continue;
         }
         found.insert(key, (name, shape));
@@ -58,7 +60,10 @@ pub fn load(path: &Path, model: &Model) -> Result<HostParams> {
             Some((name, shape)) => {
                 // A PyTorch [n] and a netdx [n] agree; so do [out, in] layouts.
                 if shape != t.shape {
-                    let hint = if shape.len() == 2 && shape[0] == t.shape.get(1).copied().unwrap_or(0) && shape[1] == t.shape[0] {
+                    let hint = if shape.len() == 2
+                        && shape[0] == t.shape.get(1).copied().unwrap_or(0)
+                        && shape[1] == t.shape[0]
+                    {
                         " (transposed? weights are [out, in], as nn.Linear stores them)"
                     } else {
                         ""
