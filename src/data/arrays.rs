@@ -37,10 +37,12 @@ pub fn to_dataset(
     let y_width = match y.shape.as_slice() {
         [m] if *m == n => 1,
         [m, k] if *m == n && *k > 0 => *k,
-        s => return Err(y.origin.error(format!(
+        s => {
+            return Err(y.origin.error(format!(
             "labels must be [{n}] or [{n}, k] to match the {n} examples of {}; the shape is {s:?}",
             x.origin.short()
-        ))),
+        )))
+        }
     };
     if let Some(i) = y.data.iter().position(|v| !v.is_finite()) {
         return Err(y

@@ -83,14 +83,39 @@ pub fn schema() -> Value {
     let loss_names =
         json!({"enum": ["softmax_cross_entropy", "binary_cross_entropy", "mse", "focal"]});
     let schedule_names = json!({"enum": ["constant", "step", "exponential", "cosine"]});
+    let string = json!({"type": "string"});
+    let npy = strict(json!({"x": string, "y": string}), &["x", "y"]);
+    let csv = strict(
+        json!({
+            "path": string, "label": string,
+            "task": {"enum": ["classification", "regression"]},
+        }),
+        &["path"],
+    );
+    let named_pair = strict(json!({"path": string, "x": string, "y": string}), &["path"]);
+    let idx = strict(
+        json!({"images": string, "labels": string}),
+        &["images", "labels"],
+    );
+    let file_source = json!({"oneOf": [
+        strict(json!({"csv": csv}), &["csv"]),
+        strict(json!({"npy": npy}), &["npy"]),
+        strict(json!({"npz": named_pair}), &["npz"]),
+        strict(json!({"idx": idx}), &["idx"]),
+        strict(json!({"safetensors": named_pair}), &["safetensors"]),
+    ]});
     let data = strict(
         json!({
             "builtin": {"enum": ["spiral", "blobs", "xor", "regression"]},
-            "npy": strict(json!({"x": {"type": "string"}, "y": {"type": "string"}}), &["x", "y"]),
-            "csv": strict(json!({
-                "path": {"type": "string"}, "label": {"type": "string"},
-                "task": {"enum": ["classification", "regression"]},
-            }), &["path"]),
+            "npy": npy, "csv": csv, "npz": named_pair, "idx": idx, "safetensors": named_pair,
+            "validation": {"oneOf": [
+                {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+                file_source,
+            ]},
+            "normalize": {"oneOf": [
+                {"enum": ["none", "standardize", "minmax"]},
+                strict(json!({"scale": number()}), &["scale"]),
+            ]},
             "classes": integer(), "points_per_class": integer(), "points": integer(), "dims": integer(),
             "noise": number(), "seed": integer(), "scale": number(), "offset": number(),
             "shuffle_labels": {"type": "boolean"},
@@ -137,7 +162,7 @@ pub fn schema() -> Value {
             "name": {"type": "string"},
             "seed": integer(),
             "data": data,
-            "model": strict(json!({"input": integer(), "layers": {"type": "array", "items": layer(), "minItems": 1}}), &["layers"]),
+            "model": strict(json!({"input": integer(), "layers": {"type": "array", "items": layer(), "minItems": 1}, "weights": {"type": "string"}}), &["layers"]),
             "loss": loss,
             "training": training,
             "checks": checks(),
