@@ -81,7 +81,7 @@ impl Check for BatchIndependence {
             for v in &mut data.x[j * xw..(j + 1) * xw] {
                 *v = *v * 2.0 + 1.0;
             }
-            ctx.gpu.write(&device_data.x.buffer, &data.x);
+            device_data.write_features(ctx.gpu, &data.x)?;
             let after = logits()?;
             for i in (0..n).filter(|&i| i != j) {
                 if before[i * width..(i + 1) * width] != after[i * width..(i + 1) * width]

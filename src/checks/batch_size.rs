@@ -95,7 +95,7 @@ impl Check for BatchSize {
                 TrainerOptions {
                     instrumentation: Instrumentation::Full,
                     initial: Some(weights.clone()),
-                    input_grad: false,
+                    ..Default::default()
                 },
             )?;
             let mut total = 0.0;

@@ -63,6 +63,7 @@ impl Check for Saliency {
                 instrumentation: Instrumentation::Bare,
                 initial: Some(weights),
                 input_grad: true,
+                ..Default::default()
             },
         )?;
         t.step_with(1, Some(0.0))?;

@@ -8,6 +8,7 @@ pub mod plan;
 pub mod reduction;
 pub mod schedule;
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use serde::Serialize;
@@ -22,7 +23,8 @@ use crate::rng::SplitMix64;
 
 pub use network::DeviceNetwork;
 pub use plan::{
-    check_output, BatchPlan, DeviceData, Instrumentation, PlanMode, PlanOptions, StepStats,
+    check_output, BatchPlan, DeviceData, Instrumentation, Placement, PlanMode, PlanOptions,
+    Residency, StepStats,
 };
 
 /// One training step as recorded.
@@ -125,7 +127,8 @@ impl BatchSampler {
 pub struct Trainer<'g> {
     pub gpu: &'g Gpu,
     pub config: Config,
-    pub dataset: Dataset,
+    /// Shared with the device data when that is streamed.
+    pub dataset: Arc<Dataset>,
     pub model: Model,
     pub net: DeviceNetwork,
     pub data: DeviceData,
@@ -135,13 +138,15 @@ pub struct Trainer<'g> {
 }
 
 /// How to build a [`Trainer`] beyond its config and data.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct TrainerOptions {
     pub instrumentation: Instrumentation,
     /// Initial weights instead of the seeded init.
     pub initial: Option<HostParams>,
     /// Also compute the gradient with respect to the input (saliency).
     pub input_grad: bool,
+    /// Resident or streamed data (streamed anyway when it exceeds a storage binding).
+    pub placement: Placement,
 }
 
 impl<'g> Trainer<'g> {
@@ -162,6 +167,7 @@ impl<'g> Trainer<'g> {
                 instrumentation,
                 initial,
                 input_grad: false,
+                placement: Placement::Auto,
             },
         )
     }
@@ -176,6 +182,7 @@ impl<'g> Trainer<'g> {
             instrumentation,
             initial,
             input_grad,
+            placement,
         } = options;
         let model = Model::build(&config.model, dataset.x_width)?;
         check_output(
@@ -201,7 +208,8 @@ impl<'g> Trainer<'g> {
         let mut opts = PlanOptions::from_config(config, instrumentation);
         opts.input_grad = input_grad;
         let net = DeviceNetwork::upload(gpu, &model, &host, opts.optimizer)?;
-        let data = DeviceData::upload(gpu, &dataset)?;
+        let dataset = Arc::new(dataset);
+        let data = DeviceData::upload_shared(gpu, &dataset, placement)?;
         let plan = BatchPlan::new(gpu, &net, &data, batch, PlanMode::Train, &opts)?;
         let sampler = BatchSampler::new(dataset.n, batch, config.training.shuffle, config.seed);
         Ok(Trainer {

@@ -1,5 +1,5 @@
 //! A batch plan: every buffer and dispatch for one batch size and mode, created once. A step
-//! writes the batch indices and the step uniform, encodes the recorded dispatches into one
+//! writes the batch indices (or, for streamed data, the batch's rows) and the step uniform, encodes the recorded dispatches into one
 //! submission, and reads back one small statistics buffer.
 
 use crate::config::{Config, Fault, FaultKind, LossConfig};
@@ -10,8 +10,11 @@ use crate::model::LayerSpec;
 use crate::ops::{LossKind, OptimizerKind};
 use crate::reference::ReduceStats;
 
+use std::sync::Arc;
+
 use super::network::DeviceNetwork;
 use super::reduction::reduce;
+use crate::data::Dataset;
 
 /// Training mode runs forward, loss, backward, statistics and the optimizer; evaluation mode
 /// runs forward and loss with running batch-norm statistics and no dropout; TrainForward runs
@@ -33,24 +36,90 @@ pub enum Instrumentation {
     Full,
 }
 
-/// The resident dataset (all of x and y on the GPU; batches are gathered by index).
+/// Where the examples live while training.
+pub enum Residency {
+    /// All of x and y on the GPU; each step gathers its batch by index in a shader.
+    Resident { x: Tensor, y: Tensor },
+    /// Larger than one storage binding: the rows stay on the host and each step writes its
+    /// batch's rows straight into the plan's input and target buffers (the queue stages the
+    /// write, which lands before the step's submission runs); the gather dispatch is left out.
+    Streamed { rows: Arc<Dataset> },
+}
+
+/// The dataset as the plans see it.
 pub struct DeviceData {
-    pub x: Tensor,
-    pub y: Tensor,
+    pub residency: Residency,
     pub n: usize,
     pub x_width: usize,
     pub y_width: usize,
 }
 
+/// How to place a dataset on the device.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Placement {
+    /// Resident when x and y each fit one storage binding, streamed otherwise.
+    #[default]
+    Auto,
+    /// Always streamed (tests of the streamed path on small data).
+    Streamed,
+}
+
 impl DeviceData {
-    pub fn upload(gpu: &Gpu, d: &crate::data::Dataset) -> Result<Self> {
+    /// Places `d` on the device (copied to a shared host copy only when streamed).
+    pub fn upload(gpu: &Gpu, d: &Dataset) -> Result<Self> {
+        if Self::fits(gpu, d) {
+            Self::place(gpu, d, None)
+        } else {
+            Self::place(gpu, d, Some(Arc::new(d.clone())))
+        }
+    }
+
+    /// Places the shared dataset `d` as `placement` says.
+    pub fn upload_shared(gpu: &Gpu, d: &Arc<Dataset>, placement: Placement) -> Result<Self> {
+        let stream = placement == Placement::Streamed || !Self::fits(gpu, d);
+        Self::place(gpu, d, stream.then(|| d.clone()))
+    }
+
+    /// Whether x and y each fit one storage binding.
+    fn fits(gpu: &Gpu, d: &Dataset) -> bool {
+        let limit = gpu.limits().max_storage_buffer_binding_size;
+        [d.x.len(), d.y.len()]
+            .iter()
+            .all(|len| (*len as u64) * 4 <= limit)
+    }
+
+    fn place(gpu: &Gpu, d: &Dataset, streamed: Option<Arc<Dataset>>) -> Result<Self> {
+        let residency = if let Some(rows) = streamed {
+            Residency::Streamed { rows }
+        } else {
+            Residency::Resident {
+                x: gpu.tensor_from("data.x", &d.x)?,
+                y: gpu.tensor_from("data.y", &d.y)?,
+            }
+        };
         Ok(DeviceData {
-            x: gpu.tensor_from("data.x", &d.x)?,
-            y: gpu.tensor_from("data.y", &d.y)?,
+            residency,
             n: d.n,
             x_width: d.x_width,
             y_width: d.y_width,
         })
+    }
+
+    pub fn is_streamed(&self) -> bool {
+        matches!(self.residency, Residency::Streamed { .. })
+    }
+
+    /// Replaces every feature (same shape) of resident data; streamed data is read-only.
+    pub fn write_features(&self, gpu: &Gpu, x: &[f32]) -> Result<()> {
+        match &self.residency {
+            Residency::Resident { x: buffer, .. } if x.len() == buffer.len => {
+                gpu.write(&buffer.buffer, x);
+                Ok(())
+            }
+            _ => Err(Error::Usage(
+                "write_features needs resident data of the same shape".into(),
+            )),
+        }
     }
 }
 
@@ -113,6 +182,8 @@ pub struct BatchPlan {
     dispatches: Vec<Dispatch>,
     nparams: usize,
     nlayers: usize,
+    /// The host rows when the data is streamed (see [`Residency::Streamed`]).
+    streamed: Option<Arc<Dataset>>,
 }
 
 /// What the plan needs from the config.
@@ -265,32 +336,38 @@ impl BatchPlan {
         let mut d: Vec<Dispatch> = Vec::new();
         let ph = &net.placeholders;
 
-        // Gather the batch.
-        let u = gpu.uniform(
-            "gather",
-            &GatherParams {
-                batch: batch as u32,
-                x_width: data.x_width as u32,
-                y_width: data.y_width as u32,
-                _pad: 0,
-            },
-        )?;
-        d.push(
-            gpu.dispatch(
-                &GATHER,
-                &[],
-                &[
-                    &u,
-                    &indices.buffer,
-                    &data.x.buffer,
-                    &data.y.buffer,
-                    &acts[0].buffer,
-                    &targets.buffer,
-                ],
-                gpu.groups_1d(&GATHER, batch * (data.x_width + data.y_width)),
-            )?
-            .labeled("gather batch"),
-        );
+        // Gather the batch (streamed data is written to acts[0] and targets by the host).
+        let streamed = match &data.residency {
+            Residency::Resident { x, y } => {
+                let u = gpu.uniform(
+                    "gather",
+                    &GatherParams {
+                        batch: batch as u32,
+                        x_width: data.x_width as u32,
+                        y_width: data.y_width as u32,
+                        _pad: 0,
+                    },
+                )?;
+                d.push(
+                    gpu.dispatch(
+                        &GATHER,
+                        &[],
+                        &[
+                            &u,
+                            &indices.buffer,
+                            &x.buffer,
+                            &y.buffer,
+                            &acts[0].buffer,
+                            &targets.buffer,
+                        ],
+                        gpu.groups_1d(&GATHER, batch * (data.x_width + data.y_width)),
+                    )?
+                    .labeled("gather batch"),
+                );
+                None
+            }
+            Residency::Streamed { rows } => Some(rows.clone()),
+        };
 
         // Forward.
         let mut bn_saves: Vec<Option<(Tensor, Tensor)>> = Vec::new();
@@ -675,7 +752,28 @@ impl BatchPlan {
             dispatches: d,
             nparams,
             nlayers,
+            streamed,
         })
+    }
+
+    /// Makes the examples `indices` this step's batch: their indices for the gather shader,
+    /// or, for streamed data, their rows themselves.
+    fn stage(&self, gpu: &Gpu, indices: &[u32]) {
+        match &self.streamed {
+            None => gpu.write(&self.indices.buffer, indices),
+            Some(rows) => {
+                let (xw, yw) = (rows.x_width, rows.y_width);
+                let mut x = Vec::with_capacity(indices.len() * xw);
+                let mut y = Vec::with_capacity(indices.len() * yw);
+                for &i in indices {
+                    let i = i as usize;
+                    x.extend_from_slice(&rows.x[i * xw..(i + 1) * xw]);
+                    y.extend_from_slice(&rows.y[i * yw..(i + 1) * yw]);
+                }
+                gpu.write(&self.acts[0].buffer, &x);
+                gpu.write(&self.targets.buffer, &y);
+            }
+        }
     }
 
     /// Runs one step on the examples `indices` (length `batch`) and returns its statistics.
@@ -700,7 +798,7 @@ impl BatchPlan {
         extra: &[Dispatch],
     ) -> Result<StepStats> {
         debug_assert_eq!(indices.len(), self.batch);
-        gpu.write(&self.indices.buffer, indices);
+        self.stage(gpu, indices);
         if self.mode != PlanMode::Eval {
             gpu.write(&net.step, std::slice::from_ref(step));
         }
@@ -759,7 +857,7 @@ impl BatchPlan {
         indices: &[u32],
         step: &StepUniform,
     ) -> Result<Vec<DispatchTime>> {
-        gpu.write(&self.indices.buffer, indices);
+        self.stage(gpu, indices);
         gpu.write(&net.step, std::slice::from_ref(step));
         let times = gpu.profile(&self.dispatches)?;
         Ok(self
