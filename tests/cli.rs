@@ -314,7 +314,9 @@ fn train_reads_a_csv_and_a_bad_one_exits_2_naming_the_row() {
     let (code, out, err) = netdx(&["train", p.to_str().unwrap(), "--every", "0"]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.contains("points.csv (4 × 2, classes of `class`: a→0, b→1)"),
+        out.contains(
+            "points.csv (4 × 2, classes of `class`: a→0, b→1): 4 × 2, 2 classes [2, 2], fnv1a64:"
+        ),
         "{out}"
     );
     std::fs::write(&csv, "x1,x2,class\n0.1,oops,a\n").unwrap();

@@ -18,7 +18,7 @@ pub use spec::{DataSpec, Validation};
 
 use std::path::Path;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 
@@ -65,7 +65,7 @@ pub struct Dataset {
 }
 
 /// What a run records of its data: shape, class balance and a content hash.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct DataSummary {
     pub name: String,
     pub examples: usize,
@@ -73,7 +73,7 @@ pub struct DataSummary {
     pub targets: usize,
     pub classes: Option<usize>,
     pub class_counts: Option<Vec<usize>>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub class_names: Vec<String>,
     pub hash: String,
 }

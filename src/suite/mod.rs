@@ -37,6 +37,9 @@ pub struct SuiteReport {
     pub file: String,
     pub model: String,
     pub dataset: String,
+    /// The (last variant's) training data: shape, class counts and content hash.
+    #[serde(default)]
+    pub data: Option<crate::data::DataSummary>,
     pub adapter: String,
     pub backend: String,
     pub driver: String,
@@ -104,10 +107,11 @@ pub fn run_variants(
         .ok_or_else(|| crate::Error::Usage("the suite has no variants".into()))?;
     let named = variants.iter().any(|(n, _)| !n.is_empty());
     let mut findings = Vec::new();
-    let (mut model, mut dataset_name) = (String::new(), String::new());
+    let (mut model, mut dataset_name, mut data) = (String::new(), String::new(), None);
     for (name, config) in variants {
         let dataset = crate::data::load(&config.data, config.seed, &config.base_dir)?.train;
         dataset_name = dataset.name.clone();
+        data = Some(dataset.summary());
         let mut ctx = Context::new(gpu, config.clone(), dataset, MAX_OBSERVE_STEPS)?;
         model = ctx.model.describe();
         let mut checks = config.checks.clone().unwrap_or_else(CheckSpec::all);
@@ -154,6 +158,7 @@ pub fn run_variants(
         file: file.to_string(),
         model,
         dataset: dataset_name,
+        data,
         adapter: info.name.clone(),
         backend: format!("{:?}", info.backend).to_lowercase(),
         driver: format!("{} {}", info.driver, info.driver_info)
