@@ -1,7 +1,6 @@
 //! What each command does, from parsed arguments to printed output and an exit code; `main.rs`
 //! only parses and maps errors.
 
-use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
@@ -10,8 +9,7 @@ use crate::cli::{DeviceArgs, Format, TrainArgs};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::gpu::{describe_adapters, Gpu};
-use crate::io::safetensors::Named;
-use crate::train::{train_with, Instrumentation, TrainOptions};
+use crate::train::{capture, train_with, Instrumentation, TrainOptions};
 
 /// `netdx adapters`.
 pub fn adapters(device: &DeviceArgs, json: bool) -> Result<u8> {
@@ -61,6 +59,7 @@ pub fn train_command(args: &TrainArgs) -> Result<u8> {
         steps: args.steps,
         instrumentation: Instrumentation::Bare,
         capture_step: args.dump.is_some().then_some(args.dump_step),
+        dump_to: args.dump.clone(),
     };
     let total = args.steps.unwrap_or(config.training.steps);
     let every = args.every;
@@ -97,36 +96,19 @@ pub fn train_command(args: &TrainArgs) -> Result<u8> {
             .unwrap_or_default();
         let _ = writeln!(out, "         validation loss {loss:.5}{acc}");
     }
-    let metadata = |step: String| {
-        let mut m = BTreeMap::new();
-        m.insert("netdx".to_string(), env!("CARGO_PKG_VERSION").to_string());
-        m.insert("model".to_string(), summary.model.clone());
-        m.insert("seed".to_string(), config.seed.to_string());
-        m.insert("step".to_string(), step);
-        m.insert("config".to_string(), args.config.display().to_string());
-        m
-    };
     if let (Some(path), Some((record, tensors))) = (&args.dump, &outcome.captured) {
-        let named: Vec<Named> = tensors
-            .iter()
-            .map(|t| Named {
-                name: t.name.clone(),
-                shape: t.shape.clone(),
-                data: &t.data,
-            })
-            .collect();
-        crate::io::safetensors::write(path, &named, metadata(record.step.to_string()))?;
         let _ = writeln!(
             out,
             "dump:    step {} ({} tensors) → {}",
             record.step,
-            named.len(),
+            tensors.len(),
             path.display()
         );
     }
     if let Some(path) = &args.save {
         let host = outcome.trainer.net.download(&gpu)?;
-        crate::model::weights::save(path, &host, metadata(summary.steps.to_string()))?;
+        let metadata = capture::metadata(&outcome.trainer, &config, summary.steps);
+        crate::model::weights::save(path, &host, metadata)?;
         let _ = writeln!(out, "saved:   final weights → {}", path.display());
     }
     if args.json {

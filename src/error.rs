@@ -102,8 +102,10 @@ pub enum Error {
     #[error("reading `{0}` back from the GPU failed")]
     ReadBack(String),
 
-    /// Training produced a non-finite loss; the records written so far are kept.
-    #[error("non-finite loss at step {step}")]
+    /// Training produced a non-finite loss; the records written so far are kept. `step`
+    /// counts from 0 (as `--dump-step` does); the message also gives the 1-based count that
+    /// progress lines print.
+    #[error("non-finite loss in step {} (index {step} counted from 0; `--dump FILE --dump-step {step}` captures its tensors)", step + 1)]
     NonFinite { step: usize },
 
     #[error("{path}: {source}")]

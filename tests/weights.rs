@@ -290,4 +290,37 @@ fn a_dump_holds_every_tensor_of_the_step_and_matches_the_reference() {
     ]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("extra `grad.layers.0.weight` [8, 4]"), "{err}");
+
+    // A step whose loss is not finite is still dumped before the run stops (exit 1).
+    let spiral = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/spiral.yaml");
+    let text = std::fs::read_to_string(spiral)
+        .unwrap()
+        .replace("lr: 0.1,", "lr: 1.0e30,");
+    let nan_cfg = dir().join("nan.yaml");
+    std::fs::write(&nan_cfg, text).unwrap();
+    let nan_dump = dir().join("nan.safetensors");
+    let mut blew_up = None;
+    for k in 1..6 {
+        let k = k.to_string();
+        let (code, _, err) = netdx(&[
+            "train",
+            nan_cfg.to_str().unwrap(),
+            "--dump",
+            nan_dump.to_str().unwrap(),
+            "--dump-step",
+            &k,
+        ]);
+        assert_ne!(code, 2, "{err}");
+        if code == 1 && err.contains(&format!("(index {k} counted from 0")) {
+            blew_up = Some(k);
+            break;
+        }
+    }
+    assert!(blew_up.is_some(), "lr 1e30 never gave a non-finite loss");
+    let loss = SafetensorsFile::open(&nan_dump)
+        .unwrap()
+        .read("loss")
+        .unwrap()
+        .data[0];
+    assert!(!loss.is_finite(), "{loss}");
 }

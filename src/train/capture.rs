@@ -5,9 +5,43 @@
 //! (`act.{i}`, [batch, width]), the batch (`x` [batch, features]; `y` [batch] class indices
 //! as f32, or [batch, k] targets) and the loss (`loss`, [1]).
 
+use std::collections::BTreeMap;
+use std::path::Path;
+
 use super::{StepRecord, Trainer};
+use crate::config::Config;
 use crate::error::Result;
+use crate::io::safetensors::Named;
 use crate::model::HostTensor;
+
+/// The header metadata of netdx's safetensors files: netdx version, model, seed, step.
+pub fn metadata(trainer: &Trainer, config: &Config, step: usize) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("netdx".to_string(), env!("CARGO_PKG_VERSION").to_string()),
+        ("model".to_string(), trainer.model.describe()),
+        ("seed".to_string(), config.seed.to_string()),
+        ("step".to_string(), step.to_string()),
+    ])
+}
+
+/// Writes captured tensors to a safetensors file.
+pub fn write(
+    path: &Path,
+    tensors: &[HostTensor],
+    trainer: &Trainer,
+    config: &Config,
+    step: usize,
+) -> Result<()> {
+    let named: Vec<Named> = tensors
+        .iter()
+        .map(|t| Named {
+            name: t.name.clone(),
+            shape: t.shape.clone(),
+            data: &t.data,
+        })
+        .collect();
+    crate::io::safetensors::write(path, &named, metadata(trainer, config, step))
+}
 
 /// Runs the trainer's next step and returns its record with every tensor of the step.
 pub fn capture_step(trainer: &mut Trainer, total: usize) -> Result<(StepRecord, Vec<HostTensor>)> {

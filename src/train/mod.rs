@@ -76,6 +76,9 @@ pub struct TrainOptions {
     pub instrumentation: Instrumentation,
     /// Capture every tensor of this 0-based step (see [`capture`]).
     pub capture_step: Option<usize>,
+    /// Write the captured tensors to this safetensors file as soon as they are read, so that
+    /// a step whose loss is NaN is still dumped before the run stops.
+    pub dump_to: Option<std::path::PathBuf>,
 }
 
 /// A finished run: its summary, the trainer (trained weights on the device), and the tensors
@@ -394,6 +397,7 @@ pub fn train<'g>(
         steps,
         instrumentation,
         capture_step: None,
+        dump_to: None,
     };
     let outcome = train_with(gpu, config, data.into(), &options, on_step)?;
     Ok((outcome.summary, outcome.trainer))
@@ -424,6 +428,9 @@ pub fn train_with<'g>(
     for t in 0..total {
         let r = if options.capture_step == Some(t) {
             let (r, tensors) = capture::capture_step(&mut trainer, total)?;
+            if let Some(path) = &options.dump_to {
+                capture::write(path, &tensors, &trainer, config, r.step)?;
+            }
             captured = Some((r.clone(), tensors));
             if !r.loss.is_finite() {
                 on_step(&r);
