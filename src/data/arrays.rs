@@ -93,10 +93,7 @@ pub fn to_dataset(
         }
     }
     let name = if x.origin.file == y.origin.file {
-        format!(
-            "{} ({n} × {width})",
-            x.origin.short().split(':').next().unwrap_or("")
-        )
+        format!("{} ({n} × {width})", x.origin.file_name())
     } else {
         format!(
             "{} / {} ({n} × {width})",

@@ -143,10 +143,7 @@ pub fn load(source: &CsvSource, base: &Path, train: Option<&Dataset>) -> Result<
         Some(_) => Task::Regression,
         None => source.task.unwrap_or(inferred),
     };
-    let file = path.file_name().map_or_else(
-        || path.display().to_string(),
-        |f| f.to_string_lossy().into_owned(),
-    );
+    let file = crate::io::Origin::file(&path).file_name();
     match task {
         Task::Regression => {
             let mut y = Vec::with_capacity(n);

@@ -38,15 +38,19 @@ impl Origin {
         }
     }
 
-    /// The file's name without its folders, for dataset names.
-    pub fn short(&self) -> String {
-        let file = self.file.file_name().map_or_else(
+    /// The file's name without its folders.
+    pub fn file_name(&self) -> String {
+        self.file.file_name().map_or_else(
             || self.file.display().to_string(),
             |f| f.to_string_lossy().into_owned(),
-        );
+        )
+    }
+
+    /// The file's name and the tensor's, for dataset names: `data.npz:x`.
+    pub fn short(&self) -> String {
         match &self.tensor {
-            Some(t) => format!("{file}:{t}"),
-            None => file,
+            Some(t) => format!("{}:{t}", self.file_name()),
+            None => self.file_name(),
         }
     }
 }

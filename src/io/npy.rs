@@ -92,30 +92,3 @@ pub fn read(path: &Path) -> Result<Array> {
     let bytes = super::map(path)?;
     parse(&bytes, Origin::file(path))
 }
-
-/// NPY bytes (format v1, little-endian f32, C order) of `data` with `shape`: for tests and
-/// for users' fixtures.
-pub fn to_bytes_f32(shape: &[usize], data: &[f32]) -> Vec<u8> {
-    to_bytes(shape, "<f4", bytemuck::cast_slice(data))
-}
-
-/// NPY bytes (format v1, C order) of raw little-endian `body` with dtype `descr`.
-pub fn to_bytes(shape: &[usize], descr: &str, body: &[u8]) -> Vec<u8> {
-    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-    let shape_text = match dims.len() {
-        1 => format!("({},)", dims[0]),
-        _ => format!("({})", dims.join(", ")),
-    };
-    let mut header =
-        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape_text}, }}");
-    // The magic, version, length and header are padded to a multiple of 64 with a newline.
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    out.extend_from_slice(header.as_bytes());
-    out.extend_from_slice(body);
-    out
-}
