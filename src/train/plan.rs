@@ -1,8 +1,12 @@
 //! A batch plan: every buffer and dispatch for one batch size and mode, created once. A step
-//! writes the batch indices (or, for streamed data, the batch's rows) and the step uniform, encodes the recorded dispatches into one
-//! submission, and reads back one small statistics buffer.
+//! writes the batch indices (or, for streamed data, the batch's rows) and the step uniform,
+//! encodes the recorded dispatches into one submission, and reads back one small statistics
+//! buffer.
+
+use std::sync::Arc;
 
 use crate::config::{Config, Fault, FaultKind, LossConfig};
+use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::gpu::{Dispatch, Gpu, Tensor, TensorUsage};
 use crate::kernels::{self, *};
@@ -10,11 +14,8 @@ use crate::model::LayerSpec;
 use crate::ops::{LossKind, OptimizerKind};
 use crate::reference::ReduceStats;
 
-use std::sync::Arc;
-
 use super::network::DeviceNetwork;
 use super::reduction::reduce;
-use crate::data::Dataset;
 
 /// Training mode runs forward, loss, backward, statistics and the optimizer; evaluation mode
 /// runs forward and loss with running batch-norm statistics and no dropout; TrainForward runs
