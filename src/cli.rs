@@ -21,25 +21,7 @@ pub struct Cli {
 pub enum Command {
     /// Run the debugging checklist of a suite (default: the built-in suite on the spiral data)
     /// and report each check as pass / warn / fail. Exit 0 all passed, 1 a check failed.
-    Run {
-        /// The suite file; without it, the built-in default suite (configs/default.yaml).
-        suite: Option<PathBuf>,
-        /// Report format on stdout.
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
-        /// Also write a JUnit XML report (a test case per check) to this file.
-        #[arg(long)]
-        junit: Option<PathBuf>,
-        /// Run only these checks (comma-separated or repeated).
-        #[arg(long, value_delimiter = ',')]
-        only: Vec<String>,
-        /// Re-run each failing or warning check with its cheap fix (learning rate ÷ 10, a
-        /// smaller init, …) and report the verdict before and after.
-        #[arg(long)]
-        try_fixes: bool,
-        #[command(flatten)]
-        device: DeviceArgs,
-    },
+    Run(RunArgs),
     /// Print a JSON Schema of the suite format (for editors' YAML completion and validation).
     Schema,
     /// List every check with its section, parameters and defaults.
@@ -58,6 +40,14 @@ pub enum Command {
     },
     /// Train a model described by a YAML config and print loss and accuracy as it goes.
     Train(TrainArgs),
+    /// List, show, compare, rerun and prune run records.
+    Runs {
+        #[command(subcommand)]
+        command: RunsCommand,
+        /// The runs folder (default: NETDX_RUNS_DIR, else ./runs).
+        #[arg(long, value_name = "DIR", global = true)]
+        runs_dir: Option<PathBuf>,
+    },
     /// Measure the adapter's peaks, the kernels and the training step, as ratios.
     Bench {
         /// Smaller sizes and fewer repetitions (for a quick look or CI).
@@ -71,8 +61,32 @@ pub enum Command {
     },
 }
 
+/// `netdx run`.
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    /// The suite file; without it, the built-in default suite (configs/default.yaml).
+    pub suite: Option<PathBuf>,
+    /// Report format on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Also write a JUnit XML report (a test case per check) to this file.
+    #[arg(long)]
+    pub junit: Option<PathBuf>,
+    /// Run only these checks (comma-separated or repeated).
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// Re-run each failing or warning check with its cheap fix (learning rate ÷ 10, a
+    /// smaller init, …) and report the verdict before and after.
+    #[arg(long)]
+    pub try_fixes: bool,
+    #[command(flatten)]
+    pub record: RecordArgs,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+}
+
 /// `netdx train`.
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Clone)]
 pub struct TrainArgs {
     /// The config file (see configs/spiral.yaml).
     pub config: PathBuf,
@@ -101,7 +115,75 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 0, requires = "dump")]
     pub dump_step: usize,
     #[command(flatten)]
+    pub record: RecordArgs,
+    #[command(flatten)]
     pub device: DeviceArgs,
+}
+
+/// Where a run's record goes.
+#[derive(Args, Debug, Clone, Default)]
+pub struct RecordArgs {
+    /// The runs folder (default: NETDX_RUNS_DIR, else ./runs).
+    #[arg(long, value_name = "DIR")]
+    pub runs_dir: Option<PathBuf>,
+    /// Do not leave a run record.
+    #[arg(long)]
+    pub no_record: bool,
+}
+
+/// `netdx runs …`.
+#[derive(Subcommand, Debug)]
+pub enum RunsCommand {
+    /// A table of the recorded runs, oldest first.
+    List {
+        /// Only runs whose suite name or file contains this.
+        #[arg(long)]
+        suite: Option<String>,
+        /// Only runs with this status.
+        #[arg(long, value_enum)]
+        status: Option<StatusArg>,
+        /// Only runs started on or after this date (YYYY-MM-DD).
+        #[arg(long, value_name = "DATE")]
+        since: Option<String>,
+        /// Print the records as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One run: what ran, on what, how it ended, and its checks.
+    Show {
+        /// A run id, or any unique prefix of it or of its short id.
+        id: String,
+        /// Print record.json.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Two runs side by side: config, environment, verdicts and step metrics.
+    Diff { a: String, b: String },
+    /// Run again from the record and say whether the result matched, and why not.
+    Rerun {
+        id: String,
+        #[command(flatten)]
+        device: DeviceArgs,
+    },
+    /// Remove all but the newest runs (running ones are kept).
+    Gc {
+        /// How many finished runs to keep.
+        #[arg(long)]
+        keep: usize,
+        /// Only list what would be removed.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+/// Run statuses, for `runs list --status`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum StatusArg {
+    Running,
+    Passed,
+    Failed,
+    Interrupted,
+    Crashed,
 }
 
 /// Report formats.

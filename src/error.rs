@@ -108,6 +108,10 @@ pub enum Error {
     #[error("non-finite loss in step {} (index {step} counted from 0; `--dump FILE --dump-step {step}` captures its tensors)", step + 1)]
     NonFinite { step: usize },
 
+    /// Ctrl-C or SIGTERM: the step in flight finished and the records so far are kept.
+    #[error("interrupted after step {} (the records so far are kept)", step + 1)]
+    Interrupted { step: usize },
+
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -135,6 +139,7 @@ impl Error {
             | Error::BufferLimit { .. }
             | Error::Io { .. }
             | Error::Usage(_) => 2,
+            Error::Interrupted { .. } => 130,
             _ => 1,
         }
     }

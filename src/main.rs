@@ -16,6 +16,7 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    netdx::interrupt::install();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -35,21 +36,8 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<u8, Error> {
     match cli.command {
-        Command::Run {
-            suite,
-            format,
-            junit,
-            only,
-            try_fixes,
-            device,
-        } => app::run_command(
-            suite.as_deref(),
-            format,
-            junit.as_deref(),
-            &only,
-            try_fixes,
-            &device,
-        ),
+        Command::Run(args) => app::run_command(&args),
+        Command::Runs { command, runs_dir } => app::runs_command(&command, runs_dir.as_deref()),
         Command::Checks { json } => app::checks_command(json),
         Command::Schema => {
             println!(

@@ -389,9 +389,14 @@ fn the_example_suites_raise_no_failure() {
         let text = std::fs::read_to_string(&path).unwrap();
         let config = Config::parse(&text, &path).unwrap();
         let variants = netdx::config::cases::expand(&text, &path, &config).unwrap();
-        let r =
-            netdx::suite::run_variants(gpu, &variants, "example", &Default::default(), &mut |_| {})
-                .unwrap();
+        let r = netdx::suite::run_variants(
+            gpu,
+            &variants,
+            "example",
+            &Default::default(),
+            &mut netdx::suite::Progress(&mut |_| {}),
+        )
+        .unwrap();
         for f in &r.findings {
             assert_ne!(
                 f.verdict,
@@ -427,7 +432,7 @@ fn try_fixes_reruns_a_failing_check_with_its_cheap_fix() {
             &[(String::new(), config)],
             file,
             &options,
-            &mut |_| {},
+            &mut netdx::suite::Progress(&mut |_| {}),
         )
         .unwrap();
         let f = finding(&r, check);

@@ -1,18 +1,6 @@
 //! The real binary: exit codes 0 / 2 and the key lines of output.
 
-use std::process::Command;
-
-fn netdx(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_netdx"))
-        .args(args)
-        .output()
-        .expect("run netdx");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use crate::common::netdx;
 
 fn write_config(name: &str, text: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("netdx-cli-{}", std::process::id()));

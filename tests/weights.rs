@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use netdx::config::Config;
 use netdx::io::safetensors::SafetensorsFile;
@@ -12,7 +11,7 @@ use netdx::model::{weights, Model};
 use netdx::reference::network::{loss_and_grads, Mode, RefParams};
 use netdx::train::{Instrumentation, Trainer};
 
-use crate::common::{assert_close, widen};
+use crate::common::{assert_close, netdx, widen};
 use crate::gpu_or_skip;
 
 fn dir() -> PathBuf {
@@ -183,18 +182,6 @@ fn weights_that_do_not_fit_list_every_missing_extra_and_misshapen_tensor() {
         assert!(text.contains(want), "expected `{want}` in:\n{text}");
     }
     assert_eq!(err.exit_code(), 2);
-}
-
-fn netdx(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_netdx"))
-        .args(args)
-        .output()
-        .expect("run netdx");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[test]

@@ -147,6 +147,11 @@ impl<'g> Context<'g> {
         c
     }
 
+    /// The observation run if a check has asked for it already (never trains).
+    pub fn observed(&self) -> Option<&Observation> {
+        self.observation.as_ref()
+    }
+
     /// The observation run, trained on first use.
     pub fn observation(&mut self) -> Result<&Observation> {
         if self.observation.is_none() {

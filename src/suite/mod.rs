@@ -51,6 +51,28 @@ pub struct SuiteReport {
     #[serde(default)]
     pub cases: Vec<String>,
     pub findings: Vec<Finding>,
+    /// Ctrl-C or SIGTERM stopped the run; `findings` holds the checks that completed.
+    #[serde(default)]
+    pub interrupted: bool,
+}
+
+/// What a suite run tells its caller as it goes (all optional).
+pub trait SuiteEvents {
+    /// A check (or its fix) is about to run: `case: check` or `check`.
+    fn check_started(&mut self, _label: &str) {}
+    /// A check completed.
+    fn check_finished(&mut self, _finding: &Finding) {}
+    /// The observation run of variant `case` ended with these step records.
+    fn observed(&mut self, _case: &str, _records: &[crate::train::StepRecord]) {}
+}
+
+/// Events from a progress closure only.
+pub struct Progress<'a>(pub &'a mut dyn FnMut(&str));
+
+impl SuiteEvents for Progress<'_> {
+    fn check_started(&mut self, label: &str) {
+        (self.0)(label)
+    }
 }
 
 impl SuiteReport {
@@ -78,7 +100,7 @@ pub fn run_suite(
         &[(String::new(), config.clone())],
         file,
         &options,
-        progress,
+        &mut Progress(progress),
     )
 }
 
@@ -98,7 +120,7 @@ pub fn run_variants(
     variants: &[(String, Config)],
     file: &str,
     options: &RunOptions,
-    progress: &mut dyn FnMut(&str),
+    events: &mut dyn SuiteEvents,
 ) -> Result<SuiteReport> {
     let only = &options.only;
     let start = Instant::now();
@@ -108,7 +130,8 @@ pub fn run_variants(
     let named = variants.iter().any(|(n, _)| !n.is_empty());
     let mut findings = Vec::new();
     let (mut model, mut dataset_name, mut data) = (String::new(), String::new(), None);
-    for (name, config) in variants {
+    let mut interrupted = false;
+    'variants: for (name, config) in variants {
         let dataset = crate::data::load(&config.data, config.seed, &config.base_dir)?.train;
         dataset_name = dataset.name.clone();
         data = Some(dataset.summary());
@@ -121,7 +144,7 @@ pub fn run_variants(
         // Report order: by section, then as listed.
         checks.sort_by_key(|c| c.section());
         for c in &checks {
-            progress(&if named {
+            events.check_started(&if named {
                 format!("{name}: {}", c.name())
             } else {
                 c.name().to_string()
@@ -134,12 +157,24 @@ pub fn run_variants(
             if named {
                 finding.case = Some(name.clone());
             }
+            if crate::interrupt::requested() {
+                // The check stopped part-way: it has no verdict.
+                interrupted = true;
+                break;
+            }
             if options.try_fixes && matches!(finding.verdict, Verdict::Fail | Verdict::Warn) {
-                progress(&format!("{}: trying a fix", c.name()));
+                events.check_started(&format!("{}: trying a fix", c.name()));
                 finding.tried_fix =
                     fixes::try_fix(gpu, config, c, &finding, MAX_OBSERVE_STEPS).unwrap_or(None);
             }
+            events.check_finished(&finding);
             findings.push(finding);
+        }
+        if let Some(obs) = ctx.observed() {
+            events.observed(name, &obs.records);
+        }
+        if interrupted {
+            break 'variants;
         }
     }
     let mut counts = Counts::default();
@@ -174,6 +209,7 @@ pub fn run_variants(
             Vec::new()
         },
         findings,
+        interrupted,
     })
 }
 

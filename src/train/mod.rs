@@ -250,6 +250,9 @@ impl<'g> Trainer<'g> {
         if !record.loss.is_finite() {
             return Err(Error::NonFinite { step: record.step });
         }
+        if crate::interrupt::requested() {
+            return Err(Error::Interrupted { step: record.step });
+        }
         Ok(record)
     }
 
@@ -265,7 +268,8 @@ impl<'g> Trainer<'g> {
         let stats = self.plan.run(self.gpu, &self.net, &indices, &u)?;
         self.step += 1;
         let l2 = self.config.training.l2;
-        let l2_term = if l2 > 0.0 {
+        // Weight norms are reduced only with full instrumentation.
+        let l2_term = if l2 > 0.0 && !stats.weights.is_empty() {
             0.5 * l2
                 * self
                     .net
@@ -432,16 +436,20 @@ pub fn train_with<'g>(
                 capture::write(path, &tensors, &trainer, config, r.step)?;
             }
             captured = Some((r.clone(), tensors));
-            if !r.loss.is_finite() {
-                on_step(&r);
-                return Err(Error::NonFinite { step: r.step });
-            }
             r
         } else {
-            trainer.step(total)?
+            trainer.step_with(total, None)?
         };
         last = r.loss;
+        // The caller records the step first, so a NaN step or the last step before an
+        // interrupt is kept.
         on_step(&r);
+        if !r.loss.is_finite() {
+            return Err(Error::NonFinite { step: r.step });
+        }
+        if crate::interrupt::requested() {
+            return Err(Error::Interrupted { step: r.step });
+        }
     }
     let seconds = start.elapsed().as_secs_f64();
     let (loss, train_accuracy) = trainer.evaluate()?;

@@ -86,3 +86,24 @@ pub fn widen(v: &[f32]) -> Vec<f64> {
 pub fn sentinel(n: usize) -> Vec<f32> {
     vec![f32::NAN; n]
 }
+
+/// Runs the real binary with `args`, run records going to a scratch folder (never the
+/// project's `./runs`); returns (exit code, stdout, stderr).
+pub fn netdx(args: &[&str]) -> (i32, String, String) {
+    let runs = std::env::temp_dir().join(format!("netdx-test-runs-{}", std::process::id()));
+    netdx_with_runs(&runs, args)
+}
+
+/// Like [`netdx`], with run records in `runs`.
+pub fn netdx_with_runs(runs: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_netdx"))
+        .args(args)
+        .env("NETDX_RUNS_DIR", runs)
+        .output()
+        .expect("run netdx");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}

@@ -1,0 +1,78 @@
+//! What each command does, from parsed arguments to printed output and an exit code; `main.rs`
+//! only parses and maps errors. The small commands live here; `run`, `train` and `runs` have
+//! modules of their own, with the run record both share in `recording`.
+
+mod recording;
+mod run;
+mod runs;
+mod train;
+
+pub use run::run_command;
+pub use runs::runs_command;
+pub use train::train_command;
+
+use crate::checks::catalogue;
+use crate::cli::DeviceArgs;
+use crate::error::{Error, Result};
+use crate::gpu::{describe_adapters, Gpu};
+
+/// `netdx adapters`.
+pub fn adapters(device: &DeviceArgs, json: bool) -> Result<u8> {
+    let choice = device.choice();
+    let adapters = describe_adapters(&choice);
+    if adapters.is_empty() {
+        return Err(Error::NoAdapter {
+            tried: choice.backends_tried(),
+        });
+    }
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&adapters).unwrap_or_default()
+        );
+    } else {
+        for a in &adapters {
+            println!("{}", a.to_text());
+        }
+    }
+    Ok(0)
+}
+
+/// `netdx bench`.
+pub fn bench_command(quick: bool, json: bool, device: &DeviceArgs) -> Result<u8> {
+    let gpu = Gpu::open(&device.choice())?;
+    let report = crate::bench::run(&gpu, quick, &mut |line| eprintln!("{line}"))?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+    } else {
+        println!("{}", report.to_text());
+    }
+    Ok(0)
+}
+
+/// `netdx checks`.
+pub fn checks_command(json: bool) -> Result<u8> {
+    let all = catalogue();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&all).unwrap_or_default());
+        return Ok(0);
+    }
+    for c in &all {
+        println!(
+            "{:<18} [{}] {}",
+            c.name,
+            crate::checks::Section::title(c.section),
+            c.summary
+        );
+        if let Some(map) = c.defaults.as_object() {
+            for p in c.params {
+                let default = map.get(p.name).map(|v| v.to_string()).unwrap_or_default();
+                println!("    {:<16} = {:<10} {}", p.name, default, p.doc);
+            }
+        }
+    }
+    Ok(0)
+}

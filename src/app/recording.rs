@@ -1,0 +1,90 @@
+//! Starting and ending the run record of `netdx run` and `netdx train` (see `runs`).
+
+use std::path::Path;
+
+use crate::cli::RecordArgs;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::gpu::Gpu;
+use crate::runs::{Environment, NewRun, Overrides, Recorder, RunKind, Runs, Status};
+
+/// What the command knows when its record starts.
+pub struct Start<'a> {
+    pub kind: RunKind,
+    pub source: &'a str,
+    pub path: &'a Path,
+    pub config: &'a Config,
+    pub overrides: Overrides,
+}
+
+/// A new record, or `None` with `--no-record`. Git is read in the working directory: the
+/// code state of the project the user runs netdx in.
+pub fn start(args: &RecordArgs, gpu: &Gpu, s: Start) -> Result<Option<Recorder>> {
+    if args.no_record {
+        return Ok(None);
+    }
+    let runs = Runs::at(args.runs_dir.as_deref());
+    let cwd = std::env::current_dir().unwrap_or_else(|_| ".".into());
+    let (environment, git_diff) = Environment::capture(gpu, &cwd);
+    let file = if s.path.is_file() {
+        std::fs::canonicalize(s.path)
+            .unwrap_or_else(|_| s.path.to_path_buf())
+            .display()
+            .to_string()
+    } else {
+        s.path.display().to_string()
+    };
+    let base_dir =
+        std::fs::canonicalize(&s.config.base_dir).unwrap_or_else(|_| s.config.base_dir.clone());
+    let recorder = Recorder::create(
+        &runs.root,
+        NewRun {
+            kind: s.kind,
+            source: s.source,
+            file,
+            base_dir: &base_dir,
+            suite: s
+                .config
+                .name
+                .clone()
+                .unwrap_or_else(|| s.path.display().to_string()),
+            seed: s.config.seed,
+            overrides: s.overrides,
+            config: serde_json::to_value(s.config).unwrap_or(serde_json::Value::Null),
+            environment,
+            git_diff,
+        },
+    )?;
+    Ok(Some(recorder))
+}
+
+/// Ends the record after `outcome`: the status its result says (or its error's), with the
+/// cause. Returns the outcome unchanged, so the command's exit code follows it; an error
+/// writing the record is reported but does not hide the run's own error.
+pub fn finish<T>(
+    recorder: Option<Recorder>,
+    outcome: Result<T>,
+    judge: impl FnOnce(&T) -> (Status, Option<String>, Option<serde_json::Value>),
+) -> Result<T> {
+    let Some(recorder) = recorder else {
+        return outcome;
+    };
+    let (status, cause, result) = match &outcome {
+        Ok(value) => judge(value),
+        Err(e) => (Status::of_error(e), Some(e.to_string()), None),
+    };
+    match recorder.finish(status, cause, result) {
+        Ok(dir) => eprintln!("record: {}", dir.display()),
+        Err(e) if outcome.is_ok() => return Err(e),
+        Err(e) => eprintln!("error: could not finish the run record: {e}"),
+    }
+    outcome
+}
+
+/// A failure to append a metric line, kept to be returned after the step loop (the loop
+/// itself cannot return it).
+pub fn keep_first(slot: &mut Option<Error>, r: Result<()>) {
+    if let (None, Err(e)) = (&slot, r) {
+        *slot = Some(e);
+    }
+}

@@ -1,0 +1,177 @@
+//! `netdx run [SUITE]`: the checklist, its report, and the run record.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::recording::{self, keep_first, Start};
+use crate::checks::{Finding, Verdict};
+use crate::cli::{Format, RunArgs};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::gpu::Gpu;
+use crate::runs::{Overrides, Recorder, RunKind, Status};
+use crate::suite::{SuiteEvents, SuiteReport};
+use crate::train::StepRecord;
+
+/// `netdx run [SUITE]`.
+pub fn run_command(args: &RunArgs) -> Result<u8> {
+    let (text, path) = match &args.suite {
+        Some(p) => (
+            std::fs::read_to_string(p).map_err(|e| Error::Io {
+                path: p.to_path_buf(),
+                source: e,
+            })?,
+            p.to_path_buf(),
+        ),
+        None => (
+            crate::suite::DEFAULT_SUITE.to_string(),
+            Path::new("configs/default.yaml (built in)").to_path_buf(),
+        ),
+    };
+    Ok(run_source(args, &text, &path)?.0)
+}
+
+/// Progress on a terminal, and step metrics into the record.
+struct Events<'a> {
+    quiet: bool,
+    recorder: Option<&'a mut Recorder>,
+    write_error: Option<Error>,
+}
+
+/// One line of `metrics.jsonl` for a suite: the observation run's steps, by variant.
+#[derive(Serialize)]
+struct CaseStep<'a> {
+    case: &'a str,
+    #[serde(flatten)]
+    record: &'a StepRecord,
+}
+
+impl SuiteEvents for Events<'_> {
+    fn check_started(&mut self, label: &str) {
+        if !self.quiet {
+            eprint!("\r\x1b[2Krunning {label} …");
+        }
+    }
+
+    fn observed(&mut self, case: &str, records: &[StepRecord]) {
+        if let Some(rec) = self.recorder.as_deref_mut() {
+            for record in records {
+                let r = rec.metric(&CaseStep { case, record });
+                keep_first(&mut self.write_error, r);
+            }
+        }
+    }
+}
+
+/// Why a suite did not pass: its failed checks.
+fn failed_checks(findings: &[Finding]) -> Option<String> {
+    let failed: Vec<String> = findings
+        .iter()
+        .filter(|f| f.verdict == Verdict::Fail)
+        .map(|f| match &f.case {
+            Some(c) => format!("{c}: {}", f.check),
+            None => f.check.clone(),
+        })
+        .collect();
+    (!failed.is_empty()).then(|| format!("failed checks: {}", failed.join(", ")))
+}
+
+/// `run` on the suite text `text` read from `path` (a rerun passes a record's copy); returns
+/// the exit code and the run record's folder.
+pub fn run_source(args: &RunArgs, text: &str, path: &Path) -> Result<(u8, Option<PathBuf>)> {
+    let file = path.display().to_string();
+    let config = Config::parse(text, path)?;
+    let variants = crate::config::cases::expand(text, path, &config)?;
+    let names = crate::checks::CheckSpec::all();
+    for o in &args.only {
+        if !names.iter().any(|c| c.name() == o) {
+            let hint = crate::text::nearest(o, &names.iter().map(|c| c.name()).collect::<Vec<_>>())
+                .map(|n| format!("; did you mean `{n}`?"))
+                .unwrap_or_default();
+            return Err(Error::Usage(format!("--only: unknown check `{o}`{hint}")));
+        }
+    }
+    let gpu = Gpu::open(&args.device.choice())?;
+    let options = crate::suite::RunOptions {
+        only: args.only.clone(),
+        try_fixes: args.try_fixes,
+    };
+    let mut recorder = recording::start(
+        &args.record,
+        &gpu,
+        Start {
+            kind: RunKind::Run,
+            source: text,
+            path,
+            config: &config,
+            overrides: Overrides {
+                only: args.only.clone(),
+                try_fixes: args.try_fixes,
+                ..Default::default()
+            },
+        },
+    )?;
+    let dir = recorder.as_ref().map(|r| r.dir().to_path_buf());
+    let quiet = !std::io::stderr().is_terminal();
+    let mut events = Events {
+        quiet,
+        recorder: recorder.as_mut(),
+        write_error: None,
+    };
+    let report = crate::suite::run_variants(&gpu, &variants, &file, &options, &mut events);
+    if !quiet {
+        eprint!("\r\x1b[2K");
+    }
+    let report = match (events.write_error, report) {
+        (Some(e), Ok(_)) => Err(e),
+        (_, r) => r,
+    };
+    if let (Some(rec), Ok(r)) = (&mut recorder, &report) {
+        if let Some(d) = &r.data {
+            rec.data(d.clone())?;
+        }
+        rec.attach("checks.json", r)?;
+    }
+    let report: SuiteReport = recording::finish(recorder, report, |r| {
+        let status = if r.interrupted {
+            Status::Interrupted
+        } else if r.counts.fail > 0 {
+            Status::Failed
+        } else {
+            Status::Passed
+        };
+        let cause = if r.interrupted {
+            Some(format!(
+                "interrupted after {} completed checks",
+                r.findings.len()
+            ))
+        } else {
+            failed_checks(&r.findings)
+        };
+        let result = serde_json::json!({"counts": r.counts, "seconds": r.seconds});
+        (status, cause, Some(result))
+    })?;
+    if let Some(path) = &args.junit {
+        std::fs::write(path, crate::report::to_junit(&report)).map_err(|e| Error::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+    }
+    match args.format {
+        Format::Text => print!(
+            "{}",
+            crate::report::to_text(&report, crate::report::use_color())
+        ),
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        ),
+    }
+    if report.interrupted {
+        eprintln!("interrupted: the completed checks are reported and recorded");
+        return Ok((130, dir));
+    }
+    Ok((report.exit_code(), dir))
+}

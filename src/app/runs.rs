@@ -1,0 +1,144 @@
+//! `netdx runs list | show | diff | rerun | gc`.
+
+use std::path::PathBuf;
+
+use super::{run::run_source, train::train_source};
+use crate::cli::{DeviceArgs, Format, RecordArgs, RunArgs, RunsCommand, StatusArg, TrainArgs};
+use crate::error::{Error, Result};
+use crate::runs::history::{self, ListFilter};
+use crate::runs::{record::read_record, rerun, RunKind, Runs, Status};
+
+fn status(s: StatusArg) -> Status {
+    match s {
+        StatusArg::Running => Status::Running,
+        StatusArg::Passed => Status::Passed,
+        StatusArg::Failed => Status::Failed,
+        StatusArg::Interrupted => Status::Interrupted,
+        StatusArg::Crashed => Status::Crashed,
+    }
+}
+
+/// `netdx runs …`.
+pub fn runs_command(command: &RunsCommand, runs_dir: Option<&std::path::Path>) -> Result<u8> {
+    let runs = Runs::at(runs_dir);
+    match command {
+        RunsCommand::List {
+            suite,
+            status: st,
+            since,
+            json,
+        } => {
+            let filter = ListFilter {
+                suite: suite.clone(),
+                status: st.map(status),
+                since: since.clone(),
+            };
+            let all = runs.all()?;
+            if *json {
+                let records: Vec<_> = all
+                    .iter()
+                    .map(|(_, r)| r)
+                    .filter(|r| filter.keeps(r))
+                    .collect();
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&records).unwrap_or_default()
+                );
+            } else {
+                print!("{}", history::list(&all, &filter));
+            }
+            Ok(0)
+        }
+        RunsCommand::Show { id, json } => {
+            let (dir, record) = runs.find(id)?;
+            if *json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&record).unwrap_or_default()
+                );
+            } else {
+                print!("{}", history::show(&dir, &record));
+            }
+            Ok(0)
+        }
+        RunsCommand::Diff { a, b } => {
+            let (da, ra) = runs.find(a)?;
+            let (db, rb) = runs.find(b)?;
+            print!("{}", history::diff((&da, &ra), (&db, &rb)));
+            Ok(0)
+        }
+        RunsCommand::Rerun { id, device } => rerun_command(&runs, id, device),
+        RunsCommand::Gc { keep, dry_run } => {
+            let removed = history::gc(&runs, *keep, *dry_run)?;
+            let verb = if *dry_run { "would remove" } else { "removed" };
+            println!("{verb} {} runs", removed.len());
+            for id in removed {
+                println!("  {id}");
+            }
+            Ok(0)
+        }
+    }
+}
+
+/// Runs the recorded command again from the record's copy of its config, records the rerun
+/// beside it, and reports whether the result matched.
+fn rerun_command(runs: &Runs, id: &str, device: &DeviceArgs) -> Result<u8> {
+    let (dir, original) = runs.find(id)?;
+    let source_path = dir.join("source.yaml");
+    let source = std::fs::read_to_string(&source_path).map_err(|e| Error::Io {
+        path: source_path,
+        source: e,
+    })?;
+    // Parse as if from the original file, so that data paths resolve as they did.
+    let path = PathBuf::from(&original.file);
+    let record = RecordArgs {
+        runs_dir: Some(runs.root.clone()),
+        no_record: false,
+    };
+    let o = &original.overrides;
+    eprintln!("rerunning {} ({})", original.id, original.command.join(" "));
+    let (code, new_dir) = match original.kind {
+        RunKind::Train => train_source(
+            &TrainArgs {
+                config: path.clone(),
+                steps: o.steps,
+                every: 0,
+                json: false,
+                weights: o.weights.as_ref().map(PathBuf::from),
+                save: None,
+                dump: None,
+                dump_step: 0,
+                record,
+                device: device.clone(),
+            },
+            &source,
+            &path,
+        )?,
+        RunKind::Run => run_source(
+            &RunArgs {
+                suite: Some(path.clone()),
+                format: Format::Text,
+                junit: None,
+                only: o.only.clone(),
+                try_fixes: o.try_fixes,
+                record,
+                device: device.clone(),
+            },
+            &source,
+            &path,
+        )?,
+    };
+    let new_dir = new_dir.ok_or_else(|| Error::Usage("the rerun left no record".into()))?;
+    let rerun_record = read_record(&new_dir)?;
+    let verdict = rerun::compare((&dir, &original), (&new_dir, &rerun_record));
+    println!(
+        "\nrerun {} of {}: {}",
+        rerun_record.id,
+        original.id,
+        verdict.to_text()
+    );
+    Ok(match verdict.outcome {
+        rerun::Match::Differs => 1,
+        _ => code,
+    })
+}

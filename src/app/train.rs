@@ -1,0 +1,149 @@
+//! `netdx train CONFIG`: train, print progress, write the run record, and the optional
+//! weights file and tensor dump.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::recording::{self, keep_first, Start};
+use crate::cli::TrainArgs;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::gpu::Gpu;
+use crate::runs::{Overrides, RunKind, Status};
+use crate::train::{capture, train_with, Instrumentation, TrainOptions};
+
+/// `netdx train CONFIG`.
+pub fn train_command(args: &TrainArgs) -> Result<u8> {
+    let source = std::fs::read_to_string(&args.config).map_err(|source| Error::Io {
+        path: args.config.clone(),
+        source,
+    })?;
+    Ok(train_source(args, &source, &args.config)?.0)
+}
+
+/// `train` on the config text `source` read from `path` (a rerun passes a record's copy);
+/// returns the exit code and the run record's folder.
+pub fn train_source(args: &TrainArgs, source: &str, path: &Path) -> Result<(u8, Option<PathBuf>)> {
+    let mut config = Config::parse(source, path)?;
+    if let Some(w) = &args.weights {
+        config.model.weights = Some(from_cwd(w));
+    }
+    let data = crate::data::load(&config.data, config.seed, &config.base_dir)?;
+    let gpu = Gpu::open(&args.device.choice())?;
+    let overrides = Overrides {
+        steps: args.steps,
+        weights: config
+            .model
+            .weights
+            .as_ref()
+            .map(|w| w.display().to_string()),
+        ..Default::default()
+    };
+    let mut recorder = recording::start(
+        &args.record,
+        &gpu,
+        Start {
+            kind: RunKind::Train,
+            source,
+            path,
+            config: &config,
+            overrides,
+        },
+    )?;
+    if let Some(r) = &mut recorder {
+        r.data(data.train.summary())?;
+    }
+    let dir = recorder.as_ref().map(|r| r.dir().to_path_buf());
+    // With --json, stdout carries only the final object; progress goes to stderr.
+    let mut out: Box<dyn Write> = if args.json {
+        Box::new(std::io::stderr())
+    } else {
+        Box::new(std::io::stdout())
+    };
+    let _ = writeln!(out, "adapter: {}", gpu.describe());
+    let _ = writeln!(out, "data:    {}", data.train.summary().to_text());
+    if let Some(v) = &data.validation {
+        let _ = writeln!(out, "         {}", v.summary().to_text());
+    }
+    if let Some(w) = &config.model.weights {
+        let _ = writeln!(out, "weights: {}", w.display());
+    }
+    let options = TrainOptions {
+        steps: args.steps,
+        instrumentation: Instrumentation::Bare,
+        capture_step: args.dump.is_some().then_some(args.dump_step),
+        dump_to: args.dump.clone(),
+    };
+    let total = args.steps.unwrap_or(config.training.steps);
+    let every = args.every;
+    let mut write_error = None;
+    let outcome = train_with(&gpu, &config, data, &options, |r| {
+        if let Some(rec) = &mut recorder {
+            keep_first(&mut write_error, rec.metric(r));
+        }
+        if every > 0 && ((r.step + 1) % every == 0 || r.step == 0 || r.step + 1 == total) {
+            let acc = r
+                .batch_accuracy
+                .map(|a| format!("  batch accuracy {:6.2}%", 100.0 * a))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "step {:>6}  loss {:.5}{acc}  lr {:.3e}",
+                r.step + 1,
+                r.loss,
+                r.lr
+            );
+        }
+    });
+    let outcome = match write_error {
+        Some(e) if outcome.is_ok() => Err(e),
+        _ => outcome,
+    };
+    let outcome = recording::finish(recorder, outcome, |o| {
+        (Status::Passed, None, serde_json::to_value(&o.summary).ok())
+    })?;
+    let summary = &outcome.summary;
+    let acc = summary
+        .train_accuracy
+        .map(|a| format!(", train accuracy {:.2}%", 100.0 * a))
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "done:    {} steps in {:.2} s ({:.1} steps/s); train loss {:.5}{acc}",
+        summary.steps, summary.seconds, summary.steps_per_second, summary.loss
+    );
+    if let Some(loss) = summary.validation_loss {
+        let acc = summary
+            .validation_accuracy
+            .map(|a| format!(", accuracy {:.2}%", 100.0 * a))
+            .unwrap_or_default();
+        let _ = writeln!(out, "         validation loss {loss:.5}{acc}");
+    }
+    if let (Some(path), Some((record, tensors))) = (&args.dump, &outcome.captured) {
+        let _ = writeln!(
+            out,
+            "dump:    step {} ({} tensors) → {}",
+            record.step,
+            tensors.len(),
+            path.display()
+        );
+    }
+    if let Some(path) = &args.save {
+        let host = outcome.trainer.net.download(&gpu)?;
+        let metadata = capture::metadata(&outcome.trainer, &config, summary.steps);
+        crate::model::weights::save(path, &host, metadata)?;
+        let _ = writeln!(out, "saved:   final weights → {}", path.display());
+    }
+    if args.json {
+        println!("{}", serde_json::to_string(summary).unwrap_or_default());
+    }
+    Ok((0, dir))
+}
+
+/// A path given on the command line, made absolute against the working directory (config
+/// paths are relative to the config's folder instead).
+fn from_cwd(path: &Path) -> PathBuf {
+    std::env::current_dir()
+        .map(|d| d.join(path))
+        .unwrap_or_else(|_| path.to_path_buf())
+}

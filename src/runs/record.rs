@@ -1,0 +1,293 @@
+//! One run's record on disk: a directory named by time and a short random id, holding
+//! `record.json` (what ran, where, on what, and how it ended), `source.yaml` (the config as
+//! given), `metrics.jsonl` (one line per training step, flushed as written), `checks.json`
+//! (the suite report, for `netdx run`) and `git.diff` (uncommitted changes, when dirty).
+//! JSON files are written whole to a temporary name and renamed, so a reader never sees half a
+//! file; the record says `running` from the start, so a killed process leaves a record too.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use super::environment::Environment;
+use super::time;
+use crate::data::DataSummary;
+use crate::error::{Error, Result};
+
+/// Which command made the run.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RunKind {
+    /// `netdx run`: a suite of checks.
+    Run,
+    /// `netdx train`: one training run.
+    Train,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Running,
+    Passed,
+    Failed,
+    Interrupted,
+    Crashed,
+}
+
+impl Status {
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Running => "running",
+            Status::Passed => "passed",
+            Status::Failed => "failed",
+            Status::Interrupted => "interrupted",
+            Status::Crashed => "crashed",
+        }
+    }
+
+    /// How a run that ended with `error` is marked: a non-finite loss fails it, a signal
+    /// interrupts it, anything else (a device or I/O error) crashed it.
+    pub fn of_error(error: &Error) -> Status {
+        match error {
+            Error::NonFinite { .. } => Status::Failed,
+            Error::Interrupted { .. } => Status::Interrupted,
+            _ => Status::Crashed,
+        }
+    }
+}
+
+/// Command-line choices that change what ran, beyond the config file.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Overrides {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steps: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub only: Vec<String>,
+    #[serde(default)]
+    pub try_fixes: bool,
+}
+
+/// `record.json`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct RunRecord {
+    pub schema_version: u32,
+    pub id: String,
+    pub kind: RunKind,
+    pub status: Status,
+    /// Why the run did not pass: the error, or the failed checks.
+    pub cause: Option<String>,
+    pub started: String,
+    /// Milliseconds since the Unix epoch at the start: orders runs begun in the same second.
+    #[serde(default)]
+    pub started_ms: u64,
+    pub finished: Option<String>,
+    pub seconds: Option<f64>,
+    /// The process that wrote the record (a `running` record whose process is gone crashed).
+    pub pid: u32,
+    pub command: Vec<String>,
+    /// The suite or config file (absolute), or a note for the built-in suite.
+    pub file: String,
+    /// The folder data paths are relative to.
+    pub base_dir: String,
+    pub suite: String,
+    pub seed: u64,
+    pub overrides: Overrides,
+    /// The config with every default filled in (the first variant's, for suites with cases).
+    pub config: serde_json::Value,
+    pub environment: Environment,
+    pub data: Option<DataSummary>,
+    /// Key results: the training summary, or the suite's verdict counts.
+    pub result: Option<serde_json::Value>,
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let io = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    std::fs::write(&tmp, bytes).map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)
+}
+
+fn write_json(path: &Path, value: &impl Serialize) -> Result<()> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| Error::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e),
+    })?;
+    write_atomic(path, text.as_bytes())
+}
+
+/// A random-enough short id: time, process and a counter through SplitMix64.
+fn short_id(attempt: u64) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let mut rng = crate::rng::SplitMix64::new(
+        nanos ^ (u64::from(std::process::id()) << 32) ^ attempt.wrapping_mul(0x9E37),
+    );
+    format!("{:06x}", rng.next_u64() & 0xff_ffff)
+}
+
+/// The writer of one run's record.
+pub struct Recorder {
+    dir: PathBuf,
+    record: RunRecord,
+    metrics: File,
+    start: Instant,
+}
+
+/// What a new record starts with.
+pub struct NewRun<'a> {
+    pub kind: RunKind,
+    pub source: &'a str,
+    pub file: String,
+    pub base_dir: &'a Path,
+    pub suite: String,
+    pub seed: u64,
+    pub overrides: Overrides,
+    pub config: serde_json::Value,
+    pub environment: Environment,
+    pub git_diff: Option<String>,
+}
+
+impl Recorder {
+    /// Creates the run's directory under `root` (made if missing) and writes the first
+    /// `record.json` with status `running`. Two runs started in the same second get different
+    /// ids: the directory is created exclusively, and a taken name draws another id.
+    pub fn create(root: &Path, new: NewRun) -> Result<Recorder> {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| Error::Io { path, source }
+        };
+        std::fs::create_dir_all(root).map_err(io(root))?;
+        let stamp = time::now_compact();
+        let mut attempt = 0;
+        let (id, dir) = loop {
+            let id = format!("{stamp}-{}", short_id(attempt));
+            let dir = root.join(&id);
+            match std::fs::create_dir(&dir) {
+                Ok(()) => break (id, dir),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 100 => {
+                    attempt += 1
+                }
+                Err(e) => return Err(io(&dir)(e)),
+            }
+        };
+        std::fs::write(dir.join("source.yaml"), new.source).map_err(io(&dir))?;
+        if let Some(diff) = &new.git_diff {
+            std::fs::write(dir.join("git.diff"), diff).map_err(io(&dir))?;
+        }
+        let metrics_path = dir.join("metrics.jsonl");
+        let metrics = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&metrics_path)
+            .map_err(io(&metrics_path))?;
+        let record = RunRecord {
+            schema_version: 1,
+            id,
+            kind: new.kind,
+            status: Status::Running,
+            cause: None,
+            started: time::now_rfc3339(),
+            started_ms: time::now_ms(),
+            finished: None,
+            seconds: None,
+            pid: std::process::id(),
+            command: std::env::args().collect(),
+            file: new.file,
+            base_dir: new.base_dir.display().to_string(),
+            suite: new.suite,
+            seed: new.seed,
+            overrides: new.overrides,
+            config: new.config,
+            environment: new.environment,
+            data: None,
+            result: None,
+        };
+        let recorder = Recorder {
+            dir,
+            record,
+            metrics,
+            start: Instant::now(),
+        };
+        recorder.save()?;
+        Ok(recorder)
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn id(&self) -> &str {
+        &self.record.id
+    }
+
+    fn save(&self) -> Result<()> {
+        write_json(&self.dir.join("record.json"), &self.record)
+    }
+
+    /// Records the data summary.
+    pub fn data(&mut self, data: DataSummary) -> Result<()> {
+        self.record.data = Some(data);
+        self.save()
+    }
+
+    /// Appends one line to `metrics.jsonl` and flushes it.
+    pub fn metric(&mut self, line: &impl Serialize) -> Result<()> {
+        let path = self.dir.join("metrics.jsonl");
+        let mut text = serde_json::to_string(line).map_err(|e| Error::Io {
+            path: path.clone(),
+            source: std::io::Error::other(e),
+        })?;
+        text.push('\n');
+        self.metrics
+            .write_all(text.as_bytes())
+            .and_then(|_| self.metrics.flush())
+            .map_err(|source| Error::Io { path, source })
+    }
+
+    /// Writes another JSON file of the run (e.g. `checks.json`).
+    pub fn attach(&self, name: &str, value: &impl Serialize) -> Result<()> {
+        write_json(&self.dir.join(name), value)
+    }
+
+    /// Ends the record: status, cause, result and timings.
+    pub fn finish(
+        mut self,
+        status: Status,
+        cause: Option<String>,
+        result: Option<serde_json::Value>,
+    ) -> Result<PathBuf> {
+        self.record.status = status;
+        self.record.cause = cause;
+        self.record.result = result;
+        self.record.finished = Some(time::now_rfc3339());
+        self.record.seconds = Some(self.start.elapsed().as_secs_f64());
+        self.save()?;
+        Ok(self.dir)
+    }
+}
+
+/// Reads `dir/record.json`.
+pub fn read_record(dir: &Path) -> Result<RunRecord> {
+    let path = dir.join("record.json");
+    let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
+        path: path.clone(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|e| Error::Data {
+        file: path,
+        tensor: None,
+        row: None,
+        column: None,
+        message: format!("not a netdx run record: {e}"),
+    })
+}

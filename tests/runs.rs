@@ -1,0 +1,277 @@
+//! Run records and history with real runs of the binary: every run leaves a complete record,
+//! also when it hits NaN or is interrupted; `runs list / show / diff / rerun / gc` work on them.
+
+use std::path::{Path, PathBuf};
+
+use netdx::runs::record::read_record;
+use netdx::runs::{RunKind, RunRecord, Runs, Status};
+
+use crate::common::netdx_with_runs;
+
+/// A fresh runs folder for one test.
+fn runs_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("netdx-runs-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn records(dir: &Path) -> Vec<(PathBuf, RunRecord)> {
+    Runs {
+        root: dir.to_path_buf(),
+    }
+    .all()
+    .unwrap()
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn metric_lines(dir: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(dir.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+const SPIRAL: &str = "seed: 3\ndata: {builtin: spiral, points_per_class: 40}\nmodel:\n  layers: [{linear: {out: 16}}, relu, {linear: {out: 3}}]\ntraining: {optimizer: {name: sgd, lr: 0.5}, batch_size: 30, steps: 40}\n";
+
+#[test]
+fn a_training_run_leaves_a_complete_record_and_reruns_bit_for_bit() {
+    if crate::common::gpu().is_none() {
+        return;
+    }
+    let runs = runs_dir("train");
+    let cfg = write(&runs.join("cfg"), "spiral.yaml", SPIRAL);
+    let (code, _, err) = netdx_with_runs(&runs, &["train", cfg.to_str().unwrap(), "--every", "0"]);
+    assert_eq!(code, 0, "{err}");
+    let all = records(&runs);
+    assert_eq!(all.len(), 1);
+    let (dir, r) = &all[0];
+    assert!(err.contains(&format!("record: {}", dir.display())), "{err}");
+    assert_eq!(
+        (r.kind, r.status, r.seed),
+        (RunKind::Train, Status::Passed, 3)
+    );
+    // Every default filled in, the adapter, the data hash, the code state and the source.
+    assert_eq!(r.config["training"]["optimizer"]["beta2"], 0.999);
+    assert_eq!(r.config["loss"]["name"], "softmax_cross_entropy");
+    assert!(!r.environment.adapter.name.is_empty() && !r.environment.adapter.backend.is_empty());
+    assert!(r.data.as_ref().unwrap().hash.starts_with("fnv1a64:"));
+    assert_eq!(r.data.as_ref().unwrap().examples, 120);
+    let git = r
+        .environment
+        .git
+        .as_ref()
+        .expect("the tests run inside the repository");
+    assert_eq!(git.commit.len(), 40);
+    assert_eq!(dir.join("git.diff").exists(), git.dirty);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("source.yaml")).unwrap(),
+        SPIRAL
+    );
+    assert!(r.result.as_ref().unwrap()["train_accuracy"]
+        .as_f64()
+        .is_some());
+    assert!(r.seconds.unwrap() > 0.0 && r.finished.is_some());
+    let metrics = metric_lines(dir);
+    assert_eq!(metrics.len(), 40);
+    assert_eq!(metrics[39]["step"], 39);
+
+    // Rerun from the record: same adapter, same result to the bit.
+    let short = r.id.rsplit('-').next().unwrap();
+    let (code, out, err) = netdx_with_runs(&runs, &["runs", "rerun", &short[..4]]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("reproduced bit for bit"), "{out}");
+    assert_eq!(records(&runs).len(), 2);
+
+    // The config changed on disk after the run: a rerun still uses the recorded copy.
+    std::fs::write(&cfg, SPIRAL.replace("lr: 0.5", "lr: 0.05")).unwrap();
+    let (code, out, _) = netdx_with_runs(&runs, &["runs", "rerun", &r.id]);
+    assert_eq!(code, 0);
+    assert!(out.contains("reproduced bit for bit"), "{out}");
+
+    // A changed config shows in `runs diff`, with the first differing step.
+    let (code, _, err) = netdx_with_runs(&runs, &["train", cfg.to_str().unwrap(), "--every", "0"]);
+    assert_eq!(code, 0, "{err}");
+    let all = records(&runs);
+    let newest = &all.last().unwrap().1;
+    let (code, out, _) = netdx_with_runs(&runs, &["runs", "diff", &r.id, &newest.id]);
+    assert_eq!(code, 0);
+    assert!(out.contains("training.optimizer.lr: 0.5 → 0.05"), "{out}");
+    assert!(
+        out.contains("40 steps in both: 1 identical; first difference at step 1"),
+        "{out}"
+    );
+    assert!(out.contains("environment:\n  (same)"), "{out}");
+
+    // list, show, an ambiguous prefix, gc.
+    let (code, out, _) = netdx_with_runs(&runs, &["runs", "list", "--status", "passed"]);
+    assert_eq!(code, 0);
+    assert_eq!(out.lines().count(), 1 + 4, "{out}");
+    assert!(out.contains("loss ") && out.contains("acc "), "{out}");
+    let (code, out, _) = netdx_with_runs(&runs, &["runs", "show", &r.id]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("status       passed") && out.contains("40 step records"),
+        "{out}"
+    );
+    let (code, _, err) = netdx_with_runs(&runs, &["runs", "show", "2"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("matches 4 runs"), "{err}");
+    let (code, out, _) = netdx_with_runs(&runs, &["runs", "gc", "--keep", "1"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("removed 3 runs"), "{out}");
+    assert_eq!(records(&runs).len(), 1);
+}
+
+#[test]
+fn a_run_that_hits_nan_or_is_interrupted_keeps_every_record() {
+    if crate::common::gpu().is_none() {
+        return;
+    }
+    let runs = runs_dir("nan");
+    let nan = write(
+        &runs.join("cfg"),
+        "nan.yaml",
+        &SPIRAL.replace("lr: 0.5", "lr: 1.0e30"),
+    );
+    let (code, _, err) = netdx_with_runs(&runs, &["train", nan.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    let (dir, r) = records(&runs).pop().unwrap();
+    assert_eq!(r.status, Status::Failed);
+    assert!(
+        r.cause.as_ref().unwrap().contains("non-finite loss"),
+        "{:?}",
+        r.cause
+    );
+    let metrics = metric_lines(&dir);
+    assert!(
+        metrics.last().unwrap()["loss"].is_null(),
+        "the NaN step is recorded"
+    );
+
+    // Ctrl-C: the step in flight finishes, the record says interrupted, exit 130.
+    let long = write(
+        &runs.join("cfg"),
+        "long.yaml",
+        &SPIRAL.replace("steps: 40", "steps: 10000000"),
+    );
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_netdx"))
+        .args(["train", long.to_str().unwrap(), "--every", "0"])
+        .env("NETDX_RUNS_DIR", &runs)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until steps are being recorded, then interrupt.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let dir = loop {
+        let found = records(&runs).into_iter().find(|(d, r)| {
+            r.status == Status::Running
+                && d.join("metrics.jsonl")
+                    .metadata()
+                    .is_ok_and(|m| m.len() > 0)
+        });
+        if let Some((d, _)) = found {
+            break d;
+        }
+        assert!(std::time::Instant::now() < deadline, "no steps recorded");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    // SAFETY: signalling our own child process.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+    }
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    let r = read_record(&dir).unwrap();
+    assert_eq!(r.status, Status::Interrupted);
+    let steps = metric_lines(&dir).len();
+    assert!(
+        err.contains(&format!("interrupted after step {steps} ")),
+        "{err} ({steps} lines)"
+    );
+}
+
+#[test]
+fn a_suite_run_records_its_checks_and_observation_and_reruns() {
+    if crate::common::gpu().is_none() {
+        return;
+    }
+    let runs = runs_dir("suite");
+    let (code, _, err) = netdx_with_runs(
+        &runs,
+        &["run", "--only", "initial_loss,gradient_flow,gradient_check"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (dir, r) = records(&runs).pop().unwrap();
+    assert_eq!((r.kind, r.status), (RunKind::Run, Status::Passed));
+    assert_eq!(r.overrides.only.len(), 3);
+    assert_eq!(r.result.as_ref().unwrap()["counts"]["pass"], 3);
+    let checks: netdx::suite::SuiteReport =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("checks.json")).unwrap()).unwrap();
+    assert_eq!(checks.findings.len(), 3);
+    // The observation run's steps (gradient_flow reads it).
+    assert!(!metric_lines(&dir).is_empty());
+    let (code, out, err) = netdx_with_runs(&runs, &["runs", "rerun", &r.id]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("reproduced bit for bit"), "{out}");
+    // A broken suite fails and says which checks.
+    let broken = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/broken/lr_too_high.yaml");
+    let (code, _, _) = netdx_with_runs(
+        &runs,
+        &["run", broken.to_str().unwrap(), "--only", "lr_range"],
+    );
+    assert_eq!(code, 1);
+    let (_, r) = records(&runs).pop().unwrap();
+    assert_eq!(r.status, Status::Failed);
+    assert_eq!(r.cause.as_deref(), Some("failed checks: lr_range"));
+}
+
+#[test]
+fn runs_started_together_never_collide() {
+    use netdx::runs::{Environment, NewRun, Recorder};
+    let gpu = match crate::common::gpu() {
+        Some(g) => g,
+        None => return,
+    };
+    let runs = runs_dir("together");
+    let (environment, _) = Environment::capture(gpu, Path::new("."));
+    let dirs: Vec<PathBuf> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..16)
+            .map(|_| {
+                let (runs, environment) = (&runs, environment.clone());
+                s.spawn(move || {
+                    Recorder::create(
+                        runs,
+                        NewRun {
+                            kind: RunKind::Train,
+                            source: "",
+                            file: "x".into(),
+                            base_dir: Path::new("."),
+                            suite: "x".into(),
+                            seed: 0,
+                            overrides: Default::default(),
+                            config: serde_json::Value::Null,
+                            environment,
+                            git_diff: None,
+                        },
+                    )
+                    .unwrap()
+                    .dir()
+                    .to_path_buf()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let unique: std::collections::BTreeSet<_> = dirs.iter().collect();
+    assert_eq!(unique.len(), 16);
+    assert_eq!(records(&runs).len(), 16);
+}
