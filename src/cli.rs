@@ -48,6 +48,15 @@ pub enum Command {
         #[arg(long, value_name = "DIR", global = true)]
         runs_dir: Option<PathBuf>,
     },
+    /// Save or list baselines: a known-good run's statistics at initialization, for
+    /// `netdx run --baseline NAME` in CI.
+    Baseline {
+        #[command(subcommand)]
+        command: BaselineCommand,
+        /// The runs folder (default: NETDX_RUNS_DIR, else ./runs).
+        #[arg(long, value_name = "DIR", global = true)]
+        runs_dir: Option<PathBuf>,
+    },
     /// Measure the adapter's peaks, the kernels and the training step, as ratios.
     Bench {
         /// Smaller sizes and fewer repetitions (for a quick look or CI).
@@ -79,6 +88,10 @@ pub struct RunArgs {
     /// smaller init, …) and report the verdict before and after.
     #[arg(long)]
     pub try_fixes: bool,
+    /// Also compare the statistics at initialization with this saved baseline (see
+    /// `netdx baseline save`) and fail when one moved out of its band.
+    #[arg(long, value_name = "NAME")]
+    pub baseline: Option<String>,
     #[command(flatten)]
     pub record: RecordArgs,
     #[command(flatten)]
@@ -174,6 +187,21 @@ pub enum RunsCommand {
         #[arg(long)]
         dry_run: bool,
     },
+}
+
+/// `netdx baseline …`.
+#[derive(Subcommand, Debug)]
+pub enum BaselineCommand {
+    /// Save the statistics of a recorded `netdx run` as a named baseline.
+    Save {
+        /// The run (any unique prefix of its id).
+        id: String,
+        /// The baseline's name (default: the suite's name).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List the saved baselines.
+    List,
 }
 
 /// Run statuses, for `runs list --status`.

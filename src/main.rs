@@ -38,6 +38,9 @@ fn run(cli: Cli) -> Result<u8, Error> {
     match cli.command {
         Command::Run(args) => app::run_command(&args),
         Command::Runs { command, runs_dir } => app::runs_command(&command, runs_dir.as_deref()),
+        Command::Baseline { command, runs_dir } => {
+            app::baseline_command(&command, runs_dir.as_deref())
+        }
         Command::Checks { json } => app::checks_command(json),
         Command::Schema => {
             println!(

@@ -421,6 +421,7 @@ fn try_fixes_reruns_a_failing_check_with_its_cheap_fix() {
     let options = netdx::suite::RunOptions {
         only: vec!["dead_units".into(), "lr_range".into(), "data".into()],
         try_fixes: true,
+        ..Default::default()
     };
     for (file, check, change) in [
         ("dead_relu_bias", "dead_units", "linear biases → 0.01"),

@@ -275,3 +275,82 @@ fn runs_started_together_never_collide() {
     assert_eq!(unique.len(), 16);
     assert_eq!(records(&runs).len(), 16);
 }
+
+#[test]
+fn a_baseline_passes_the_same_suite_and_catches_a_changed_init() {
+    if crate::common::gpu().is_none() {
+        return;
+    }
+    let runs = runs_dir("baseline");
+    let suite = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/default.yaml");
+    let text = std::fs::read_to_string(&suite).unwrap();
+    let same = write(&runs.join("cfg"), "same.yaml", &text);
+    let changed = write(
+        &runs.join("cfg"),
+        "changed.yaml",
+        &text.replace("kaiming_normal", "xavier_uniform"),
+    );
+    assert_ne!(
+        text,
+        std::fs::read_to_string(&changed).unwrap(),
+        "the init must change"
+    );
+    let (code, _, err) = netdx_with_runs(
+        &runs,
+        &["run", same.to_str().unwrap(), "--only", "gradient_flow"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let id = records(&runs).pop().unwrap().1.id;
+    let (code, out, err) = netdx_with_runs(&runs, &["baseline", "save", &id, "--name", "spiral"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("baseline `spiral`"), "{out}");
+
+    let run = |file: &Path| {
+        netdx_with_runs(
+            &runs,
+            &[
+                "run",
+                file.to_str().unwrap(),
+                "--only",
+                "initial_loss",
+                "--baseline",
+                "spiral",
+                "--format",
+                "json",
+            ],
+        )
+    };
+    let (code, out, err) = run(&same);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let report: netdx::suite::SuiteReport = serde_json::from_str(&out).unwrap();
+    let f = report
+        .findings
+        .iter()
+        .find(|f| f.check == "baseline")
+        .unwrap();
+    assert_eq!(f.verdict, netdx::checks::Verdict::Pass, "{}", f.message);
+
+    let (code, out, _) = run(&changed);
+    assert_eq!(code, 1, "a changed init fails the baseline");
+    let report: netdx::suite::SuiteReport = serde_json::from_str(&out).unwrap();
+    let f = report
+        .findings
+        .iter()
+        .find(|f| f.check == "baseline")
+        .unwrap();
+    assert_eq!(f.verdict, netdx::checks::Verdict::Fail);
+    assert!(
+        f.message.contains("moved out of their bands"),
+        "{}",
+        f.message
+    );
+    let (_, r) = records(&runs).pop().unwrap();
+    assert_eq!(r.cause.as_deref(), Some("failed checks: baseline"));
+
+    let (code, _, err) = netdx_with_runs(&runs, &["run", "--baseline", "nope"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("no baseline `nope`") && err.contains("saved: spiral"),
+        "{err}"
+    );
+}

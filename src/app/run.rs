@@ -3,17 +3,15 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
-
 use super::recording::{self, keep_first, Start};
-use crate::checks::{Finding, Verdict};
+use crate::checks::{Finding, Observation, Verdict};
 use crate::cli::{Format, RunArgs};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
-use crate::runs::{Overrides, Recorder, RunKind, Status};
+use crate::runs::metrics::step_line;
+use crate::runs::{baseline, Overrides, Recorder, RunKind, Runs, Status};
 use crate::suite::{SuiteEvents, SuiteReport};
-use crate::train::StepRecord;
 
 /// `netdx run [SUITE]`.
 pub fn run_command(args: &RunArgs) -> Result<u8> {
@@ -38,14 +36,8 @@ struct Events<'a> {
     quiet: bool,
     recorder: Option<&'a mut Recorder>,
     write_error: Option<Error>,
-}
-
-/// One line of `metrics.jsonl` for a suite: the observation run's steps, by variant.
-#[derive(Serialize)]
-struct CaseStep<'a> {
-    case: &'a str,
-    #[serde(flatten)]
-    record: &'a StepRecord,
+    /// The first step of the first variant's observation run (what baselines compare).
+    first_step: Option<serde_json::Value>,
 }
 
 impl SuiteEvents for Events<'_> {
@@ -55,11 +47,14 @@ impl SuiteEvents for Events<'_> {
         }
     }
 
-    fn observed(&mut self, case: &str, records: &[StepRecord]) {
-        if let Some(rec) = self.recorder.as_deref_mut() {
-            for record in records {
-                let r = rec.metric(&CaseStep { case, record });
-                keep_first(&mut self.write_error, r);
+    fn observed(&mut self, case: &str, obs: &Observation) {
+        for record in &obs.records {
+            let line = step_line(case, record, &obs.infos);
+            if self.first_step.is_none() {
+                self.first_step = serde_json::to_value(&line).ok();
+            }
+            if let Some(rec) = self.recorder.as_deref_mut() {
+                keep_first(&mut self.write_error, rec.metric(&line));
             }
         }
     }
@@ -93,10 +88,18 @@ pub fn run_source(args: &RunArgs, text: &str, path: &Path) -> Result<(u8, Option
             return Err(Error::Usage(format!("--only: unknown check `{o}`{hint}")));
         }
     }
+    // Load the baseline first: a wrong name is a usage error before any GPU work.
+    let runs = Runs::at(args.record.runs_dir.as_deref());
+    let baseline = args
+        .baseline
+        .as_deref()
+        .map(|name| baseline::load(&runs.root, name))
+        .transpose()?;
     let gpu = Gpu::open(&args.device.choice())?;
     let options = crate::suite::RunOptions {
         only: args.only.clone(),
         try_fixes: args.try_fixes,
+        observe: baseline.is_some(),
     };
     let mut recorder = recording::start(
         &args.record,
@@ -119,15 +122,28 @@ pub fn run_source(args: &RunArgs, text: &str, path: &Path) -> Result<(u8, Option
         quiet,
         recorder: recorder.as_mut(),
         write_error: None,
+        first_step: None,
     };
     let report = crate::suite::run_variants(&gpu, &variants, &file, &options, &mut events);
     if !quiet {
         eprint!("\r\x1b[2K");
     }
-    let report = match (events.write_error, report) {
+    let first_step = events.first_step.take();
+    let mut report = match (events.write_error, report) {
         (Some(e), Ok(_)) => Err(e),
         (_, r) => r,
     };
+    if let (Some(b), Ok(r)) = (&baseline, &mut report) {
+        if !r.interrupted {
+            let current = first_step
+                .as_ref()
+                .map(baseline::values)
+                .unwrap_or_default();
+            let mut f = baseline::finding(b, &baseline::compare(b, &current));
+            f.case = r.cases.first().cloned();
+            r.add(f);
+        }
+    }
     if let (Some(rec), Ok(r)) = (&mut recorder, &report) {
         if let Some(d) = &r.data {
             rec.data(d.clone())?;

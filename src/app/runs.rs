@@ -3,10 +3,12 @@
 use std::path::PathBuf;
 
 use super::{run::run_source, train::train_source};
-use crate::cli::{DeviceArgs, Format, RecordArgs, RunArgs, RunsCommand, StatusArg, TrainArgs};
+use crate::cli::{
+    BaselineCommand, DeviceArgs, Format, RecordArgs, RunArgs, RunsCommand, StatusArg, TrainArgs,
+};
 use crate::error::{Error, Result};
 use crate::runs::history::{self, ListFilter};
-use crate::runs::{record::read_record, rerun, RunKind, Runs, Status};
+use crate::runs::{baseline, record::read_record, rerun, RunKind, Runs, Status};
 
 fn status(s: StatusArg) -> Status {
     match s {
@@ -121,6 +123,7 @@ fn rerun_command(runs: &Runs, id: &str, device: &DeviceArgs) -> Result<u8> {
                 junit: None,
                 only: o.only.clone(),
                 try_fixes: o.try_fixes,
+                baseline: None,
                 record,
                 device: device.clone(),
             },
@@ -141,4 +144,85 @@ fn rerun_command(runs: &Runs, id: &str, device: &DeviceArgs) -> Result<u8> {
         rerun::Match::Differs => 1,
         _ => code,
     })
+}
+
+/// `netdx baseline save | list`.
+pub fn baseline_command(
+    command: &BaselineCommand,
+    runs_dir: Option<&std::path::Path>,
+) -> Result<u8> {
+    let runs = Runs::at(runs_dir);
+    match command {
+        BaselineCommand::Save { id, name } => {
+            let (dir, record) = runs.find(id)?;
+            let first = history::metrics_of(&dir).into_iter().next();
+            let values = first.as_ref().map(baseline::values).unwrap_or_default();
+            if !values.keys().any(|k| k.starts_with("grad_norm.")) {
+                return Err(Error::Usage(format!(
+                    "run {} has no per-tensor statistics to save (a `netdx train` run, or a suite whose checks did not use the observation run); save from a `netdx run` of a whole suite, or one with gradient_flow, update_ratio or activation_stats",
+                    record.id
+                )));
+            }
+            let name = name.clone().unwrap_or_else(|| slug(&record.suite));
+            let b = baseline::Baseline {
+                name,
+                run: record.id.clone(),
+                suite: record.suite.clone(),
+                adapter: record.environment.adapter.name.clone(),
+                bands: Default::default(),
+                values,
+            };
+            let path = baseline::save(&runs.root, &b)?;
+            println!(
+                "baseline `{}`: {} statistics of run {} → {}",
+                b.name,
+                b.values.len(),
+                b.run,
+                path.display()
+            );
+            Ok(0)
+        }
+        BaselineCommand::List => {
+            let dir = baseline::folder(&runs.root);
+            let mut names: Vec<String> = std::fs::read_dir(&dir)
+                .map(|d| {
+                    d.filter_map(|e| e.ok())
+                        .filter_map(|e| {
+                            e.file_name()
+                                .to_str()?
+                                .strip_suffix(".json")
+                                .map(str::to_string)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            names.sort();
+            for n in names {
+                let b = baseline::load(&runs.root, &n)?;
+                println!(
+                    "{:<24} run {}  {} statistics  ({})",
+                    b.name,
+                    b.run,
+                    b.values.len(),
+                    b.adapter
+                );
+            }
+            Ok(0)
+        }
+    }
+}
+
+/// A file-name-safe form of a suite name: `default (spiral MLP)` → `default-spiral-MLP`.
+fn slug(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() || c == '_' || c == '.' {
+            out.push(c);
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    out.trim_end_matches('-')
+        .trim_start_matches('.')
+        .to_string()
 }

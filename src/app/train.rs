@@ -9,6 +9,7 @@ use crate::cli::TrainArgs;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
+use crate::runs::metrics::step_line;
 use crate::runs::{Overrides, RunKind, Status};
 use crate::train::{capture, train_with, Instrumentation, TrainOptions};
 
@@ -79,7 +80,7 @@ pub fn train_source(args: &TrainArgs, source: &str, path: &Path) -> Result<(u8, 
     let mut write_error = None;
     let outcome = train_with(&gpu, &config, data, &options, |r| {
         if let Some(rec) = &mut recorder {
-            keep_first(&mut write_error, rec.metric(r));
+            keep_first(&mut write_error, rec.metric(&step_line("", r, &[])));
         }
         if every > 0 && ((r.step + 1) % every == 0 || r.step == 0 || r.step + 1 == total) {
             let acc = r

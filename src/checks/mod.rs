@@ -47,14 +47,17 @@ pub enum Section {
     ConfirmLoss,
     IntermediateOutputs,
     DiagnoseParameters,
+    /// Comparisons with earlier runs (`netdx run --baseline`).
+    TrackWork,
 }
 
 impl Section {
-    pub const ALL: [Section; 4] = [
+    pub const ALL: [Section; 5] = [
         Section::StartSimple,
         Section::ConfirmLoss,
         Section::IntermediateOutputs,
         Section::DiagnoseParameters,
+        Section::TrackWork,
     ];
 
     pub fn title(self) -> &'static str {
@@ -63,6 +66,7 @@ impl Section {
             Section::ConfirmLoss => "2. Confirm the loss",
             Section::IntermediateOutputs => "3. Check intermediate outputs",
             Section::DiagnoseParameters => "4. Diagnose parameters",
+            Section::TrackWork => "5. Track the work",
         }
     }
 }

@@ -2,8 +2,10 @@
 //! (`--runs-dir`, else `NETDX_RUNS_DIR`, else `./runs`) that says what ran, on what, how it
 //! ended, and every step's metrics; `netdx runs` lists, shows, compares, reruns and prunes them.
 
+pub mod baseline;
 pub mod environment;
 pub mod history;
+pub mod metrics;
 pub mod record;
 pub mod rerun;
 pub mod time;

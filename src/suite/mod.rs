@@ -29,6 +29,17 @@ pub struct Counts {
     pub skip: usize,
 }
 
+impl Counts {
+    pub fn count(&mut self, v: Verdict) {
+        match v {
+            Verdict::Pass => self.pass += 1,
+            Verdict::Warn => self.warn += 1,
+            Verdict::Fail => self.fail += 1,
+            Verdict::Skip => self.skip += 1,
+        }
+    }
+}
+
 /// Everything `netdx run` reports; `--format json` prints it (schema in docs/report-format.md).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SuiteReport {
@@ -62,8 +73,8 @@ pub trait SuiteEvents {
     fn check_started(&mut self, _label: &str) {}
     /// A check completed.
     fn check_finished(&mut self, _finding: &Finding) {}
-    /// The observation run of variant `case` ended with these step records.
-    fn observed(&mut self, _case: &str, _records: &[crate::train::StepRecord]) {}
+    /// The observation run of variant `case` ended (its step records and their tensors).
+    fn observed(&mut self, _case: &str, _observation: &crate::checks::Observation) {}
 }
 
 /// Events from a progress closure only.
@@ -76,6 +87,12 @@ impl SuiteEvents for Progress<'_> {
 }
 
 impl SuiteReport {
+    /// Adds a finding made outside the checks (a baseline comparison), counting its verdict.
+    pub fn add(&mut self, f: Finding) {
+        self.counts.count(f.verdict);
+        self.findings.push(f);
+    }
+
     /// 1 when a check failed, else 0.
     pub fn exit_code(&self) -> u8 {
         u8::from(self.counts.fail > 0)
@@ -93,7 +110,7 @@ pub fn run_suite(
 ) -> Result<SuiteReport> {
     let options = RunOptions {
         only: only.to_vec(),
-        try_fixes: false,
+        ..Default::default()
     };
     run_variants(
         gpu,
@@ -111,6 +128,8 @@ pub struct RunOptions {
     pub only: Vec<String>,
     /// Re-run failing and warning checks with their cheap fix (see `fixes`).
     pub try_fixes: bool,
+    /// Run the observation run even when no check asks for it (for baselines).
+    pub observe: bool,
 }
 
 /// Runs every variant `(name, config)` of a suite (see `config::cases`) into one report;
@@ -170,8 +189,13 @@ pub fn run_variants(
             events.check_finished(&finding);
             findings.push(finding);
         }
+        if options.observe && !interrupted {
+            // A baseline compares the observation run, which no listed check may have asked
+            // for.
+            ctx.observation()?;
+        }
         if let Some(obs) = ctx.observed() {
-            events.observed(name, &obs.records);
+            events.observed(name, obs);
         }
         if interrupted {
             break 'variants;
@@ -179,12 +203,7 @@ pub fn run_variants(
     }
     let mut counts = Counts::default();
     for f in &findings {
-        match f.verdict {
-            Verdict::Pass => counts.pass += 1,
-            Verdict::Warn => counts.warn += 1,
-            Verdict::Fail => counts.fail += 1,
-            Verdict::Skip => counts.skip += 1,
-        }
+        counts.count(f.verdict);
     }
     let info = gpu.info();
     Ok(SuiteReport {
