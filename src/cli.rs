@@ -48,6 +48,19 @@ pub enum Command {
         #[arg(long, value_name = "DIR", global = true)]
         runs_dir: Option<PathBuf>,
     },
+    /// Write a recorded run's HTML report: one self-contained file with the verdict table and
+    /// plots (loss, learning-rate range, gradient norms, update ratios, dead units, activation
+    /// histograms, saliency).
+    Report {
+        /// The run (any unique prefix of its id).
+        id: String,
+        /// Where to write it (default: report.html in the run's folder).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        /// The runs folder (default: NETDX_RUNS_DIR, else ./runs).
+        #[arg(long, value_name = "DIR")]
+        runs_dir: Option<PathBuf>,
+    },
     /// Save or list baselines: a known-good run's statistics at initialization, for
     /// `netdx run --baseline NAME` in CI.
     Baseline {
@@ -92,6 +105,9 @@ pub struct RunArgs {
     /// `netdx baseline save`) and fail when one moved out of its band.
     #[arg(long, value_name = "NAME")]
     pub baseline: Option<String>,
+    /// Also write the HTML report (verdicts and plots) into the run's record folder.
+    #[arg(long)]
+    pub report: bool,
     #[command(flatten)]
     pub record: RecordArgs,
     #[command(flatten)]

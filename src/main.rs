@@ -38,6 +38,11 @@ fn run(cli: Cli) -> Result<u8, Error> {
     match cli.command {
         Command::Run(args) => app::run_command(&args),
         Command::Runs { command, runs_dir } => app::runs_command(&command, runs_dir.as_deref()),
+        Command::Report {
+            id,
+            output,
+            runs_dir,
+        } => app::report_command(&id, output.as_deref(), runs_dir.as_deref()),
         Command::Baseline { command, runs_dir } => {
             app::baseline_command(&command, runs_dir.as_deref())
         }

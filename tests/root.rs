@@ -8,6 +8,7 @@ mod checks;
 mod cli;
 mod data;
 mod kernels;
+mod report;
 mod runs;
 mod shaders;
 mod training;

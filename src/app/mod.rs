@@ -8,7 +8,7 @@ mod runs;
 mod train;
 
 pub use run::run_command;
-pub use runs::{baseline_command, runs_command};
+pub use runs::{baseline_command, report_command, runs_command};
 pub use train::train_command;
 
 use crate::checks::catalogue;

@@ -76,6 +76,11 @@ fn failed_checks(findings: &[Finding]) -> Option<String> {
 /// `run` on the suite text `text` read from `path` (a rerun passes a record's copy); returns
 /// the exit code and the run record's folder.
 pub fn run_source(args: &RunArgs, text: &str, path: &Path) -> Result<(u8, Option<PathBuf>)> {
+    if args.report && args.record.no_record {
+        return Err(Error::Usage(
+            "--report writes into the run's record: drop --no-record".into(),
+        ));
+    }
     let file = path.display().to_string();
     let config = Config::parse(text, path)?;
     let variants = crate::config::cases::expand(text, path, &config)?;
@@ -169,6 +174,11 @@ pub fn run_source(args: &RunArgs, text: &str, path: &Path) -> Result<(u8, Option
         let result = serde_json::json!({"counts": r.counts, "seconds": r.seconds});
         (status, cause, Some(result))
     })?;
+    if let (true, Some(dir)) = (args.report, &dir) {
+        let out = dir.join("report.html");
+        super::runs::write_report(dir, &out)?;
+        eprintln!("report: {}", out.display());
+    }
     if let Some(path) = &args.junit {
         std::fs::write(path, crate::report::to_junit(&report)).map_err(|e| Error::Io {
             path: path.to_path_buf(),

@@ -1,6 +1,6 @@
 //! `netdx runs list | show | diff | rerun | gc`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::{run::run_source, train::train_source};
 use crate::cli::{
@@ -124,6 +124,7 @@ fn rerun_command(runs: &Runs, id: &str, device: &DeviceArgs) -> Result<u8> {
                 only: o.only.clone(),
                 try_fixes: o.try_fixes,
                 baseline: None,
+                report: false,
                 record,
                 device: device.clone(),
             },
@@ -144,6 +145,24 @@ fn rerun_command(runs: &Runs, id: &str, device: &DeviceArgs) -> Result<u8> {
         rerun::Match::Differs => 1,
         _ => code,
     })
+}
+
+/// Writes the HTML report of the run recorded in `dir` to `out`.
+pub fn write_report(dir: &Path, out: &Path) -> Result<()> {
+    let record = read_record(dir)?;
+    let report = history::checks_of(dir);
+    let metrics = history::metrics_of(dir);
+    let page = crate::report::html::page(&record, report.as_ref(), &metrics);
+    crate::runs::record::write_atomic(out, page.as_bytes())
+}
+
+/// `netdx report ID`.
+pub fn report_command(id: &str, output: Option<&Path>, runs_dir: Option<&Path>) -> Result<u8> {
+    let (dir, _) = Runs::at(runs_dir).find(id)?;
+    let out = output.map_or_else(|| dir.join("report.html"), Path::to_path_buf);
+    write_report(&dir, &out)?;
+    println!("{}", out.display());
+    Ok(0)
 }
 
 /// `netdx baseline save | list`.

@@ -19,7 +19,8 @@ pub struct StepLine<'a> {
     /// ‖∇W‖ per parameter tensor, by name.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub grad_norm: BTreeMap<String, f64>,
-    /// ‖ΔW‖ / ‖W‖ per parameter tensor.
+    /// ‖ΔW‖ / ‖W‖ per linear weight (as the update_ratio check measures it; biases start at
+    /// zero, where the ratio means nothing).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub update_ratio: BTreeMap<String, f64>,
     /// Mean and standard deviation of each layer's output over the batch, by `act.{i}`.
@@ -42,7 +43,7 @@ pub fn step_line<'a>(case: &'a str, record: &'a StepRecord, infos: &[ParamInfo])
     let grad_norm = named(&|k| s.grads.get(k).map(|g| g.norm()));
     let update_ratio = named(&|k| {
         let (u, w) = (s.updates.get(k)?, s.weights.get(k)?);
-        Some(u.norm() / w.norm().max(1e-30))
+        (infos[k].regularized() && w.norm() > 0.0).then(|| u.norm() / w.norm())
     });
     let acts = |f: fn(&crate::reference::ReduceStats) -> f64| -> BTreeMap<String, f64> {
         s.acts

@@ -1,0 +1,412 @@
+//! The HTML report of a recorded run: one self-contained file (inline CSS and SVG, no scripts,
+//! nothing fetched) with the verdict table and plots of the loss and accuracy, the learning-rate
+//! range test with its suggestions, per-tensor gradient norms and update ratios over time,
+//! dead-unit fractions, activation histograms over time, and input saliency.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use serde_json::Value;
+
+use super::svg::{escape, BarChart, HeatMap, LineChart, Series};
+use crate::checks::{Finding, Verdict};
+use crate::runs::{effective_status, RunRecord};
+use crate::suite::SuiteReport;
+
+const STYLE: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1100px;color:#222;padding:0 16px}\
+h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}\
+table{border-collapse:collapse;width:100%;font-size:13px}td,th{border-bottom:1px solid #eee;padding:4px 6px;text-align:left;vertical-align:top}\
+.meta td:first-child{color:#666;width:110px}.v{font-weight:700;text-transform:uppercase;font-size:12px}\
+.pass{color:#107010}.warn{color:#a06000}.fail{color:#b00000}.skip{color:#777}\
+.badge{display:inline-block;padding:2px 8px;border-radius:4px;color:#fff;font-weight:600}\
+.b-passed{background:#1a7f37}.b-failed,.b-crashed{background:#b00000}.b-interrupted,.b-running{background:#a06000}\
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(460px,1fr));gap:12px}\
+figure{margin:0;border:1px solid #eee;border-radius:6px;padding:6px}svg.chart{width:100%;height:auto}\
+.fix{color:#555;font-size:12px}th.section{background:#f4f6f8;padding-top:8px}";
+
+fn verdict_class(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Pass => "pass",
+        Verdict::Warn => "warn",
+        Verdict::Fail => "fail",
+        Verdict::Skip => "skip",
+    }
+}
+
+fn finding<'a>(report: Option<&'a SuiteReport>, check: &str) -> Option<&'a Finding> {
+    report?.findings.iter().find(|f| f.check == check)
+}
+
+/// Per case, per key of the metric group `group` (`grad_norm`, …): the series over steps.
+fn grouped(metrics: &[Value], group: &str) -> BTreeMap<String, Vec<(f64, f64)>> {
+    let mut out: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
+    let first_case = metrics
+        .first()
+        .and_then(|m| m["case"].as_str())
+        .unwrap_or("");
+    for m in metrics
+        .iter()
+        .filter(|m| m["case"].as_str().unwrap_or("") == first_case)
+    {
+        let step = m["step"].as_f64().unwrap_or(0.0);
+        if let Some(map) = m[group].as_object() {
+            for (k, v) in map {
+                out.entry(k.clone())
+                    .or_default()
+                    .push((step, v.as_f64().unwrap_or(f64::NAN)));
+            }
+        }
+    }
+    out
+}
+
+/// Per case: (step, value of `key`).
+fn per_case(metrics: &[Value], key: &str) -> BTreeMap<String, Vec<(f64, f64)>> {
+    let mut out: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
+    for m in metrics {
+        let case = m["case"].as_str().unwrap_or("").to_string();
+        if let Some(step) = m["step"].as_f64() {
+            // serde_json writes NaN as null: keep it as a gap in the line.
+            let v = m[key].as_f64().unwrap_or(f64::NAN);
+            out.entry(case).or_default().push((step, v));
+        }
+    }
+    out
+}
+
+fn series(map: BTreeMap<String, Vec<(f64, f64)>>, default_name: &str) -> Vec<Series> {
+    map.into_iter()
+        .map(|(name, points)| Series {
+            name: if name.is_empty() {
+                default_name.to_string()
+            } else {
+                name
+            },
+            points,
+        })
+        .collect()
+}
+
+/// The charts the record supports, each as (caption, SVG).
+fn charts(report: Option<&SuiteReport>, metrics: &[Value]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let window = "steps of the observation run (or of training)";
+    let loss = series(per_case(metrics, "loss"), "loss");
+    if loss.iter().any(|s| !s.points.is_empty()) {
+        out.push((
+            format!("Batch loss per step ({window})."),
+            LineChart {
+                title: "Loss".into(),
+                x_label: "step".into(),
+                y_label: "batch loss".into(),
+                log_y: true,
+                series: loss,
+                ..Default::default()
+            }
+            .to_svg(),
+        ));
+    }
+    let acc = series(per_case(metrics, "batch_accuracy"), "batch accuracy");
+    if acc.iter().any(|s| s.points.iter().any(|p| p.1.is_finite())) {
+        out.push((
+            "Accuracy on each training batch.".into(),
+            LineChart {
+                title: "Accuracy".into(),
+                x_label: "step".into(),
+                y_label: "batch accuracy".into(),
+                series: acc,
+                h_lines: vec![(1.0, "100 %".into())],
+                ..Default::default()
+            }
+            .to_svg(),
+        ));
+    }
+    if let Some(f) = finding(report, "lr_range") {
+        let d = &f.details;
+        let sweeps: Vec<Series> = d["sweeps"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .enumerate()
+                    .map(|(i, s)| {
+                        let lrs = s["lrs"].as_array().cloned().unwrap_or_default();
+                        let sm = s["smoothed"].as_array().cloned().unwrap_or_default();
+                        Series {
+                            name: format!("sweep {}", i + 1),
+                            points: lrs
+                                .iter()
+                                .zip(&sm)
+                                .map(|(a, b)| {
+                                    (
+                                        a.as_f64().unwrap_or(f64::NAN),
+                                        b.as_f64().unwrap_or(f64::NAN),
+                                    )
+                                })
+                                .collect(),
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut marks = Vec::new();
+        if let Some(s) = d["median_suggestion"].as_f64() {
+            marks.push((s, format!("suggested {}", crate::text::number(s))));
+        }
+        if let Some(c) = d["configured_lr"].as_f64() {
+            marks.push((c, format!("configured {}", crate::text::number(c))));
+        }
+        if !sweeps.is_empty() {
+            out.push((
+                "Learning-rate range test: the smoothed loss as the learning rate grows exponentially each step; the suggestion and the configured rate are marked.".into(),
+                LineChart {
+                    title: "Learning-rate range test".into(),
+                    x_label: "learning rate".into(),
+                    y_label: "smoothed loss".into(),
+                    log_x: true,
+                    log_y: true,
+                    series: sweeps,
+                    v_lines: marks,
+                    ..Default::default()
+                }
+                .to_svg(),
+            ));
+        }
+    }
+    let grads = series(grouped(metrics, "grad_norm"), "");
+    if !grads.is_empty() {
+        out.push((
+            "Gradient norm of each tensor per step: vanishing gradients sink toward 0 in the early layers, exploding ones climb.".into(),
+            LineChart {
+                title: "Gradient norms per tensor".into(),
+                x_label: "step".into(),
+                y_label: "‖∇W‖".into(),
+                log_y: true,
+                series: grads,
+                ..Default::default()
+            }
+            .to_svg(),
+        ));
+    }
+    let ratios = series(grouped(metrics, "update_ratio"), "");
+    if !ratios.is_empty() {
+        out.push((
+            "Update/weight ratio ‖ΔW‖/‖W‖ of each tensor per step; the shaded band is 1e-4 to 1e-2 around the usual 1e-3.".into(),
+            LineChart {
+                title: "Update / weight ratios".into(),
+                x_label: "step".into(),
+                y_label: "‖ΔW‖ / ‖W‖".into(),
+                log_y: true,
+                series: ratios,
+                band: Some((1e-4, 1e-2, "healthy range".into())),
+                h_lines: vec![(1e-3, "1e-3".into())],
+                ..Default::default()
+            }
+            .to_svg(),
+        ));
+    }
+    if let Some(f) = finding(report, "dead_units") {
+        if let Some(layers) = f.details["layers"].as_array().filter(|l| !l.is_empty()) {
+            let pct = |k: &str| -> Vec<f64> {
+                layers
+                    .iter()
+                    .map(|l| 100.0 * l[k].as_f64().unwrap_or(0.0))
+                    .collect()
+            };
+            out.push((
+                "Share of ReLU units that no example of the dataset activates, before and after the observation run.".into(),
+                BarChart {
+                    title: "Dead ReLU units".into(),
+                    y_label: "% of units".into(),
+                    labels: layers
+                        .iter()
+                        .map(|l| format!("layer {}", l["layer"]))
+                        .collect(),
+                    series: vec![
+                        ("at init".into(), pct("dead_at_init")),
+                        ("after training".into(), pct("dead_after_training")),
+                    ],
+                }
+                .to_svg(),
+            ));
+        }
+    }
+    if let Some(f) = finding(report, "activation_stats") {
+        let snaps = f.details["histograms"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let layers: Vec<i64> = snaps
+            .first()
+            .and_then(|s| s["layers"].as_array())
+            .map(|ls| ls.iter().filter_map(|l| l["layer"].as_i64()).collect())
+            .unwrap_or_default();
+        for layer in layers {
+            let mut values = Vec::new();
+            let mut columns = Vec::new();
+            let mut range = (0.0, 0.0);
+            for s in &snaps {
+                let Some(h) = s["layers"]
+                    .as_array()
+                    .and_then(|ls| ls.iter().find(|l| l["layer"].as_i64() == Some(layer)))
+                else {
+                    continue;
+                };
+                range = (
+                    h["lo"].as_f64().unwrap_or(0.0),
+                    h["hi"].as_f64().unwrap_or(0.0),
+                );
+                columns.push(format!("{}", s["step"]));
+                values.push(
+                    h["counts"]
+                        .as_array()
+                        .map(|c| c.iter().map(|v| v.as_f64().unwrap_or(0.0)).collect())
+                        .unwrap_or_default(),
+                );
+            }
+            out.push((
+                format!("Histogram of layer {layer}'s outputs over the dataset at steps of the observation run (shade: log count)."),
+                HeatMap {
+                    title: format!("Layer {layer} outputs over time"),
+                    x_label: "step".into(),
+                    y_label: "output value".into(),
+                    columns,
+                    y_range: range,
+                    values,
+                }
+                .to_svg(),
+            ));
+        }
+    }
+    if let Some(f) = finding(report, "saliency") {
+        if let Some(top) = f.details["top_features"]
+            .as_array()
+            .filter(|t| !t.is_empty())
+        {
+            out.push((
+                "Saliency: mean |∂loss/∂input| per input feature over the examples checked (the features the model uses most).".into(),
+                BarChart {
+                    title: "Input saliency".into(),
+                    y_label: "mean |∂L/∂x|".into(),
+                    labels: top.iter().map(|t| format!("feature {}", t["feature"])).collect(),
+                    series: vec![(
+                        "mean |∂L/∂x|".into(),
+                        top.iter().map(|t| t["mean_abs_gradient"].as_f64().unwrap_or(0.0)).collect(),
+                    )],
+                }
+                .to_svg(),
+            ));
+        }
+    }
+    out
+}
+
+/// The whole page.
+pub fn page(record: &RunRecord, report: Option<&SuiteReport>, metrics: &[Value]) -> String {
+    let mut h = String::new();
+    let status = effective_status(record);
+    let _ = write!(
+        h,
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>netdx — {}</title><style>{STYLE}</style></head><body>",
+        escape(&record.suite)
+    );
+    let _ = write!(
+        h,
+        "<h1>netdx — {}</h1><p><span class=\"badge b-{s}\">{s}</span> {}</p>",
+        escape(&record.suite),
+        escape(record.cause.as_deref().unwrap_or("")),
+        s = status.name()
+    );
+    let e = &record.environment;
+    let mut meta = vec![
+        ("run", record.id.clone()),
+        ("started", record.started.clone()),
+        ("command", record.command.join(" ")),
+        (
+            "adapter",
+            format!(
+                "{} ({}, {} {})",
+                e.adapter.name, e.adapter.backend, e.adapter.driver, e.adapter.driver_info
+            ),
+        ),
+        (
+            "code",
+            match &e.git {
+                Some(g) => format!(
+                    "netdx {}, git {}{}",
+                    e.netdx_version,
+                    g.commit,
+                    if g.dirty { " (dirty)" } else { "" }
+                ),
+                None => format!("netdx {}", e.netdx_version),
+            },
+        ),
+        ("seed", record.seed.to_string()),
+    ];
+    if let Some(d) = &record.data {
+        meta.push(("data", d.to_text()));
+    }
+    h.push_str("<table class=\"meta\">");
+    for (k, v) in meta {
+        let _ = write!(h, "<tr><td>{k}</td><td>{}</td></tr>", escape(&v));
+    }
+    h.push_str("</table>");
+    if let Some(r) = report {
+        let _ = write!(
+            h,
+            "<h2>Checks</h2><p>{} passed, {} warned, {} failed, {} skipped</p><table><tr><th>check</th><th>verdict</th><th>measured</th><th>threshold</th><th>finding</th></tr>",
+            r.counts.pass, r.counts.warn, r.counts.fail, r.counts.skip
+        );
+        let mut section = None;
+        for f in &r.findings {
+            if section != Some(f.section) {
+                section = Some(f.section);
+                let _ = write!(
+                    h,
+                    "<tr><th colspan=\"5\" class=\"section\">{}</th></tr>",
+                    escape(f.section.title())
+                );
+            }
+            let case = f
+                .case
+                .as_ref()
+                .map(|c| format!("{c}: "))
+                .unwrap_or_default();
+            let measured = f
+                .measured
+                .map(crate::text::number)
+                .unwrap_or_else(|| "—".into());
+            let fix = f
+                .fix
+                .as_ref()
+                .map(|x| format!("<div class=\"fix\">fix: {}</div>", escape(x)))
+                .unwrap_or_default();
+            let _ = write!(
+                h,
+                "<tr><td>{}{}</td><td class=\"v {c}\">{}</td><td>{} <span class=\"fix\">{}</span></td><td>{}</td><td>{}{fix}</td></tr>",
+                escape(&case),
+                escape(&f.check),
+                f.verdict.label(),
+                escape(&measured),
+                escape(&f.quantity),
+                escape(&f.threshold),
+                escape(&f.message),
+                c = verdict_class(f.verdict)
+            );
+        }
+        h.push_str("</table>");
+    }
+    let charts = charts(report, metrics);
+    if !charts.is_empty() {
+        h.push_str("<h2>Plots</h2><div class=\"grid\">");
+        for (caption, svg) in charts {
+            let _ = write!(
+                h,
+                "<figure>{svg}<figcaption class=\"fix\">{}</figcaption></figure>",
+                escape(&caption)
+            );
+        }
+        h.push_str("</div>");
+    }
+    h.push_str("</body></html>\n");
+    h
+}

@@ -1,0 +1,136 @@
+//! The HTML report: self-contained, and rendered by headless Chromium into a screenshot that
+//! shows the verdict table and the plots (not only a file that exists). Without Chromium the
+//! rendering test prints SKIPPED, unless NETDX_REQUIRE_CHROMIUM=1 (CI) makes that a failure.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::common::netdx_with_runs;
+
+fn chromium() -> Option<PathBuf> {
+    [
+        "chromium",
+        "chromium-browser",
+        "google-chrome",
+        "google-chrome-stable",
+    ]
+    .iter()
+    .find_map(|name| {
+        std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|d| d.join(name))
+                .find(|p| p.is_file())
+        })
+    })
+}
+
+/// Renders `html` to a PNG of `width` × `height` CSS pixels.
+fn screenshot(browser: &Path, html: &Path, out: &Path, (width, height): (u32, u32)) {
+    let status = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            &format!("--screenshot={}", out.display()),
+            &format!("--window-size={width},{height}"),
+        ])
+        .arg(format!("file://{}", html.display()))
+        .output()
+        .expect("run chromium");
+    assert!(
+        out.is_file(),
+        "no screenshot: {}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+}
+
+/// RGB pixels of a PNG.
+fn pixels(png_file: &Path) -> (u32, u32, Vec<[u8; 3]>) {
+    let decoder = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(png_file).unwrap(),
+    ));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let channels = info.color_type.samples();
+    let px = buf[..info.buffer_size()]
+        .chunks(channels)
+        .map(|c| [c[0], c[1], c[2]])
+        .collect();
+    (info.width, info.height, px)
+}
+
+#[test]
+fn the_report_is_self_contained_and_its_screenshot_shows_the_plots() {
+    if crate::common::gpu().is_none() {
+        return;
+    }
+    let runs = std::env::temp_dir().join(format!("netdx-report-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&runs);
+    let (code, _, err) = netdx_with_runs(&runs, &["run", "--report"]);
+    assert_eq!(code, 0, "{err}");
+    let report = std::fs::read_dir(&runs)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().join("report.html"))
+        .find(|p| p.is_file())
+        .expect("run --report writes report.html into the record");
+    let html = std::fs::read_to_string(&report).unwrap();
+    // Self-contained: no scripts, no fetched resources (the SVG namespace is a name, not a fetch).
+    for banned in ["<script", "src=", "href=", "@import", "url("] {
+        assert!(!html.contains(banned), "the report contains `{banned}`");
+    }
+    for chart in [
+        "Loss",
+        "Accuracy",
+        "Learning-rate range test",
+        "Gradient norms per tensor",
+        "Update / weight ratios",
+        "Dead ReLU units",
+        "Layer 1 outputs over time",
+        "Input saliency",
+    ] {
+        assert!(
+            html.contains(&format!("aria-label=\"{chart}\"")),
+            "no `{chart}` chart"
+        );
+    }
+    assert!(html.contains("overfit_small") && html.contains("21 passed"));
+
+    let Some(browser) = chromium() else {
+        assert!(
+            std::env::var("NETDX_REQUIRE_CHROMIUM").is_err(),
+            "NETDX_REQUIRE_CHROMIUM is set but no chromium is on PATH"
+        );
+        eprintln!("SKIPPED: no chromium on PATH to render the report");
+        return;
+    };
+    let png_file = runs.join("report.png");
+    screenshot(&browser, &report, &png_file, (1200, 4000));
+    let (w, h, px) = pixels(&png_file);
+    assert_eq!((w, h), (1200, 4000));
+    let near = |p: &[u8; 3], c: [u8; 3]| p.iter().zip(c).all(|(a, b)| a.abs_diff(b) < 40);
+    let rows = |from: u32, to: u32| &px[(from * w) as usize..(to * w) as usize];
+    // The top shows the table: dark text on white.
+    let text = rows(0, 1000)
+        .iter()
+        .filter(|p| p.iter().all(|v| *v < 100))
+        .count();
+    assert!(
+        text > 2_000,
+        "little text in the top of the page ({text} dark pixels)"
+    );
+    // Further down, the plots: the charts' blue (#0072B2) lines, bars and heat-map cells.
+    let blue = rows(1000, h)
+        .iter()
+        .filter(|p| near(p, [0x00, 0x72, 0xB2]))
+        .count();
+    assert!(blue > 5_000, "the plots do not show ({blue} blue pixels)");
+    // And the orange of the second series (#E69F00).
+    let orange = rows(1000, h)
+        .iter()
+        .filter(|p| near(p, [0xE6, 0x9F, 0x00]))
+        .count();
+    assert!(orange > 500, "no second series ({orange} orange pixels)");
+}
