@@ -158,6 +158,9 @@ pub struct RecordArgs {
     /// Do not leave a run record.
     #[arg(long)]
     pub no_record: bool,
+    /// Also write TensorBoard event files (scalars and histograms) into DIR/<run id>/.
+    #[arg(long, value_name = "DIR")]
+    pub tensorboard: Option<PathBuf>,
 }
 
 /// `netdx runs …`.

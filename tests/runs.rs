@@ -354,3 +354,162 @@ fn a_baseline_passes_the_same_suite_and_catches_a_changed_init() {
         "{err}"
     );
 }
+
+/// A minimal reader of TensorBoard event files, independent of the writer: TFRecord frames
+/// checked with the `crc32c` crate, and the protobuf fields netdx writes.
+mod events {
+    fn masked(data: &[u8]) -> u32 {
+        crc32c::crc32c(data)
+            .rotate_right(15)
+            .wrapping_add(0xa282_ead8)
+    }
+
+    fn varint(b: &[u8], at: &mut usize) -> u64 {
+        let (mut v, mut shift) = (0u64, 0);
+        loop {
+            let byte = b[*at];
+            *at += 1;
+            v |= ((byte & 0x7f) as u64) << shift;
+            if byte < 0x80 {
+                return v;
+            }
+            shift += 7;
+        }
+    }
+
+    /// (field, wire type, payload) of each field of a message.
+    fn fields(b: &[u8]) -> Vec<(u64, u8, Vec<u8>)> {
+        let mut out = Vec::new();
+        let mut at = 0;
+        while at < b.len() {
+            let key = varint(b, &mut at);
+            let (field, wire) = (key >> 3, (key & 7) as u8);
+            let payload = match wire {
+                0 => varint(b, &mut at).to_le_bytes().to_vec(),
+                1 => {
+                    at += 8;
+                    b[at - 8..at].to_vec()
+                }
+                5 => {
+                    at += 4;
+                    b[at - 4..at].to_vec()
+                }
+                2 => {
+                    let n = varint(b, &mut at) as usize;
+                    at += n;
+                    b[at - n..at].to_vec()
+                }
+                w => panic!("wire type {w}"),
+            };
+            out.push((field, wire, payload));
+        }
+        out
+    }
+
+    /// Every (step, tag, scalar) and (step, tag, histogram count total) in the file.
+    pub fn read(path: &std::path::Path) -> (Vec<(u64, String, f32)>, Vec<(u64, String, f64)>) {
+        let bytes = std::fs::read(path).unwrap();
+        let (mut scalars, mut histos) = (Vec::new(), Vec::new());
+        let mut at = 0;
+        let mut first = true;
+        while at < bytes.len() {
+            let len_bytes = &bytes[at..at + 8];
+            let len = u64::from_le_bytes(len_bytes.try_into().unwrap()) as usize;
+            let crc = u32::from_le_bytes(bytes[at + 8..at + 12].try_into().unwrap());
+            assert_eq!(crc, masked(len_bytes), "length CRC at {at}");
+            let data = &bytes[at + 12..at + 12 + len];
+            let crc = u32::from_le_bytes(bytes[at + 12 + len..at + 16 + len].try_into().unwrap());
+            assert_eq!(crc, masked(data), "data CRC at {at}");
+            at += 16 + len;
+            let event = fields(data);
+            if first {
+                assert!(event.iter().any(|f| f.0 == 3 && f.2 == b"brain.Event:2"));
+                first = false;
+                continue;
+            }
+            let step = event
+                .iter()
+                .find(|f| f.0 == 2)
+                .map_or(0, |f| u64::from_le_bytes(f.2.clone().try_into().unwrap()));
+            for summary in event.iter().filter(|f| f.0 == 5) {
+                for value in fields(&summary.2).iter().filter(|f| f.0 == 1) {
+                    let v = fields(&value.2);
+                    let tag =
+                        String::from_utf8(v.iter().find(|f| f.0 == 1).unwrap().2.clone()).unwrap();
+                    if let Some(s) = v.iter().find(|f| f.0 == 2) {
+                        scalars.push((
+                            step,
+                            tag.clone(),
+                            f32::from_le_bytes(s.2.clone().try_into().unwrap()),
+                        ));
+                    }
+                    if let Some(h) = v.iter().find(|f| f.0 == 5) {
+                        let num = fields(&h.2)
+                            .iter()
+                            .find(|f| f.0 == 3)
+                            .map(|f| f64::from_le_bytes(f.2.clone().try_into().unwrap()))
+                            .unwrap();
+                        histos.push((step, tag, num));
+                    }
+                }
+            }
+        }
+        (scalars, histos)
+    }
+}
+
+#[test]
+fn tensorboard_event_files_read_back() {
+    if crate::common::gpu().is_none() {
+        return;
+    }
+    let runs = runs_dir("tensorboard");
+    let tb = runs.join("tb");
+    let (code, _, err) = netdx_with_runs(
+        &runs,
+        &[
+            "run",
+            "--only",
+            "gradient_flow,activation_stats",
+            "--tensorboard",
+            tb.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (dir, r) = records(&runs).pop().unwrap();
+    let run_tb = tb.join(&r.id);
+    let file = std::fs::read_dir(&run_tb)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    assert!(file
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .starts_with("events.out.tfevents."));
+    let (scalars, histos) = events::read(&file);
+    // Every metrics line's loss is there, at its step, as f32.
+    let metrics = metric_lines(&dir);
+    let losses: Vec<&(u64, String, f32)> = scalars.iter().filter(|s| s.1 == "loss").collect();
+    assert_eq!(losses.len(), metrics.len());
+    for (m, s) in metrics.iter().zip(&losses) {
+        assert_eq!(m["step"].as_u64().unwrap(), s.0);
+        assert_eq!(m["loss"].as_f64().unwrap() as f32, s.2);
+    }
+    assert!(scalars.iter().any(|s| s.1 == "grad_norm/layers.0.weight"));
+    assert!(scalars
+        .iter()
+        .any(|s| s.1 == "update_ratio/layers.4.weight"));
+    assert!(scalars.iter().any(|s| s.1 == "act_std/act.3"));
+    // Activation histograms: every layer at each snapshot, counting the whole dataset.
+    let layer1: Vec<_> = histos
+        .iter()
+        .filter(|h| h.1 == "activations/act.1")
+        .collect();
+    assert!(layer1.len() >= 2, "{histos:?}");
+    let examples = r.data.as_ref().unwrap().examples as f64;
+    assert!(layer1.iter().all(|h| h.2 == examples * 64.0), "{layer1:?}");
+}

@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::runs::metrics::step_line;
+use crate::runs::tensorboard::{EventWriter, Histogram};
 use crate::runs::{baseline, Overrides, Recorder, RunKind, Runs, Status};
 use crate::suite::{SuiteEvents, SuiteReport};
 
@@ -38,6 +39,7 @@ struct Events<'a> {
     write_error: Option<Error>,
     /// The first step of the first variant's observation run (what baselines compare).
     first_step: Option<serde_json::Value>,
+    tensorboard: Option<EventWriter>,
 }
 
 impl SuiteEvents for Events<'_> {
@@ -50,11 +52,32 @@ impl SuiteEvents for Events<'_> {
     fn observed(&mut self, case: &str, obs: &Observation) {
         for record in &obs.records {
             let line = step_line(case, record, &obs.infos);
-            if self.first_step.is_none() {
-                self.first_step = serde_json::to_value(&line).ok();
-            }
+            let value = serde_json::to_value(&line).unwrap_or_default();
             if let Some(rec) = self.recorder.as_deref_mut() {
                 keep_first(&mut self.write_error, rec.metric(&line));
+            }
+            if let Some(tb) = &mut self.tensorboard {
+                keep_first(&mut self.write_error, tb.metric_line(&value));
+            }
+            if self.first_step.is_none() {
+                self.first_step = Some(value);
+            }
+        }
+        if let Some(tb) = &mut self.tensorboard {
+            let prefix = if case.is_empty() {
+                String::new()
+            } else {
+                format!("{case}/")
+            };
+            for snap in &obs.histograms {
+                for l in &snap.layers {
+                    let h = Histogram::from_bins(l.lo as f64, l.hi as f64, &l.counts);
+                    let tag = format!("{prefix}activations/act.{}", l.layer);
+                    keep_first(
+                        &mut self.write_error,
+                        tb.histogram(snap.step as u64, &tag, &h),
+                    );
+                }
             }
         }
     }
@@ -123,17 +146,22 @@ pub fn run_source(args: &RunArgs, text: &str, path: &Path) -> Result<(u8, Option
     )?;
     let dir = recorder.as_ref().map(|r| r.dir().to_path_buf());
     let quiet = !std::io::stderr().is_terminal();
+    let tensorboard = recording::tensorboard(&args.record, recorder.as_ref())?;
     let mut events = Events {
         quiet,
         recorder: recorder.as_mut(),
         write_error: None,
         first_step: None,
+        tensorboard,
     };
     let report = crate::suite::run_variants(&gpu, &variants, &file, &options, &mut events);
     if !quiet {
         eprint!("\r\x1b[2K");
     }
     let first_step = events.first_step.take();
+    if let Some(tb) = &events.tensorboard {
+        eprintln!("tensorboard: {}", tb.path().display());
+    }
     let mut report = match (events.write_error, report) {
         (Some(e), Ok(_)) => Err(e),
         (_, r) => r,

@@ -96,6 +96,7 @@ fn rerun_command(runs: &Runs, id: &str, device: &DeviceArgs) -> Result<u8> {
     let record = RecordArgs {
         runs_dir: Some(runs.root.clone()),
         no_record: false,
+        tensorboard: None,
     };
     let o = &original.overrides;
     eprintln!("rerunning {} ({})", original.id, original.command.join(" "));

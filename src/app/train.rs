@@ -55,6 +55,10 @@ pub fn train_source(args: &TrainArgs, source: &str, path: &Path) -> Result<(u8, 
         r.data(data.train.summary())?;
     }
     let dir = recorder.as_ref().map(|r| r.dir().to_path_buf());
+    let mut tensorboard = recording::tensorboard(&args.record, recorder.as_ref())?;
+    if let Some(tb) = &tensorboard {
+        eprintln!("tensorboard: {}", tb.path().display());
+    }
     // With --json, stdout carries only the final object; progress goes to stderr.
     let mut out: Box<dyn Write> = if args.json {
         Box::new(std::io::stderr())
@@ -79,8 +83,13 @@ pub fn train_source(args: &TrainArgs, source: &str, path: &Path) -> Result<(u8, 
     let every = args.every;
     let mut write_error = None;
     let outcome = train_with(&gpu, &config, data, &options, |r| {
+        let line = step_line("", r, &[]);
         if let Some(rec) = &mut recorder {
-            keep_first(&mut write_error, rec.metric(&step_line("", r, &[])));
+            keep_first(&mut write_error, rec.metric(&line));
+        }
+        if let Some(tb) = &mut tensorboard {
+            let value = serde_json::to_value(&line).unwrap_or_default();
+            keep_first(&mut write_error, tb.metric_line(&value));
         }
         if every > 0 && ((r.step + 1) % every == 0 || r.step == 0 || r.step + 1 == total) {
             let acc = r

@@ -8,6 +8,7 @@ pub mod history;
 pub mod metrics;
 pub mod record;
 pub mod rerun;
+pub mod tensorboard;
 pub mod time;
 
 pub use environment::Environment;
