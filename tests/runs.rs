@@ -406,8 +406,13 @@ mod events {
         out
     }
 
-    /// Every (step, tag, scalar) and (step, tag, histogram count total) in the file.
-    pub fn read(path: &std::path::Path) -> (Vec<(u64, String, f32)>, Vec<(u64, String, f64)>) {
+    /// (step, tag, value) of each scalar.
+    pub type Scalars = Vec<(u64, String, f32)>;
+    /// (step, tag, total count) of each histogram.
+    pub type Histograms = Vec<(u64, String, f64)>;
+
+    /// Every scalar and histogram in the file.
+    pub fn read(path: &std::path::Path) -> (Scalars, Histograms) {
         let bytes = std::fs::read(path).unwrap();
         let (mut scalars, mut histos) = (Vec::new(), Vec::new());
         let mut at = 0;
