@@ -518,3 +518,50 @@ fn tensorboard_event_files_read_back() {
     let examples = r.data.as_ref().unwrap().examples as f64;
     assert!(layer1.iter().all(|h| h.2 == examples * 64.0), "{layer1:?}");
 }
+
+#[test]
+fn an_interrupted_suite_reports_and_records_the_checks_that_completed() {
+    if crate::common::gpu().is_none() {
+        return;
+    }
+    let runs = runs_dir("suite-interrupt");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_netdx"))
+        .args(["run", "--format", "json"])
+        .env("NETDX_RUNS_DIR", &runs)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while records(&runs).is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no record");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // Part-way through the suite (the whole one takes several seconds).
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    // SAFETY: signalling our own child process.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+    }
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    let report: netdx::suite::SuiteReport = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(report.interrupted);
+    let (dir, r) = records(&runs).pop().unwrap();
+    assert_eq!(r.status, Status::Interrupted);
+    let recorded: netdx::suite::SuiteReport =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("checks.json")).unwrap()).unwrap();
+    assert_eq!(recorded.findings.len(), report.findings.len());
+    assert!(
+        report.findings.len() < 23,
+        "the suite finished before the signal"
+    );
+    assert!(
+        report
+            .findings
+            .iter()
+            .all(|f| !f.message.contains("could not run")),
+        "the interrupted check must not be reported as a failure"
+    );
+}
