@@ -48,12 +48,14 @@ impl Status {
         }
     }
 
-    /// How a run that ended with `error` is marked: a non-finite loss fails it, a signal
-    /// interrupts it, anything else (a device or I/O error) crashed it.
+    /// How a run that ended with `error` is marked: a non-finite loss or a config the run
+    /// found impossible (a usage error, exit 2) fails it, a signal interrupts it, anything else
+    /// (a device or I/O error) crashed it.
     pub fn of_error(error: &Error) -> Status {
         match error {
-            Error::NonFinite { .. } => Status::Failed,
             Error::Interrupted { .. } => Status::Interrupted,
+            Error::NonFinite { .. } => Status::Failed,
+            e if e.exit_code() == 2 => Status::Failed,
             _ => Status::Crashed,
         }
     }
