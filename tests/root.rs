@@ -9,6 +9,7 @@ mod cli;
 mod data;
 mod kernels;
 mod report;
+mod robustness;
 mod runs;
 mod shaders;
 mod training;
