@@ -22,6 +22,12 @@ pub enum Command {
     /// Run the debugging checklist of a suite (default: the built-in suite on the spiral data)
     /// and report each check as pass / warn / fail. Exit 0 all passed, 1 a check failed.
     Run(RunArgs),
+    /// Check config or suite files without running them: they parse, every case is valid, the
+    /// data loads and the model fits it and the loss. Exit 0 when all are valid, 2 otherwise.
+    Validate {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Print a JSON Schema of the suite format (for editors' YAML completion and validation).
     Schema,
     /// List every check with its section, parameters and defaults.

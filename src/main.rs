@@ -47,6 +47,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
             app::baseline_command(&command, runs_dir.as_deref())
         }
         Command::Checks { json } => app::checks_command(json),
+        Command::Validate { files } => app::validate_command(&files),
         Command::Schema => {
             println!(
                 "{}",

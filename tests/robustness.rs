@@ -10,7 +10,7 @@ use netdx::suite::SuiteReport;
 
 /// Relative tolerance on measurements between backends. Both adapters here are llvmpipe, but
 /// the GL and Vulkan paths compile the WGSL differently (GLSL vs SPIR-V), so results may
-/// differ in the last bits; verdicts must not. Measured on Mesa 25.0.7: every one of the 21
+/// differ in the last bits; verdicts must not. Measured on Mesa 25.0.7: every one of the 20
 /// measurements of the default suite identical to the bit.
 const CROSS_BACKEND_RTOL: f64 = 1e-3;
 

@@ -4,6 +4,7 @@
 
 mod common;
 
+mod bad_configs;
 mod checks;
 mod cli;
 mod data;

@@ -16,6 +16,20 @@ use crate::cli::DeviceArgs;
 use crate::error::{Error, Result};
 use crate::gpu::{describe_adapters, Gpu};
 
+/// `netdx validate FILE…`: every file is checked; the first error ends it (exit 2).
+pub fn validate_command(files: &[std::path::PathBuf]) -> Result<u8> {
+    for f in files {
+        let variants = crate::config::check_file(f)?;
+        let cases = if variants > 1 {
+            format!(" ({variants} variants)")
+        } else {
+            String::new()
+        };
+        println!("ok: {}{cases}", f.display());
+    }
+    Ok(0)
+}
+
 /// `netdx adapters`.
 pub fn adapters(device: &DeviceArgs, json: bool) -> Result<u8> {
     let choice = device.choice();

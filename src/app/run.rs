@@ -17,13 +17,7 @@ use crate::suite::{SuiteEvents, SuiteReport};
 /// `netdx run [SUITE]`.
 pub fn run_command(args: &RunArgs) -> Result<u8> {
     let (text, path) = match &args.suite {
-        Some(p) => (
-            std::fs::read_to_string(p).map_err(|e| Error::Io {
-                path: p.to_path_buf(),
-                source: e,
-            })?,
-            p.to_path_buf(),
-        ),
+        Some(p) => (crate::config::read_text(p)?, p.to_path_buf()),
         None => (
             crate::suite::DEFAULT_SUITE.to_string(),
             Path::new("configs/default.yaml (built in)").to_path_buf(),
@@ -115,6 +109,11 @@ pub fn run_source(args: &RunArgs, text: &str, path: &Path) -> Result<(u8, Option
                 .unwrap_or_default();
             return Err(Error::Usage(format!("--only: unknown check `{o}`{hint}")));
         }
+    }
+    // Everything that can be checked without a GPU, first: each variant's data and model.
+    for (_, v) in &variants {
+        let data = crate::config::load_data(v, text, path)?;
+        crate::config::preflight(v, text, path, &data.train)?;
     }
     // Load the baseline first: a wrong name is a usage error before any GPU work.
     let runs = Runs::at(args.record.runs_dir.as_deref());

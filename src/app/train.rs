@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use super::recording::{self, keep_first, Start};
 use crate::cli::TrainArgs;
 use crate::config::Config;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::runs::metrics::step_line;
 use crate::runs::{Overrides, RunKind, Status};
@@ -15,10 +15,7 @@ use crate::train::{capture, train_with, Instrumentation, TrainOptions};
 
 /// `netdx train CONFIG`.
 pub fn train_command(args: &TrainArgs) -> Result<u8> {
-    let source = std::fs::read_to_string(&args.config).map_err(|source| Error::Io {
-        path: args.config.clone(),
-        source,
-    })?;
+    let source = crate::config::read_text(&args.config)?;
     Ok(train_source(args, &source, &args.config)?.0)
 }
 
@@ -29,7 +26,8 @@ pub fn train_source(args: &TrainArgs, source: &str, path: &Path) -> Result<(u8, 
     if let Some(w) = &args.weights {
         config.model.weights = Some(from_cwd(w));
     }
-    let data = crate::data::load(&config.data, config.seed, &config.base_dir)?;
+    let data = crate::config::load_data(&config, source, path)?;
+    crate::config::preflight(&config, source, path, &data.train)?;
     let gpu = Gpu::open(&args.device.choice())?;
     let overrides = Overrides {
         steps: args.steps,

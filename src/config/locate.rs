@@ -46,6 +46,15 @@ fn line_col(text: &str, pos: usize) -> (usize, usize) {
     (line, col)
 }
 
+/// Whether `at` is inside a `#` comment (a `#` at the start of its line or after whitespace,
+/// earlier on the same line).
+fn in_comment(text: &str, at: usize) -> bool {
+    let line_start = text[..at].rfind('\n').map_or(0, |n| n + 1);
+    let line = &text[line_start..at];
+    line.char_indices()
+        .any(|(i, c)| c == '#' && (i == 0 || line[..i].ends_with(|p: char| p.is_whitespace())))
+}
+
 /// The byte offset of `name` used as a key (`name:`) at or after `from`.
 fn find_key(text: &str, from: usize, name: &str) -> Option<usize> {
     let mut start = from;
@@ -55,7 +64,7 @@ fn find_key(text: &str, from: usize, name: &str) -> Option<usize> {
             || text[..at]
                 .ends_with(|c: char| c.is_whitespace() || c == '{' || c == ',' || c == '-');
         let after = text[at + name.len()..].trim_start_matches([' ', '\t']);
-        if before_ok && after.starts_with(':') {
+        if before_ok && after.starts_with(':') && !in_comment(text, at) {
             return Some(at);
         }
         start = at + name.len();

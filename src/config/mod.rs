@@ -2,8 +2,10 @@
 //! for values that parse but cannot work (before any GPU work starts).
 
 pub mod cases;
+pub mod limits;
 mod locate;
 mod name_or_map;
+mod preflight;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -268,24 +270,12 @@ impl Default for ScheduleConfig {
 impl Config {
     /// Reads and validates a config file.
     pub fn load(path: &Path) -> Result<Config> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
-            path: path.to_path_buf(),
-            source: e,
-        })?;
-        Config::parse(&text, path)
+        Config::parse(&read_text(path)?, path)
     }
 
     /// Parses and validates config text; `path` names the file in errors.
     pub fn parse(text: &str, path: &Path) -> Result<Config> {
-        let mut config: Config = serde_yaml::from_str(text).map_err(|e| {
-            let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
-            Error::Config {
-                file: path.to_path_buf(),
-                line,
-                column,
-                message: with_suggestion(&e.to_string()),
-            }
-        })?;
+        let mut config: Config = serde_yaml::from_str(text).map_err(|e| yaml_error(&e, path))?;
         config.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         // Values that parse but cannot work: name the line and column of their key as well.
         config.validate(path).map_err(|e| match e {
@@ -321,6 +311,26 @@ impl Config {
         }
         if t.steps == 0 {
             return Err(bad("training.steps", "must be at least 1".into()));
+        }
+        if t.steps > limits::MAX_STEPS {
+            return Err(bad(
+                "training.steps",
+                format!(
+                    "{} is more than netdx allows ({})",
+                    t.steps,
+                    limits::MAX_STEPS
+                ),
+            ));
+        }
+        if t.batch_size > limits::MAX_BATCH {
+            return Err(bad(
+                "training.batch_size",
+                format!(
+                    "{} is more than netdx allows ({})",
+                    t.batch_size,
+                    limits::MAX_BATCH
+                ),
+            ));
         }
         for (key, v) in [
             ("training.l2", t.l2),
@@ -369,6 +379,29 @@ impl Config {
                 return Err(bad(key, "must be at least 1".into()));
             }
         }
+        if d.dims.is_some_and(|v| v > limits::MAX_WIDTH) {
+            return Err(bad(
+                "data.dims",
+                format!("must be at most {}", limits::MAX_WIDTH),
+            ));
+        }
+        let generated = d
+            .classes
+            .unwrap_or(1)
+            .saturating_mul(d.points_per_class.unwrap_or(1))
+            .max(d.points.unwrap_or(0));
+        let values = generated.saturating_mul(d.dims.unwrap_or(2));
+        if generated > limits::MAX_GENERATED_EXAMPLES || values > limits::MAX_TENSOR_ELEMENTS {
+            return Err(bad(
+                if d.points.is_some() { "data.points" } else { "data.points_per_class" },
+                format!(
+                    "{generated} examples of {} features is more than a built-in dataset can have ({} examples, {} values)",
+                    d.dims.unwrap_or(2),
+                    limits::MAX_GENERATED_EXAMPLES,
+                    limits::MAX_TENSOR_ELEMENTS
+                ),
+            ));
+        }
         for (key, v) in [
             ("data.noise", d.noise),
             ("data.scale", d.scale),
@@ -394,8 +427,8 @@ impl Config {
             return Err(bad(
                 "loss.class_weights",
                 format!(
-                    "class weights apply to softmax_cross_entropy and focal, not {:?}",
-                    l.name
+                    "class weights apply to softmax_cross_entropy and focal, not {}",
+                    yaml_name(&l.name)
                 ),
             ));
         }
@@ -445,12 +478,41 @@ impl Config {
                 "the model needs at least one layer".into(),
             ));
         }
+        if self.model.layers.len() > limits::MAX_LAYERS {
+            return Err(bad(
+                "model.layers",
+                format!(
+                    "{} layers is more than netdx allows ({})",
+                    self.model.layers.len(),
+                    limits::MAX_LAYERS
+                ),
+            ));
+        }
+        if let Some(w) = self
+            .model
+            .input
+            .filter(|w| *w == 0 || *w > limits::MAX_WIDTH)
+        {
+            return Err(bad(
+                "model.input",
+                format!("must be between 1 and {}, got {w}", limits::MAX_WIDTH),
+            ));
+        }
         for (i, l) in self.model.layers.iter().enumerate() {
             match l {
                 LayerSpec::Linear { out: 0, .. } => {
                     return Err(bad(
                         &format!("model.layers[{i}].linear.out"),
                         "must be at least 1".into(),
+                    ))
+                }
+                LayerSpec::Linear { out, .. } if *out > limits::MAX_WIDTH => {
+                    return Err(bad(
+                        &format!("model.layers[{i}].linear.out"),
+                        format!(
+                            "{out} units is more than netdx allows ({})",
+                            limits::MAX_WIDTH
+                        ),
                     ))
                 }
                 LayerSpec::Dropout { rate } if !(0.0..1.0).contains(rate) => {
@@ -488,8 +550,9 @@ impl Config {
                     return Err(bad(
                         &key,
                         format!(
-                            "layer {} has no parameters for a {:?} fault",
-                            f.layer, f.kind
+                            "layer {} has no parameters for a {} fault",
+                            f.layer,
+                            yaml_name(&f.kind)
                         ),
                     ))
                 }
@@ -507,6 +570,98 @@ impl Config {
         Ok(())
     }
 }
+
+/// How a unit enum value is written in YAML (`mse`, `flip_gradient_sign`).
+fn yaml_name(v: &impl Serialize) -> String {
+    serde_yaml::to_string(v)
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// serde_yaml ends its messages with " at line L column C", which the error's own position
+/// already says.
+fn without_position(message: &str) -> &str {
+    match message.rfind(" at line ") {
+        Some(i)
+            if message[i + 9..]
+                .split(" column ")
+                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit())) =>
+        {
+            &message[..i]
+        }
+        _ => message,
+    }
+}
+
+/// A YAML error with its position, or, for the document-wide refusals (alias bombs, deep
+/// nesting), what they mean.
+pub(crate) fn yaml_error(e: &serde_yaml::Error, path: &Path) -> Error {
+    let message = with_suggestion(without_position(&e.to_string()));
+    match e.location() {
+        Some(l) => Error::Config {
+            file: path.to_path_buf(),
+            line: l.line(),
+            column: l.column(),
+            message,
+        },
+        None => {
+            let why = if message.contains("repetition limit") {
+                " (YAML aliases that expand to too many values)"
+            } else if message.contains("recursion limit") {
+                " (YAML nested too deeply)"
+            } else {
+                ""
+            };
+            Error::ConfigValue {
+                file: path.to_path_buf(),
+                key: "(document)".into(),
+                message: format!("{message}{why}"),
+            }
+        }
+    }
+}
+
+/// The text of a config or suite file, refusing files larger than any config (a wrong path to
+/// a dataset, say) before reading them.
+pub fn read_text(path: &Path) -> Result<String> {
+    let io = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let size = std::fs::metadata(path).map_err(io)?.len();
+    if size > limits::MAX_CONFIG_BYTES {
+        return Err(Error::ConfigValue {
+            file: path.to_path_buf(),
+            key: "(file)".into(),
+            message: format!(
+                "{size} bytes is larger than a config can be ({} bytes); is this the config file?",
+                limits::MAX_CONFIG_BYTES
+            ),
+        });
+    }
+    let bytes = std::fs::read(path).map_err(io)?;
+    String::from_utf8(bytes).map_err(|e| Error::ConfigValue {
+        file: path.to_path_buf(),
+        key: "(file)".into(),
+        message: format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
+    })
+}
+
+/// Everything about a config file that can be checked without a GPU: it parses, every
+/// variant of its cases and matrix is valid, its data loads, and its model fits the data and
+/// the loss. What `netdx validate` runs; returns the number of variants.
+pub fn check_file(path: &Path) -> Result<usize> {
+    let text = read_text(path)?;
+    let config = Config::parse(&text, path)?;
+    let variants = cases::expand(&text, path, &config)?;
+    for (_, v) in &variants {
+        let data = preflight::load_data(v, &text, path)?;
+        preflight::preflight(v, &text, path, &data.train)?;
+    }
+    Ok(variants.len())
+}
+
+pub use preflight::{load_data, preflight};
 
 /// A finite number above zero (NaN is not).
 fn positive(v: f64) -> bool {

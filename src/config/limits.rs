@@ -1,0 +1,20 @@
+//! Sizes netdx refuses before allocating anything: far beyond any debugging run, and small
+//! enough that a typo (a layer of 10¹² units, 10¹⁵ steps) fails fast instead of exhausting
+//! memory.
+
+/// Largest config or suite file read (bytes).
+pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
+/// Largest width of a layer, and of a built-in dataset's feature count.
+pub const MAX_WIDTH: usize = 1 << 24;
+/// Most layers in a model.
+pub const MAX_LAYERS: usize = 1024;
+/// Most training steps.
+pub const MAX_STEPS: usize = 100_000_000;
+/// Largest batch.
+pub const MAX_BATCH: usize = 1 << 24;
+/// Most examples of a built-in dataset.
+pub const MAX_GENERATED_EXAMPLES: usize = 1 << 24;
+/// Most elements of one weight tensor (4 GiB of f32).
+pub const MAX_TENSOR_ELEMENTS: usize = 1 << 30;
+/// Most parameters of a model (8 GiB of f32).
+pub const MAX_PARAMETERS: usize = 1 << 31;

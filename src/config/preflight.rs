@@ -1,0 +1,144 @@
+//! The checks of a config that need its data but no GPU: layer widths against the data and
+//! each other, the model's size, the output against the loss and the labels, the batch size
+//! against the dataset. Run before any GPU work, each error names the file, the line and
+//! column of the key to change, and the key path.
+
+use std::path::Path;
+
+use super::{limits, locate, Config};
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::model::Model;
+
+/// An error at key path `key` of `text`.
+fn at(path: &Path, text: &str, key: &str, message: String) -> Error {
+    match locate::locate(text, key) {
+        Some((line, column)) => Error::Config {
+            file: path.to_path_buf(),
+            line,
+            column,
+            message: format!("{key}: {message}"),
+        },
+        None => Error::ConfigValue {
+            file: path.to_path_buf(),
+            key: key.to_string(),
+            message,
+        },
+    }
+}
+
+/// A data or weights error about a file that does not exist, moved to the config key that
+/// names the file; other errors (a bad row, a bad tensor) keep their own file and place.
+fn missing_file_at(e: Error, path: &Path, text: &str, key: &str) -> Error {
+    match &e {
+        Error::Data { file, .. } if !file.exists() => {
+            at(path, text, key, format!("no such file: {}", file.display()))
+        }
+        _ => e,
+    }
+}
+
+/// Loads the data `config` describes; a data file that does not exist is reported at its key.
+pub fn load_data(config: &Config, text: &str, path: &Path) -> Result<crate::data::LoadedData> {
+    crate::data::load(&config.data, config.seed, &config.base_dir).map_err(|e| {
+        let d = &config.data;
+        let key = if d.csv.is_some() {
+            "data.csv"
+        } else if d.npy.is_some() {
+            "data.npy"
+        } else if d.npz.is_some() {
+            "data.npz"
+        } else if d.idx.is_some() {
+            "data.idx"
+        } else if d.safetensors.is_some() {
+            "data.safetensors"
+        } else {
+            "data.validation"
+        };
+        missing_file_at(e, path, text, key)
+    })
+}
+
+/// Builds the model for `data` and checks everything that can be checked without a GPU.
+pub fn preflight(config: &Config, text: &str, path: &Path, data: &Dataset) -> Result<Model> {
+    let model = Model::build(&config.model, data.x_width).map_err(|e| match &e {
+        Error::Shape { layer: 0, kind, .. } if kind == "input" => {
+            at(path, text, "model.input", e.to_string())
+        }
+        Error::Shape { layer, .. } => {
+            at(path, text, &format!("model.layers[{layer}]"), e.to_string())
+        }
+        _ => e,
+    })?;
+    let mut total: u128 = 0;
+    for l in &model.layers {
+        let weights = l.input as u128 * l.output as u128;
+        if let crate::model::LayerSpec::Linear { .. } = l.spec {
+            if weights > limits::MAX_TENSOR_ELEMENTS as u128 {
+                return Err(at(
+                    path,
+                    text,
+                    &format!("model.layers[{}]", l.index),
+                    format!(
+                        "layer {} (linear {} → {}) would need a weight of {weights} elements, more than netdx allows in one tensor ({})",
+                        l.index,
+                        l.input,
+                        l.output,
+                        limits::MAX_TENSOR_ELEMENTS
+                    ),
+                ));
+            }
+            total += weights + l.output as u128;
+        }
+    }
+    if total > limits::MAX_PARAMETERS as u128 {
+        return Err(at(
+            path,
+            text,
+            "model.layers",
+            format!(
+                "the model has {total} parameters, more than netdx allows ({})",
+                limits::MAX_PARAMETERS
+            ),
+        ));
+    }
+    let last = format!("model.layers[{}]", model.layers.len().saturating_sub(1));
+    crate::train::check_output(config.loss.name, model.output(), data.y_width, data.classes)
+        .map_err(|e| {
+            // A mismatch of kinds is the loss's to fix; a width mismatch the last layer's.
+            let key = if text.contains("loss:") && e.to_string().contains("needs") {
+                "loss"
+            } else {
+                &last
+            };
+            at(path, text, key, e.to_string())
+        })?;
+    if let Some(w) = &config.loss.class_weights {
+        if w.len() != model.output() {
+            return Err(at(
+                path,
+                text,
+                "loss.class_weights",
+                format!("{} weights for {} classes", w.len(), model.output()),
+            ));
+        }
+    }
+    if let Some(file) = &config.model.weights {
+        // Read once here, host only, so that a missing or misfit file stops the run before
+        // any GPU work (the trainer reads it again).
+        crate::model::weights::load(&crate::io::resolve(&config.base_dir, file), &model)
+            .map_err(|e| missing_file_at(e, path, text, "model.weights"))?;
+    }
+    if config.training.batch_size > data.n {
+        return Err(at(
+            path,
+            text,
+            "training.batch_size",
+            format!(
+                "{} is larger than the dataset ({} examples)",
+                config.training.batch_size, data.n
+            ),
+        ));
+    }
+    Ok(model)
+}
