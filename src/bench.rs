@@ -239,6 +239,7 @@ pub fn mlp_config(batch: usize, steps: usize) -> (Config, Dataset) {
             clip: Default::default(),
             schedule: ScheduleConfig::default(),
             shuffle: true,
+            on_nonfinite: Default::default(),
         },
     };
     let n = batch.max(1024);

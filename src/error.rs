@@ -95,11 +95,11 @@ pub enum Error {
     Gpu { kernel: String, message: String },
 
     /// Waiting for the GPU failed or timed out.
-    #[error("waiting for the GPU failed: {0}")]
+    #[error("waiting for the GPU failed: {0} (NETDX_GPU_TIMEOUT_S sets how long a wait may take; default 600 s)")]
     Poll(String),
 
     /// Mapping a read-back buffer failed.
-    #[error("reading `{0}` back from the GPU failed")]
+    #[error("reading `{0}` back from the GPU failed (was the device lost or reset? `netdx adapters` shows whether it is still there)")]
     ReadBack(String),
 
     /// Training produced a non-finite loss; the records written so far are kept. `step`

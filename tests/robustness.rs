@@ -135,3 +135,160 @@ fn processes_sharing_a_runs_folder_leave_complete_separate_records() {
     // Same seed, same adapter: the four runs agree to the bit.
     assert!(losses.windows(2).all(|w| w[0] == w[1]), "{losses:?}");
 }
+
+/// The default suite with `faults` appended.
+fn with_faults(faults: &str) -> netdx::config::Config {
+    let text = format!("{}\nfaults: {faults}\n", netdx::suite::DEFAULT_SUITE);
+    netdx::config::Config::parse(&text, Path::new("faulty.yaml")).unwrap()
+}
+
+#[test]
+fn nan_in_each_phase_is_caught_with_its_step_layer_and_phase() {
+    let gpu = match crate::common::gpu() {
+        Some(g) => g,
+        None => return,
+    };
+    for (faults, phase, layer, tensor) in [
+        (
+            "[{kind: corrupt_output, layer: 2, factor: .nan}]",
+            "forward",
+            2,
+            "act.2",
+        ),
+        (
+            "[{kind: corrupt_output, layer: 4, factor: .inf}]",
+            "forward",
+            4,
+            "act.4",
+        ),
+        (
+            "[{kind: scale_gradient, layer: 2, factor: .nan}]",
+            "gradient",
+            2,
+            "grad.layers.2.weight",
+        ),
+    ] {
+        let config = with_faults(faults);
+        let r = netdx::suite::run_suite(gpu, &config, "faulty", &["numerics".into()], &mut |_| {})
+            .unwrap();
+        let f = r.findings.iter().find(|f| f.check == "numerics").unwrap();
+        assert_eq!(f.verdict, netdx::checks::Verdict::Fail, "{faults}");
+        let d = &f.details;
+        assert_eq!(
+            (
+                d["step"].as_u64(),
+                d["phase"].as_str(),
+                d["layer"].as_u64(),
+                d["tensor"].as_str()
+            ),
+            (Some(0), Some(phase), Some(layer), Some(tensor)),
+            "{faults}: {}",
+            f.message
+        );
+    }
+}
+
+#[test]
+fn a_nan_run_stops_or_continues_as_configured_and_keeps_every_record() {
+    if crate::common::gpu().is_none() {
+        return;
+    }
+    let runs = std::env::temp_dir().join(format!("netdx-nan-modes-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&runs);
+    std::fs::create_dir_all(&runs).unwrap();
+    let spiral =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/spiral.yaml"))
+            .unwrap();
+    let nan = spiral.replace("lr: 0.1,", "lr: 1.0e30,");
+    assert_ne!(nan, spiral);
+    for (mode, lines_at_least) in [("stop", 1), ("continue", 40)] {
+        let file = runs.join(format!("{mode}.yaml"));
+        std::fs::write(
+            &file,
+            format!("{nan}\n").replace(
+                "  l2: 1.0e-4",
+                &format!("  l2: 1.0e-4\n  on_nonfinite: {mode}"),
+            ),
+        )
+        .unwrap();
+        let (code, _, err) = crate::common::netdx_with_runs(
+            &runs,
+            &[
+                "train",
+                file.to_str().unwrap(),
+                "--steps",
+                "40",
+                "--every",
+                "0",
+            ],
+        );
+        assert_eq!(code, 1, "{mode}: {err}");
+        let (dir, r) = Runs { root: runs.clone() }
+            .all()
+            .unwrap()
+            .into_iter()
+            .find(|(_, r)| r.file.ends_with(&format!("{mode}.yaml")))
+            .unwrap();
+        assert_eq!(r.status, Status::Failed, "{mode}");
+        let lines = std::fs::read_to_string(dir.join("metrics.jsonl"))
+            .unwrap()
+            .lines()
+            .count();
+        if mode == "stop" {
+            assert!(lines < 40, "stop: {lines} lines");
+        } else {
+            assert_eq!(lines, 40, "continue records every step");
+            assert!(
+                r.cause.as_ref().unwrap().contains("on_nonfinite: continue"),
+                "{:?}",
+                r.cause
+            );
+        }
+        assert!(lines >= lines_at_least);
+    }
+}
+
+#[test]
+fn a_lost_device_gives_a_typed_error_without_hanging() {
+    if crate::common::gpu().is_none() {
+        return;
+    }
+    // A device of its own, not the one the other tests share.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let result = (|| -> netdx::Result<String> {
+            let gpu = netdx::gpu::Gpu::open(&Default::default())?;
+            let config = netdx::config::Config::parse(
+                netdx::suite::DEFAULT_SUITE,
+                Path::new("default.yaml"),
+            )?;
+            let data = netdx::data::load(&config.data, config.seed, &config.base_dir)?.train;
+            let mut trainer = netdx::train::Trainer::new(
+                &gpu,
+                &config,
+                data,
+                netdx::train::Instrumentation::Full,
+                None,
+            )?;
+            trainer.step(10)?;
+            gpu.destroy();
+            match trainer.step(10) {
+                Ok(r) => Ok(format!("a step on a lost device returned loss {}", r.loss)),
+                Err(e) => Err(e),
+            }
+        })();
+        let _ = tx.send(result);
+    });
+    let result = rx
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .expect("a step on a lost device hung");
+    match result {
+        Ok(msg) => panic!("{msg}"),
+        Err(e) => {
+            let text = e.to_string();
+            assert!(!text.is_empty());
+            assert_eq!(e.exit_code(), 1, "{text}");
+            eprintln!("lost device: {text}");
+        }
+    }
+}

@@ -8,6 +8,7 @@ mod bad_configs;
 mod checks;
 mod cli;
 mod data;
+mod fuzz;
 mod kernels;
 mod report;
 mod robustness;

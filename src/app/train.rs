@@ -108,7 +108,17 @@ pub fn train_source(args: &TrainArgs, source: &str, path: &Path) -> Result<(u8, 
         _ => outcome,
     };
     let outcome = recording::finish(recorder, outcome, |o| {
-        (Status::Passed, None, serde_json::to_value(&o.summary).ok())
+        let (status, cause) = match o.summary.first_nonfinite {
+            Some(step) => (
+                Status::Failed,
+                Some(format!(
+                    "non-finite loss from step {} on (training.on_nonfinite: continue)",
+                    step + 1
+                )),
+            ),
+            None => (Status::Passed, None),
+        };
+        (status, cause, serde_json::to_value(&o.summary).ok())
     })?;
     let summary = &outcome.summary;
     let acc = summary
@@ -144,6 +154,13 @@ pub fn train_source(args: &TrainArgs, source: &str, path: &Path) -> Result<(u8, 
     }
     if args.json {
         println!("{}", serde_json::to_string(summary).unwrap_or_default());
+    }
+    if let Some(step) = summary.first_nonfinite {
+        eprintln!(
+            "error: non-finite loss from step {} on (index {step} counted from 0); every step was recorded",
+            step + 1
+        );
+        return Ok((1, dir));
     }
     Ok((0, dir))
 }

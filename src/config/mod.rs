@@ -152,6 +152,19 @@ pub struct TrainingConfig {
     /// Shuffle the examples each epoch (off: batches follow dataset order).
     #[serde(default = "yes")]
     pub shuffle: bool,
+    /// What `netdx train` does after a NaN or Inf loss: `stop` (default) or `continue` to the
+    /// last step (every step recorded; the run still fails).
+    #[serde(default)]
+    pub on_nonfinite: OnNonFinite,
+}
+
+/// `training.on_nonfinite`.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum OnNonFinite {
+    #[default]
+    Stop,
+    Continue,
 }
 
 fn yes() -> bool {

@@ -188,6 +188,12 @@ impl Gpu {
         &self.info
     }
 
+    /// Destroys the device, as a driver reset or a removed GPU would: every later use fails
+    /// with an error. For tests of how netdx handles a lost device.
+    pub fn destroy(&self) {
+        self.device.destroy();
+    }
+
     pub fn limits(&self) -> &wgpu::Limits {
         &self.limits
     }
@@ -196,13 +202,14 @@ impl Gpu {
         self.features.contains(wgpu::Features::TIMESTAMP_QUERY)
     }
 
-    /// Blocks until all submitted work is done; errors raised meanwhile outside any scope are
+    /// Blocks until all submitted work is done, at most `NETDX_GPU_TIMEOUT_S` (default 600 s:
+    /// no run is left hanging on a wedged driver); errors raised meanwhile outside any scope are
     /// returned here, naming what was being waited for.
     pub fn wait(&self, what: &str) -> Result<()> {
         self.device
             .poll(wgpu::PollType::Wait {
                 submission_index: None,
-                timeout: Some(std::time::Duration::from_secs(600)),
+                timeout: Some(gpu_timeout()),
             })
             .map_err(|e| Error::Poll(format!("{what}: {e}")))?;
         self.take_uncaptured(what)
@@ -240,4 +247,17 @@ impl Gpu {
             }),
         }
     }
+}
+
+/// How long one wait for the GPU may take: `NETDX_GPU_TIMEOUT_S`, else 600 s.
+fn gpu_timeout() -> std::time::Duration {
+    static TIMEOUT: std::sync::OnceLock<std::time::Duration> = std::sync::OnceLock::new();
+    *TIMEOUT.get_or_init(|| {
+        let secs = std::env::var("NETDX_GPU_TIMEOUT_S")
+            .ok()
+            .and_then(|v| v.parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s > 0.0)
+            .unwrap_or(600.0);
+        std::time::Duration::from_secs_f64(secs)
+    })
 }

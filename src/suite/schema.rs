@@ -143,6 +143,7 @@ pub fn schema() -> Value {
                 "gamma": number(), "min_lr": number(),
             }), &["name"])]},
             "shuffle": {"type": "boolean"},
+            "on_nonfinite": {"enum": ["stop", "continue"]},
         }),
         &["optimizer", "batch_size", "steps"],
     );

@@ -66,6 +66,8 @@ pub struct TrainSummary {
     /// Loss and accuracy on the validation data in evaluation mode, after training.
     pub validation_loss: Option<f64>,
     pub validation_accuracy: Option<f64>,
+    /// The first step whose loss was NaN or Inf, with `training.on_nonfinite: continue`.
+    pub first_nonfinite: Option<usize>,
 }
 
 /// How [`train_with`] runs beyond the config.
@@ -429,6 +431,8 @@ pub fn train_with<'g>(
     let start = Instant::now();
     let mut last = f64::NAN;
     let mut captured = None;
+    let mut first_nonfinite = None;
+    let keep_going = config.training.on_nonfinite == crate::config::OnNonFinite::Continue;
     for t in 0..total {
         let r = if options.capture_step == Some(t) {
             let (r, tensors) = capture::capture_step(&mut trainer, total)?;
@@ -445,7 +449,10 @@ pub fn train_with<'g>(
         // interrupt is kept.
         on_step(&r);
         if !r.loss.is_finite() {
-            return Err(Error::NonFinite { step: r.step });
+            if !keep_going {
+                return Err(Error::NonFinite { step: r.step });
+            }
+            first_nonfinite.get_or_insert(r.step);
         }
         if crate::interrupt::requested() {
             return Err(Error::Interrupted { step: r.step });
@@ -479,6 +486,7 @@ pub fn train_with<'g>(
         validation: validation.as_ref().map(Dataset::summary),
         validation_loss,
         validation_accuracy,
+        first_nonfinite,
     };
     Ok(TrainOutcome {
         summary,

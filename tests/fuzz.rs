@@ -1,0 +1,150 @@
+//! Property tests standing in for fuzzing (cargo-fuzz needs a nightly toolchain, which this
+//! project's machines do not have): the config loader and every data loader get random bytes
+//! and random mutations of valid inputs, and must answer Ok or a typed error — never panic,
+//! never hang. Failing inputs are kept by proptest in `tests/proptest-regressions/` and replayed
+//! first on every run. `PROPTEST_CASES=100000 cargo test --release fuzz` runs longer.
+
+use std::path::{Path, PathBuf};
+
+use proptest::prelude::*;
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("netdx-fuzz-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d.join(name)
+}
+
+/// Random edits of `seed`: overwrite, insert or delete bytes at random places.
+fn mutated(seed: Vec<u8>) -> impl Strategy<Value = Vec<u8>> {
+    let len = seed.len().max(1);
+    prop::collection::vec((0..len, any::<u8>(), 0u8..3), 1..8).prop_map(move |edits| {
+        let mut b = seed.clone();
+        for (at, byte, op) in edits {
+            let at = at.min(b.len());
+            match op {
+                0 if at < b.len() => b[at] = byte,
+                1 => b.insert(at, byte),
+                _ if at < b.len() => {
+                    b.remove(at);
+                }
+                _ => b.push(byte),
+            }
+        }
+        b
+    })
+}
+
+fn config_seed() -> Vec<u8> {
+    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/default.yaml")).unwrap()
+}
+
+fn npy_seed() -> Vec<u8> {
+    let mut v = b"\x93NUMPY\x01\x00".to_vec();
+    let mut header = "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 2), }".to_string();
+    while !(10 + header.len() + 1).is_multiple_of(64) {
+        header.push(' ');
+    }
+    header.push('\n');
+    v.extend((header.len() as u16).to_le_bytes());
+    v.extend(header.as_bytes());
+    v.extend((0..6).flat_map(|i| (i as f32).to_le_bytes()));
+    v
+}
+
+fn idx_seed() -> Vec<u8> {
+    netdx::io::idx::to_bytes_u8(&[3, 2, 2], &[7; 12])
+}
+
+fn safetensors_seed() -> Vec<u8> {
+    let x: Vec<u8> = (0..6).flat_map(|i| (i as f32).to_le_bytes()).collect();
+    let y: Vec<u8> = (0..3i64).flat_map(|i| i.to_le_bytes()).collect();
+    let views = vec![
+        (
+            "x",
+            safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![3, 2], &x).unwrap(),
+        ),
+        (
+            "y",
+            safetensors::tensor::TensorView::new(safetensors::Dtype::I64, vec![3], &y).unwrap(),
+        ),
+    ];
+    safetensors::serialize(views, None).unwrap()
+}
+
+fn config_text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 256,
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"),
+        )),
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn the_config_loader_never_panics_on_mutated_configs(bytes in mutated(config_seed())) {
+        let text = config_text(&bytes);
+        let path = Path::new("fuzz.yaml");
+        if let Ok(config) = netdx::config::Config::parse(&text, path) {
+            let _ = netdx::config::cases::expand(&text, path, &config);
+        }
+    }
+
+    #[test]
+    fn the_config_loader_never_panics_on_random_text(text in "[ -~\n\t{}\\[\\]:,&*!|>-]{0,400}") {
+        let _ = netdx::config::Config::parse(&text, Path::new("random.yaml"));
+    }
+
+    #[test]
+    fn npy_never_panics(bytes in prop_oneof![mutated(npy_seed()), prop::collection::vec(any::<u8>(), 0..300)]) {
+        let _ = netdx::io::npy::parse(&bytes, netdx::io::Origin::file(Path::new("f.npy")));
+    }
+
+    #[test]
+    fn idx_never_panics(bytes in prop_oneof![mutated(idx_seed()), prop::collection::vec(any::<u8>(), 0..300)]) {
+        let _ = netdx::io::idx::parse(&bytes, netdx::io::Origin::file(Path::new("f.idx")));
+    }
+
+    #[test]
+    fn file_datasets_never_panic(
+        npy_x in mutated(npy_seed()),
+        st in mutated(safetensors_seed()),
+        csv in mutated(b"a,b,label\n1,2,x\n3,4,y\n5,6,x\n".to_vec()),
+        idx in mutated(idx_seed()),
+    ) {
+        let tag = format!("{:x}", std::thread::current().id().as_u64_stable());
+        for (name, bytes) in [("x.npy", &npy_x), ("d.safetensors", &st), ("d.csv", &csv), ("images", &idx)] {
+            std::fs::write(scratch(&format!("{tag}-{name}")), bytes).unwrap();
+        }
+        std::fs::write(scratch(&format!("{tag}-y.npy")), npy_seed()).unwrap();
+        let dir = scratch("");
+        for data in [
+            format!("{{npy: {{x: {tag}-x.npy, y: {tag}-y.npy}}, validation: 0.34, normalize: standardize}}"),
+            format!("{{safetensors: {{path: {tag}-d.safetensors}}}}"),
+            format!("{{csv: {{path: {tag}-d.csv}}, normalize: minmax}}"),
+            format!("{{idx: {{images: {tag}-images, labels: {tag}-images}}}}"),
+        ] {
+            let yaml = format!("data: {data}\nmodel: {{layers: [{{linear: {{out: 2}}}}]}}\ntraining: {{optimizer: {{name: sgd, lr: 0.1}}, batch_size: 1, steps: 1}}\n");
+            if let Ok(config) = netdx::config::Config::parse(&yaml, &dir.join("fuzz.yaml")) {
+                let _ = netdx::data::load(&config.data, 0, &dir);
+            }
+        }
+    }
+}
+
+/// A stable number per thread, so parallel cases write to their own files.
+trait StableId {
+    fn as_u64_stable(&self) -> u64;
+}
+
+impl StableId for std::thread::ThreadId {
+    fn as_u64_stable(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.hash(&mut h);
+        h.finish()
+    }
+}
