@@ -292,3 +292,38 @@ fn a_lost_device_gives_a_typed_error_without_hanging() {
         }
     }
 }
+
+#[test]
+fn a_device_lost_mid_run_is_recorded_as_crashed_with_every_step_before_it() {
+    if crate::common::gpu().is_none() {
+        return;
+    }
+    let runs = std::env::temp_dir().join(format!("netdx-lost-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&runs);
+    std::fs::create_dir_all(&runs).unwrap();
+    let spiral =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/spiral.yaml"))
+            .unwrap();
+    let file = runs.join("lost.yaml");
+    std::fs::write(
+        &file,
+        format!("{spiral}faults: [{{kind: lose_device, step: 3}}]\n"),
+    )
+    .unwrap();
+    let (code, _, err) =
+        crate::common::netdx_with_runs(&runs, &["train", file.to_str().unwrap(), "--every", "0"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("device lost or reset"), "{err}");
+    let (dir, r) = Runs { root: runs.clone() }.all().unwrap().pop().unwrap();
+    assert_eq!(r.status, Status::Crashed);
+    assert!(
+        r.cause
+            .as_ref()
+            .unwrap()
+            .contains("back from the GPU failed"),
+        "{:?}",
+        r.cause
+    );
+    let lines = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap();
+    assert_eq!(lines.lines().count(), 3, "the three steps before the loss");
+}

@@ -69,6 +69,9 @@ pub enum FaultKind {
     /// Add `factor` times the first example's output of the layer to every other example's
     /// (a kernel mixing examples across the batch).
     MixBatch,
+    /// Destroy the GPU device before training step `step` (a driver reset or a removed GPU);
+    /// `layer` does not apply.
+    LoseDevice,
 }
 
 /// `faults: [{kind: flip_gradient_sign, layer: 0}, {kind: scale_gradient, layer: 2, factor: 10}]`
@@ -76,9 +79,13 @@ pub enum FaultKind {
 #[serde(deny_unknown_fields)]
 pub struct Fault {
     pub kind: FaultKind,
+    #[serde(default)]
     pub layer: usize,
     #[serde(default = "default_factor")]
     pub factor: f64,
+    /// The training step (from 0) of a `lose_device` fault.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<usize>,
 }
 
 fn default_factor() -> f64 {
@@ -546,6 +553,15 @@ impl Config {
             }
         }
         for (i, f) in self.faults.iter().enumerate() {
+            if f.kind == FaultKind::LoseDevice {
+                if f.step.is_none() {
+                    return Err(bad(
+                        &format!("faults[{i}]"),
+                        "a lose_device fault needs the step: {kind: lose_device, step: 3}".into(),
+                    ));
+                }
+                continue;
+            }
             let key = format!("faults[{i}].layer");
             match self.model.layers.get(f.layer) {
                 None => {

@@ -153,10 +153,10 @@ pub fn schema() -> Value {
     }), &["name"])]});
     let fault = strict(
         json!({
-            "kind": {"enum": ["flip_gradient_sign", "scale_gradient", "zero_gradient", "skip_update", "corrupt_output", "mix_batch"]},
-            "layer": integer(), "factor": number(),
+            "kind": {"enum": ["flip_gradient_sign", "scale_gradient", "zero_gradient", "skip_update", "corrupt_output", "mix_batch", "lose_device"]},
+            "layer": integer(), "factor": number(), "step": integer(),
         }),
-        &["kind", "layer"],
+        &["kind"],
     );
     let mut root = strict(
         json!({

@@ -262,6 +262,14 @@ impl<'g> Trainer<'g> {
     /// rate `lr` instead of the schedule's (the learning-rate range test).
     pub fn step_with(&mut self, total: usize, lr: Option<f64>) -> Result<StepRecord> {
         let t = self.step;
+        if self
+            .config
+            .faults
+            .iter()
+            .any(|f| f.kind == crate::config::FaultKind::LoseDevice && f.step == Some(t))
+        {
+            self.gpu.destroy();
+        }
         let mut u = self.step_uniform(t, total);
         if let Some(lr) = lr {
             u.lr = lr as f32;
