@@ -71,6 +71,18 @@ fn safetensors_seed() -> Vec<u8> {
     safetensors::serialize(views, None).unwrap()
 }
 
+fn npz_seed() -> Vec<u8> {
+    use std::io::Write;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for name in ["x.npy", "y.npy"] {
+        w.start_file(name, options).unwrap();
+        w.write_all(&npy_seed()).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
 fn config_text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -114,9 +126,10 @@ proptest! {
         st in mutated(safetensors_seed()),
         csv in mutated(b"a,b,label\n1,2,x\n3,4,y\n5,6,x\n".to_vec()),
         idx in mutated(idx_seed()),
+        npz in mutated(npz_seed()),
     ) {
         let tag = format!("{:x}", std::thread::current().id().as_u64_stable());
-        for (name, bytes) in [("x.npy", &npy_x), ("d.safetensors", &st), ("d.csv", &csv), ("images", &idx)] {
+        for (name, bytes) in [("x.npy", &npy_x), ("d.safetensors", &st), ("d.csv", &csv), ("images", &idx), ("d.npz", &npz)] {
             std::fs::write(scratch(&format!("{tag}-{name}")), bytes).unwrap();
         }
         std::fs::write(scratch(&format!("{tag}-y.npy")), npy_seed()).unwrap();
@@ -126,6 +139,7 @@ proptest! {
             format!("{{safetensors: {{path: {tag}-d.safetensors}}}}"),
             format!("{{csv: {{path: {tag}-d.csv}}, normalize: minmax}}"),
             format!("{{idx: {{images: {tag}-images, labels: {tag}-images}}}}"),
+            format!("{{npz: {{path: {tag}-d.npz}}, classes: 7}}"),
         ] {
             let yaml = format!("data: {data}\nmodel: {{layers: [{{linear: {{out: 2}}}}]}}\ntraining: {{optimizer: {{name: sgd, lr: 0.1}}, batch_size: 1, steps: 1}}\n");
             if let Ok(config) = netdx::config::Config::parse(&yaml, &dir.join("fuzz.yaml")) {
