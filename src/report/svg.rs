@@ -147,7 +147,8 @@ fn frame(out: &mut String, title: &str) {
     );
 }
 
-fn axes(out: &mut String, x: &Axis, y: &Axis, x_label: &str, y_label: &str) {
+/// Opens the axes group: the plot frame, and the y axis's grid lines and tick labels.
+fn frame_and_y_axis(out: &mut String, y: &Axis) {
     let (pw, ph) = (W - LEFT - RIGHT, H - TOP - BOTTOM);
     let _ = write!(
         out,
@@ -164,6 +165,11 @@ fn axes(out: &mut String, x: &Axis, y: &Axis, x_label: &str, y_label: &str) {
             label(t)
         );
     }
+}
+
+fn axes(out: &mut String, x: &Axis, y: &Axis, x_label: &str, y_label: &str) {
+    let (pw, ph) = (W - LEFT - RIGHT, H - TOP - BOTTOM);
+    frame_and_y_axis(out, y);
     for t in x.ticks() {
         let px = LEFT + pw * x.unit(t);
         let _ = write!(
@@ -404,22 +410,8 @@ impl BarChart {
         let (pw, ph) = (W - LEFT - RIGHT, H - TOP - BOTTOM);
         let mut out = String::new();
         frame(&mut out, &self.title);
-        // Axes with the label names instead of numeric x ticks.
-        let _ = write!(
-            out,
-            "<g font-size=\"11\" fill=\"#333\"><rect x=\"{LEFT}\" y=\"{TOP}\" width=\"{pw}\" height=\"{ph}\" fill=\"none\" stroke=\"#999\"/>"
-        );
-        for t in y.ticks() {
-            let py = TOP + ph * (1.0 - y.unit(t));
-            let _ = write!(
-                out,
-                "<line x1=\"{LEFT}\" x2=\"{}\" y1=\"{py:.1}\" y2=\"{py:.1}\" stroke=\"#eee\"/><text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
-                LEFT + pw,
-                LEFT - 6.0,
-                py + 4.0,
-                label(t)
-            );
-        }
+        // The label names stand in for numeric x ticks.
+        frame_and_y_axis(&mut out, &y);
         let group = pw / x.hi;
         let bar = group * 0.8 / self.series.len().max(1) as f64;
         for (i, l) in self.labels.iter().enumerate() {
