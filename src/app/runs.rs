@@ -203,21 +203,7 @@ pub fn baseline_command(
             Ok(0)
         }
         BaselineCommand::List => {
-            let dir = baseline::folder(&runs.root);
-            let mut names: Vec<String> = std::fs::read_dir(&dir)
-                .map(|d| {
-                    d.filter_map(|e| e.ok())
-                        .filter_map(|e| {
-                            e.file_name()
-                                .to_str()?
-                                .strip_suffix(".json")
-                                .map(str::to_string)
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            names.sort();
-            for n in names {
+            for n in baseline::names(&runs.root) {
                 let b = baseline::load(&runs.root, &n)?;
                 println!(
                     "{:<24} run {}  {} statistics  ({})",

@@ -125,6 +125,21 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// `case: ` for a suite variant's finding, empty otherwise (for one-line listings).
+    pub fn case_prefix(&self) -> String {
+        self.case
+            .as_ref()
+            .map(|c| format!("{c}: "))
+            .unwrap_or_default()
+    }
+
+    /// The measurement as printed, `—` when there is none.
+    pub fn measured_text(&self) -> String {
+        self.measured
+            .map(crate::text::number)
+            .unwrap_or_else(|| "—".into())
+    }
+
     pub fn new(check: &str, section: Section, verdict: Verdict, quantity: &str) -> Self {
         Finding {
             check: check.to_string(),

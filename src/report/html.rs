@@ -366,15 +366,7 @@ pub fn page(record: &RunRecord, report: Option<&SuiteReport>, metrics: &[Value])
                     escape(f.section.title())
                 );
             }
-            let case = f
-                .case
-                .as_ref()
-                .map(|c| format!("{c}: "))
-                .unwrap_or_default();
-            let measured = f
-                .measured
-                .map(crate::text::number)
-                .unwrap_or_else(|| "—".into());
+            let (case, measured) = (f.case_prefix(), f.measured_text());
             let fix = f
                 .fix
                 .as_ref()

@@ -54,7 +54,7 @@ fn render_sections(s: &mut String, r: &SuiteReport, case: Option<&str>, color: b
         s.push_str(&format!("\n{}\n", section.title()));
         for f in findings {
             let label = paint(&format!("{:<4}", f.verdict.label()), f.verdict, color);
-            let measured = f.measured.map(number).unwrap_or_else(|| "—".into());
+            let measured = f.measured_text();
             s.push_str(&format!(
                 "  {label}  {:<18} {}: {}",
                 f.check, f.quantity, measured

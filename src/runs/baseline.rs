@@ -92,34 +92,36 @@ pub fn save(runs_root: &Path, baseline: &Baseline) -> Result<PathBuf> {
     Ok(path)
 }
 
+/// The names of the saved baselines, sorted.
+pub fn names(runs_root: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(folder(runs_root))
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .filter_map(|e| {
+                    e.file_name()
+                        .to_str()
+                        .and_then(|n| n.strip_suffix(".json"))
+                        .map(str::to_string)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
 pub fn load(runs_root: &Path, name: &str) -> Result<Baseline> {
     let path = path_of(runs_root, name)?;
     let text = std::fs::read_to_string(&path).map_err(|_| {
-        let known: Vec<String> = std::fs::read_dir(folder(runs_root))
-            .map(|d| {
-                d.filter_map(|e| e.ok())
-                    .filter_map(|e| {
-                        e.file_name()
-                            .to_str()
-                            .and_then(|n| n.strip_suffix(".json"))
-                            .map(str::to_string)
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let known = names(runs_root);
         Error::Usage(format!(
             "no baseline `{name}` in {} (saved: {}); save one with `netdx baseline save RUN --name {name}`",
             folder(runs_root).display(),
             if known.is_empty() { "none".into() } else { known.join(", ") }
         ))
     })?;
-    serde_json::from_str(&text).map_err(|e| Error::Data {
-        file: path,
-        tensor: None,
-        row: None,
-        column: None,
-        message: format!("not a netdx baseline: {e}"),
-    })
+    serde_json::from_str(&text)
+        .map_err(|e| crate::io::Origin::file(&path).error(format!("not a netdx baseline: {e}")))
 }
 
 /// One statistic outside its band, or missing.

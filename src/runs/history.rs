@@ -210,15 +210,7 @@ pub fn show(dir: &Path, r: &RunRecord) -> String {
     if let Some(report) = checks_of(dir) {
         out.push('\n');
         for f in &report.findings {
-            let case = f
-                .case
-                .as_ref()
-                .map(|c| format!("{c}: "))
-                .unwrap_or_default();
-            let measured = f
-                .measured
-                .map(crate::text::number)
-                .unwrap_or_else(|| "—".into());
+            let (case, measured) = (f.case_prefix(), f.measured_text());
             out.push_str(&format!(
                 "  {:<5} {case}{:<20} {measured}\n",
                 f.verdict.label(),

@@ -285,11 +285,6 @@ pub fn read_record(dir: &Path) -> Result<RunRecord> {
         path: path.clone(),
         source,
     })?;
-    serde_json::from_str(&text).map_err(|e| Error::Data {
-        file: path,
-        tensor: None,
-        row: None,
-        column: None,
-        message: format!("not a netdx run record: {e}"),
-    })
+    serde_json::from_str(&text)
+        .map_err(|e| crate::io::Origin::file(&path).error(format!("not a netdx run record: {e}")))
 }
