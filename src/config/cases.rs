@@ -109,10 +109,44 @@ pub fn expand(text: &str, path: &Path, base: &Config) -> Result<Vec<(String, Con
         config.base_dir = base.base_dir.clone();
         config
             .validate(path)
-            .map_err(|e| bad(format!("cases[{}]", case.name), e.to_string()))?;
+            .map_err(|e| case_error(text, path, &case, e))?;
         out.push((case.name, config));
     }
     Ok(out)
+}
+
+/// A variant's validation error, placed at the line and column of the value the variant sets
+/// (`training.optimizer.lr: [0.1, -1]` under `matrix:`, or `set:` under the named case), or of
+/// the case itself when the error is about a key it does not set.
+fn case_error(text: &str, path: &Path, case: &CaseSpec, e: Error) -> Error {
+    let Error::ConfigValue { key, message, .. } = e else {
+        return e;
+    };
+    let find = |from: usize, needle: &str| text[from..].find(needle).map(|i| from + i);
+    let from_matrix = case.name.contains('=');
+    let anchor = if from_matrix {
+        find(0, "\nmatrix:")
+    } else {
+        find(0, "\ncases:").and_then(|c| find(c, &case.name))
+    };
+    let at = anchor.map(|a| find(a, &format!("{key}:")).unwrap_or(a + 1));
+    let label = format!("cases[{}]: {key}: {message}", case.name);
+    match at {
+        Some(pos) => {
+            let before = &text[..pos];
+            Error::Config {
+                file: path.to_path_buf(),
+                line: before.matches('\n').count() + 1,
+                column: before.rfind('\n').map_or(pos, |nl| pos - nl - 1) + 1,
+                message: label,
+            }
+        }
+        None => Error::ConfigValue {
+            file: path.to_path_buf(),
+            key: format!("cases[{}].{key}", case.name),
+            message,
+        },
+    }
 }
 
 /// Sets `value` at a dotted path, creating maps on the way; a path through a non-map fails.
