@@ -17,6 +17,12 @@ fn main() -> ExitCode {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     netdx::interrupt::install();
+    // A panic is a bug: print it as Rust does, and mark the run record crashed with it.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        default_hook(info);
+        netdx::runs::record::on_panic(&info.to_string());
+    }));
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

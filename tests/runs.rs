@@ -274,6 +274,15 @@ fn runs_started_together_never_collide() {
     let unique: std::collections::BTreeSet<_> = dirs.iter().collect();
     assert_eq!(unique.len(), 16);
     assert_eq!(records(&runs).len(), 16);
+
+    // What the panic hook does to a record left running.
+    netdx::runs::record::mark_crashed(&dirs[0], "boom at src/x.rs:1:1").unwrap();
+    let r = read_record(&dirs[0]).unwrap();
+    assert_eq!(r.status, Status::Crashed);
+    assert!(r
+        .cause
+        .unwrap()
+        .contains("panicked (a bug; please report it): boom"));
 }
 
 #[test]

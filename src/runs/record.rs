@@ -137,6 +137,28 @@ fn short_id(attempt: u64) -> String {
     format!("{:06x}", rng.next_u64() & 0xff_ffff)
 }
 
+/// The folder of the record this process is writing, for the panic hook.
+static ACTIVE: std::sync::Mutex<Option<PathBuf>> = std::sync::Mutex::new(None);
+
+/// Marks the record this process is writing (if any) `crashed` with `message`: the binary's
+/// panic hook calls this, so a bug in netdx still leaves a record that says what happened.
+pub fn on_panic(message: &str) {
+    if let Some(dir) = ACTIVE.lock().ok().and_then(|a| a.clone()) {
+        let _ = mark_crashed(&dir, message);
+    }
+}
+
+/// Rewrites the record in `dir` as `crashed` by a panic with `message`.
+pub fn mark_crashed(dir: &Path, message: &str) -> Result<()> {
+    let mut record = read_record(dir)?;
+    record.status = Status::Crashed;
+    record.cause = Some(format!(
+        "netdx panicked (a bug; please report it): {message}"
+    ));
+    record.finished = Some(time::now_rfc3339());
+    write_json(&dir.join("record.json"), &record)
+}
+
 /// The writer of one run's record.
 pub struct Recorder {
     dir: PathBuf,
@@ -221,6 +243,9 @@ impl Recorder {
             start: Instant::now(),
         };
         recorder.save()?;
+        if let Ok(mut active) = ACTIVE.lock() {
+            *active = Some(recorder.dir.clone());
+        }
         Ok(recorder)
     }
 
@@ -274,6 +299,11 @@ impl Recorder {
         self.record.finished = Some(time::now_rfc3339());
         self.record.seconds = Some(self.start.elapsed().as_secs_f64());
         self.save()?;
+        if let Ok(mut active) = ACTIVE.lock() {
+            if active.as_deref() == Some(self.dir.as_path()) {
+                *active = None;
+            }
+        }
         Ok(self.dir)
     }
 }
