@@ -30,6 +30,19 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     p
 }
 
+/// Sends `signal` to a running netdx, waits for it, checks that it ended as interrupted
+/// (exit 130), and returns its stdout and stderr.
+fn interrupt(child: std::process::Child, signal: libc::c_int) -> (Vec<u8>, String) {
+    // SAFETY: signalling our own child process.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, signal);
+    }
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    (out.stdout, err)
+}
+
 fn metric_lines(dir: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(dir.join("metrics.jsonl"))
         .unwrap()
@@ -183,13 +196,7 @@ fn a_run_that_hits_nan_or_is_interrupted_keeps_every_record() {
         assert!(std::time::Instant::now() < deadline, "no steps recorded");
         std::thread::sleep(std::time::Duration::from_millis(50));
     };
-    // SAFETY: signalling our own child process.
-    unsafe {
-        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
-    }
-    let out = child.wait_with_output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(130), "{err}");
+    let (_, err) = interrupt(child, libc::SIGINT);
     let r = read_record(&dir).unwrap();
     assert_eq!(r.status, Status::Interrupted);
     let steps = metric_lines(&dir).len();
@@ -548,14 +555,8 @@ fn an_interrupted_suite_reports_and_records_the_checks_that_completed() {
     }
     // Part-way through the suite (the whole one takes several seconds).
     std::thread::sleep(std::time::Duration::from_millis(700));
-    // SAFETY: signalling our own child process.
-    unsafe {
-        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
-    }
-    let out = child.wait_with_output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(130), "{err}");
-    let report: netdx::suite::SuiteReport = serde_json::from_slice(&out.stdout).unwrap();
+    let (stdout, _) = interrupt(child, libc::SIGTERM);
+    let report: netdx::suite::SuiteReport = serde_json::from_slice(&stdout).unwrap();
     assert!(report.interrupted);
     let (dir, r) = records(&runs).pop().unwrap();
     assert_eq!(r.status, Status::Interrupted);

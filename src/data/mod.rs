@@ -13,7 +13,9 @@ mod spec;
 
 pub use builtin::{builtin, BuiltinKind};
 pub use prepare::Normalize;
-pub use sources::{FileSource, IdxSource, NpySource, NpzSource, SafetensorsSource};
+pub use sources::{
+    FileSource, IdxSource, NamedArraysSource, NpySource, NpzSource, SafetensorsSource,
+};
 pub use spec::{DataSpec, Validation};
 
 use std::path::Path;

@@ -26,16 +26,22 @@ fn y_name() -> String {
     "y".into()
 }
 
-/// `npz: {path: data.npz, x: x, y: y}` (array names default to `x` and `y`).
+/// One file holding both arrays by name: `npz: {path: data.npz, x: x, y: y}` or
+/// `safetensors: {path: data.safetensors, x: x, y: y}` (names default to `x` and `y`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct NpzSource {
+pub struct NamedArraysSource {
     pub path: PathBuf,
     #[serde(default = "x_name")]
     pub x: String,
     #[serde(default = "y_name")]
     pub y: String,
 }
+
+/// `npz: {path: data.npz, x: x, y: y}`.
+pub type NpzSource = NamedArraysSource;
+/// `safetensors: {path: data.safetensors, x: x, y: y}`.
+pub type SafetensorsSource = NamedArraysSource;
 
 /// `idx: {images: train-images-idx3-ubyte.gz, labels: train-labels-idx1-ubyte.gz}`
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -43,17 +49,6 @@ pub struct NpzSource {
 pub struct IdxSource {
     pub images: PathBuf,
     pub labels: PathBuf,
-}
-
-/// `safetensors: {path: data.safetensors, x: x, y: y}` (tensor names default to `x`, `y`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SafetensorsSource {
-    pub path: PathBuf,
-    #[serde(default = "x_name")]
-    pub x: String,
-    #[serde(default = "y_name")]
-    pub y: String,
 }
 
 /// One file source, as the key that names it: `{csv: {…}}`, `{npy: {…}}`, …

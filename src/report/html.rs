@@ -321,25 +321,8 @@ pub fn page(record: &RunRecord, report: Option<&SuiteReport>, metrics: &[Value])
         ("run", record.id.clone()),
         ("started", record.started.clone()),
         ("command", record.command.join(" ")),
-        (
-            "adapter",
-            format!(
-                "{} ({}, {} {})",
-                e.adapter.name, e.adapter.backend, e.adapter.driver, e.adapter.driver_info
-            ),
-        ),
-        (
-            "code",
-            match &e.git {
-                Some(g) => format!(
-                    "netdx {}, git {}{}",
-                    e.netdx_version,
-                    g.commit,
-                    if g.dirty { " (dirty)" } else { "" }
-                ),
-                None => format!("netdx {}", e.netdx_version),
-            },
-        ),
+        ("adapter", e.adapter.to_text()),
+        ("code", e.code_text()),
         ("seed", record.seed.to_string()),
     ];
     if let Some(d) = &record.data {

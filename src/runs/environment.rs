@@ -88,7 +88,27 @@ fn cpu_name() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+impl GitState {
+    /// `<commit>` or `<commit> (dirty: see git.diff)`.
+    pub fn to_text(&self) -> String {
+        let dirty = if self.dirty {
+            " (dirty: see git.diff)"
+        } else {
+            ""
+        };
+        format!("{}{dirty}", self.commit)
+    }
+}
+
 impl AdapterRecord {
+    /// `name (backend, device type, driver driver-info)`.
+    pub fn to_text(&self) -> String {
+        format!(
+            "{} ({}, {}, {} {})",
+            self.name, self.backend, self.device_type, self.driver, self.driver_info
+        )
+    }
+
     pub fn of(gpu: &Gpu) -> Self {
         let i = gpu.info();
         AdapterRecord {
@@ -102,6 +122,14 @@ impl AdapterRecord {
 }
 
 impl Environment {
+    /// The code a run used: netdx's version and the git state.
+    pub fn code_text(&self) -> String {
+        match &self.git {
+            Some(g) => format!("netdx {}, git {}", self.netdx_version, g.to_text()),
+            None => format!("netdx {}, not in a git repository", self.netdx_version),
+        }
+    }
+
     /// The environment now, with git read at `dir`; also returns the uncommitted diff.
     pub fn capture(gpu: &Gpu, dir: &Path) -> (Environment, Option<String>) {
         let (git, diff) = match git_state(dir) {

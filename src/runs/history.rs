@@ -167,33 +167,8 @@ pub fn show(dir: &Path, r: &RunRecord) -> String {
     kv("command", r.command.join(" "));
     kv("seed", r.seed.to_string());
     let e = &r.environment;
-    kv(
-        "adapter",
-        format!(
-            "{} ({}, {}, {} {})",
-            e.adapter.name,
-            e.adapter.backend,
-            e.adapter.device_type,
-            e.adapter.driver,
-            e.adapter.driver_info
-        ),
-    );
-    kv(
-        "code",
-        match &e.git {
-            Some(g) => format!(
-                "netdx {}, git {}{}",
-                e.netdx_version,
-                g.commit,
-                if g.dirty {
-                    " (dirty: see git.diff)"
-                } else {
-                    ""
-                }
-            ),
-            None => format!("netdx {}, not in a git repository", e.netdx_version),
-        },
-    );
+    kv("adapter", e.adapter.to_text());
+    kv("code", e.code_text());
     kv(
         "host",
         format!("{} {}, {} ({} CPUs)", e.os, e.arch, e.cpu, e.cpus),
@@ -316,19 +291,25 @@ pub fn compare_metrics(a: &[Value], b: &[Value]) -> MetricComparison {
 }
 
 impl MetricComparison {
+    /// Where the losses first differ: `[case ]step N: loss a → b`.
+    pub fn first_difference_text(&self) -> Option<String> {
+        let (case, step, x, y) = self.first_difference.as_ref()?;
+        let case = if case.is_empty() {
+            String::new()
+        } else {
+            format!("{case} ")
+        };
+        Some(format!("{case}step {step}: loss {x} → {y}"))
+    }
+
     pub fn to_text(&self) -> String {
         let mut s = format!(
             "  {} steps in both: {} identical",
             self.common, self.identical
         );
-        if let Some((case, step, x, y)) = &self.first_difference {
-            let case = if case.is_empty() {
-                String::new()
-            } else {
-                format!("{case} ")
-            };
+        if let Some(at) = self.first_difference_text() {
             s.push_str(&format!(
-                "; first difference at {case}step {step}: loss {x} → {y}; largest relative difference {:.3e}",
+                "; first difference at {at}; largest relative difference {:.3e}",
                 self.max_relative
             ));
         }

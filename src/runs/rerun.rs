@@ -57,15 +57,8 @@ pub fn compare(a: (&Path, &RunRecord), b: (&Path, &RunRecord)) -> Reproduction {
             metrics.only_a, metrics.only_b
         ));
     }
-    if let Some((case, step, x, y)) = &metrics.first_difference {
-        let case = if case.is_empty() {
-            String::new()
-        } else {
-            format!("{case} ")
-        };
-        differences.push(format!(
-            "loss first differs at {case}step {step}: {x} → {y}"
-        ));
+    if let Some(at) = metrics.first_difference_text() {
+        differences.push(format!("loss first differs at {at}"));
     }
     if ra.status != rb.status {
         differences.push(format!(
@@ -144,8 +137,7 @@ fn reasons(a: &RunRecord, b: &RunRecord) -> Vec<String> {
     let code = |e: &super::Environment| {
         e.git
             .as_ref()
-            .map(|g| format!("{}{}", g.commit, if g.dirty { " (dirty)" } else { "" }))
-            .unwrap_or_else(|| "no git".into())
+            .map_or_else(|| "no git".into(), super::environment::GitState::to_text)
     };
     differ("code", code(ea), code(eb));
     let hash = |r: &RunRecord| r.data.as_ref().map(|d| d.hash.clone()).unwrap_or_default();
