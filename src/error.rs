@@ -94,6 +94,15 @@ pub enum Error {
     #[error("GPU error in `{kernel}`: {message}")]
     Gpu { kernel: String, message: String },
 
+    /// The driver could not allocate a buffer.
+    #[error("out of GPU memory allocating `{tensor}` (try a smaller model or batch size)")]
+    OutOfMemory { tensor: String },
+
+    /// The device stopped working: a driver reset, a removed GPU, or memory the driver could
+    /// not allocate (wgpu treats that as fatal on some backends).
+    #[error("the GPU device was lost at `{during}`: {reason} (a driver reset, a removed GPU, or memory the driver could not allocate; `netdx adapters` shows whether the GPU is still there)")]
+    DeviceLost { during: String, reason: String },
+
     /// Waiting for the GPU failed or timed out.
     #[error("waiting for the GPU failed: {0} (NETDX_GPU_TIMEOUT_S sets how long a wait may take; default 600 s)")]
     Poll(String),

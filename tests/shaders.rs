@@ -74,3 +74,46 @@ fn shader_errors_name_the_file_and_line() {
         "message should point at user.wgsl line 3: {msg}"
     );
 }
+
+/// A kernel naga accepts but the device refuses — its workgroup is one invocation over this
+/// adapter's `max_compute_invocations_per_workgroup` (the limit differs between backends and
+/// vendors, so the same WGSL can compile on one and fail on another) — gives a typed error
+/// naming the kernel, not a panic.
+#[test]
+fn a_kernel_the_device_rejects_is_named_in_a_typed_error() {
+    let Some(gpu) = crate::common::gpu() else {
+        return;
+    };
+    let over = gpu.limits().max_compute_invocations_per_workgroup + 1;
+    let text: &'static str = Box::leak(
+        format!(
+            "@group(0) @binding(0) var<storage, read_write> out: array<f32>;\n\
+             @compute @workgroup_size({over})\n\
+             fn main(@builtin(global_invocation_id) id: vec3<u32>) {{ out[id.x] = 1.0; }}\n"
+        )
+        .into_boxed_str(),
+    );
+    let kernel: &'static kernels::Kernel = Box::leak(Box::new(kernels::Kernel {
+        name: "oversized_workgroup",
+        files: Box::leak(Box::new([source::WgslFile {
+            name: "oversized.wgsl",
+            text,
+        }])),
+        bindings: &[Binding::ReadWrite],
+        workgroup: [over, 1, 1],
+        constants: &[],
+    }));
+    source::validate(kernel.files).expect("naga alone accepts the kernel");
+    let out = gpu
+        .tensor("out", 4, netdx::gpu::TensorUsage::Storage)
+        .unwrap();
+    match gpu.dispatch(kernel, &[], &[&out.buffer], [1, 1, 1]) {
+        Ok(_) => panic!("a workgroup of {over} invocations was accepted"),
+        Err(netdx::Error::Gpu { kernel, message }) => {
+            assert_eq!(kernel, "oversized_workgroup");
+            assert!(!message.is_empty());
+            eprintln!("refused: {message}");
+        }
+        Err(e) => panic!("expected a GPU error naming the kernel, got: {e}"),
+    }
+}

@@ -2,7 +2,6 @@
 //! before it is created, so an oversized model fails with the tensor's name and the limit.
 
 use bytemuck::Pod;
-use wgpu::util::DeviceExt;
 
 use crate::error::{Error, Result};
 
@@ -78,23 +77,27 @@ impl Gpu {
     pub fn tensor_from<T: Pod>(&self, name: &str, data: &[T]) -> Result<Tensor> {
         assert_eq!(std::mem::size_of::<T>(), 4, "tensors hold 4-byte elements");
         let t = self.tensor(name, data.len(), TensorUsage::Storage)?;
-        if !data.is_empty() {
-            self.queue
-                .write_buffer(&t.buffer, 0, bytemuck::cast_slice(data));
-        }
+        // The upload allocates a staging buffer as large as the tensor: where memory runs out,
+        // it runs out here, and the error should name this tensor.
+        self.scoped(name, || self.write(&t.buffer, data))?;
         Ok(t)
     }
 
     /// A uniform buffer holding `value` (kernel parameters, fixed at plan time).
     pub fn uniform<T: Pod>(&self, name: &str, value: &T) -> Result<wgpu::Buffer> {
-        self.scoped(name, || {
-            self.device
-                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                    label: Some(name),
-                    contents: bytemuck::bytes_of(value),
-                    usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-                })
-        })
+        // Not `mapped_at_creation`: mapping memory the driver could not back crashes inside
+        // wgpu on lavapipe, where a queued write reports out-of-memory as an error instead.
+        let buffer = self.scoped(name, || {
+            self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(name),
+                size: std::mem::size_of::<T>() as u64,
+                usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            })
+        })?;
+        self.queue
+            .write_buffer(&buffer, 0, bytemuck::bytes_of(value));
+        Ok(buffer)
     }
 
     /// Overwrites the start of a buffer; staged into the next submission.

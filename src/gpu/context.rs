@@ -129,6 +129,9 @@ pub struct Gpu {
     pub(crate) pipelines: Mutex<HashMap<String, Arc<CachedPipeline>>>,
     /// Errors outside any error scope land here instead of wgpu's panicking default handler.
     pub(crate) uncaptured: Arc<Mutex<Vec<String>>>,
+    /// Why the device was lost, once it has been (driver reset, out of memory, `destroy`).
+    /// Every later error names this cause rather than its consequences.
+    lost: Arc<Mutex<Option<String>>>,
 }
 
 impl Gpu {
@@ -160,6 +163,19 @@ impl Gpu {
                 v.push(e.to_string());
             }
         }));
+        let lost = Arc::new(Mutex::new(None));
+        let lost_sink = lost.clone();
+        device.set_device_lost_callback(move |reason, message| {
+            if let Ok(mut l) = lost_sink.lock() {
+                l.get_or_insert(match reason {
+                    wgpu::DeviceLostReason::Destroyed => "the device was destroyed".to_string(),
+                    wgpu::DeviceLostReason::Unknown if message.is_empty() => {
+                        "no reason given by the driver".to_string()
+                    }
+                    wgpu::DeviceLostReason::Unknown => message,
+                });
+            }
+        });
         Ok(Gpu {
             device,
             queue,
@@ -168,6 +184,7 @@ impl Gpu {
             features,
             pipelines: Mutex::new(HashMap::new()),
             uncaptured,
+            lost,
         })
     }
 
@@ -215,7 +232,20 @@ impl Gpu {
         self.take_uncaptured(what)
     }
 
+    /// The device-lost error for `what`, if the device has been lost.
+    pub(crate) fn check_lost(&self, what: &str) -> Result<()> {
+        let lost = self.lost.lock().ok().and_then(|l| l.clone());
+        match lost {
+            None => Ok(()),
+            Some(reason) => Err(Error::DeviceLost {
+                during: what.to_string(),
+                reason,
+            }),
+        }
+    }
+
     pub(crate) fn take_uncaptured(&self, what: &str) -> Result<()> {
+        self.check_lost(what)?;
         let mut errs = self.uncaptured.lock().map_err(|_| Error::Gpu {
             kernel: what.to_string(),
             message: "error sink poisoned".into(),
@@ -234,12 +264,20 @@ impl Gpu {
     /// Runs `f` inside a validation + out-of-memory error scope and turns anything caught into
     /// a typed error naming `what`.
     pub(crate) fn scoped<T>(&self, what: &str, f: impl FnOnce() -> T) -> Result<T> {
+        let internal = self.device.push_error_scope(wgpu::ErrorFilter::Internal);
         let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let value = f();
         let v = pollster::block_on(validation.pop());
         let o = pollster::block_on(oom.pop());
-        match v.or(o) {
+        let i = pollster::block_on(internal.pop());
+        self.check_lost(what)?;
+        if o.is_some() || super::gl_errors::gl_out_of_memory(&self.device) {
+            return Err(Error::OutOfMemory {
+                tensor: what.to_string(),
+            });
+        }
+        match v.or(i) {
             None => Ok(value),
             Some(e) => Err(Error::Gpu {
                 kernel: what.to_string(),

@@ -5,6 +5,7 @@
 mod adapters;
 mod buffers;
 mod context;
+mod gl_errors;
 mod pipelines;
 mod profile;
 
