@@ -4,8 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Elementwise activations. `code` is the value of the shaders' `ACT` override constant.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Elementwise activations. `code` is the value of the shaders' `ACT` override constant for
+/// the built-ins; `User` is an activation from a user's WGSL file (`kernels::user`), by id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Activation {
     Identity,
@@ -17,6 +18,23 @@ pub enum Activation {
     Gelu,
     /// The tanh approximation.
     GeluTanh,
+    #[serde(skip)]
+    User(u32),
+}
+
+/// Built-ins by name; a user activation as its spec (`{wgsl: {file, params, …}}`), so that a
+/// run record says which file it was.
+impl Serialize for Activation {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Activation::User(id) => {
+                let mut m = std::collections::BTreeMap::new();
+                m.insert("wgsl", &crate::kernels::user::get(*id).spec);
+                m.serialize(s)
+            }
+            builtin => s.serialize_str(builtin.name()),
+        }
+    }
 }
 
 impl Activation {
@@ -30,8 +48,18 @@ impl Activation {
         Activation::GeluTanh,
     ];
 
+    /// The `ACT` constant of the built-in kernels (user activations have kernels of their own).
     pub fn code(self) -> u32 {
-        self as u32
+        match self {
+            Activation::Identity => 0,
+            Activation::Relu => 1,
+            Activation::LeakyRelu => 2,
+            Activation::Tanh => 3,
+            Activation::Sigmoid => 4,
+            Activation::Gelu => 5,
+            Activation::GeluTanh => 6,
+            Activation::User(_) => u32::MAX,
+        }
     }
 
     pub fn name(self) -> &'static str {
@@ -43,6 +71,7 @@ impl Activation {
             Activation::Sigmoid => "sigmoid",
             Activation::Gelu => "gelu",
             Activation::GeluTanh => "gelu_tanh",
+            Activation::User(id) => crate::kernels::user::get(id).name,
         }
     }
 

@@ -15,4 +15,5 @@ mod robustness;
 mod runs;
 mod shaders;
 mod training;
+mod user_kernels;
 mod weights;

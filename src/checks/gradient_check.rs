@@ -6,8 +6,9 @@
 //! tensor's RMS gradient and 1e-3 of the RMS over all gradients, so that entries whose gradient
 //! is zero up to rounding (a bias before batch norm) are judged absolutely.
 //! CS231n's f64 bands (1e-7 / 1e-4 / 1e-2) are adapted to f32 analytic gradients: pass ≤ 1e-3,
-//! warn ≤ 1e-2, fail above. An entry whose finite difference crosses a ReLU kink (some ReLU
-//! input changes sign between w − h and w + h) is recognised and left out, not reported.
+//! warn ≤ 1e-2, fail above. An entry whose finite difference crosses a kink (an input of a
+//! ReLU, or of a user kernel with declared kinks, is on different sides of a kink at w − h and
+//! w + h) is recognised and left out, not reported.
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -15,6 +16,7 @@ use serde_json::json;
 use super::overfit_small::small_subset;
 use super::{grade_upper, Check, Context, Finding, ParamDoc, Section};
 use crate::error::Result;
+use crate::model::LayerSpec;
 use crate::ops::Activation;
 use crate::reference::network::{forward, loss_and_grads, Mode, RefParams};
 use crate::rng::SplitMix64;
@@ -95,12 +97,34 @@ impl Check for GradientCheck {
             step: 0,
         };
         let loss_at = |q: &RefParams| loss_and_grads(&model, q, &x, &y, n, &c.loss, mode).loss;
-        let kink_layers = model.activation_layers(&[Activation::Relu, Activation::LeakyRelu]);
-        let signs = |q: &RefParams| -> Vec<bool> {
+        // Layers with kinks (ReLU's at 0, a user kernel's declared ones), and which side of
+        // each kink every input of theirs is on.
+        let kink_layers: Vec<(usize, Vec<f64>)> = model
+            .layers
+            .iter()
+            .filter_map(|l| match l.spec {
+                LayerSpec::Activation {
+                    kind: Activation::Relu | Activation::LeakyRelu,
+                    ..
+                } => Some((l.index, vec![0.0])),
+                LayerSpec::Activation {
+                    kind: Activation::User(id),
+                    ..
+                } => Some((l.index, crate::kernels::user::get(id).spec.kinks.clone()))
+                    .filter(|(_, k)| !k.is_empty()),
+                _ => None,
+            })
+            .collect();
+        let signs = |q: &RefParams| -> Vec<usize> {
             let t = forward(&model, q, &x, n, mode);
             kink_layers
                 .iter()
-                .flat_map(|&i| t.acts[i].iter().map(|v| *v > 0.0).collect::<Vec<_>>())
+                .flat_map(|(i, kinks)| {
+                    t.acts[*i]
+                        .iter()
+                        .map(|v| kinks.iter().filter(|k| v > k).count())
+                        .collect::<Vec<_>>()
+                })
                 .collect()
         };
 
@@ -161,7 +185,7 @@ impl Check for GradientCheck {
                 "worst relative error",
             )
             .message(format!(
-                "no entry could be checked: all {kinks} sampled entries sit at ReLU kinks"
+                "no entry could be checked: all {kinks} sampled entries sit at kinks (ReLU or declared)"
             ))
             .fix("raise `samples` or use another batch (`batch`)"));
         };
@@ -170,7 +194,7 @@ impl Check for GradientCheck {
             .measured(rel)
             .threshold(format!("≤ {:e} (warn ≤ {:e})", p.warn, p.fail))
             .margin(p.warn - rel)
-            .window(format!("{checked} entries over {} tensors, batch of {n}; {kinks} at ReLU kinks left out", per_tensor.len()))
+            .window(format!("{checked} entries over {} tensors, batch of {n}; {kinks} at kinks left out", per_tensor.len()))
             .details(json!({
                 "worst": {"tensor": name, "index": idx, "analytic": a, "numeric": num, "relative_error": rel},
                 "per_tensor": per_tensor, "checked": checked, "kinks": kinks,

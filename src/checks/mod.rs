@@ -20,6 +20,7 @@ pub mod gradient_flow;
 pub mod grow;
 pub mod initial_loss;
 pub mod input_independent;
+pub mod kernel_gradient_check;
 pub mod loss_fit;
 pub mod loss_scale;
 pub mod lr_range;

@@ -102,6 +102,7 @@ registry! {
     LossScale => loss_scale::LossScale,
     InputIndependent => input_independent::InputIndependent,
     GradientCheck => gradient_check::GradientCheck,
+    KernelGradientCheck => kernel_gradient_check::KernelGradientCheck,
     BatchIndependence => batch_independence::BatchIndependence,
     WeightsUpdate => weights_update::WeightsUpdate,
     GradientFlow => gradient_flow::GradientFlow,

@@ -100,7 +100,9 @@ pub fn expand(text: &str, path: &Path, base: &Config) -> Result<Vec<(String, Con
             set_path(&mut v, key, value.clone())
                 .map_err(|m| bad(format!("cases[{}].set.{key}", case.name), m))?;
         }
-        let mut config: Config = serde_yaml::from_value(v).map_err(|e| {
+        let parsed =
+            crate::kernels::user::with_base_dir(&base.base_dir, || serde_yaml::from_value(v));
+        let mut config: Config = parsed.map_err(|e| {
             bad(
                 format!("cases[{}]", case.name),
                 super::with_suggestion(&e.to_string()),

@@ -295,8 +295,11 @@ impl Config {
 
     /// Parses and validates config text; `path` names the file in errors.
     pub fn parse(text: &str, path: &Path) -> Result<Config> {
-        let mut config: Config = serde_yaml::from_str(text).map_err(|e| yaml_error(&e, path))?;
-        config.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let mut config: Config =
+            crate::kernels::user::with_base_dir(&base_dir, || serde_yaml::from_str(text))
+                .map_err(|e| yaml_error(&e, path))?;
+        config.base_dir = base_dir;
         // Values that parse but cannot work: name the line and column of their key as well.
         config.validate(path).map_err(|e| match e {
             Error::ConfigValue { file, key, message } => match locate::locate(text, &key) {

@@ -3,6 +3,7 @@
 //! `gpu::` turns a [`Kernel`] into a pipeline.
 
 pub mod source;
+pub mod user;
 
 use bytemuck::{Pod, Zeroable};
 use source::{wgsl, WgslFile};
@@ -81,6 +82,24 @@ pub static ACTIVATION_BACKWARD: Kernel = Kernel {
     workgroup: [256, 1, 1],
     constants: &["ACT"],
 };
+
+/// The kernels of an activation, forward and backward, and the constants that specialize
+/// them: the built-ins share two kernels switched by `ACT`; a user activation has its own.
+pub fn activation_kernels(
+    kind: crate::ops::Activation,
+) -> (&'static Kernel, &'static Kernel, Vec<(&'static str, f64)>) {
+    match kind {
+        crate::ops::Activation::User(id) => {
+            let u = user::get(id);
+            (u.forward, u.backward, u.constants())
+        }
+        builtin => (
+            &ACTIVATION_FORWARD,
+            &ACTIVATION_BACKWARD,
+            vec![("ACT", builtin.code() as f64)],
+        ),
+    }
+}
 
 pub static LOSS: Kernel = Kernel {
     name: "loss",

@@ -195,7 +195,35 @@ pub const LAYER_NAMES: &[&str] = &[
     "identity",
     "batch_norm",
     "dropout",
+    "wgsl",
 ];
+
+/// `{wgsl: FILE}` or `{wgsl: {file: FILE, params: …, kinks: …, range: …}}`.
+struct WgslArg(crate::kernels::user::UserActivationSpec);
+
+impl<'de> Deserialize<'de> for WgslArg {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = WgslArg;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a WGSL file, or a map {file, params, kinks, range}")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<WgslArg, E> {
+                Ok(WgslArg(crate::kernels::user::UserActivationSpec {
+                    file: s.into(),
+                    params: Default::default(),
+                    kinks: Vec::new(),
+                    range: crate::kernels::user::DEFAULT_RANGE,
+                }))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<WgslArg, A::Error> {
+                Deserialize::deserialize(de::value::MapAccessDeserializer::new(map)).map(WgslArg)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
 
 impl<'de> Deserialize<'de> for LayerSpec {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -254,6 +282,15 @@ impl<'de> Deserialize<'de> for LayerSpec {
                     "dropout" => LayerSpec::Dropout {
                         rate: map.next_value::<DropoutArgs>()?.rate,
                     },
+                    "wgsl" => {
+                        let spec = map.next_value::<WgslArg>()?.0;
+                        let id = crate::kernels::user::load_relative(spec)
+                            .map_err(|e| de::Error::custom(e.to_string()))?;
+                        LayerSpec::Activation {
+                            kind: Activation::User(id),
+                            slope: DEFAULT_LEAKY_SLOPE,
+                        }
+                    }
                     other => match Activation::from_name(other) {
                         Some(kind) => {
                             map.next_value::<de::IgnoredAny>()?;

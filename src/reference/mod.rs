@@ -5,6 +5,7 @@
 //! call into `gpu::`.
 
 pub mod network;
+pub mod wgsl_eval;
 
 use crate::ops::{Activation, LossKind, OptimizerKind};
 
@@ -104,6 +105,7 @@ pub fn act_forward(kind: Activation, slope: f64, x: f64) -> f64 {
             let u = (2.0 / PI).sqrt() * (x + 0.044715 * x * x * x);
             0.5 * x * (1.0 + u.tanh())
         }
+        Activation::User(id) => crate::kernels::user::get(id).forward_f64(x),
     }
 }
 
@@ -138,6 +140,7 @@ pub fn act_derivative(kind: Activation, slope: f64, x: f64) -> f64 {
             let t = u.tanh();
             0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * c * (1.0 + 3.0 * 0.044715 * x * x)
         }
+        Activation::User(id) => crate::kernels::user::get(id).backward_f64(x, 1.0),
     }
 }
 

@@ -172,7 +172,13 @@ pub fn loss_and_grads(
             LayerSpec::Activation { kind, slope } => x_in
                 .iter()
                 .zip(&dy)
-                .map(|(&v, &g)| g * act_derivative(*kind, *slope, v))
+                .map(|(&v, &g)| match kind {
+                    // The user's backward takes dy itself: it need not be linear in it.
+                    crate::ops::Activation::User(id) => {
+                        crate::kernels::user::get(*id).backward_f64(v, g)
+                    }
+                    _ => g * act_derivative(*kind, *slope, v),
+                })
                 .collect(),
             LayerSpec::BatchNorm { .. } => {
                 let fwd = trace.bn[i]

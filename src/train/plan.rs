@@ -400,11 +400,12 @@ impl BatchPlan {
                             _pad: [0; 2],
                         },
                     )?;
+                    let (forward, _, constants) = activation_kernels(*kind);
                     d.push(gpu.dispatch(
-                        &ACTIVATION_FORWARD,
-                        &[("ACT", kind.code() as f64)],
+                        forward,
+                        &constants,
                         &[&u, &x.buffer, &y.buffer],
-                        gpu.groups_1d(&ACTIVATION_FORWARD, y.len),
+                        gpu.groups_1d(forward, y.len),
                     )?);
                 }
                 LayerSpec::BatchNorm { eps, momentum } => {
@@ -585,11 +586,12 @@ impl BatchPlan {
                                     _pad: [0; 2],
                                 },
                             )?;
+                            let (_, backward, constants) = activation_kernels(*kind);
                             d.push(gpu.dispatch(
-                                &ACTIVATION_BACKWARD,
-                                &[("ACT", kind.code() as f64)],
+                                backward,
+                                &constants,
                                 &[&u, &x.buffer, &acts[i + 1].buffer, &dy.buffer, &dx.buffer],
-                                gpu.groups_1d(&ACTIVATION_BACKWARD, x.len),
+                                gpu.groups_1d(backward, x.len),
                             )?);
                         }
                     }

@@ -1,0 +1,371 @@
+//! Activations written by users in WGSL. A user file defines
+//!
+//! ```wgsl
+//! fn forward(x: f32) -> f32
+//! fn backward(x: f32, y: f32, dy: f32) -> f32   // dL/dx from dL/dy = dy, y = forward(x)
+//! ```
+//!
+//! and may declare `override` constants (f32) that a suite sets as parameters. netdx splices the
+//! file in front of its own kernel templates through the same mechanism as the built-ins
+//! (`source::compose`, so naga errors name the user's file and line), and keeps an f64 mirror of
+//! it (`reference::wgsl_eval`) as the CPU reference.
+//!
+//! Loaded kernels are interned for the life of the process: pipelines and the model refer to
+//! them as `&'static`, like the built-ins, and an activation is a `Copy` id.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use super::source::{self, WgslFile};
+use super::{wgsl, Binding, Kernel};
+use crate::error::{Error, Result};
+use crate::reference::wgsl_eval::ScalarProgram;
+
+use Binding::{Read as R, ReadWrite as RW, Uniform as U};
+
+const FORWARD_TEMPLATE: WgslFile = wgsl!("user_activation_forward.wgsl");
+const BACKWARD_TEMPLATE: WgslFile = wgsl!("user_activation_backward.wgsl");
+const PROBE_TEMPLATE: WgslFile = wgsl!("user_activation_probe.wgsl");
+
+/// The input range a kernel gradient check samples when the suite gives none.
+pub const DEFAULT_RANGE: [f64; 2] = [-6.0, 6.0];
+
+/// How a suite names a user activation: `{wgsl: FILE}` or `{wgsl: {file, params, kinks, range}}`.
+#[derive(Clone, Debug, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserActivationSpec {
+    pub file: PathBuf,
+    /// Values of the file's `override` constants.
+    #[serde(default)]
+    pub params: BTreeMap<String, f64>,
+    /// Inputs where the function is not differentiable; the gradient check samples beside them
+    /// and never across them.
+    #[serde(default)]
+    pub kinks: Vec<f64>,
+    /// The input range the gradient check samples.
+    #[serde(default = "default_range")]
+    pub range: [f64; 2],
+}
+
+fn default_range() -> [f64; 2] {
+    DEFAULT_RANGE
+}
+
+/// A loaded user activation: its kernels, its parameters and its f64 mirror.
+pub struct UserActivation {
+    /// The file's stem, for model descriptions and reports.
+    pub name: &'static str,
+    pub spec: UserActivationSpec,
+    /// Every override constant of the file with the value it runs with.
+    pub params: Vec<(&'static str, f64)>,
+    pub forward: &'static Kernel,
+    pub backward: &'static Kernel,
+    /// Evaluates forward and backward at given points, for the kernel gradient check.
+    pub probe: &'static Kernel,
+    mirror: Mutex<ScalarProgram>,
+}
+
+impl std::fmt::Debug for UserActivation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserActivation")
+            .field("name", &self.name)
+            .field("spec", &self.spec)
+            .finish()
+    }
+}
+
+impl UserActivation {
+    /// forward(x) by the f64 mirror; NaN if the mirror fails (it was tried at load time).
+    pub fn forward_f64(&self, x: f64) -> f64 {
+        self.call("forward", &[x])
+    }
+
+    /// backward(x, forward(x), dy) by the f64 mirror.
+    pub fn backward_f64(&self, x: f64, dy: f64) -> f64 {
+        let y = self.forward_f64(x);
+        self.call("backward", &[x, y, dy])
+    }
+
+    fn call(&self, name: &str, args: &[f64]) -> f64 {
+        match self.mirror.lock() {
+            Ok(p) => p.call(name, args).unwrap_or(f64::NAN),
+            Err(_) => f64::NAN,
+        }
+    }
+
+    /// The pipeline constants that set the file's parameters.
+    pub fn constants(&self) -> Vec<(&'static str, f64)> {
+        self.params.clone()
+    }
+}
+
+static REGISTRY: Mutex<Vec<&'static UserActivation>> = Mutex::new(Vec::new());
+
+/// The activation with id `id` (as held by `Activation::User`).
+pub fn get(id: u32) -> &'static UserActivation {
+    REGISTRY.lock().expect("user kernel registry")[id as usize]
+}
+
+thread_local! {
+    static BASE_DIR: std::cell::RefCell<Option<PathBuf>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` (a config deserialization) with `dir` as the folder user kernel files are relative
+/// to: layers are deserialized without knowing which file they came from.
+pub fn with_base_dir<T>(dir: &Path, f: impl FnOnce() -> T) -> T {
+    let previous = BASE_DIR.with(|b| b.replace(Some(dir.to_path_buf())));
+    let out = f();
+    BASE_DIR.with(|b| *b.borrow_mut() = previous);
+    out
+}
+
+/// Loads the activation `spec` names (relative to the config being parsed) and returns its id;
+/// the same file with the same parameters is loaded once per process.
+pub fn load_relative(spec: UserActivationSpec) -> Result<u32> {
+    let base = BASE_DIR.with(|b| b.borrow().clone()).unwrap_or_default();
+    load(spec, &base)
+}
+
+pub fn load(spec: UserActivationSpec, base: &Path) -> Result<u32> {
+    let path = crate::io::resolve(base, &spec.file);
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| Error::Usage(format!("user kernel {}: {e}", path.display())))?;
+    {
+        let registry = REGISTRY.lock().expect("user kernel registry");
+        if let Some(i) = registry
+            .iter()
+            .position(|u| u.spec == spec && u.forward.files[0].text == text)
+        {
+            return Ok(i as u32);
+        }
+    }
+    let activation = compile(spec, &path, text)?;
+    let mut registry = REGISTRY.lock().expect("user kernel registry");
+    registry.push(Box::leak(Box::new(activation)));
+    Ok((registry.len() - 1) as u32)
+}
+
+fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
+}
+
+/// An error about the file's contract, at the first occurrence of `near` in its text when
+/// there is one (a function's or a constant's name), else about the file as a whole.
+fn contract_error(path: &Path, text: &str, near: Option<&str>, message: String) -> Error {
+    let at = near.and_then(|n| {
+        text.lines()
+            .enumerate()
+            .find_map(|(i, l)| l.find(n).map(|c| (i + 1, c + 1)))
+    });
+    match at {
+        Some((line, column)) => Error::Shader {
+            file: path.display().to_string(),
+            line,
+            column,
+            message,
+        },
+        None => Error::Usage(format!("user kernel {}: {message}", path.display())),
+    }
+}
+
+fn compile(spec: UserActivationSpec, path: &Path, text: String) -> Result<UserActivation> {
+    let file_name = leak(path.display().to_string());
+    let user = WgslFile {
+        name: file_name,
+        text: leak(text),
+    };
+    // The file alone first: its own syntax errors and its contract, before the templates.
+    let module = source::validate(&[user])?;
+    check_contract(&module, path, user.text)?;
+    let declared: Vec<String> = module
+        .overrides
+        .iter()
+        .filter_map(|(_, o)| o.name.clone())
+        .collect();
+    for name in spec.params.keys() {
+        if !declared.contains(name) {
+            return Err(contract_error(
+                path,
+                user.text,
+                None,
+                format!(
+                    "parameter `{name}` is not an `override` of the file (it declares: {})",
+                    if declared.is_empty() {
+                        "none".to_string()
+                    } else {
+                        declared.join(", ")
+                    }
+                ),
+            ));
+        }
+    }
+    let set: Vec<(String, f64)> = spec.params.iter().map(|(k, v)| (k.clone(), *v)).collect();
+    let mirror =
+        ScalarProgram::new(module, &set).map_err(|m| contract_error(path, user.text, None, m))?;
+    let params: Vec<(&'static str, f64)> = declared
+        .iter()
+        .map(|n| {
+            let value = spec.params.get(n).copied();
+            (leak(n.clone()), value)
+        })
+        .filter_map(|(n, v)| v.map(|v| (n, v)))
+        .collect();
+    // The mirror must run where the check will sample it.
+    let [lo, hi] = spec.range;
+    if !(lo.is_finite() && hi.is_finite() && lo < hi) {
+        return Err(contract_error(
+            path,
+            user.text,
+            None,
+            format!("range [{lo}, {hi}] must be two finite numbers, low < high"),
+        ));
+    }
+    for x in [lo, 0.5 * (lo + hi), hi] {
+        mirror
+            .call("forward", &[x])
+            .and_then(|y| mirror.call("backward", &[x, y, 1.0]))
+            .map_err(|m| {
+                contract_error(
+                    path,
+                    user.text,
+                    Some("fn forward"),
+                    format!("netdx's f64 mirror of the file cannot evaluate it at x = {x}: {m}"),
+                )
+            })?;
+    }
+
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_else(|| "user".into());
+    let id = REGISTRY.lock().expect("user kernel registry").len();
+    let kernel =
+        |role: &str, template: WgslFile, bindings: &'static [Binding]| -> Result<&'static Kernel> {
+            let files: &'static [WgslFile] = Box::leak(Box::new([user, template]));
+            let k: &'static Kernel = Box::leak(Box::new(Kernel {
+                name: leak(format!("{stem}.{role}#{id}")),
+                files,
+                bindings,
+                workgroup: [256, 1, 1],
+                constants: Box::leak(
+                    declared
+                        .iter()
+                        .map(|n| leak(n.clone()))
+                        .collect::<Vec<_>>()
+                        .into_boxed_slice(),
+                ),
+            }));
+            source::validate(k.files)?;
+            Ok(k)
+        };
+    Ok(UserActivation {
+        name: leak(stem.clone()),
+        forward: kernel("forward", FORWARD_TEMPLATE, &[U, R, RW])?,
+        backward: kernel("backward", BACKWARD_TEMPLATE, &[U, R, R, R, RW])?,
+        probe: kernel("probe", PROBE_TEMPLATE, &[U, R, RW])?,
+        spec,
+        params,
+        mirror: Mutex::new(mirror),
+    })
+}
+
+/// `forward(f32) -> f32` and `backward(f32, f32, f32) -> f32`, no entry points, no bindings,
+/// and none of the names the templates use.
+fn check_contract(module: &naga::Module, path: &Path, text: &str) -> Result<()> {
+    let f32_type = |ty: naga::Handle<naga::Type>| {
+        matches!(
+            module.types[ty].inner,
+            naga::TypeInner::Scalar(naga::Scalar {
+                kind: naga::ScalarKind::Float,
+                width: 4
+            })
+        )
+    };
+    for (name, arity, signature) in [
+        ("forward", 1, "fn forward(x: f32) -> f32"),
+        ("backward", 3, "fn backward(x: f32, y: f32, dy: f32) -> f32"),
+    ] {
+        let Some((_, f)) = module
+            .functions
+            .iter()
+            .find(|(_, f)| f.name.as_deref() == Some(name))
+        else {
+            return Err(contract_error(
+                path,
+                text,
+                None,
+                format!("a user activation defines `{signature}`; `{name}` is missing"),
+            ));
+        };
+        let ok = f.arguments.len() == arity
+            && f.arguments.iter().all(|a| f32_type(a.ty))
+            && f.result.as_ref().is_some_and(|r| f32_type(r.ty));
+        if !ok {
+            return Err(contract_error(
+                path,
+                text,
+                Some(&format!("fn {name}")),
+                format!("`{name}` must be `{signature}`"),
+            ));
+        }
+    }
+    if let Some(ep) = module.entry_points.first() {
+        return Err(contract_error(
+            path,
+            text,
+            Some(&format!("fn {}", ep.name)),
+            format!(
+                "entry point `{}`: a user kernel file defines functions only (netdx adds the entry point)",
+                ep.name
+            ),
+        ));
+    }
+    if let Some((_, g)) = module.global_variables.iter().next() {
+        return Err(contract_error(
+            path,
+            text,
+            g.name.as_deref(),
+            format!(
+                "global variable `{}`: a user kernel file has no bindings or globals (use `const` or `override`)",
+                g.name.as_deref().unwrap_or("?")
+            ),
+        ));
+    }
+    let reserved = module
+        .functions
+        .iter()
+        .filter_map(|(_, f)| f.name.as_deref())
+        .chain(
+            module
+                .constants
+                .iter()
+                .filter_map(|(_, c)| c.name.as_deref()),
+        )
+        .chain(module.types.iter().filter_map(|(_, t)| t.name.as_deref()))
+        .find(|n| *n == "main" || n.starts_with("netdx_") || n.starts_with("NetdxParams"));
+    if let Some(n) = reserved {
+        return Err(contract_error(
+            path,
+            text,
+            Some(n),
+            format!(
+                "`{n}` is reserved for netdx's templates (`main` and names starting with `netdx_`)"
+            ),
+        ));
+    }
+    for (_, o) in module.overrides.iter() {
+        if !f32_type(o.ty) {
+            return Err(contract_error(
+                path,
+                text,
+                o.name.as_deref(),
+                format!(
+                    "override `{}` must be f32 (suite parameters are numbers)",
+                    o.name.as_deref().unwrap_or("?")
+                ),
+            ));
+        }
+    }
+    Ok(())
+}

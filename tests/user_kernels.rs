@@ -1,0 +1,284 @@
+//! User WGSL activations: spliced kernels against the f64 mirror of the user's file (and the
+//! mirror against a hand-written swish), the kernel gradient check passing the correct swish
+//! and failing the planted mistake with its worst point, declared kinks, training with a user
+//! kernel, and the errors a bad file gets.
+
+use std::path::{Path, PathBuf};
+
+use netdx::kernels::user::{self, UserActivationSpec};
+use netdx::kernels::ActivationParams;
+
+use crate::common::{assert_close, netdx, random, widen};
+
+fn kernels_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/kernels")
+}
+
+fn spec(file: &str, params: &[(&str, f64)], kinks: &[f64]) -> UserActivationSpec {
+    UserActivationSpec {
+        file: file.into(),
+        params: params.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        kinks: kinks.to_vec(),
+        range: user::DEFAULT_RANGE,
+    }
+}
+
+/// A scratch folder with `files` written into it.
+fn scratch(name: &str, files: &[(&str, &str)]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("netdx-user-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for (f, text) in files {
+        std::fs::write(dir.join(f), text).unwrap();
+    }
+    dir
+}
+
+fn swish(x: f64, beta: f64) -> f64 {
+    x / (1.0 + (-beta * x).exp())
+}
+
+#[test]
+fn the_f64_mirror_of_swish_matches_a_hand_written_swish() {
+    let id = user::load(spec("swish.wgsl", &[("beta", 1.5)], &[]), &kernels_dir()).unwrap();
+    let a = user::get(id);
+    for i in 0..=200 {
+        let x = -10.0 + 0.1 * i as f64;
+        let s = 1.0 / (1.0 + (-1.5 * x).exp());
+        assert!(
+            (a.forward_f64(x) - swish(x, 1.5)).abs() < 1e-12,
+            "forward at {x}"
+        );
+        let d = s + 1.5 * x * s * (1.0 - s);
+        assert!(
+            (a.backward_f64(x, 0.5) - 0.5 * d).abs() < 1e-12,
+            "backward at {x}"
+        );
+    }
+}
+
+/// Tolerance: the spliced kernels run the user's f32 code; against the f64 mirror they agree
+/// to f32 rounding of a handful of operations (rtol 1e-5, atol 1e-6).
+#[test]
+fn spliced_user_kernels_match_the_mirror_forward_and_backward_at_odd_sizes() {
+    let gpu = crate::gpu_or_skip!();
+    let id = user::load(spec("swish.wgsl", &[("beta", 0.75)], &[]), &kernels_dir()).unwrap();
+    let a = user::get(id);
+    for n in [1usize, 3, 17, 129, 1000] {
+        let x = random(n, 7 + n as u64, -8.0, 8.0);
+        let dy = random(n, 11 + n as u64, -2.0, 2.0);
+        let u = gpu
+            .uniform(
+                "params",
+                &ActivationParams {
+                    n: n as u32,
+                    slope: 0.0,
+                    _pad: [0; 2],
+                },
+            )
+            .unwrap();
+        let xt = gpu.tensor_from("x", &x).unwrap();
+        let yt = gpu
+            .tensor("y", n, netdx::gpu::TensorUsage::Storage)
+            .unwrap();
+        let dyt = gpu.tensor_from("dy", &dy).unwrap();
+        let dxt = gpu
+            .tensor("dx", n, netdx::gpu::TensorUsage::Storage)
+            .unwrap();
+        let f = gpu
+            .dispatch(
+                a.forward,
+                &a.constants(),
+                &[&u, &xt.buffer, &yt.buffer],
+                gpu.groups_1d(a.forward, n),
+            )
+            .unwrap();
+        let b = gpu
+            .dispatch(
+                a.backward,
+                &a.constants(),
+                &[&u, &xt.buffer, &yt.buffer, &dyt.buffer, &dxt.buffer],
+                gpu.groups_1d(a.backward, n),
+            )
+            .unwrap();
+        gpu.run(&[f, b]).unwrap();
+        let y: Vec<f32> = gpu.read(&yt).unwrap();
+        let dx: Vec<f32> = gpu.read(&dxt).unwrap();
+        let xs = widen(&x);
+        let want_y: Vec<f64> = xs.iter().map(|&v| a.forward_f64(v)).collect();
+        let want_dx: Vec<f64> = xs
+            .iter()
+            .zip(widen(&dy))
+            .map(|(&v, g)| a.backward_f64(v, g))
+            .collect();
+        assert_close(&format!("swish forward n={n}"), &y, &want_y, 1e-5, 1e-6);
+        assert_close(&format!("swish backward n={n}"), &dx, &want_dx, 1e-5, 1e-6);
+    }
+}
+
+#[test]
+fn the_kernel_gradient_check_passes_swish_and_names_the_worst_point_of_the_planted_mistake() {
+    let gpu = crate::gpu_or_skip!();
+    use netdx::checks::kernel_gradient_check::check_kernel;
+    let good = user::get(user::load(spec("swish.wgsl", &[], &[]), &kernels_dir()).unwrap());
+    let r = check_kernel(gpu, good, 257).unwrap();
+    assert!(r.worst_error() < 1e-3, "swish: {r:?}");
+    assert!(r.forward_vs_mirror < 1e-5, "GPU forward vs mirror: {r:?}");
+
+    let bad =
+        user::get(user::load(spec("swish_wrong_backward.wgsl", &[], &[]), &kernels_dir()).unwrap());
+    let r = check_kernel(gpu, bad, 257).unwrap();
+    let worst = &r.worst[0];
+    assert!(r.worst_error() > 0.5, "the planted mistake: {r:?}");
+    // The dropped term β·x·s·(1 − s) matters most where swish turns: around x ≈ −2.2 the
+    // true derivative and the wrong one have opposite signs.
+    assert!(
+        (-3.0..-1.5).contains(&worst.x),
+        "worst point {} (expected near -2.2)",
+        worst.x
+    );
+    assert!(
+        r.mirror_worst_relative_error > 0.5,
+        "the mirror sees it too"
+    );
+}
+
+const RELU_LIKE: &str = "// ReLU with a kink at 0.
+fn forward(x: f32) -> f32 { return max(x, 0.0); }
+fn backward(x: f32, y: f32, dy: f32) -> f32 { return select(0.0, dy, x > 0.0); }
+";
+
+#[test]
+fn a_declared_kink_is_sampled_beside_and_an_undeclared_one_fails() {
+    let gpu = crate::gpu_or_skip!();
+    use netdx::checks::kernel_gradient_check::check_kernel;
+    let dir = scratch("kink", &[("relu_like.wgsl", RELU_LIKE)]);
+    let declared = user::get(user::load(spec("relu_like.wgsl", &[], &[0.0]), &dir).unwrap());
+    let r = check_kernel(gpu, declared, 257).unwrap();
+    assert!(r.worst_error() < 1e-6, "{r:?}");
+    assert!(r.beside_kinks_left_out > 0);
+    let undeclared = user::get(user::load(spec("relu_like.wgsl", &[], &[]), &dir).unwrap());
+    let r = check_kernel(gpu, undeclared, 257).unwrap();
+    assert!(r.worst_error() > 0.1, "{r:?}");
+    assert!(
+        r.worst[0].x.abs() < 0.1,
+        "the worst point is at the kink: {r:?}"
+    );
+}
+
+#[test]
+fn the_swish_suites_pass_and_fail_the_kernel_gradient_check_from_the_command_line() {
+    if crate::common::gpu().is_none() {
+        return;
+    }
+    let suite = |f: &str| kernels_dir().join(f).to_str().unwrap().to_string();
+    let (code, out, err) = netdx(&[
+        "run",
+        &suite("swish.yaml"),
+        "--no-record",
+        "--only",
+        "kernel_gradient_check,gradient_check",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("pass  kernel_gradient_check"), "{out}");
+    let (code, out, err) = netdx(&[
+        "run",
+        &suite("swish_wrong_backward.yaml"),
+        "--no-record",
+        "--only",
+        "kernel_gradient_check,gradient_check",
+    ]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("FAIL  kernel_gradient_check"), "{out}");
+    assert!(out.contains("FAIL  gradient_check"), "{out}");
+    assert!(out.contains("at x = -2."), "names the worst input: {out}");
+}
+
+#[test]
+fn a_user_kernel_trains_the_spiral_like_a_built_in() {
+    if crate::common::gpu().is_none() {
+        return;
+    }
+    let file = kernels_dir().join("swish.yaml");
+    let (code, out, err) = netdx(&[
+        "train",
+        file.to_str().unwrap(),
+        "--no-record",
+        "--json",
+        "--every",
+        "0",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let acc = v["train_accuracy"].as_f64().unwrap();
+    assert!(acc >= 0.95, "spiral with swish: train accuracy {acc}");
+}
+
+fn suite_with(dir: &Path, layer: &str) -> PathBuf {
+    let file = dir.join("suite.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "data: {{builtin: spiral, classes: 3}}\nmodel:\n  layers:\n    - {{linear: {{out: 8}}}}\n    - {layer}\n    - {{linear: {{out: 3}}}}\n"
+        ),
+    )
+    .unwrap();
+    file
+}
+
+#[test]
+fn bad_user_kernels_get_errors_naming_the_file_the_line_and_what_is_wrong() {
+    let cases: &[(&str, &str, &str, &str)] = &[
+        (
+            "syntax",
+            "fn forward(x: f32) -> f32 {\n  return x +;\n}\n",
+            "{wgsl: k.wgsl}",
+            "k.wgsl:2:",
+        ),
+        (
+            "no_backward",
+            "fn forward(x: f32) -> f32 { return x; }\n",
+            "{wgsl: k.wgsl}",
+            "`backward` is missing",
+        ),
+        (
+            "wrong_signature",
+            "fn forward(x: f32) -> f32 { return x; }\nfn backward(x: f32) -> f32 { return x; }\n",
+            "{wgsl: k.wgsl}",
+            "`backward` must be `fn backward(x: f32, y: f32, dy: f32) -> f32`",
+        ),
+        (
+            "unknown_param",
+            "override beta: f32 = 1.0;\nfn forward(x: f32) -> f32 { return beta * x; }\nfn backward(x: f32, y: f32, dy: f32) -> f32 { return beta * dy; }\n",
+            "{wgsl: {file: k.wgsl, params: {gamma: 2.0}}}",
+            "parameter `gamma` is not an `override` of the file (it declares: beta)",
+        ),
+        (
+            "reserved",
+            "fn main() {}\nfn forward(x: f32) -> f32 { return x; }\nfn backward(x: f32, y: f32, dy: f32) -> f32 { return dy; }\n",
+            "{wgsl: k.wgsl}",
+            "`main` is reserved",
+        ),
+        (
+            "missing_file",
+            "",
+            "{wgsl: nowhere.wgsl}",
+            "nowhere.wgsl",
+        ),
+    ];
+    for (name, text, layer, expect) in cases {
+        let dir = scratch(name, &[("k.wgsl", text)]);
+        let file = suite_with(&dir, layer);
+        let (code, _, err) = netdx(&["validate", file.to_str().unwrap()]);
+        assert_eq!(code, 2, "{name}: {err}");
+        assert!(
+            err.contains(expect),
+            "{name}: expected `{expect}` in\n{err}"
+        );
+        assert!(
+            err.contains("suite.yaml:5:"),
+            "{name}: the error names the layer's line: {err}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
