@@ -11,7 +11,7 @@ fn main() {
             std::process::exit(2);
         }
     };
-    match netdx::bench::run(&gpu, quick, &mut |line| eprintln!("{line}")) {
+    match netdx::bench::run(&gpu, quick, &[], &mut |line| eprintln!("{line}")) {
         Ok(report) => println!("{}", report.to_text()),
         Err(e) => {
             eprintln!("error: {e}");

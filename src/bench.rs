@@ -46,6 +46,22 @@ pub struct KernelTime {
     pub share: f64,
 }
 
+/// One activation's forward and backward kernels, elementwise and memory-bound: bytes moved
+/// per second against the copy probe's.
+#[derive(Clone, Debug, Serialize)]
+pub struct ActivationFigure {
+    /// `relu`, `gelu`, … or a user kernel's file.
+    pub activation: String,
+    pub user_kernel: bool,
+    pub elements: usize,
+    /// Reads x, writes y: 8 bytes per element.
+    pub forward_gbytes_per_second: f64,
+    /// Reads x, y and dy, writes dx: 16 bytes per element.
+    pub backward_gbytes_per_second: f64,
+    pub forward_fraction_of_copy: f64,
+    pub backward_fraction_of_copy: f64,
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct BenchReport {
     pub adapter: String,
@@ -54,6 +70,7 @@ pub struct BenchReport {
     pub fma_gflops: f64,
     pub copy_gbytes_per_second: f64,
     pub matmul: Vec<MatmulFigure>,
+    pub activations: Vec<ActivationFigure>,
     pub mlp: Vec<StepFigure>,
 }
 
@@ -71,6 +88,23 @@ impl BenchReport {
                 m.gflops,
                 100.0 * m.fraction_of_roofline,
                 m.roofline_gflops
+            ));
+        }
+        if let Some(a) = self.activations.first() {
+            s.push_str(&format!(
+                "activations ({} elements, elementwise; bytes moved against the copy probe):\n",
+                a.elements
+            ));
+        }
+        for a in &self.activations {
+            s.push_str(&format!(
+                "  {:<24} forward {:6.2} GB/s ({:5.1}% of copy), backward {:6.2} GB/s ({:5.1}% of copy){}\n",
+                a.activation,
+                a.forward_gbytes_per_second,
+                100.0 * a.forward_fraction_of_copy,
+                a.backward_gbytes_per_second,
+                100.0 * a.backward_fraction_of_copy,
+                if a.user_kernel { "  [user kernel]" } else { "" }
             ));
         }
         s.push_str("MLP 784-256-256-10, softmax cross-entropy, SGD, loss read back every step:\n");
@@ -296,8 +330,98 @@ fn steps_per_second(
     Ok((rate, kernels))
 }
 
-/// Runs every measurement, reporting progress lines through `log`.
-pub fn run(gpu: &Gpu, quick: bool, log: &mut dyn FnMut(&str)) -> Result<BenchReport> {
+/// Forward and backward of `kind` over `n` elements, through the same dispatch path training
+/// uses (`kernels::activation_kernels`).
+fn activation_figure(
+    gpu: &Gpu,
+    kind: Activation,
+    label: String,
+    n: usize,
+    copy: f64,
+    reps: usize,
+) -> Result<ActivationFigure> {
+    let (forward, backward, constants) = crate::kernels::activation_kernels(kind);
+    let mut rng = SplitMix64::new(n as u64);
+    let x: Vec<f32> = (0..n).map(|_| rng.uniform_in(-4.0, 4.0) as f32).collect();
+    let xt = gpu.tensor_from("bench.x", &x)?;
+    let yt = gpu.tensor("bench.y", n, TensorUsage::Storage)?;
+    let dyt = gpu.tensor_from("bench.dy", &x)?;
+    let dxt = gpu.tensor("bench.dx", n, TensorUsage::Storage)?;
+    let u = gpu.uniform(
+        "bench.activation",
+        &crate::kernels::ActivationParams {
+            n: n as u32,
+            slope: 0.01,
+            _pad: [0; 2],
+        },
+    )?;
+    let f = gpu.dispatch(
+        forward,
+        &constants,
+        &[&u, &xt.buffer, &yt.buffer],
+        gpu.groups_1d(forward, n),
+    )?;
+    let b = gpu.dispatch(
+        backward,
+        &constants,
+        &[&u, &xt.buffer, &yt.buffer, &dyt.buffer, &dxt.buffer],
+        gpu.groups_1d(backward, n),
+    )?;
+    let tf = best_of(reps, || gpu.run(std::slice::from_ref(&f)))?;
+    let tb = best_of(reps, || gpu.run(std::slice::from_ref(&b)))?;
+    let (fwd, bwd) = (8.0 * n as f64 / tf / 1e9, 16.0 * n as f64 / tb / 1e9);
+    Ok(ActivationFigure {
+        activation: label,
+        user_kernel: matches!(kind, Activation::User(_)),
+        elements: n,
+        forward_gbytes_per_second: fwd,
+        backward_gbytes_per_second: bwd,
+        forward_fraction_of_copy: fwd / copy,
+        backward_fraction_of_copy: bwd / copy,
+    })
+}
+
+/// The user kernel that ships with netdx (configs/kernels/swish.wgsl), measured by default
+/// beside the built-ins.
+const SHIPPED_SWISH: &str = include_str!("../configs/kernels/swish.wgsl");
+
+/// Every activation to measure: two built-ins, the shipped swish, and `user_kernels`.
+fn activations_to_measure(
+    user_kernels: &[std::path::PathBuf],
+) -> Result<Vec<(Activation, String)>> {
+    let mut out = vec![
+        (Activation::Relu, "relu".to_string()),
+        (Activation::Gelu, "gelu".to_string()),
+    ];
+    let spec = |file: std::path::PathBuf| crate::kernels::user::UserActivationSpec {
+        file,
+        params: Default::default(),
+        kinks: Vec::new(),
+        range: crate::kernels::user::DEFAULT_RANGE,
+    };
+    let shipped = std::path::PathBuf::from("configs/kernels/swish.wgsl");
+    let id = crate::kernels::user::load_text(
+        spec(shipped.clone()),
+        &shipped,
+        SHIPPED_SWISH.to_string(),
+    )?;
+    out.push((Activation::User(id), "swish.wgsl (shipped)".to_string()));
+    for file in user_kernels {
+        let id = crate::kernels::user::load(spec(file.clone()), std::path::Path::new("."))?;
+        out.push((Activation::User(id), file.display().to_string()));
+    }
+    Ok(out)
+}
+
+/// Runs every measurement, reporting progress lines through `log`; `user_kernels` are WGSL
+/// activation files measured beside the built-ins.
+pub fn run(
+    gpu: &Gpu,
+    quick: bool,
+    user_kernels: &[std::path::PathBuf],
+    log: &mut dyn FnMut(&str),
+) -> Result<BenchReport> {
+    let kinds = activations_to_measure(user_kernels)?;
     log(&format!("bench on {}", gpu.describe()));
     let fma = fma_peak(gpu, quick)?;
     log(&format!("FMA probe: {fma:.1} GFLOP/s"));
@@ -313,6 +437,16 @@ pub fn run(gpu: &Gpu, quick: bool, log: &mut dyn FnMut(&str)) -> Result<BenchRep
         let f = matmul_figure(gpu, n, fma, copy, if quick { 2 } else { 3 })?;
         log(&format!("matmul n = {n}: {:.2} GFLOP/s", f.gflops));
         matmul.push(f);
+    }
+    let mut activations = Vec::new();
+    let elements = if quick { 1 << 20 } else { 1 << 22 };
+    for (kind, label) in kinds {
+        let f = activation_figure(gpu, kind, label, elements, copy, if quick { 2 } else { 3 })?;
+        log(&format!(
+            "{}: forward {:.2} GB/s, backward {:.2} GB/s",
+            f.activation, f.forward_gbytes_per_second, f.backward_gbytes_per_second
+        ));
+        activations.push(f);
     }
     let mut mlp = Vec::new();
     let weights = (784 * 256 + 256 * 256 + 256 * 10) as f64;
@@ -343,6 +477,7 @@ pub fn run(gpu: &Gpu, quick: bool, log: &mut dyn FnMut(&str)) -> Result<BenchRep
         fma_gflops: fma,
         copy_gbytes_per_second: copy,
         matmul,
+        activations,
         mlp,
     })
 }

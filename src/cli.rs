@@ -84,6 +84,9 @@ pub enum Command {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// A user WGSL activation to measure beside the built-ins (repeatable).
+        #[arg(long = "kernel", value_name = "FILE.wgsl")]
+        kernels: Vec<PathBuf>,
         #[command(flatten)]
         device: DeviceArgs,
     },

@@ -66,7 +66,8 @@ fn run(cli: Cli) -> Result<u8, Error> {
         Command::Bench {
             quick,
             json,
+            kernels,
             device,
-        } => app::bench_command(quick, json, &device),
+        } => app::bench_command(quick, json, &kernels, &device),
     }
 }

@@ -22,14 +22,16 @@ pub enum Activation {
     User(u32),
 }
 
-/// Built-ins by name; a user activation as its spec (`{wgsl: {file, params, …}}`), so that a
-/// run record says which file it was.
+/// Built-ins by name; a user activation as its spec and the hash of its text
+/// (`{wgsl: {file, params, …}, hash}`), so that a run record says which file, which version.
 impl Serialize for Activation {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
             Activation::User(id) => {
+                let u = crate::kernels::user::get(*id);
                 let mut m = std::collections::BTreeMap::new();
-                m.insert("wgsl", &crate::kernels::user::get(*id).spec);
+                m.insert("wgsl", serde_json::to_value(&u.spec).unwrap_or_default());
+                m.insert("hash", serde_json::Value::String(u.hash.clone()));
                 m.serialize(s)
             }
             builtin => s.serialize_str(builtin.name()),

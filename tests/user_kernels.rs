@@ -282,3 +282,72 @@ fn bad_user_kernels_get_errors_naming_the_file_the_line_and_what_is_wrong() {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+#[test]
+fn bench_measures_user_kernels_beside_the_built_ins() {
+    if crate::common::gpu().is_none() {
+        return;
+    }
+    let extra = kernels_dir().join("swish_wrong_backward.wgsl");
+    let (code, out, err) = netdx(&[
+        "bench",
+        "--quick",
+        "--json",
+        "--kernel",
+        extra.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let figures = v["activations"].as_array().unwrap();
+    let names: Vec<&str> = figures
+        .iter()
+        .map(|f| f["activation"].as_str().unwrap())
+        .collect();
+    assert_eq!(names[..3], ["relu", "gelu", "swish.wgsl (shipped)"]);
+    assert!(names[3].ends_with("swish_wrong_backward.wgsl"), "{names:?}");
+    for f in figures {
+        for key in ["forward_gbytes_per_second", "backward_fraction_of_copy"] {
+            let x = f[key].as_f64().unwrap();
+            assert!(
+                x.is_finite() && x > 0.0,
+                "{key} of {}: {x}",
+                f["activation"]
+            );
+        }
+    }
+    assert_eq!(figures[3]["user_kernel"], true);
+}
+
+#[test]
+fn a_run_record_names_the_user_kernel_file_and_the_hash_of_its_text() {
+    if crate::common::gpu().is_none() {
+        return;
+    }
+    let runs = std::env::temp_dir().join(format!("netdx-user-runs-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&runs);
+    let file = kernels_dir().join("swish.yaml");
+    let (code, _, err) = crate::common::netdx_with_runs(
+        &runs,
+        &[
+            "train",
+            file.to_str().unwrap(),
+            "--steps",
+            "3",
+            "--every",
+            "0",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (_, r) = netdx::runs::Runs { root: runs.clone() }
+        .all()
+        .unwrap()
+        .pop()
+        .unwrap();
+    let layer = &r.config["model"]["layers"][1]["activation"]["kind"];
+    assert_eq!(layer["wgsl"]["file"], "swish.wgsl", "{layer}");
+    assert!(
+        layer["hash"].as_str().unwrap().starts_with("fnv1a64:"),
+        "{layer}"
+    );
+    let _ = std::fs::remove_dir_all(&runs);
+}

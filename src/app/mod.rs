@@ -53,9 +53,14 @@ pub fn adapters(device: &DeviceArgs, json: bool) -> Result<u8> {
 }
 
 /// `netdx bench`.
-pub fn bench_command(quick: bool, json: bool, device: &DeviceArgs) -> Result<u8> {
+pub fn bench_command(
+    quick: bool,
+    json: bool,
+    kernels: &[std::path::PathBuf],
+    device: &DeviceArgs,
+) -> Result<u8> {
     let gpu = Gpu::open(&device.choice())?;
-    let report = crate::bench::run(&gpu, quick, &mut |line| eprintln!("{line}"))?;
+    let report = crate::bench::run(&gpu, quick, kernels, &mut |line| eprintln!("{line}"))?;
     if json {
         println!(
             "{}",

@@ -63,6 +63,8 @@ pub struct UserActivation {
     pub backward: &'static Kernel,
     /// Evaluates forward and backward at given points, for the kernel gradient check.
     pub probe: &'static Kernel,
+    /// FNV-1a 64 of the file's text, so that a run record says which version of it ran.
+    pub hash: String,
     mirror: Mutex<ScalarProgram>,
 }
 
@@ -131,6 +133,11 @@ pub fn load(spec: UserActivationSpec, base: &Path) -> Result<u32> {
     let path = crate::io::resolve(base, &spec.file);
     let text = std::fs::read_to_string(&path)
         .map_err(|e| Error::Usage(format!("user kernel {}: {e}", path.display())))?;
+    load_text(spec, &path, text)
+}
+
+/// Loads an activation from its WGSL `text`, reported as coming from `path`.
+pub fn load_text(spec: UserActivationSpec, path: &Path, text: String) -> Result<u32> {
     {
         let registry = REGISTRY.lock().expect("user kernel registry");
         if let Some(i) = registry
@@ -140,7 +147,7 @@ pub fn load(spec: UserActivationSpec, base: &Path) -> Result<u32> {
             return Ok(i as u32);
         }
     }
-    let activation = compile(spec, &path, text)?;
+    let activation = compile(spec, path, text)?;
     let mut registry = REGISTRY.lock().expect("user kernel registry");
     registry.push(Box::leak(Box::new(activation)));
     Ok((registry.len() - 1) as u32)
@@ -264,6 +271,14 @@ fn compile(spec: UserActivationSpec, path: &Path, text: String) -> Result<UserAc
         forward: kernel("forward", FORWARD_TEMPLATE, &[U, R, RW])?,
         backward: kernel("backward", BACKWARD_TEMPLATE, &[U, R, R, R, RW])?,
         probe: kernel("probe", PROBE_TEMPLATE, &[U, R, RW])?,
+        hash: {
+            let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+            for b in user.text.bytes() {
+                h ^= b as u64;
+                h = h.wrapping_mul(0x0100_0000_01b3);
+            }
+            format!("fnv1a64:{h:016x}")
+        },
         spec,
         params,
         mirror: Mutex::new(mirror),

@@ -63,18 +63,28 @@ fn layer() -> Value {
         strict(json!({"normal": strict(json!({"std": number()}), &["std"])}), &["normal"]),
         strict(json!({"uniform": strict(json!({"low": number(), "high": number()}), &["low", "high"])}), &["uniform"]),
     ]});
-    // Every layer name usable alone (a linear layer needs its width).
+    // Every layer name usable alone (a linear layer needs its width, a wgsl layer its file).
     let names: Vec<&str> = crate::model::LAYER_NAMES
         .iter()
         .copied()
-        .filter(|n| *n != "linear")
+        .filter(|n| !matches!(*n, "linear" | "wgsl"))
         .collect();
+    let wgsl = json!({"oneOf": [
+        {"type": "string"},
+        strict(json!({
+            "file": {"type": "string"},
+            "params": {"type": "object", "additionalProperties": number()},
+            "kinks": {"type": "array", "items": number()},
+            "range": {"type": "array", "items": number(), "minItems": 2, "maxItems": 2},
+        }), &["file"]),
+    ]});
     json!({"oneOf": [
         {"enum": names},
         strict(json!({"linear": strict(json!({"out": integer(), "in": integer(), "init": init, "bias": number()}), &["out"])}), &["linear"]),
         strict(json!({"leaky_relu": strict(json!({"slope": number()}), &[])}), &["leaky_relu"]),
         strict(json!({"batch_norm": strict(json!({"eps": number(), "momentum": number()}), &[])}), &["batch_norm"]),
         strict(json!({"dropout": strict(json!({"rate": {"type": "number", "minimum": 0, "exclusiveMaximum": 1}}), &[])}), &["dropout"]),
+        strict(json!({"wgsl": wgsl}), &["wgsl"]),
     ]})
 }
 
