@@ -82,24 +82,66 @@ impl Activation {
     }
 }
 
-/// Losses, each fused with its gradient. `code` is the shader's `LOSS` override constant.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Losses, each fused with its gradient. `code` is the shader's `LOSS` override constant for
+/// the built-ins; `User` is a loss from a user's WGSL file (`kernels::user_loss`), by id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LossKind {
     SoftmaxCrossEntropy,
     BinaryCrossEntropy,
     Mse,
     Focal,
+    #[serde(skip)]
+    User(u32),
+}
+
+/// Built-ins by name; a user loss as its spec and the hash of its text.
+impl Serialize for LossKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let name = match self {
+            LossKind::User(id) => {
+                let u = crate::kernels::user_loss::get(*id);
+                let mut m = std::collections::BTreeMap::new();
+                m.insert("wgsl", serde_json::to_value(&u.spec).unwrap_or_default());
+                m.insert("hash", serde_json::Value::String(u.hash.clone()));
+                return m.serialize(s);
+            }
+            builtin => builtin.name(),
+        };
+        s.serialize_str(name)
+    }
 }
 
 impl LossKind {
+    /// The config name of a built-in; a user loss's file stem.
+    pub fn name(self) -> &'static str {
+        match self {
+            LossKind::SoftmaxCrossEntropy => "softmax_cross_entropy",
+            LossKind::BinaryCrossEntropy => "binary_cross_entropy",
+            LossKind::Mse => "mse",
+            LossKind::Focal => "focal",
+            LossKind::User(id) => crate::kernels::user_loss::get(id).name,
+        }
+    }
+
+    /// The `LOSS` constant of the built-in loss kernel (user losses have kernels of their own).
     pub fn code(self) -> u32 {
-        self as u32
+        match self {
+            LossKind::SoftmaxCrossEntropy => 0,
+            LossKind::BinaryCrossEntropy => 1,
+            LossKind::Mse => 2,
+            LossKind::Focal => 3,
+            LossKind::User(_) => u32::MAX,
+        }
     }
 
     /// Whether targets are class indices (and accuracy is argmax agreement).
     pub fn is_classification(self) -> bool {
-        !matches!(self, LossKind::Mse)
+        match self {
+            LossKind::Mse => false,
+            LossKind::User(id) => crate::kernels::user_loss::get(id).classes(),
+            _ => true,
+        }
     }
 }
 

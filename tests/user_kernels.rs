@@ -351,3 +351,202 @@ fn a_run_record_names_the_user_kernel_file_and_the_hash_of_its_text() {
     );
     let _ = std::fs::remove_dir_all(&runs);
 }
+
+fn loss_spec(file: &str, smoothing: f64) -> netdx::kernels::user_loss::UserLossSpec {
+    let mut s = netdx::kernels::user_loss::UserLossSpec::from_file(file.into());
+    s.params.insert("smoothing".into(), smoothing);
+    s
+}
+
+/// Tolerance: the user's log-sum-exp and the built-in's differ in summation order only
+/// (rtol 1e-5, atol 1e-6 on the loss, the count and every dlogit).
+#[test]
+fn a_user_cross_entropy_without_smoothing_equals_the_built_in_loss_and_its_mirror() {
+    use netdx::kernels::{LossParams, LOSS};
+    use netdx::ops::LossKind;
+    let gpu = crate::gpu_or_skip!();
+    let id = netdx::kernels::user_loss::load(
+        loss_spec("smoothed_cross_entropy.wgsl", 0.0),
+        &kernels_dir(),
+    )
+    .unwrap();
+    let user = netdx::kernels::user_loss::get(id);
+    for (batch, width) in [(1usize, 2usize), (3, 3), (17, 10), (129, 3), (300, 7)] {
+        let logits = random(batch * width, (batch * 31 + width) as u64, -5.0, 5.0);
+        let targets: Vec<f32> = (0..batch).map(|i| ((i * 7 + 3) % width) as f32).collect();
+        let u = gpu
+            .uniform(
+                "params",
+                &LossParams {
+                    batch: batch as u32,
+                    width: width as u32,
+                    out_slot: 0,
+                    _pad0: 0,
+                    gamma: 2.0,
+                    alpha: 1.0,
+                    _pad1: [0.0; 2],
+                },
+            )
+            .unwrap();
+        let lt = gpu.tensor_from("logits", &logits).unwrap();
+        let tt = gpu.tensor_from("targets", &targets).unwrap();
+        let wt = gpu.tensor_from("weights", &[1.0f32]).unwrap();
+        let run = |kernel: &'static netdx::kernels::Kernel, constants: &[(&str, f64)]| {
+            let dl = gpu
+                .tensor("dlogits", batch * width, netdx::gpu::TensorUsage::Storage)
+                .unwrap();
+            let st = gpu
+                .tensor("stats", 3, netdx::gpu::TensorUsage::Storage)
+                .unwrap();
+            let d = gpu
+                .dispatch(
+                    kernel,
+                    constants,
+                    &[
+                        &u, &lt.buffer, &tt.buffer, &wt.buffer, &dl.buffer, &st.buffer,
+                    ],
+                    [1, 1, 1],
+                )
+                .unwrap();
+            gpu.run(&[d]).unwrap();
+            (gpu.read::<f32>(&dl).unwrap(), gpu.read::<f32>(&st).unwrap())
+        };
+        let (user_grad, user_stats) = run(user.kernel, &user.constants());
+        let (builtin_grad, builtin_stats) = run(&LOSS, &[("LOSS", 0.0), ("HAS_WEIGHTS", 0.0)]);
+        let what = format!("batch {batch}, width {width}");
+        assert_close(
+            &format!("user vs built-in dlogits, {what}"),
+            &user_grad,
+            &widen(&builtin_grad),
+            1e-5,
+            1e-6,
+        );
+        assert_close(
+            &format!("user vs built-in [loss, correct, count], {what}"),
+            &user_stats,
+            &widen(&builtin_stats),
+            1e-5,
+            1e-6,
+        );
+        let reference = netdx::reference::loss(
+            LossKind::User(id),
+            &widen(&logits),
+            &widen(&targets),
+            batch,
+            width,
+            &Default::default(),
+        );
+        assert_close(
+            &format!("user dlogits vs its f64 mirror, {what}"),
+            &user_grad,
+            &reference.grad,
+            1e-5,
+            1e-6,
+        );
+        assert_close(
+            &format!("user loss vs its f64 mirror, {what}"),
+            &user_stats[..2],
+            &[reference.loss, reference.correct as f64],
+            1e-5,
+            1e-6,
+        );
+    }
+}
+
+#[test]
+fn the_kernel_gradient_check_passes_the_user_loss_and_names_the_example_of_the_planted_mistake() {
+    use netdx::checks::kernel_gradient_check::check_loss;
+    let gpu = crate::gpu_or_skip!();
+    let load = |file: &str| {
+        netdx::kernels::user_loss::get(
+            netdx::kernels::user_loss::load(loss_spec(file, 0.1), &kernels_dir()).unwrap(),
+        )
+    };
+    let r = check_loss(gpu, load("smoothed_cross_entropy.wgsl"), 3, 64, 0).unwrap();
+    assert!(r.worst_error() < 1e-3, "{r:?}");
+    assert!(r.mirror_worst_relative_error < 1e-6, "{r:?}");
+    let r = check_loss(
+        gpu,
+        load("smoothed_cross_entropy_wrong_grad.wgsl"),
+        3,
+        64,
+        0,
+    )
+    .unwrap();
+    assert!(r.worst_error() > 0.5, "{r:?}");
+    assert!(r.worst[0].at.starts_with("example "), "{:?}", r.worst[0]);
+}
+
+#[test]
+fn a_user_loss_trains_the_spiral_and_its_suites_pass_and_fail_from_the_command_line() {
+    if crate::common::gpu().is_none() {
+        return;
+    }
+    let file = kernels_dir().join("smoothed_cross_entropy.yaml");
+    let (code, out, err) = netdx(&[
+        "train",
+        file.to_str().unwrap(),
+        "--no-record",
+        "--json",
+        "--every",
+        "0",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let acc = v["train_accuracy"].as_f64().unwrap();
+    assert!(acc >= 0.95, "spiral with a user loss: train accuracy {acc}");
+
+    let wrong = kernels_dir().join("smoothed_cross_entropy_wrong_grad.yaml");
+    let (code, out, err) = netdx(&[
+        "run",
+        wrong.to_str().unwrap(),
+        "--no-record",
+        "--only",
+        "kernel_gradient_check,gradient_check",
+    ]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("FAIL  kernel_gradient_check"), "{out}");
+    assert!(out.contains("FAIL  gradient_check"), "{out}");
+    assert!(
+        out.contains("at example "),
+        "names the worst example: {out}"
+    );
+}
+
+#[test]
+fn bad_user_losses_get_errors_at_the_loss_key() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "no_grad",
+            "fn loss() -> f32 { return logit(0u); }\n",
+            "`grad` is missing",
+        ),
+        (
+            "grad_signature",
+            "fn loss() -> f32 { return logit(0u); }\nfn grad(j: f32) -> f32 { return 1.0; }\n",
+            "`grad` must be `fn grad(j: u32) -> f32`",
+        ),
+        (
+            "syntax",
+            "fn loss() -> f32 {\n  return logit(0u) +;\n}\nfn grad(j: u32) -> f32 { return 1.0; }\n",
+            "l.wgsl:2:",
+        ),
+    ];
+    for (name, text, expect) in cases {
+        let dir = scratch(&format!("loss-{name}"), &[("l.wgsl", text)]);
+        let file = dir.join("suite.yaml");
+        std::fs::write(
+            &file,
+            "data: {builtin: spiral, classes: 3}\nmodel:\n  layers: [{linear: {out: 3}}]\nloss: {wgsl: l.wgsl}\n",
+        )
+        .unwrap();
+        let (code, _, err) = netdx(&["validate", file.to_str().unwrap()]);
+        assert_eq!(code, 2, "{name}: {err}");
+        assert!(
+            err.contains(expect),
+            "{name}: expected `{expect}` in\n{err}"
+        );
+        assert!(err.contains("suite.yaml:4:7: loss:"), "{name}: {err}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -57,13 +57,36 @@ impl Check for InitialLoss {
                 ((c as f64).ln(), format!("ln {c}"))
             }
             (LossKind::BinaryCrossEntropy, _) => (2f64.ln(), "ln 2".to_string()),
+            // A user loss's chance value is its own, at the prediction that knows nothing:
+            // every logit 0, averaged over the data's targets by the f64 mirror.
+            (LossKind::User(id), _) => {
+                let u = crate::kernels::user_loss::get(id);
+                let width = ctx.model.output();
+                let d = &ctx.dataset;
+                let n = d.n.min(1000);
+                let zeros = vec![0.0; width];
+                let total: f64 = (0..n)
+                    .map(|i| {
+                        let t: Vec<f64> = d.y[i * d.y_width..(i + 1) * d.y_width]
+                            .iter()
+                            .map(|&v| v as f64)
+                            .collect();
+                        u.example_f64(&zeros, &t).0
+                    })
+                    .sum();
+                (total / n as f64, format!("{} at zero logits", u.name))
+            }
             (kind, _) => {
                 return Ok(Finding {
                     verdict: Verdict::Skip,
                     ..f
                 }
                 .message(format!(
-                    "no closed-form chance loss for {kind:?}{}",
+                    "no closed-form chance loss for {}{}",
+                    match kind {
+                        LossKind::User(_) => format!("the user loss {}", kind.name()),
+                        builtin => builtin.name().to_string(),
+                    },
                     if config.loss.class_weights.is_some() {
                         " with class weights"
                     } else {

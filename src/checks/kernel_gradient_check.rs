@@ -24,6 +24,7 @@ use super::{grade_upper, Check, Context, Finding, ParamDoc, Section, Verdict};
 use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::kernels::user::{self, UserActivation};
+use crate::kernels::user_loss::UserLoss;
 use crate::kernels::ActivationParams;
 use crate::model::LayerSpec;
 use crate::ops::Activation;
@@ -52,16 +53,24 @@ impl Default for Params {
 /// One evaluated point.
 #[derive(Clone, Debug, Serialize)]
 pub struct Point {
+    /// The input (an activation's x, or the logit a loss was differentiated by).
     pub x: f64,
+    /// Where, in words: `x = 0.515625`, or `example 3 (target 2), logit 1 = 0.75`.
+    pub at: String,
     pub analytic: f64,
     pub numeric: f64,
+    /// |analytic − numeric| beyond `noise`, relative (what is graded).
     pub relative_error: f64,
+    /// The f32 rounding the finite difference itself may carry at this point.
+    pub noise: f64,
 }
 
-/// What the check found for one user activation.
+/// What the check found for one user kernel.
 #[derive(Clone, Debug, Serialize)]
 pub struct KernelReport {
     pub kernel: String,
+    /// `activation` (backward vs forward) or `loss` (grad vs loss).
+    pub role: &'static str,
     pub file: String,
     /// The worst points, worst first.
     pub worst: Vec<Point>,
@@ -78,6 +87,35 @@ impl KernelReport {
     pub fn worst_error(&self) -> f64 {
         self.worst.first().map_or(0.0, |p| p.relative_error)
     }
+}
+
+/// The rounding error a fourth-order difference of f32 values carries: each value off by a few
+/// ulp of the largest |f| in the stencil (4), the weights summing to 18/12, divided by h — 8 ε
+/// in all. Disagreement below it is not evidence of a wrong gradient.
+fn fd_noise(f_max: f64, h: f64) -> f64 {
+    8.0 * f32::EPSILON as f64 * f_max / h
+}
+
+/// |a − n| beyond the difference's own noise, relative to max(|a|, |n|, floor); NaN counts as
+/// the worst of all.
+fn relative_error(a: f64, n: f64, floor: f64, noise: f64) -> f64 {
+    let r = ((a - n).abs() - noise).max(0.0) / a.abs().max(n.abs()).max(floor);
+    if r.is_nan() || (a - n).is_nan() {
+        f64::INFINITY
+    } else {
+        r
+    }
+}
+
+/// Worst first: by graded error, then (among points within rounding) by raw difference.
+fn sort_worst_first(points: &mut [Point]) {
+    points.sort_by(|p, q| {
+        q.relative_error.total_cmp(&p.relative_error).then(
+            (q.analytic - q.numeric)
+                .abs()
+                .total_cmp(&(p.analytic - p.numeric).abs()),
+        )
+    });
 }
 
 /// The finite-difference step at `x`: 2⁻⁵ · max(1, |x|), rounded down to a power of two.
@@ -122,7 +160,7 @@ pub fn probe(
     gpu: &Gpu,
     activation: &UserActivation,
     points: &[(f64, f64)],
-) -> Result<Vec<(f64, f64, f64)>> {
+) -> Result<Vec<(f64, f64, f64, f64)>> {
     let mut stencil = Vec::with_capacity(5 * points.len());
     for &(x, h) in points {
         stencil.extend([x, x + h, x - h, x + 2.0 * h, x - 2.0 * h].map(|v| v as f32));
@@ -160,7 +198,8 @@ pub fn probe(
             // the stencil is exact).
             let h = (s[1] as f64 - s[2] as f64) / 2.0;
             let numeric = (8.0 * (f(2) - f(3)) - (f(4) - f(5))) / (12.0 * h);
-            (f(0), f(1), numeric)
+            let f_max = (2..6).map(|i| f(i).abs()).fold(0.0, f64::max);
+            (f(0), f(1), numeric, fd_noise(f_max, h))
         })
         .collect())
 }
@@ -176,45 +215,165 @@ pub fn check_kernel(
     let values = probe(gpu, activation, &xs)?;
     let rms = (values.iter().map(|v| v.2 * v.2).sum::<f64>() / values.len().max(1) as f64).sqrt();
     let floor = (1e-2 * rms).max(1e-12);
-    let relative = |a: f64, n: f64| {
-        let r = (a - n).abs() / a.abs().max(n.abs()).max(floor);
-        if r.is_finite() {
-            r
-        } else {
-            f64::INFINITY
-        }
-    };
     let mut all: Vec<Point> = xs
         .iter()
         .zip(&values)
-        .map(|(&(x, _), &(_, a, n))| Point {
+        .map(|(&(x, _), &(_, a, n, noise))| Point {
             x: x as f32 as f64,
+            at: format!("x = {:.6}", x as f32),
             analytic: a,
             numeric: n,
-            relative_error: relative(a, n),
+            relative_error: relative_error(a, n, floor, noise),
+            noise,
         })
         .collect();
-    all.sort_by(|p, q| q.relative_error.total_cmp(&p.relative_error));
+    sort_worst_first(&mut all);
     all.truncate(5);
 
     let (mut mirror_worst, mut forward_worst) = (0.0f64, 0.0f64);
-    for (&(x, _), &(y_gpu, _, _)) in xs.iter().zip(&values) {
+    for (&(x, _), &(y_gpu, _, _, _)) in xs.iter().zip(&values) {
         let h = 1e-6 * x.abs().max(1.0);
         let n = (activation.forward_f64(x + h) - activation.forward_f64(x - h)) / (2.0 * h);
         let a = activation.backward_f64(x, 1.0);
-        mirror_worst = mirror_worst.max(relative(a, n));
+        mirror_worst = mirror_worst.max(relative_error(a, n, floor, 0.0));
         let y = activation.forward_f64(x as f32 as f64);
         let d = (y_gpu - y).abs() / y.abs().max(1e-3);
         forward_worst = forward_worst.max(if d.is_finite() { d } else { f64::INFINITY });
     }
     Ok(KernelReport {
         kernel: activation.name.to_string(),
+        role: "activation",
         file: spec.file.display().to_string(),
         worst: all,
         checked: xs.len(),
         beside_kinks_left_out: dropped,
         mirror_worst_relative_error: mirror_worst,
         forward_vs_mirror: forward_worst,
+    })
+}
+
+/// Grades a user loss over `examples` random examples of `width` logits: its `grad(j)` against
+/// fourth-order finite differences of its `loss()` in each logit, on the GPU. Logits (and value
+/// targets) are drawn over the spec's range on a 1/64 grid, so that the power-of-two stencil
+/// is exact in f32; class targets uniformly.
+pub fn check_loss(
+    gpu: &Gpu,
+    loss: &UserLoss,
+    width: usize,
+    examples: usize,
+    seed: u64,
+) -> Result<KernelReport> {
+    let [lo, hi] = loss.spec.range;
+    let mut rng = crate::rng::SplitMix64::stream(seed, 0x1055);
+    let grid = |v: f64| (v * 64.0).round() / 64.0;
+    let logits: Vec<f64> = (0..examples * width)
+        .map(|_| grid(rng.uniform_in(lo, hi)))
+        .collect();
+    let targets: Vec<f64> = if loss.classes() {
+        let classes = if width == 1 { 2 } else { width };
+        (0..examples).map(|_| rng.below(classes) as f64).collect()
+    } else {
+        (0..examples * width)
+            .map(|_| grid(rng.uniform_in(lo, hi)))
+            .collect()
+    };
+    let steps: Vec<f32> = logits.iter().map(|&z| step(z) as f32).collect();
+    let u = gpu.uniform(
+        "kernel_gradient_check.loss",
+        &crate::kernels::LossParams {
+            batch: examples as u32,
+            width: width as u32,
+            out_slot: 0,
+            _pad0: 0,
+            gamma: 0.0,
+            alpha: 0.0,
+            _pad1: [0.0; 2],
+        },
+    )?;
+    let to_f32 = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
+    let lt = gpu.tensor_from("kernel_gradient_check.logits", &to_f32(&logits))?;
+    let tt = gpu.tensor_from("kernel_gradient_check.targets", &to_f32(&targets))?;
+    let st = gpu.tensor_from("kernel_gradient_check.steps", &steps)?;
+    let per = 1 + 5 * width;
+    let out = gpu.tensor(
+        "kernel_gradient_check.values",
+        examples * per,
+        crate::gpu::TensorUsage::Storage,
+    )?;
+    let d = gpu.dispatch(
+        loss.probe,
+        &loss.constants(),
+        &[&u, &lt.buffer, &tt.buffer, &st.buffer, &out.buffer],
+        gpu.groups_1d(loss.probe, examples),
+    )?;
+    gpu.run(&[d])?;
+    let values: Vec<f32> = gpu.read(&out)?;
+    let mut found = Vec::new();
+    for i in 0..examples {
+        for j in 0..width {
+            let z = logits[i * width + j];
+            let h = steps[i * width + j] as f64;
+            let o = i * per + 1 + 5 * j;
+            let f = |k: usize| values[o + k] as f64;
+            // The nudged logits as f32 arithmetic gave them.
+            let spacing = ((z as f32 + h as f32) as f64 - (z as f32 - h as f32) as f64) / 2.0;
+            let numeric = (8.0 * (f(1) - f(2)) - (f(3) - f(4))) / (12.0 * spacing);
+            let target = if loss.classes() {
+                format!("target {}", targets[i])
+            } else {
+                format!("target {:.4}", targets[i * width + j])
+            };
+            let f_max = (1..5).map(|k| f(k).abs()).fold(0.0, f64::max);
+            found.push((i, j, z, target, f(0), numeric, fd_noise(f_max, spacing)));
+        }
+    }
+    let rms = (found.iter().map(|v| v.5 * v.5).sum::<f64>() / found.len().max(1) as f64).sqrt();
+    let floor = (1e-2 * rms).max(1e-12);
+    let mut points: Vec<Point> = found
+        .iter()
+        .map(|(i, j, z, target, a, n, noise)| Point {
+            x: *z,
+            at: format!("example {i} ({target}), logit {j} = {z}"),
+            analytic: *a,
+            numeric: *n,
+            relative_error: relative_error(*a, *n, floor, *noise),
+            noise: *noise,
+        })
+        .collect();
+    sort_worst_first(&mut points);
+    points.truncate(5);
+    // The mirror on the same examples, with f64 differences.
+    let (mut mirror_worst, mut loss_worst) = (0.0f64, 0.0f64);
+    for i in 0..examples {
+        let row = &logits[i * width..(i + 1) * width];
+        let t = if loss.classes() {
+            &targets[i..i + 1]
+        } else {
+            &targets[i * width..(i + 1) * width]
+        };
+        let (l, g) = loss.example_f64(row, t);
+        let l_gpu = values[i * per] as f64;
+        let d = (l_gpu - l).abs() / l.abs().max(1e-3);
+        loss_worst = loss_worst.max(if d.is_finite() { d } else { f64::INFINITY });
+        for j in 0..width {
+            let h = 1e-6 * row[j].abs().max(1.0);
+            let mut plus = row.to_vec();
+            plus[j] += h;
+            let mut minus = row.to_vec();
+            minus[j] -= h;
+            let n = (loss.example_f64(&plus, t).0 - loss.example_f64(&minus, t).0) / (2.0 * h);
+            mirror_worst = mirror_worst.max(relative_error(g[j], n, floor, 0.0));
+        }
+    }
+    Ok(KernelReport {
+        kernel: loss.name.to_string(),
+        role: "loss",
+        file: loss.spec.file.display().to_string(),
+        worst: points,
+        checked: examples * width,
+        beside_kinks_left_out: 0,
+        mirror_worst_relative_error: mirror_worst,
+        forward_vs_mirror: loss_worst,
     })
 }
 
@@ -258,19 +417,28 @@ impl Check for KernelGradientCheck {
 
     fn run(ctx: &mut Context, p: &Params) -> Result<Finding> {
         let ids = user_activations(ctx);
-        if ids.is_empty() {
+        let user_loss = match ctx.config.loss.name {
+            crate::ops::LossKind::User(id) => Some(crate::kernels::user_loss::get(id)),
+            _ => None,
+        };
+        if ids.is_empty() && user_loss.is_none() {
             return Ok(Finding::new(
                 Self::NAME,
                 Self::SECTION,
                 Verdict::Skip,
                 "worst relative error",
             )
-            .message("the model has no user WGSL kernels (layers written `{wgsl: FILE}`)"));
+            .message("the suite has no user WGSL kernels (`{wgsl: FILE}` layers or loss)"));
         }
-        let reports = ids
+        let mut reports = ids
             .iter()
             .map(|&id| check_kernel(ctx.gpu, user::get(id), p.samples))
             .collect::<Result<Vec<_>>>()?;
+        if let Some(loss) = user_loss {
+            let width = ctx.model.output();
+            let examples = p.samples.div_ceil(width).max(16);
+            reports.push(check_loss(ctx.gpu, loss, width, examples, ctx.config.seed)?);
+        }
         let worst = reports
             .iter()
             .max_by(|a, b| a.worst_error().total_cmp(&b.worst_error()))
@@ -289,37 +457,50 @@ impl Check for KernelGradientCheck {
             .details(json!({ "kernels": reports }));
         let at = worst.worst.first().expect("points were checked");
         let mirror = format!(
-            "the f64 mirror of {} agrees: its backward vs its finite differences {:.1e}",
+            "the f64 mirror of {} agrees: its gradient vs its finite differences {:.1e}",
             worst.file, worst.mirror_worst_relative_error
         );
         Ok(match verdict {
             Verdict::Pass => f.message(format!(
-                "backward matches forward for {} (worst {rel:.1e} at x = {:.6}); {mirror}",
+                "gradients match their functions for {} (worst {rel:.1e}: at {} of {}, |analytic − numeric| {:.1e} where f32 rounding allows {:.1e}); {mirror}",
                 reports
                     .iter()
                     .map(|r| r.kernel.as_str())
                     .collect::<Vec<_>>()
                     .join(", "),
-                at.x
+                at.at,
+                worst.kernel,
+                (at.analytic - at.numeric).abs(),
+                at.noise
             )),
-            _ => f
-                .message(format!(
-                    "{} ({}): at x = {:.6} backward gives {:.6e}, finite differences of forward {:.6e} (relative error {rel:.1e}); next worst at x = {}; f64 mirror: {:.1e}",
+            _ => {
+                let (analytic, of) = if worst.role == "loss" {
+                    ("grad", "loss")
+                } else {
+                    ("backward", "forward")
+                };
+                f.message(format!(
+                    "{} ({}): at {} {analytic} gives {:.6e}, finite differences of {of} {:.6e} (relative error {rel:.1e}); next worst at {}; f64 mirror: {:.1e}",
                     worst.kernel,
                     worst.file,
-                    at.x,
+                    at.at,
                     at.analytic,
                     at.numeric,
                     worst
                         .worst
                         .iter()
                         .skip(1)
-                        .map(|p| format!("{:.4}", p.x))
+                        .map(|p| p.at.clone())
                         .collect::<Vec<_>>()
-                        .join(", "),
+                        .join("; "),
                     worst.mirror_worst_relative_error
                 ))
-                .fix("`backward(x, y, dy)` must return dy · forward'(x): re-derive it at the worst points; if the mistake is only near a kink, declare the kink (`kinks: [..]`)"),
+                .fix(if worst.role == "loss" {
+                    "`grad(j)` must return d loss() / d logit(j): re-derive it at the worst examples"
+                } else {
+                    "`backward(x, y, dy)` must return dy · forward'(x): re-derive it at the worst points; if the mistake is only near a kink, declare the kink (`kinks: [..]`)"
+                })
+            }
         })
     }
 }

@@ -104,9 +104,10 @@ impl Fault {
     }
 }
 
-/// `loss: softmax_cross_entropy` or `loss: {name: focal, gamma: 2.0, alpha: 0.25}`.
+/// `loss: softmax_cross_entropy`, `loss: {name: focal, gamma: 2.0, alpha: 0.25}`, or a user
+/// loss `loss: {wgsl: FILE}` / `loss: {wgsl: {file, targets, params, range}}`.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, try_from = "RawLoss")]
 pub struct LossConfig {
     pub name: LossKind,
     /// Per-class weights (softmax cross-entropy and focal loss).
@@ -118,6 +119,79 @@ pub struct LossConfig {
     /// Focal loss weight α.
     #[serde(default = "default_alpha")]
     pub alpha: f64,
+}
+
+/// The loss map as written: a built-in `name`, or a `wgsl` file.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLoss {
+    // Not plain `Option`: the shorthand `loss: mse` arrives as a bare string (see name_or_map).
+    #[serde(default, deserialize_with = "some")]
+    name: Option<LossKind>,
+    #[serde(default)]
+    wgsl: Option<WgslLoss>,
+    #[serde(default)]
+    class_weights: Option<Vec<f64>>,
+    #[serde(default = "default_gamma")]
+    gamma: f64,
+    #[serde(default = "default_alpha")]
+    alpha: f64,
+}
+
+/// `wgsl: FILE` or `wgsl: {file, targets, params, range}` (by hand rather than an untagged
+/// enum, so that a misspelt key gets serde's message and location).
+struct WgslLoss(crate::kernels::user_loss::UserLossSpec);
+
+impl<'de> Deserialize<'de> for WgslLoss {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = WgslLoss;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a WGSL file, or a map {file, targets, params, range}")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> std::result::Result<WgslLoss, E> {
+                Ok(WgslLoss(
+                    crate::kernels::user_loss::UserLossSpec::from_file(s.into()),
+                ))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> std::result::Result<WgslLoss, A::Error> {
+                Deserialize::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(WgslLoss)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+fn some<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<LossKind>, D::Error> {
+    LossKind::deserialize(d).map(Some)
+}
+
+impl TryFrom<RawLoss> for LossConfig {
+    type Error = String;
+
+    fn try_from(raw: RawLoss) -> std::result::Result<LossConfig, String> {
+        let name = match (raw.name, raw.wgsl) {
+            (Some(name), None) => name,
+            (None, Some(WgslLoss(spec))) => LossKind::User(
+                crate::kernels::user_loss::load_relative(spec).map_err(|e| e.to_string())?,
+            ),
+            (Some(_), Some(_)) => {
+                return Err("a loss is a built-in `name` or a `wgsl` file, not both".into())
+            }
+            (None, None) => return Err("a loss needs a `name` (or a `wgsl` file)".into()),
+        };
+        Ok(LossConfig {
+            name,
+            class_weights: raw.class_weights,
+            gamma: raw.gamma,
+            alpha: raw.alpha,
+        })
+    }
 }
 
 fn default_gamma() -> f64 {

@@ -4,6 +4,7 @@
 
 pub mod source;
 pub mod user;
+pub mod user_loss;
 
 use bytemuck::{Pod, Zeroable};
 use source::{wgsl, WgslFile};
@@ -97,6 +98,27 @@ pub fn activation_kernels(
             &ACTIVATION_FORWARD,
             &ACTIVATION_BACKWARD,
             vec![("ACT", builtin.code() as f64)],
+        ),
+    }
+}
+
+/// The loss kernel for `kind` and its constants: the built-ins share one kernel switched by
+/// `LOSS`; a user loss has its own with the same bindings.
+pub fn loss_kernel(
+    kind: crate::ops::LossKind,
+    has_weights: bool,
+) -> (&'static Kernel, Vec<(&'static str, f64)>) {
+    match kind {
+        crate::ops::LossKind::User(id) => {
+            let u = user_loss::get(id);
+            (u.kernel, u.constants())
+        }
+        builtin => (
+            &LOSS,
+            vec![
+                ("LOSS", builtin.code() as f64),
+                ("HAS_WEIGHTS", if has_weights { 1.0 } else { 0.0 }),
+            ],
         ),
     }
 }

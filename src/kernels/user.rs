@@ -125,8 +125,7 @@ pub fn with_base_dir<T>(dir: &Path, f: impl FnOnce() -> T) -> T {
 /// Loads the activation `spec` names (relative to the config being parsed) and returns its id;
 /// the same file with the same parameters is loaded once per process.
 pub fn load_relative(spec: UserActivationSpec) -> Result<u32> {
-    let base = BASE_DIR.with(|b| b.borrow().clone()).unwrap_or_default();
-    load(spec, &base)
+    load(spec, &base_dir())
 }
 
 pub fn load(spec: UserActivationSpec, base: &Path) -> Result<u32> {
@@ -153,13 +152,33 @@ pub fn load_text(spec: UserActivationSpec, path: &Path, text: String) -> Result<
     Ok((registry.len() - 1) as u32)
 }
 
-fn leak(s: String) -> &'static str {
+/// FNV-1a 64 of a kernel file's text, for run records.
+pub(crate) fn text_hash(text: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("fnv1a64:{h:016x}")
+}
+
+/// The folder of the config being parsed (see [`with_base_dir`]).
+pub(crate) fn base_dir() -> PathBuf {
+    BASE_DIR.with(|b| b.borrow().clone()).unwrap_or_default()
+}
+
+pub(crate) fn leak(s: String) -> &'static str {
     Box::leak(s.into_boxed_str())
 }
 
 /// An error about the file's contract, at the first occurrence of `near` in its text when
 /// there is one (a function's or a constant's name), else about the file as a whole.
-fn contract_error(path: &Path, text: &str, near: Option<&str>, message: String) -> Error {
+pub(crate) fn contract_error(
+    path: &Path,
+    text: &str,
+    near: Option<&str>,
+    message: String,
+) -> Error {
     let at = near.and_then(|n| {
         text.lines()
             .enumerate()
@@ -271,14 +290,7 @@ fn compile(spec: UserActivationSpec, path: &Path, text: String) -> Result<UserAc
         forward: kernel("forward", FORWARD_TEMPLATE, &[U, R, RW])?,
         backward: kernel("backward", BACKWARD_TEMPLATE, &[U, R, R, R, RW])?,
         probe: kernel("probe", PROBE_TEMPLATE, &[U, R, RW])?,
-        hash: {
-            let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-            for b in user.text.bytes() {
-                h ^= b as u64;
-                h = h.wrapping_mul(0x0100_0000_01b3);
-            }
-            format!("fnv1a64:{h:016x}")
-        },
+        hash: text_hash(user.text),
         spec,
         params,
         mirror: Mutex::new(mirror),

@@ -175,6 +175,38 @@ pub fn loss(
     let mut grad = vec![0.0; logits.len()];
     let mut correct = 0;
     match kind {
+        LossKind::User(id) => {
+            let u = crate::kernels::user_loss::get(id);
+            let mut total = 0.0;
+            for i in 0..batch {
+                let row = &logits[i * width..(i + 1) * width];
+                let t = if u.classes() {
+                    &targets[i..i + 1]
+                } else {
+                    &targets[i * width..(i + 1) * width]
+                };
+                let (l, g) = u.example_f64(row, t);
+                total += l;
+                for (j, gj) in g.iter().enumerate() {
+                    grad[i * width + j] = gj / batch as f64;
+                }
+                if u.classes() {
+                    let right = if width == 1 {
+                        (row[0] > 0.0) == (t[0] > 0.5)
+                    } else {
+                        let arg = (0..width).fold(0, |a, j| if row[j] > row[a] { j } else { a });
+                        arg == t[0].max(0.0) as usize
+                    };
+                    correct += right as usize;
+                }
+            }
+            LossOutput {
+                loss: total / batch as f64,
+                grad,
+                correct,
+                total_weight: batch as f64,
+            }
+        }
         LossKind::BinaryCrossEntropy => {
             let mut total = 0.0;
             for i in 0..batch {

@@ -58,8 +58,17 @@ enum Flow {
     Return(Option<Value>),
 }
 
+/// Functions the host provides in place of their WGSL bodies (a user loss's `logit(j)`, say):
+/// called with the arguments as f64, `None` to run the WGSL body.
+pub type Host<'h> = &'h dyn Fn(&str, &[f64]) -> Option<f64>;
+
+fn no_host(_: &str, _: &[f64]) -> Option<f64> {
+    None
+}
+
 struct Frame<'a> {
     function: &'a naga::Function,
+    host: Host<'a>,
     args: Vec<Value>,
     values: Vec<Option<Value>>,
     locals: Vec<Value>,
@@ -102,6 +111,11 @@ impl ScalarProgram {
     /// Calls the function `name` with f64 arguments (converted to its parameter types) and
     /// returns its result as f64.
     pub fn call(&self, name: &str, args: &[f64]) -> Result<f64, String> {
+        self.call_with(name, args, &no_host)
+    }
+
+    /// [`call`](Self::call), with `host` standing in for some of the module's functions.
+    pub fn call_with(&self, name: &str, args: &[f64], host: Host) -> Result<f64, String> {
         let (h, f) = self
             .module
             .functions
@@ -122,7 +136,7 @@ impl ScalarProgram {
             .map(|(a, &v)| self.convert(Value::F(v), self.scalar_kind(a.ty)?))
             .collect::<Result<Vec<_>, _>>()?;
         let mut budget = MAX_STATEMENTS;
-        self.invoke(h, args, &mut budget)?
+        self.invoke(h, args, host, &mut budget)?
             .ok_or_else(|| format!("`{name}` returned nothing"))?
             .f()
     }
@@ -191,11 +205,21 @@ impl ScalarProgram {
         &self,
         h: Handle<naga::Function>,
         args: Vec<Value>,
+        host: Host,
         budget: &mut usize,
     ) -> Result<Option<Value>, String> {
         let function = &self.module.functions[h];
+        if let (Some(name), Some(result)) = (&function.name, &function.result) {
+            let numbers = args.iter().map(|a| a.f()).collect::<Result<Vec<_>, _>>()?;
+            if let Some(v) = host(name, &numbers) {
+                return Ok(Some(
+                    self.convert(Value::F(v), self.scalar_kind(result.ty)?)?,
+                ));
+            }
+        }
         let mut frame = Frame {
             function,
+            host,
             args,
             values: vec![None; function.expressions.len()],
             locals: Vec::with_capacity(function.local_variables.len()),
@@ -321,7 +345,7 @@ impl ScalarProgram {
                     .iter()
                     .map(|a| self.eval(frame, *a))
                     .collect::<Result<Vec<_>, _>>()?;
-                let v = self.invoke(*function, args, &mut frame.budget)?;
+                let v = self.invoke(*function, args, frame.host, &mut frame.budget)?;
                 if let (Some(r), Some(v)) = (result, v) {
                     frame.values[r.index()] = Some(v);
                 }

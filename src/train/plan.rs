@@ -508,13 +508,12 @@ impl BatchPlan {
                 _pad1: [0.0; 2],
             },
         )?;
+        let (loss_kernel, loss_constants) =
+            kernels::loss_kernel(opt.loss.name, class_weights.is_some());
         d.push(
             gpu.dispatch(
-                &LOSS,
-                &[
-                    ("LOSS", opt.loss.name.code() as f64),
-                    ("HAS_WEIGHTS", flag(class_weights.is_some())),
-                ],
+                loss_kernel,
+                &loss_constants,
                 &[
                     &u,
                     &logits.buffer,
@@ -1011,6 +1010,23 @@ pub fn check_output(
         }
         LossKind::Mse => (output != y_width)
             .then(|| format!("mse compares {output} outputs with {y_width} targets per example")),
+        LossKind::User(id) => {
+            let u = crate::kernels::user_loss::get(id);
+            match (u.classes(), classes) {
+                (true, None) => Some(format!(
+                    "the user loss {} declares `targets: classes`, but the data has continuous targets",
+                    u.name
+                )),
+                (true, Some(c)) if c != output && !(output == 1 && c == 2) => Some(format!(
+                    "the last layer gives {output} outputs but the data has {c} classes"
+                )),
+                (false, _) if output != y_width => Some(format!(
+                    "the user loss {} compares {output} outputs with {y_width} targets per example",
+                    u.name
+                )),
+                _ => None,
+            }
+        }
     };
     match msg {
         Some(message) => Err(Error::OutputShape { message }),
