@@ -62,6 +62,19 @@ pub struct ActivationFigure {
     pub backward_fraction_of_copy: f64,
 }
 
+/// One loss kernel over a batch of logits (one workgroup, as in training).
+#[derive(Clone, Debug, Serialize)]
+pub struct LossFigure {
+    pub loss: String,
+    pub user_kernel: bool,
+    pub batch: usize,
+    pub width: usize,
+    pub microseconds: f64,
+    /// Reads logits and targets, writes the logit gradient.
+    pub gbytes_per_second: f64,
+    pub fraction_of_copy: f64,
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct BenchReport {
     pub adapter: String,
@@ -71,6 +84,7 @@ pub struct BenchReport {
     pub copy_gbytes_per_second: f64,
     pub matmul: Vec<MatmulFigure>,
     pub activations: Vec<ActivationFigure>,
+    pub losses: Vec<LossFigure>,
     pub mlp: Vec<StepFigure>,
 }
 
@@ -105,6 +119,21 @@ impl BenchReport {
                 a.backward_gbytes_per_second,
                 100.0 * a.backward_fraction_of_copy,
                 if a.user_kernel { "  [user kernel]" } else { "" }
+            ));
+        }
+        if !self.losses.is_empty() {
+            s.push_str("losses (one workgroup for the batch, as in training):\n");
+        }
+        for l in &self.losses {
+            s.push_str(&format!(
+                "  {:<24} batch {} × {}: {:8.1} µs, {:6.2} GB/s ({:5.1}% of copy){}\n",
+                l.loss,
+                l.batch,
+                l.width,
+                l.microseconds,
+                l.gbytes_per_second,
+                100.0 * l.fraction_of_copy,
+                if l.user_kernel { "  [user kernel]" } else { "" }
             ));
         }
         s.push_str("MLP 784-256-256-10, softmax cross-entropy, SGD, loss read back every step:\n");
@@ -381,6 +410,66 @@ fn activation_figure(
     })
 }
 
+/// The loss kernel of `kind` over `batch` × `width` logits, through the dispatch path training
+/// uses (`kernels::loss_kernel`).
+fn loss_figure(
+    gpu: &Gpu,
+    kind: LossKind,
+    label: String,
+    batch: usize,
+    width: usize,
+    copy: f64,
+    reps: usize,
+) -> Result<LossFigure> {
+    let (kernel, constants) = crate::kernels::loss_kernel(kind, false);
+    let mut rng = SplitMix64::new((batch * width) as u64);
+    let logits: Vec<f32> = (0..batch * width)
+        .map(|_| rng.uniform_in(-4.0, 4.0) as f32)
+        .collect();
+    let targets: Vec<f32> = (0..batch).map(|_| rng.below(width) as f32).collect();
+    let u = gpu.uniform(
+        "bench.loss",
+        &crate::kernels::LossParams {
+            batch: batch as u32,
+            width: width as u32,
+            out_slot: 0,
+            _pad0: 0,
+            gamma: 2.0,
+            alpha: 1.0,
+            _pad1: [0.0; 2],
+        },
+    )?;
+    let lt = gpu.tensor_from("bench.logits", &logits)?;
+    let tt = gpu.tensor_from("bench.targets", &targets)?;
+    let wt = gpu.tensor_from("bench.class_weights", &[1.0f32])?;
+    let dl = gpu.tensor("bench.dlogits", batch * width, TensorUsage::Storage)?;
+    let st = gpu.tensor("bench.stats", 3, TensorUsage::Storage)?;
+    let d = gpu.dispatch(
+        kernel,
+        &constants,
+        &[
+            &u, &lt.buffer, &tt.buffer, &wt.buffer, &dl.buffer, &st.buffer,
+        ],
+        [1, 1, 1],
+    )?;
+    let t = best_of(reps, || gpu.run(std::slice::from_ref(&d)))?;
+    let bytes = (4 * (2 * batch * width + batch)) as f64;
+    let rate = bytes / t / 1e9;
+    Ok(LossFigure {
+        loss: label,
+        user_kernel: matches!(kind, LossKind::User(_)),
+        batch,
+        width,
+        microseconds: t * 1e6,
+        gbytes_per_second: rate,
+        fraction_of_copy: rate / copy,
+    })
+}
+
+/// The user loss that ships with netdx (label-smoothed cross-entropy), measured beside the
+/// built-in softmax cross-entropy.
+const SHIPPED_SMOOTHED_CE: &str = include_str!("../configs/kernels/smoothed_cross_entropy.wgsl");
+
 /// The user kernel that ships with netdx (configs/kernels/swish.wgsl), measured by default
 /// beside the built-ins.
 const SHIPPED_SWISH: &str = include_str!("../configs/kernels/swish.wgsl");
@@ -448,6 +537,27 @@ pub fn run(
         ));
         activations.push(f);
     }
+    let mut losses = Vec::new();
+    let shipped = std::path::PathBuf::from("configs/kernels/smoothed_cross_entropy.wgsl");
+    let user_loss = crate::kernels::user_loss::load_text(
+        crate::kernels::user_loss::UserLossSpec::from_file(shipped.clone()),
+        &shipped,
+        SHIPPED_SMOOTHED_CE.to_string(),
+    )?;
+    for (kind, label) in [
+        (
+            LossKind::SoftmaxCrossEntropy,
+            "softmax_cross_entropy".to_string(),
+        ),
+        (
+            LossKind::User(user_loss),
+            "smoothed_cross_entropy.wgsl (shipped)".to_string(),
+        ),
+    ] {
+        let f = loss_figure(gpu, kind, label, 1024, 10, copy, if quick { 2 } else { 3 })?;
+        log(&format!("loss {}: {:.1} µs", f.loss, f.microseconds));
+        losses.push(f);
+    }
     let mut mlp = Vec::new();
     let weights = (784 * 256 + 256 * 256 + 256 * 10) as f64;
     for &(batch, steps) in if quick {
@@ -478,6 +588,7 @@ pub fn run(
         copy_gbytes_per_second: copy,
         matmul,
         activations,
+        losses,
         mlp,
     })
 }

@@ -316,6 +316,13 @@ fn bench_measures_user_kernels_beside_the_built_ins() {
         }
     }
     assert_eq!(figures[3]["user_kernel"], true);
+    let losses = v["losses"].as_array().unwrap();
+    assert_eq!(losses.len(), 2, "built-in and shipped user loss");
+    assert_eq!(losses[1]["user_kernel"], true);
+    for l in losses {
+        let us = l["microseconds"].as_f64().unwrap();
+        assert!(us.is_finite() && us > 0.0, "{l}");
+    }
 }
 
 #[test]

@@ -150,6 +150,11 @@ pub fn load(spec: UserLossSpec, base: &Path) -> Result<u32> {
     let path = crate::io::resolve(base, &spec.file);
     let text = std::fs::read_to_string(&path)
         .map_err(|e| Error::Usage(format!("user loss {}: {e}", path.display())))?;
+    load_text(spec, &path, text)
+}
+
+/// Loads a loss from its WGSL `text`, reported as coming from `path`.
+pub fn load_text(spec: UserLossSpec, path: &Path, text: String) -> Result<u32> {
     {
         let registry = REGISTRY.lock().expect("user loss registry");
         if let Some(i) = registry
@@ -159,7 +164,7 @@ pub fn load(spec: UserLossSpec, base: &Path) -> Result<u32> {
             return Ok(i as u32);
         }
     }
-    let loss = compile(spec, &path, text)?;
+    let loss = compile(spec, path, text)?;
     let mut registry = REGISTRY.lock().expect("user loss registry");
     registry.push(Box::leak(Box::new(loss)));
     Ok((registry.len() - 1) as u32)
