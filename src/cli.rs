@@ -67,6 +67,20 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         runs_dir: Option<PathBuf>,
     },
+    /// Merge the records of a suite's shards (`netdx run --shard K/N`) into one record with
+    /// the report the unsharded run gives: checks.json, junit.xml, report.txt. Refuses shards
+    /// of different suites, configs or options, and names missing shards (exit 2).
+    Merge {
+        /// The shards' run record folders.
+        #[arg(required = true)]
+        records: Vec<PathBuf>,
+        /// The folder to write the merged record into (created; must not hold a record).
+        #[arg(long, short)]
+        output: PathBuf,
+        /// Report format on stdout.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// Save or list baselines: a known-good run's statistics at initialization, for
     /// `netdx run --baseline NAME` in CI.
     Baseline {
@@ -117,6 +131,11 @@ pub struct RunArgs {
     /// Also write the HTML report (verdicts and plots) into the run's record folder.
     #[arg(long)]
     pub report: bool,
+    /// Run only shard K of N (`2/3`) of the suite's checks, split by a hash of case and check;
+    /// `auto` (or `auto/N`) takes K and N from Slurm array or Kubernetes Indexed Job variables.
+    /// Merge the shards' records with `netdx merge`.
+    #[arg(long, value_name = "K/N|auto")]
+    pub shard: Option<String>,
     #[command(flatten)]
     pub record: RecordArgs,
     #[command(flatten)]

@@ -43,6 +43,11 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<u8, Error> {
     match cli.command {
         Command::Run(args) => app::run_command(&args),
+        Command::Merge {
+            records,
+            output,
+            format,
+        } => app::merge::merge_command(&records, &output, format),
         Command::Runs { command, runs_dir } => app::runs_command(&command, runs_dir.as_deref()),
         Command::Report {
             id,

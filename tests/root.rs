@@ -14,6 +14,7 @@ mod report;
 mod robustness;
 mod runs;
 mod shaders;
+mod shard;
 mod training;
 mod user_kernels;
 mod weights;

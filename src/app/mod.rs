@@ -2,6 +2,8 @@
 //! only parses and maps errors. The small commands live here; `run`, `train` and `runs` have
 //! modules of their own, with the run record both share in `recording`.
 
+mod adapters_parallel;
+pub mod merge;
 mod recording;
 mod run;
 mod runs;

@@ -8,7 +8,6 @@ use crate::checks::{Finding, Observation, Verdict};
 use crate::cli::{Format, RunArgs};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::gpu::Gpu;
 use crate::runs::metrics::step_line;
 use crate::runs::tensorboard::{EventWriter, Histogram};
 use crate::runs::{baseline, Overrides, Recorder, RunKind, Runs, Status};
@@ -78,7 +77,7 @@ impl SuiteEvents for Events<'_> {
 }
 
 /// Why a suite did not pass: its failed checks.
-fn failed_checks(findings: &[Finding]) -> Option<String> {
+pub(crate) fn failed_checks(findings: &[Finding]) -> Option<String> {
     let failed: Vec<String> = findings
         .iter()
         .filter(|f| f.verdict == Verdict::Fail)
@@ -115,6 +114,16 @@ pub fn run_source(args: &RunArgs, text: &str, path: &Path) -> Result<(u8, Option
         let data = crate::config::load_data(v, text, path)?;
         crate::config::preflight(v, text, path, &data.train)?;
     }
+    let shard = args
+        .shard
+        .as_deref()
+        .map(|s| crate::suite::shard::Shard::parse(s, &|k| std::env::var(k).ok()))
+        .transpose()?;
+    if shard.is_some() && args.baseline.is_some() {
+        return Err(Error::Usage(
+            "--baseline compares a whole run's first step: run it without --shard".into(),
+        ));
+    }
     // Load the baseline first: a wrong name is a usage error before any GPU work.
     let runs = Runs::at(args.record.runs_dir.as_deref());
     let baseline = args
@@ -122,11 +131,21 @@ pub fn run_source(args: &RunArgs, text: &str, path: &Path) -> Result<(u8, Option
         .as_deref()
         .map(|name| baseline::load(&runs.root, name))
         .transpose()?;
-    let gpu = Gpu::open(&args.device.choice())?;
+    let choices = super::adapters_parallel::choices(&args.device)?;
+    if choices.len() > 1 && shard.is_some() {
+        return Err(Error::Usage(
+            "--shard with several adapters: give one or the other (each shard can use --adapter all)"
+                .into(),
+        ));
+    }
+    let gpus = super::adapters_parallel::open(&choices)?;
+    let gpu = &gpus[0];
+    let adapters: Vec<String> = gpus.iter().map(|g| g.describe()).collect();
     let options = crate::suite::RunOptions {
         only: args.only.clone(),
         try_fixes: args.try_fixes,
         observe: baseline.is_some(),
+        shard,
     };
     let mut recorder = recording::start(
         &args.record,
@@ -139,6 +158,7 @@ pub fn run_source(args: &RunArgs, text: &str, path: &Path) -> Result<(u8, Option
             overrides: Overrides {
                 only: args.only.clone(),
                 try_fixes: args.try_fixes,
+                shard: shard.map(|s| s.to_string()),
                 ..Default::default()
             },
         },
@@ -153,7 +173,8 @@ pub fn run_source(args: &RunArgs, text: &str, path: &Path) -> Result<(u8, Option
         first_step: None,
         tensorboard,
     };
-    let report = crate::suite::run_variants(&gpu, &variants, &file, &options, &mut events);
+    let report =
+        super::adapters_parallel::run(&gpus, &variants, &file, &options, text, &mut events);
     if !quiet {
         eprint!("\r\x1b[2K");
     }
@@ -198,7 +219,11 @@ pub fn run_source(args: &RunArgs, text: &str, path: &Path) -> Result<(u8, Option
         } else {
             failed_checks(&r.findings)
         };
-        let result = serde_json::json!({"counts": r.counts, "seconds": r.seconds});
+        let mut result = serde_json::json!({"counts": r.counts, "seconds": r.seconds});
+        if adapters.len() > 1 {
+            // The environment names the first adapter; a parallel run used these.
+            result["adapters"] = serde_json::json!(adapters);
+        }
         (status, cause, Some(result))
     })?;
     if let (true, Some(dir)) = (args.report, &dir) {

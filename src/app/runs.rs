@@ -126,6 +126,8 @@ fn rerun_command(runs: &Runs, id: &str, device: &DeviceArgs) -> Result<u8> {
                 try_fixes: o.try_fixes,
                 baseline: None,
                 report: false,
+                // A shard reruns as that shard; a merged record as the whole suite.
+                shard: o.shard.clone(),
                 record,
                 device: device.clone(),
             },

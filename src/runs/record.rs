@@ -72,6 +72,9 @@ pub struct Overrides {
     pub only: Vec<String>,
     #[serde(default)]
     pub try_fixes: bool,
+    /// `K/N` for one shard of a suite (`run --shard`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
 }
 
 /// `record.json`.

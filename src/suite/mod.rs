@@ -4,6 +4,7 @@
 
 pub mod fixes;
 pub mod schema;
+pub mod shard;
 
 use std::time::Instant;
 
@@ -65,6 +66,9 @@ pub struct SuiteReport {
     /// Ctrl-C or SIGTERM stopped the run; `findings` holds the checks that completed.
     #[serde(default)]
     pub interrupted: bool,
+    /// For a run with `--shard K/N`: which shard, and the whole suite's plan (see `shard`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<shard::ShardPlan>,
 }
 
 /// What a suite run tells its caller as it goes (all optional).
@@ -130,6 +134,39 @@ pub struct RunOptions {
     pub try_fixes: bool,
     /// Run the observation run even when no check asks for it (for baselines).
     pub observe: bool,
+    /// Run only this shard's checks (see `shard`).
+    pub shard: Option<shard::Shard>,
+}
+
+/// The checks a variant runs, in report order: its list (all when none) filtered by `only`,
+/// by section, then as listed.
+fn planned_checks(config: &Config, only: &[String]) -> Vec<CheckSpec> {
+    let mut checks = config.checks.clone().unwrap_or_else(CheckSpec::all);
+    if !only.is_empty() {
+        checks.retain(|c| only.iter().any(|o| o == c.name()));
+    }
+    checks.sort_by_key(|c| c.section());
+    checks
+}
+
+/// Every unit (check of a variant) of the suite in report order, with its shard of `count`.
+pub fn plan_units(
+    variants: &[(String, Config)],
+    only: &[String],
+    count: usize,
+) -> Vec<shard::Unit> {
+    variants
+        .iter()
+        .flat_map(|(name, config)| {
+            planned_checks(config, only)
+                .into_iter()
+                .map(move |c| shard::Unit {
+                    case: name.clone(),
+                    check: c.name().to_string(),
+                    shard: shard::shard_of(name, c.name(), count),
+                })
+        })
+        .collect()
 }
 
 /// Runs every variant `(name, config)` of a suite (see `config::cases`) into one report;
@@ -150,18 +187,24 @@ pub fn run_variants(
     let mut findings = Vec::new();
     let (mut model, mut dataset_name, mut data) = (String::new(), String::new(), None);
     let mut interrupted = false;
+    let plan = options.shard.map(|s| shard::ShardPlan {
+        shard: s,
+        units: plan_units(variants, only, s.count),
+    });
     'variants: for (name, config) in variants {
+        let mut checks = planned_checks(config, only);
+        if let Some(s) = options.shard {
+            checks.retain(|c| s.owns(name, c.name()));
+            if checks.is_empty() {
+                // Another shard's variant: no data, no GPU work here.
+                continue;
+            }
+        }
         let dataset = crate::data::load(&config.data, config.seed, &config.base_dir)?.train;
         dataset_name = dataset.name.clone();
         data = Some(dataset.summary());
         let mut ctx = Context::new(gpu, config.clone(), dataset, MAX_OBSERVE_STEPS)?;
         model = ctx.model.describe();
-        let mut checks = config.checks.clone().unwrap_or_else(CheckSpec::all);
-        if !only.is_empty() {
-            checks.retain(|c| only.iter().any(|o| o == c.name()));
-        }
-        // Report order: by section, then as listed.
-        checks.sort_by_key(|c| c.section());
         for c in &checks {
             events.check_started(&if named {
                 format!("{name}: {}", c.name())
@@ -229,6 +272,7 @@ pub fn run_variants(
         },
         findings,
         interrupted,
+        shard: plan,
     })
 }
 

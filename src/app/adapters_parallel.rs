@@ -1,0 +1,139 @@
+//! `netdx run --adapter all` (or `--adapter 0,2`): a suite's checks spread over every adapter of
+//! one machine, one device and one thread per adapter. Adapter j of M runs shard j/M of the
+//! suite (the same hash partition as `--shard`), and the pieces are merged as `netdx merge`
+//! merges shards, so the report is the one a single adapter gives when they compute alike.
+
+use crate::checks::Observation;
+use crate::cli::DeviceArgs;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::gpu::{AdapterChoice, Gpu};
+use crate::suite::shard::{self, Shard, ShardReport};
+use crate::suite::{RunOptions, SuiteEvents, SuiteReport};
+
+/// The adapters `--adapter` names: several for `all` or a comma-separated list, else one.
+pub fn choices(device: &DeviceArgs) -> Result<Vec<AdapterChoice>> {
+    let base = device.choice();
+    let Some(spec) = device.adapter.as_deref() else {
+        return Ok(vec![base]);
+    };
+    let one = |sel: &str| AdapterChoice {
+        backend: base.backend,
+        adapter: Some(sel.trim().to_string()),
+    };
+    if spec.trim() == "all" {
+        let (_, adapters) = base.enumerate();
+        if adapters.is_empty() {
+            return Err(Error::NoAdapter {
+                tried: base.backends_tried(),
+            });
+        }
+        return Ok((0..adapters.len()).map(|i| one(&i.to_string())).collect());
+    }
+    if spec.contains(',') {
+        return Ok(spec.split(',').map(one).collect());
+    }
+    Ok(vec![base])
+}
+
+/// Opens every chosen adapter, failing on the first that cannot be opened.
+pub fn open(choices: &[AdapterChoice]) -> Result<Vec<Gpu>> {
+    choices.iter().map(Gpu::open).collect()
+}
+
+/// Keeps each variant's observation for the caller to replay in order.
+#[derive(Default)]
+struct Collect {
+    observed: Vec<(String, Observation)>,
+}
+
+impl SuiteEvents for Collect {
+    fn observed(&mut self, case: &str, observation: &Observation) {
+        self.observed.push((case.to_string(), observation.clone()));
+    }
+}
+
+/// Runs the suite over `gpus` in parallel and merges the pieces; `events` hears each
+/// variant's observation once, in variant order (from the first adapter that made it).
+pub fn run(
+    gpus: &[Gpu],
+    variants: &[(String, Config)],
+    file: &str,
+    options: &RunOptions,
+    suite_text: &str,
+    events: &mut dyn SuiteEvents,
+) -> Result<SuiteReport> {
+    if gpus.len() == 1 {
+        return crate::suite::run_variants(&gpus[0], variants, file, options, events);
+    }
+    let count = gpus.len();
+    let results: Vec<(Result<SuiteReport>, Vec<(String, Observation)>)> =
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = gpus
+                .iter()
+                .enumerate()
+                .map(|(j, gpu)| {
+                    let options = RunOptions {
+                        shard: Some(Shard {
+                            index: j + 1,
+                            count,
+                        }),
+                        ..options.clone()
+                    };
+                    scope.spawn(move || {
+                        let mut collect = Collect::default();
+                        let report =
+                            crate::suite::run_variants(gpu, variants, file, &options, &mut collect);
+                        (report, collect.observed)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        (
+                            Err(Error::Usage("an adapter's thread panicked".into())),
+                            Vec::new(),
+                        )
+                    })
+                })
+                .collect()
+        });
+    let mut reports = Vec::with_capacity(count);
+    let mut observed: Vec<(String, Observation)> = Vec::new();
+    let mut interrupted = false;
+    for ((report, obs), gpu) in results.into_iter().zip(gpus) {
+        let report = report?;
+        interrupted |= report.interrupted;
+        reports.push(ShardReport {
+            source: gpu.describe(),
+            suite_text: suite_text.to_string(),
+            seed: report.seed,
+            overrides: String::new(),
+            report,
+        });
+        observed.extend(obs);
+    }
+    for (name, _) in variants {
+        if let Some((case, obs)) = observed.iter().find(|(c, _)| c == name) {
+            events.observed(case, obs);
+        }
+    }
+    if interrupted {
+        // What completed, unmerged: a merge refuses interrupted pieces.
+        let mut all = reports.into_iter().map(|s| s.report);
+        let mut first = all.next().expect("at least two adapters");
+        for r in all {
+            first.findings.extend(r.findings);
+        }
+        first.counts = Default::default();
+        for f in &first.findings {
+            first.counts.count(f.verdict);
+        }
+        first.interrupted = true;
+        first.shard = None;
+        return Ok(first);
+    }
+    shard::merge(reports)
+}
