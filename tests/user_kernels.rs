@@ -166,6 +166,42 @@ fn a_declared_kink_is_sampled_beside_and_an_undeclared_one_fails() {
     );
 }
 
+/// Mistakes f32 differences alone would let through: a backward that ignores dy (the probe
+/// passes dy = 0.75), and a wrong backward of a forward whose large values drown the
+/// difference in rounding (the f64 mirror's differences are graded too).
+#[test]
+fn a_backward_ignoring_dy_and_one_hidden_by_rounding_both_fail() {
+    let gpu = crate::gpu_or_skip!();
+    use netdx::checks::kernel_gradient_check::check_kernel;
+    let dir = scratch(
+        "hidden",
+        &[
+            (
+                "no_dy.wgsl",
+                "fn forward(x: f32) -> f32 { return tanh(x); }\nfn backward(x: f32, y: f32, dy: f32) -> f32 { return 1.0 - y * y; }\n",
+            ),
+            (
+                "offset.wgsl",
+                "fn forward(x: f32) -> f32 { return 100000.0 + 0.5 * x; }\nfn backward(x: f32, y: f32, dy: f32) -> f32 { return dy * 0.0; }\n",
+            ),
+        ],
+    );
+    let no_dy = user::get(user::load(spec("no_dy.wgsl", &[], &[]), &dir).unwrap());
+    let r = check_kernel(gpu, no_dy, 257).unwrap();
+    assert!(r.worst_error() > 0.2, "{r:?}");
+    let offset = user::get(user::load(spec("offset.wgsl", &[], &[]), &dir).unwrap());
+    let r = check_kernel(gpu, offset, 257).unwrap();
+    assert!(
+        r.worst_error() < 1e-3,
+        "f32 rounding hides it on the GPU: {r:?}"
+    );
+    assert!(
+        r.mirror_worst_relative_error > 0.5,
+        "the mirror does not: {r:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn the_swish_suites_pass_and_fail_the_kernel_gradient_check_from_the_command_line() {
     if crate::common::gpu().is_none() {
@@ -264,6 +300,30 @@ fn bad_user_kernels_get_errors_naming_the_file_the_line_and_what_is_wrong() {
             "",
             "{wgsl: nowhere.wgsl}",
             "nowhere.wgsl",
+        ),
+        (
+            "endless_loop",
+            "fn forward(x: f32) -> f32 { loop { } return x; }\nfn backward(x: f32, y: f32, dy: f32) -> f32 { return dy; }\n",
+            "{wgsl: k.wgsl}",
+            "stopped after 100000 statements",
+        ),
+        (
+            "pointer_argument",
+            "fn inc(p: ptr<function, f32>) { *p = *p + 1.0; }\nfn forward(x: f32) -> f32 { var y = x; inc(&y); return y; }\nfn backward(x: f32, y: f32, dy: f32) -> f32 { return dy; }\n",
+            "{wgsl: k.wgsl}",
+            "pointer arguments",
+        ),
+        (
+            "override_id",
+            "@id(3) override beta: f32 = 1.0;\nfn forward(x: f32) -> f32 { return beta * x; }\nfn backward(x: f32, y: f32, dy: f32) -> f32 { return beta * dy; }\n",
+            "{wgsl: {file: k.wgsl, params: {beta: 2.0}}}",
+            "has @id(3)",
+        ),
+        (
+            "param_not_f32",
+            "override beta: f32 = 1.0;\nfn forward(x: f32) -> f32 { return beta * x; }\nfn backward(x: f32, y: f32, dy: f32) -> f32 { return beta * dy; }\n",
+            "{wgsl: {file: k.wgsl, params: {beta: 1.0e39}}}",
+            "is not a finite f32",
         ),
     ];
     for (name, text, layer, expect) in cases {
@@ -537,6 +597,11 @@ fn bad_user_losses_get_errors_at_the_loss_key() {
             "syntax",
             "fn loss() -> f32 {\n  return logit(0u) +;\n}\nfn grad(j: u32) -> f32 { return 1.0; }\n",
             "l.wgsl:2:",
+        ),
+        (
+            "defines_an_accessor",
+            "fn logit(j: u32) -> f32 { return 1.0; }\nfn loss() -> f32 { return logit(0u); }\nfn grad(j: u32) -> f32 { return 1.0; }\n",
+            "l.wgsl:1:1: `logit` is provided by netdx",
         ),
     ];
     for (name, text, expect) in cases {

@@ -41,10 +41,13 @@ pub fn open(choices: &[AdapterChoice]) -> Result<Vec<Gpu>> {
     choices.iter().map(Gpu::open).collect()
 }
 
+/// Each variant's observation run, by case name.
+type Observed = Vec<(String, Observation)>;
+
 /// Keeps each variant's observation for the caller to replay in order.
 #[derive(Default)]
 struct Collect {
-    observed: Vec<(String, Observation)>,
+    observed: Observed,
 }
 
 impl SuiteEvents for Collect {
@@ -67,41 +70,40 @@ pub fn run(
         return crate::suite::run_variants(&gpus[0], variants, file, options, events);
     }
     let count = gpus.len();
-    let results: Vec<(Result<SuiteReport>, Vec<(String, Observation)>)> =
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = gpus
-                .iter()
-                .enumerate()
-                .map(|(j, gpu)| {
-                    let options = RunOptions {
-                        shard: Some(Shard {
-                            index: j + 1,
-                            count,
-                        }),
-                        ..options.clone()
-                    };
-                    scope.spawn(move || {
-                        let mut collect = Collect::default();
-                        let report =
-                            crate::suite::run_variants(gpu, variants, file, &options, &mut collect);
-                        (report, collect.observed)
-                    })
+    let results: Vec<(Result<SuiteReport>, Observed)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = gpus
+            .iter()
+            .enumerate()
+            .map(|(j, gpu)| {
+                let options = RunOptions {
+                    shard: Some(Shard {
+                        index: j + 1,
+                        count,
+                    }),
+                    ..options.clone()
+                };
+                scope.spawn(move || {
+                    let mut collect = Collect::default();
+                    let report =
+                        crate::suite::run_variants(gpu, variants, file, &options, &mut collect);
+                    (report, collect.observed)
                 })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        (
-                            Err(Error::Usage("an adapter's thread panicked".into())),
-                            Vec::new(),
-                        )
-                    })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    (
+                        Err(Error::Usage("an adapter's thread panicked".into())),
+                        Vec::new(),
+                    )
                 })
-                .collect()
-        });
+            })
+            .collect()
+    });
     let mut reports = Vec::with_capacity(count);
-    let mut observed: Vec<(String, Observation)> = Vec::new();
+    let mut observed: Observed = Vec::new();
     let mut interrupted = false;
     for ((report, obs), gpu) in results.into_iter().zip(gpus) {
         let report = report?;

@@ -149,7 +149,7 @@ pub fn run_source(args: &RunArgs, text: &str, path: &Path) -> Result<(u8, Option
     };
     let mut recorder = recording::start(
         &args.record,
-        &gpu,
+        gpu,
         Start {
             kind: RunKind::Run,
             source: text,

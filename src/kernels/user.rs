@@ -226,6 +226,16 @@ fn compile(spec: UserActivationSpec, path: &Path, text: String) -> Result<UserAc
             ));
         }
     }
+    for (name, v) in &spec.params {
+        if !(v.is_finite() && v.abs() <= f32::MAX as f64) {
+            return Err(contract_error(
+                path,
+                user.text,
+                None,
+                format!("parameter `{name}` = {v} is not a finite f32"),
+            ));
+        }
+    }
     let set: Vec<(String, f64)> = spec.params.iter().map(|(k, v)| (k.clone(), *v)).collect();
     let mirror =
         ScalarProgram::new(module, &set).map_err(|m| contract_error(path, user.text, None, m))?;
@@ -382,6 +392,17 @@ fn check_contract(module: &naga::Module, path: &Path, text: &str) -> Result<()> 
         ));
     }
     for (_, o) in module.overrides.iter() {
+        if let Some(id) = o.id {
+            return Err(contract_error(
+                path,
+                text,
+                o.name.as_deref(),
+                format!(
+                    "override `{}` has @id({id}): netdx sets parameters by name, so give it none",
+                    o.name.as_deref().unwrap_or("?")
+                ),
+            ));
+        }
         if !f32_type(o.ty) {
             return Err(contract_error(
                 path,

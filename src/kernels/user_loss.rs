@@ -175,6 +175,24 @@ fn compile(spec: UserLossSpec, path: &Path, text: String) -> Result<UserLoss> {
         name: leak(path.display().to_string()),
         text: leak(text),
     };
+    // netdx's accessors are not the file's to define (naga would blame the stub's line).
+    for name in ["logit", "label", "outputs"] {
+        let needle = format!("fn {name}(");
+        if user
+            .text
+            .lines()
+            .any(|l| l.trim_start().starts_with(&needle))
+        {
+            return Err(contract_error(
+                path,
+                user.text,
+                Some(&needle),
+                format!(
+                    "`{name}` is provided by netdx: a user loss calls it but does not define it"
+                ),
+            ));
+        }
+    }
     // The file with stub accessors: its own errors and its contract first.
     let module = source::validate(&[user, PRELUDE])?;
     check_contract(&module, path, user.text)?;
@@ -197,6 +215,16 @@ fn compile(spec: UserLossSpec, path: &Path, text: String) -> Result<UserLoss> {
                         declared.join(", ")
                     }
                 ),
+            ));
+        }
+    }
+    for (name, v) in &spec.params {
+        if !(v.is_finite() && v.abs() <= f32::MAX as f64) {
+            return Err(contract_error(
+                path,
+                user.text,
+                None,
+                format!("parameter `{name}` = {v} is not a finite f32"),
             ));
         }
     }
@@ -369,6 +397,17 @@ fn check_contract(module: &naga::Module, path: &Path, text: &str) -> Result<()> 
         ));
     }
     for (_, o) in module.overrides.iter() {
+        if let Some(id) = o.id {
+            return Err(contract_error(
+                path,
+                text,
+                o.name.as_deref(),
+                format!(
+                    "override `{}` has @id({id}): netdx sets parameters by name, so give it none",
+                    o.name.as_deref().unwrap_or("?")
+                ),
+            ));
+        }
         if !scalar(o.ty, naga::ScalarKind::Float) {
             return Err(contract_error(
                 path,

@@ -16,6 +16,8 @@ use naga::{
 
 /// Statements one call may execute before it is stopped as a runaway loop.
 const MAX_STATEMENTS: usize = 100_000;
+/// Each call costs MAX_STATEMENTS / MAX_CALL_DEPTH of the budget, which bounds the nesting.
+const MAX_CALL_DEPTH: usize = 200;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Value {
@@ -78,20 +80,20 @@ struct Frame<'a> {
 impl ScalarProgram {
     /// `params` sets override constants by name; the others keep their defaults.
     pub fn new(module: naga::Module, params: &[(String, f64)]) -> Result<ScalarProgram, String> {
-        let mut overrides = HashMap::new();
-        for (h, o) in module.overrides.iter() {
+        let mut program = ScalarProgram {
+            module,
+            overrides: HashMap::new(),
+        };
+        // In declaration order, so that a default may use an earlier override.
+        let handles: Vec<_> = program.module.overrides.iter().map(|(h, _)| h).collect();
+        for h in handles {
+            let o = &program.module.overrides[h];
             let set = params
                 .iter()
                 .find(|(n, _)| Some(n.as_str()) == o.name.as_deref());
             let value = match (set, o.init) {
                 (Some((_, v)), _) => *v,
-                (None, Some(init)) => {
-                    let p = ScalarProgram {
-                        module: naga::Module::default(),
-                        overrides: HashMap::new(),
-                    };
-                    p.global(&module, init)?.f()?
-                }
+                (None, Some(init)) => program.global(&program.module, init)?.f()?,
                 (None, None) => {
                     return Err(format!(
                         "override `{}` has no default and no value",
@@ -99,9 +101,9 @@ impl ScalarProgram {
                     ))
                 }
             };
-            overrides.insert(h, value);
+            program.overrides.insert(h, value);
         }
-        Ok(ScalarProgram { module, overrides })
+        Ok(program)
     }
 
     pub fn module(&self) -> &naga::Module {
@@ -210,13 +212,20 @@ impl ScalarProgram {
     ) -> Result<Option<Value>, String> {
         let function = &self.module.functions[h];
         if let (Some(name), Some(result)) = (&function.name, &function.result) {
-            let numbers = args.iter().map(|a| a.f()).collect::<Result<Vec<_>, _>>()?;
-            if let Some(v) = host(name, &numbers) {
-                return Ok(Some(
-                    self.convert(Value::F(v), self.scalar_kind(result.ty)?)?,
-                ));
+            // The host only stands in for functions of numbers (`logit(j)`, `outputs()`).
+            if let Ok(numbers) = args.iter().map(|a| a.f()).collect::<Result<Vec<_>, _>>() {
+                if let Some(v) = host(name, &numbers) {
+                    return Ok(Some(
+                        self.convert(Value::F(v), self.scalar_kind(result.ty)?)?,
+                    ));
+                }
             }
         }
+        // WGSL has no recursion, but a generated file can chain calls deep enough to overflow
+        // the interpreter's stack.
+        *budget = budget
+            .checked_sub(MAX_STATEMENTS / MAX_CALL_DEPTH)
+            .ok_or("stopped: calls nested too deep or too many statements")?;
         let mut frame = Frame {
             function,
             host,
@@ -306,6 +315,11 @@ impl ScalarProgram {
                 continuing,
                 break_if,
             } => loop {
+                // An empty `loop {}` runs no statement: its iterations must spend budget too.
+                frame.budget = frame
+                    .budget
+                    .checked_sub(1)
+                    .ok_or("stopped after 100000 statements (a loop that does not end?)")?;
                 match self.block(frame, body)? {
                     Flow::Break => return Ok(Flow::Next),
                     Flow::Return(v) => return Ok(Flow::Return(v)),
@@ -345,6 +359,9 @@ impl ScalarProgram {
                     .iter()
                     .map(|a| self.eval(frame, *a))
                     .collect::<Result<Vec<_>, _>>()?;
+                if args.iter().any(|a| matches!(a, Value::Local(_))) {
+                    return Err("pointer arguments (`ptr<function, …>`) are not supported".into());
+                }
                 let v = self.invoke(*function, args, frame.host, &mut frame.budget)?;
                 if let (Some(r), Some(v)) = (result, v) {
                     frame.values[r.index()] = Some(v);
@@ -525,11 +542,23 @@ fn math(fun: M, a: Value, b: Option<Value>, c: Option<Value>) -> Result<Value, S
     // Integer forms of the few built-ins users apply to integers.
     match (fun, a, b) {
         (M::Abs, Value::I(x), _) => return Ok(Value::I(x.wrapping_abs())),
+        (M::Abs, Value::U(x), _) => return Ok(Value::U(x)),
+        (M::Sign, Value::I(x), _) => return Ok(Value::I(x.signum())),
+        (M::Clamp, Value::I(x), Some(Value::I(lo))) => {
+            if let Some(Value::I(hi)) = c {
+                return Ok(Value::I(x.max(lo).min(hi)));
+            }
+        }
+        (M::Clamp, Value::U(x), Some(Value::U(lo))) => {
+            if let Some(Value::U(hi)) = c {
+                return Ok(Value::U(x.max(lo).min(hi)));
+            }
+        }
         (M::Min, Value::I(x), Some(Value::I(y))) => return Ok(Value::I(x.min(y))),
         (M::Max, Value::I(x), Some(Value::I(y))) => return Ok(Value::I(x.max(y))),
         (M::Min, Value::U(x), Some(Value::U(y))) => return Ok(Value::U(x.min(y))),
         (M::Max, Value::U(x), Some(Value::U(y))) => return Ok(Value::U(x.max(y))),
-        (M::Abs | M::Min | M::Max, Value::U(_) | Value::I(_), _) => {
+        (M::Min | M::Max | M::Clamp | M::Sign, Value::U(_) | Value::I(_), _) => {
             return Err(format!("unsupported {fun:?} of mixed integers"))
         }
         _ => {}
@@ -639,9 +668,14 @@ mod tests {
              fn pick(x: f32) -> f32 {
                  switch u32(x) { case 0u: { return C; } case 1u, 2u: { return 2.0; } default: { return -1.0; } }
              }
-             fn misc(x: f32) -> f32 { return select(clamp(x, -1.0, 1.0), round(x), x > 10.0) + step(0.0, x); }",
+             fn misc(x: f32) -> f32 { return select(clamp(x, -1.0, 1.0), round(x), x > 10.0) + step(0.0, x); }
+             fn pick_bool(c: bool, a: f32, b: f32) -> f32 { return select(b, a, c); }
+             fn ints(x: f32) -> f32 { let i = clamp(i32(x), 0, 2); return f32(sign(i - 1) + i32(pick_bool(x > 0.0, 1.0, 0.0))); }
+             override zero_default: f32 = f32();",
             &[("beta", 2.0)],
         );
+        assert_eq!(p.call("ints", &[7.5]).unwrap(), 2.0); // clamp → 2, sign(1) = 1, +1
+        assert_eq!(p.call("ints", &[-3.0]).unwrap(), -1.0);
         let x: f64 = 0.3;
         let swish = x / (1.0 + (-2.0 * x).exp());
         assert!((p.call("swish", &[x]).unwrap() - swish).abs() < 1e-15);
@@ -657,10 +691,18 @@ mod tests {
     fn a_runaway_loop_and_unsupported_constructs_are_errors() {
         let p = program(
             "fn forever(x: f32) -> f32 { var y = x; loop { y += 1.0; } return y; }
+             fn idle(x: f32) -> f32 { loop { } return x; }
+             fn inc(p: ptr<function, f32>) { *p = *p + 1.0; }
+             fn by_pointer(x: f32) -> f32 { var y = x; inc(&y); return y; }
              fn vec(x: f32) -> f32 { let v = vec2<f32>(x, x); return v.x; }",
             &[],
         );
         assert!(p.call("forever", &[0.0]).unwrap_err().contains("100000"));
+        assert!(p.call("idle", &[0.0]).unwrap_err().contains("100000"));
+        assert!(p
+            .call("by_pointer", &[0.0])
+            .unwrap_err()
+            .contains("pointer"));
         assert!(p.call("vec", &[1.0]).unwrap_err().contains("unsupported"));
         assert!(p
             .call("missing", &[1.0])
