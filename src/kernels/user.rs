@@ -204,59 +204,14 @@ fn compile(spec: UserActivationSpec, path: &Path, text: String) -> Result<UserAc
     // The file alone first: its own syntax errors and its contract, before the templates.
     let module = source::validate(&[user])?;
     check_contract(&module, path, user.text)?;
-    let declared: Vec<String> = module
-        .overrides
-        .iter()
-        .filter_map(|(_, o)| o.name.clone())
-        .collect();
-    for name in spec.params.keys() {
-        if !declared.contains(name) {
-            return Err(contract_error(
-                path,
-                user.text,
-                None,
-                format!(
-                    "parameter `{name}` is not an `override` of the file (it declares: {})",
-                    if declared.is_empty() {
-                        "none".to_string()
-                    } else {
-                        declared.join(", ")
-                    }
-                ),
-            ));
-        }
-    }
-    for (name, v) in &spec.params {
-        if !(v.is_finite() && v.abs() <= f32::MAX as f64) {
-            return Err(contract_error(
-                path,
-                user.text,
-                None,
-                format!("parameter `{name}` = {v} is not a finite f32"),
-            ));
-        }
-    }
-    let set: Vec<(String, f64)> = spec.params.iter().map(|(k, v)| (k.clone(), *v)).collect();
-    let mirror =
-        ScalarProgram::new(module, &set).map_err(|m| contract_error(path, user.text, None, m))?;
-    let params: Vec<(&'static str, f64)> = declared
-        .iter()
-        .map(|n| {
-            let value = spec.params.get(n).copied();
-            (leak(n.clone()), value)
-        })
-        .filter_map(|(n, v)| v.map(|v| (n, v)))
-        .collect();
+    let Parameterized {
+        mirror,
+        declared,
+        values: params,
+    } = mirror_with_params(module, &spec.params, path, user.text)?;
     // The mirror must run where the check will sample it.
+    check_range(spec.range, path, user.text)?;
     let [lo, hi] = spec.range;
-    if !(lo.is_finite() && hi.is_finite() && lo < hi) {
-        return Err(contract_error(
-            path,
-            user.text,
-            None,
-            format!("range [{lo}, {hi}] must be two finite numbers, low < high"),
-        ));
-    }
     for x in [lo, 0.5 * (lo + hi), hi] {
         mirror
             .call("forward", &[x])
@@ -276,6 +231,7 @@ fn compile(spec: UserActivationSpec, path: &Path, text: String) -> Result<UserAc
         .map(|s| s.to_string_lossy().to_string())
         .unwrap_or_else(|| "user".into());
     let id = REGISTRY.lock().expect("user kernel registry").len();
+    let constants: &'static [&'static str] = Box::leak(declared.into_boxed_slice());
     let kernel =
         |role: &str, template: WgslFile, bindings: &'static [Binding]| -> Result<&'static Kernel> {
             let files: &'static [WgslFile] = Box::leak(Box::new([user, template]));
@@ -284,13 +240,7 @@ fn compile(spec: UserActivationSpec, path: &Path, text: String) -> Result<UserAc
                 files,
                 bindings,
                 workgroup: [256, 1, 1],
-                constants: Box::leak(
-                    declared
-                        .iter()
-                        .map(|n| leak(n.clone()))
-                        .collect::<Vec<_>>()
-                        .into_boxed_slice(),
-                ),
+                constants,
             }));
             source::validate(k.files)?;
             Ok(k)
@@ -347,6 +297,22 @@ fn check_contract(module: &naga::Module, path: &Path, text: &str) -> Result<()> 
             ));
         }
     }
+    check_file(module, path, text)
+}
+
+/// The rules every user kernel file keeps, whatever it defines: functions, `const`s and f32
+/// `override`s only (no entry points, bindings or globals), no `@id` on an override (netdx
+/// sets parameters by name), and none of the names netdx's templates use.
+pub(crate) fn check_file(module: &naga::Module, path: &Path, text: &str) -> Result<()> {
+    let f32_type = |ty: naga::Handle<naga::Type>| {
+        matches!(
+            module.types[ty].inner,
+            naga::TypeInner::Scalar(naga::Scalar {
+                kind: naga::ScalarKind::Float,
+                width: 4
+            })
+        )
+    };
     if let Some(ep) = module.entry_points.first() {
         return Err(contract_error(
             path,
@@ -380,14 +346,20 @@ fn check_contract(module: &naga::Module, path: &Path, text: &str) -> Result<()> 
                 .filter_map(|(_, c)| c.name.as_deref()),
         )
         .chain(module.types.iter().filter_map(|(_, t)| t.name.as_deref()))
-        .find(|n| *n == "main" || n.starts_with("netdx_") || n.starts_with("NetdxParams"));
+        .chain(
+            module
+                .overrides
+                .iter()
+                .filter_map(|(_, o)| o.name.as_deref()),
+        )
+        .find(|n| *n == "main" || n.to_lowercase().starts_with("netdx"));
     if let Some(n) = reserved {
         return Err(contract_error(
             path,
             text,
             Some(n),
             format!(
-                "`{n}` is reserved for netdx's templates (`main` and names starting with `netdx_`)"
+                "`{n}` is reserved for netdx's templates (`main`, and names starting with `netdx` in any case)"
             ),
         ));
     }
@@ -416,4 +388,76 @@ fn check_contract(module: &naga::Module, path: &Path, text: &str) -> Result<()> 
         }
     }
     Ok(())
+}
+
+/// A user file's f64 mirror with its parameters set.
+pub(crate) struct Parameterized {
+    pub mirror: ScalarProgram,
+    /// Every `override` the file declares: the pipelines' constants.
+    pub declared: Vec<&'static str>,
+    /// The values the suite sets.
+    pub values: Vec<(&'static str, f64)>,
+}
+
+/// The file's declared parameters set from `params` (each declared, each a finite f32), and
+/// its f64 mirror running with them.
+pub(crate) fn mirror_with_params(
+    module: naga::Module,
+    params: &BTreeMap<String, f64>,
+    path: &Path,
+    text: &str,
+) -> Result<Parameterized> {
+    let declared: Vec<String> = module
+        .overrides
+        .iter()
+        .filter_map(|(_, o)| o.name.clone())
+        .collect();
+    for (name, v) in params {
+        if !declared.contains(name) {
+            return Err(contract_error(
+                path,
+                text,
+                None,
+                format!(
+                    "parameter `{name}` is not an `override` of the file (it declares: {})",
+                    if declared.is_empty() {
+                        "none".to_string()
+                    } else {
+                        declared.join(", ")
+                    }
+                ),
+            ));
+        }
+        if !(v.is_finite() && v.abs() <= f32::MAX as f64) {
+            return Err(contract_error(
+                path,
+                text,
+                None,
+                format!("parameter `{name}` = {v} is not a finite f32"),
+            ));
+        }
+    }
+    let set: Vec<(String, f64)> = params.iter().map(|(k, v)| (k.clone(), *v)).collect();
+    let mirror =
+        ScalarProgram::new(module, &set).map_err(|m| contract_error(path, text, None, m))?;
+    Ok(Parameterized {
+        mirror,
+        declared: declared.into_iter().map(leak).collect(),
+        values: params.iter().map(|(k, v)| (leak(k.clone()), *v)).collect(),
+    })
+}
+
+/// A sampling range: two finite numbers, low < high.
+pub(crate) fn check_range(range: [f64; 2], path: &Path, text: &str) -> Result<()> {
+    let [lo, hi] = range;
+    if lo.is_finite() && hi.is_finite() && lo < hi {
+        Ok(())
+    } else {
+        Err(contract_error(
+            path,
+            text,
+            None,
+            format!("range [{lo}, {hi}] must be two finite numbers, low < high"),
+        ))
+    }
 }

@@ -17,7 +17,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use super::source::{self, WgslFile};
-use super::user::{base_dir, contract_error, leak, text_hash};
+use super::user::{
+    base_dir, check_file, check_range, contract_error, leak, mirror_with_params, text_hash,
+    Parameterized,
+};
 use super::{wgsl, Binding, Kernel};
 use crate::error::{Error, Result};
 use crate::reference::wgsl_eval::ScalarProgram;
@@ -196,52 +199,17 @@ fn compile(spec: UserLossSpec, path: &Path, text: String) -> Result<UserLoss> {
     // The file with stub accessors: its own errors and its contract first.
     let module = source::validate(&[user, PRELUDE])?;
     check_contract(&module, path, user.text)?;
-    let declared: Vec<String> = module
-        .overrides
-        .iter()
-        .filter_map(|(_, o)| o.name.clone())
-        .collect();
-    for name in spec.params.keys() {
-        if !declared.contains(name) {
-            return Err(contract_error(
-                path,
-                user.text,
-                None,
-                format!(
-                    "parameter `{name}` is not an `override` of the file (it declares: {})",
-                    if declared.is_empty() {
-                        "none".to_string()
-                    } else {
-                        declared.join(", ")
-                    }
-                ),
-            ));
-        }
-    }
-    for (name, v) in &spec.params {
-        if !(v.is_finite() && v.abs() <= f32::MAX as f64) {
-            return Err(contract_error(
-                path,
-                user.text,
-                None,
-                format!("parameter `{name}` = {v} is not a finite f32"),
-            ));
-        }
-    }
-    let set: Vec<(String, f64)> = spec.params.iter().map(|(k, v)| (k.clone(), *v)).collect();
-    let mirror =
-        ScalarProgram::new(module, &set).map_err(|m| contract_error(path, user.text, None, m))?;
-    let params: Vec<(&'static str, f64)> = spec
-        .params
-        .iter()
-        .map(|(k, v)| (leak(k.clone()), *v))
-        .collect();
+    let Parameterized {
+        mirror,
+        declared,
+        values: params,
+    } = mirror_with_params(module, &spec.params, path, user.text)?;
     let stem = path
         .file_stem()
         .map(|s| s.to_string_lossy().to_string())
         .unwrap_or_else(|| "user_loss".into());
     let id = REGISTRY.lock().expect("user loss registry").len();
-    let mut constants: Vec<&'static str> = declared.iter().map(|n| leak(n.clone())).collect();
+    let mut constants = declared;
     constants.push("NETDX_CLASSES");
     let constants: &'static [&'static str] = Box::leak(constants.into_boxed_slice());
     let kernel = |role: &str,
@@ -269,15 +237,8 @@ fn compile(spec: UserLossSpec, path: &Path, text: String) -> Result<UserLoss> {
         mirror: Mutex::new(mirror),
     };
     // The mirror must run on an example like those the check draws.
+    check_range(loss.spec.range, path, user.text)?;
     let [lo, hi] = loss.spec.range;
-    if !(lo.is_finite() && hi.is_finite() && lo < hi) {
-        return Err(contract_error(
-            path,
-            user.text,
-            None,
-            format!("range [{lo}, {hi}] must be two finite numbers, low < high"),
-        ));
-    }
     let probe = [lo, 0.5 * (lo + hi), hi];
     let targets = if loss.classes() {
         vec![1.0]
@@ -347,78 +308,5 @@ fn check_contract(module: &naga::Module, path: &Path, text: &str) -> Result<()> 
             ));
         }
     }
-    if let Some(ep) = module.entry_points.first() {
-        return Err(contract_error(
-            path,
-            text,
-            Some(&format!("fn {}", ep.name)),
-            format!(
-                "entry point `{}`: a user kernel file defines functions only (netdx adds the entry point)",
-                ep.name
-            ),
-        ));
-    }
-    if let Some((_, g)) = module.global_variables.iter().next() {
-        return Err(contract_error(
-            path,
-            text,
-            g.name.as_deref(),
-            format!(
-                "global variable `{}`: a user kernel file has no bindings or globals (use `const` or `override`)",
-                g.name.as_deref().unwrap_or("?")
-            ),
-        ));
-    }
-    let reserved = module
-        .functions
-        .iter()
-        .filter_map(|(_, f)| f.name.as_deref())
-        .chain(
-            module
-                .constants
-                .iter()
-                .filter_map(|(_, c)| c.name.as_deref()),
-        )
-        .chain(
-            module
-                .overrides
-                .iter()
-                .filter_map(|(_, o)| o.name.as_deref()),
-        )
-        .find(|n| *n == "main" || n.starts_with("netdx_") || n.starts_with("NETDX_"));
-    if let Some(n) = reserved {
-        return Err(contract_error(
-            path,
-            text,
-            Some(n),
-            format!(
-                "`{n}` is reserved for netdx's templates (`main` and names starting with `netdx_`)"
-            ),
-        ));
-    }
-    for (_, o) in module.overrides.iter() {
-        if let Some(id) = o.id {
-            return Err(contract_error(
-                path,
-                text,
-                o.name.as_deref(),
-                format!(
-                    "override `{}` has @id({id}): netdx sets parameters by name, so give it none",
-                    o.name.as_deref().unwrap_or("?")
-                ),
-            ));
-        }
-        if !scalar(o.ty, naga::ScalarKind::Float) {
-            return Err(contract_error(
-                path,
-                text,
-                o.name.as_deref(),
-                format!(
-                    "override `{}` must be f32 (suite parameters are numbers)",
-                    o.name.as_deref().unwrap_or("?")
-                ),
-            ));
-        }
-    }
-    Ok(())
+    check_file(module, path, text)
 }
