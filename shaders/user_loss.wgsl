@@ -3,21 +3,7 @@
 // stats[out_slot..out_slot+3] the mean loss, the correct count (argmax against the class, or
 // the sign of a single logit against a 0/1 label) and the example count. The user's file and
 // user_loss_accessors.wgsl come first (src/kernels/user_loss.rs). Sums in a fixed order:
-// bit-identical run to run.
-struct NetdxLossParams {
-    batch: u32,
-    width: u32,
-    out_slot: u32,
-    _pad0: u32,
-    gamma: f32,
-    alpha: f32,
-    _pad1: f32,
-    _pad2: f32,
-}
-
-@group(0) @binding(0) var<uniform> netdx_p: NetdxLossParams;
-@group(0) @binding(1) var<storage, read> netdx_logits: array<f32>;
-@group(0) @binding(2) var<storage, read> netdx_targets: array<f32>;
+// bit-identical run to run. Bindings 0–2 (parameters, logits, targets) are in the accessors.
 @group(0) @binding(3) var<storage, read> netdx_class_weights: array<f32>;
 @group(0) @binding(4) var<storage, read_write> netdx_dlogits: array<f32>;
 @group(0) @binding(5) var<storage, read_write> netdx_stats: array<f32>;

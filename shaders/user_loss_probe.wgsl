@@ -1,20 +1,6 @@
 // The kernel gradient check's probe for a user loss, one example per invocation: writes
 // loss() and, for each logit j, grad(j) and loss() with logit j moved by +h, −h, +2h, −2h
 // (h = steps[i·w + j]) to out[i·(1 + 5w) ..]. The host forms the finite differences.
-struct NetdxLossParams {
-    batch: u32,
-    width: u32,
-    out_slot: u32,
-    _pad0: u32,
-    gamma: f32,
-    alpha: f32,
-    _pad1: f32,
-    _pad2: f32,
-}
-
-@group(0) @binding(0) var<uniform> netdx_p: NetdxLossParams;
-@group(0) @binding(1) var<storage, read> netdx_logits: array<f32>;
-@group(0) @binding(2) var<storage, read> netdx_targets: array<f32>;
 @group(0) @binding(3) var<storage, read> netdx_steps: array<f32>;
 @group(0) @binding(4) var<storage, read_write> netdx_out: array<f32>;
 
