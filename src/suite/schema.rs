@@ -157,10 +157,23 @@ pub fn schema() -> Value {
         }),
         &["optimizer", "batch_size", "steps"],
     );
-    let loss = json!({"oneOf": [loss_names.clone(), strict(json!({
-        "name": loss_names, "class_weights": {"type": "array", "items": number()},
-        "gamma": number(), "alpha": number(),
-    }), &["name"])]});
+    let user_loss = json!({"oneOf": [
+        {"type": "string"},
+        strict(json!({
+            "file": {"type": "string"},
+            "targets": {"enum": ["classes", "values"]},
+            "params": {"type": "object", "additionalProperties": number()},
+            "range": {"type": "array", "items": number(), "minItems": 2, "maxItems": 2},
+        }), &["file"]),
+    ]});
+    let loss = json!({"oneOf": [
+        loss_names.clone(),
+        strict(json!({
+            "name": loss_names, "class_weights": {"type": "array", "items": number()},
+            "gamma": number(), "alpha": number(),
+        }), &["name"]),
+        strict(json!({"wgsl": user_loss}), &["wgsl"]),
+    ]});
     let fault = strict(
         json!({
             "kind": {"enum": ["flip_gradient_sign", "scale_gradient", "zero_gradient", "skip_update", "corrupt_output", "mix_batch", "lose_device"]},
