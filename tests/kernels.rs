@@ -845,3 +845,110 @@ fn one_dimensional_kernels_cover_more_than_65535_workgroups() {
     let wrong = (0..n).find(|&i| y[i] != x[i].max(0.0));
     assert_eq!(wrong, None, "first wrong element at {wrong:?} of {n}");
 }
+
+/// Tolerance for a sum of k f32 products of values in [-1, 1]: relative 1e-5, absolute
+/// 2e-6·√k (as for matmul).
+#[test]
+fn conv2d_forward_and_backward_match_the_reference_on_odd_geometries() {
+    use netdx::reference::conv::Conv2d;
+    let gpu = gpu_or_skip!();
+    let geometries = [
+        // (batch, in, out, h, w, [kh, kw], stride, padding, dilation)
+        (1, 1, 1, 1, 1, [1, 1], 1, 0, 1),
+        (2, 3, 4, 7, 5, [3, 3], 1, 1, 1),
+        (3, 1, 2, 17, 13, [5, 3], 2, 2, 1),
+        (1, 2, 3, 9, 11, [3, 2], 3, 0, 2),
+        (2, 4, 5, 28, 28, [5, 5], 1, 0, 1),
+        (1, 3, 1, 6, 6, [2, 2], 2, 3, 3),
+    ];
+    for (seed, &(batch, cin, cout, h, w, kernel, stride, padding, dilation)) in
+        geometries.iter().enumerate()
+    {
+        let c = Conv2d {
+            batch,
+            in_channels: cin,
+            out_channels: cout,
+            height: h,
+            width: w,
+            kernel,
+            stride,
+            padding,
+            dilation,
+        };
+        let what = format!("{c:?}");
+        let params = Conv2dParams::of(&c).expect("kernel fits");
+        let x = random(c.input_len(), 10 * seed as u64 + 1, -1.0, 1.0);
+        let wt = random(c.weight_len(), 10 * seed as u64 + 2, -1.0, 1.0);
+        let b = random(cout, 10 * seed as u64 + 3, -1.0, 1.0);
+        let dy = random(c.output_len(), 10 * seed as u64 + 4, -1.0, 1.0);
+        let u = gpu.uniform("conv2d", &params).unwrap();
+        let (xt, wtt, bt, dyt) = (
+            t(gpu, "x", &x),
+            t(gpu, "w", &wt),
+            t(gpu, "b", &b),
+            t(gpu, "dy", &dy),
+        );
+        let yt = t(gpu, "y", &sentinel(c.output_len()));
+        let dxt = t(gpu, "dx", &sentinel(c.input_len()));
+        let dwt = t(gpu, "dw", &sentinel(c.weight_len()));
+        let dbt = t(gpu, "db", &sentinel(cout));
+        let d = [
+            gpu.dispatch(
+                &CONV2D_FORWARD,
+                &[],
+                &[&u, &xt.buffer, &wtt.buffer, &bt.buffer, &yt.buffer],
+                gpu.groups_1d(&CONV2D_FORWARD, c.output_len()),
+            )
+            .unwrap(),
+            gpu.dispatch(
+                &CONV2D_BACKWARD_INPUT,
+                &[],
+                &[&u, &dyt.buffer, &wtt.buffer, &dxt.buffer],
+                gpu.groups_1d(&CONV2D_BACKWARD_INPUT, c.input_len()),
+            )
+            .unwrap(),
+            gpu.dispatch(
+                &CONV2D_BACKWARD_WEIGHT,
+                &[],
+                &[&u, &xt.buffer, &dyt.buffer, &dwt.buffer, &dbt.buffer],
+                gpu.groups_1d(&CONV2D_BACKWARD_WEIGHT, c.weight_len()),
+            )
+            .unwrap(),
+        ];
+        gpu.run(&d).unwrap();
+        let (x64, w64, b64, dy64) = (widen(&x), widen(&wt), widen(&b), widen(&dy));
+        let y = c.forward(&x64, &w64, &b64);
+        let (dx, dw, db) = c.backward(&x64, &w64, &dy64);
+        let (oh, ow) = c.output_size().unwrap();
+        let atol = |k: usize| 2e-6 * (k as f64).sqrt().max(1.0);
+        let taps = cin * kernel[0] * kernel[1];
+        assert_close(
+            &format!("conv2d y {what}"),
+            &read(gpu, &yt),
+            &y,
+            1e-5,
+            atol(taps),
+        );
+        assert_close(
+            &format!("conv2d dx {what}"),
+            &read(gpu, &dxt),
+            &dx,
+            1e-5,
+            atol(cout * taps),
+        );
+        assert_close(
+            &format!("conv2d dw {what}"),
+            &read(gpu, &dwt),
+            &dw,
+            1e-5,
+            atol(batch * oh * ow),
+        );
+        assert_close(
+            &format!("conv2d db {what}"),
+            &read(gpu, &dbt),
+            &db,
+            1e-5,
+            atol(batch * oh * ow),
+        );
+    }
+}

@@ -259,6 +259,35 @@ pub static COPY_PROBE: Kernel = Kernel {
 };
 
 /// Every kernel, for validation tests and for warming the pipeline cache.
+const CONV2D_COMMON: WgslFile = wgsl!("conv2d_common.wgsl");
+
+/// 2-D convolution, NCHW (see src/reference/conv.rs): one invocation per output element.
+pub static CONV2D_FORWARD: Kernel = Kernel {
+    name: "conv2d_forward",
+    files: &[CONV2D_COMMON, wgsl!("conv2d_forward.wgsl")],
+    bindings: &[U, R, R, R, RW],
+    workgroup: [64, 1, 1],
+    constants: &[],
+};
+
+/// The input gradient of `conv2d_forward`: one invocation per input element.
+pub static CONV2D_BACKWARD_INPUT: Kernel = Kernel {
+    name: "conv2d_backward_input",
+    files: &[CONV2D_COMMON, wgsl!("conv2d_backward_input.wgsl")],
+    bindings: &[U, R, R, RW],
+    workgroup: [64, 1, 1],
+    constants: &[],
+};
+
+/// The weight and bias gradients of `conv2d_forward`: one invocation per weight element.
+pub static CONV2D_BACKWARD_WEIGHT: Kernel = Kernel {
+    name: "conv2d_backward_weight",
+    files: &[CONV2D_COMMON, wgsl!("conv2d_backward_weight.wgsl")],
+    bindings: &[U, R, R, RW, RW],
+    workgroup: [64, 1, 1],
+    constants: &[],
+};
+
 pub static ALL: &[&Kernel] = &[
     &MATMUL,
     &SUM_ROWS,
@@ -279,6 +308,9 @@ pub static ALL: &[&Kernel] = &[
     &MIX_ROWS,
     &FMA_PROBE,
     &COPY_PROBE,
+    &CONV2D_FORWARD,
+    &CONV2D_BACKWARD_INPUT,
+    &CONV2D_BACKWARD_WEIGHT,
 ];
 
 /// `matmul` parameters: C[m, n] = op(A)[m, k] · op(B)[k, n].
@@ -430,6 +462,45 @@ pub struct ScaleParams {
     pub n: u32,
     pub factor: f32,
     pub _pad: [u32; 2],
+}
+
+/// `conv2d_*` parameters (shaders/conv2d_common.wgsl).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct Conv2dParams {
+    pub batch: u32,
+    pub in_channels: u32,
+    pub out_channels: u32,
+    pub height: u32,
+    pub width: u32,
+    pub out_height: u32,
+    pub out_width: u32,
+    pub kernel_h: u32,
+    pub kernel_w: u32,
+    pub stride: u32,
+    pub padding: u32,
+    pub dilation: u32,
+}
+
+impl Conv2dParams {
+    /// The parameters of `c`, or `None` when its kernel does not fit its padded input.
+    pub fn of(c: &crate::reference::conv::Conv2d) -> Option<Conv2dParams> {
+        let (oh, ow) = c.output_size()?;
+        Some(Conv2dParams {
+            batch: c.batch as u32,
+            in_channels: c.in_channels as u32,
+            out_channels: c.out_channels as u32,
+            height: c.height as u32,
+            width: c.width as u32,
+            out_height: oh as u32,
+            out_width: ow as u32,
+            kernel_h: c.kernel[0] as u32,
+            kernel_w: c.kernel[1] as u32,
+            stride: c.stride as u32,
+            padding: c.padding as u32,
+            dilation: c.dilation as u32,
+        })
+    }
 }
 
 #[repr(C)]

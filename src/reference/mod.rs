@@ -4,6 +4,7 @@
 //! It follows the kernels' conventions exactly (PyTorch's: see the README), and it must never
 //! call into `gpu::`.
 
+pub mod conv;
 pub mod network;
 pub mod wgsl_eval;
 
