@@ -62,6 +62,20 @@ pub struct ActivationFigure {
     pub backward_fraction_of_copy: f64,
 }
 
+/// The conv2d kernels on one layer shape: GFLOP/s (2 flops per multiply-add, taps in the
+/// padding not counted) and the fraction of the FMA probe's peak.
+#[derive(Clone, Debug, Serialize)]
+pub struct ConvFigure {
+    /// `batch×in×h×w → out, k×k, stride s, padding p`.
+    pub shape: String,
+    pub forward_gflops: f64,
+    pub backward_input_gflops: f64,
+    pub backward_weight_gflops: f64,
+    pub forward_fraction_of_fma: f64,
+    pub backward_input_fraction_of_fma: f64,
+    pub backward_weight_fraction_of_fma: f64,
+}
+
 /// One loss kernel over a batch of logits (one workgroup, as in training).
 #[derive(Clone, Debug, Serialize)]
 pub struct LossFigure {
@@ -85,6 +99,7 @@ pub struct BenchReport {
     pub matmul: Vec<MatmulFigure>,
     pub activations: Vec<ActivationFigure>,
     pub losses: Vec<LossFigure>,
+    pub conv2d: Vec<ConvFigure>,
     pub mlp: Vec<StepFigure>,
 }
 
@@ -134,6 +149,21 @@ impl BenchReport {
                 l.gbytes_per_second,
                 100.0 * l.fraction_of_copy,
                 if l.user_kernel { "  [user kernel]" } else { "" }
+            ));
+        }
+        if !self.conv2d.is_empty() {
+            s.push_str("conv2d (direct, one invocation per element; fraction of the FMA probe):\n");
+        }
+        for c in &self.conv2d {
+            s.push_str(&format!(
+                "  {}: forward {:.2} GFLOP/s ({:.1}%), input gradient {:.2} ({:.1}%), weight gradient {:.2} ({:.1}%)\n",
+                c.shape,
+                c.forward_gflops,
+                100.0 * c.forward_fraction_of_fma,
+                c.backward_input_gflops,
+                100.0 * c.backward_input_fraction_of_fma,
+                c.backward_weight_gflops,
+                100.0 * c.backward_weight_fraction_of_fma
             ));
         }
         s.push_str("MLP 784-256-256-10, softmax cross-entropy, SGD, loss read back every step:\n");
@@ -466,6 +496,75 @@ fn loss_figure(
     })
 }
 
+/// The three conv2d kernels on `c`, each timed alone (best of `reps`).
+fn conv_figure(
+    gpu: &Gpu,
+    c: &crate::reference::conv::Conv2d,
+    fma: f64,
+    reps: usize,
+) -> Result<ConvFigure> {
+    use crate::kernels::{CONV2D_BACKWARD_INPUT, CONV2D_BACKWARD_WEIGHT, CONV2D_FORWARD};
+    let params = crate::kernels::Conv2dParams::of(c)
+        .ok_or_else(|| crate::Error::Usage(format!("bench: conv2d kernel does not fit {c:?}")))?;
+    let mut rng = SplitMix64::new(c.input_len() as u64);
+    let mut values =
+        |n: usize| -> Vec<f32> { (0..n).map(|_| rng.uniform_in(-1.0, 1.0) as f32).collect() };
+    let x = gpu.tensor_from("bench.conv.x", &values(c.input_len()))?;
+    let w = gpu.tensor_from("bench.conv.w", &values(c.weight_len()))?;
+    let b = gpu.tensor_from("bench.conv.b", &values(c.out_channels))?;
+    let dy = gpu.tensor_from("bench.conv.dy", &values(c.output_len()))?;
+    let y = gpu.tensor("bench.conv.y", c.output_len(), TensorUsage::Storage)?;
+    let dx = gpu.tensor("bench.conv.dx", c.input_len(), TensorUsage::Storage)?;
+    let dw = gpu.tensor("bench.conv.dw", c.weight_len(), TensorUsage::Storage)?;
+    let db = gpu.tensor("bench.conv.db", c.out_channels, TensorUsage::Storage)?;
+    let u = gpu.uniform("bench.conv", &params)?;
+    let f = gpu.dispatch(
+        &CONV2D_FORWARD,
+        &[],
+        &[&u, &x.buffer, &w.buffer, &b.buffer, &y.buffer],
+        gpu.groups_1d(&CONV2D_FORWARD, c.output_len()),
+    )?;
+    let bi = gpu.dispatch(
+        &CONV2D_BACKWARD_INPUT,
+        &[],
+        &[&u, &dy.buffer, &w.buffer, &dx.buffer],
+        gpu.groups_1d(&CONV2D_BACKWARD_INPUT, c.input_len()),
+    )?;
+    let bw = gpu.dispatch(
+        &CONV2D_BACKWARD_WEIGHT,
+        &[],
+        &[&u, &x.buffer, &dy.buffer, &dw.buffer, &db.buffer],
+        gpu.groups_1d(&CONV2D_BACKWARD_WEIGHT, c.weight_len()),
+    )?;
+    // Multiply-adds each kernel performs (taps in the padding skipped): the same for all three.
+    let flops = 2.0 * c.taps() as f64;
+    let rate = |d: &crate::gpu::Dispatch| -> Result<f64> {
+        let t = best_of(reps, || gpu.run(std::slice::from_ref(d)))?;
+        Ok(flops / t / 1e9)
+    };
+    let (fr, bir, bwr) = (rate(&f)?, rate(&bi)?, rate(&bw)?);
+    Ok(ConvFigure {
+        shape: format!(
+            "{}×{}×{}×{} → {}, {}×{}, stride {}, padding {}",
+            c.batch,
+            c.in_channels,
+            c.height,
+            c.width,
+            c.out_channels,
+            c.kernel[0],
+            c.kernel[1],
+            c.stride,
+            c.padding
+        ),
+        forward_gflops: fr,
+        backward_input_gflops: bir,
+        backward_weight_gflops: bwr,
+        forward_fraction_of_fma: fr / fma,
+        backward_input_fraction_of_fma: bir / fma,
+        backward_weight_fraction_of_fma: bwr / fma,
+    })
+}
+
 /// The user loss that ships with netdx (label-smoothed cross-entropy), measured beside the
 /// built-in softmax cross-entropy.
 const SHIPPED_SMOOTHED_CE: &str = include_str!("../configs/kernels/smoothed_cross_entropy.wgsl");
@@ -558,6 +657,25 @@ pub fn run(
         log(&format!("loss {}: {:.1} µs", f.loss, f.microseconds));
         losses.push(f);
     }
+    let mut conv2d = Vec::new();
+    // A small CNN's second layer on MNIST-sized maps.
+    let conv = crate::reference::conv::Conv2d {
+        batch: if quick { 8 } else { 32 },
+        in_channels: 16,
+        out_channels: 32,
+        height: 14,
+        width: 14,
+        kernel: [3, 3],
+        stride: 1,
+        padding: 1,
+        dilation: 1,
+    };
+    let f = conv_figure(gpu, &conv, fma, if quick { 2 } else { 3 })?;
+    log(&format!(
+        "conv2d {}: forward {:.2} GFLOP/s",
+        f.shape, f.forward_gflops
+    ));
+    conv2d.push(f);
     let mut mlp = Vec::new();
     let weights = (784 * 256 + 256 * 256 + 256 * 10) as f64;
     for &(batch, steps) in if quick {
@@ -589,6 +707,7 @@ pub fn run(
         matmul,
         activations,
         losses,
+        conv2d,
         mlp,
     })
 }

@@ -376,6 +376,15 @@ fn bench_measures_user_kernels_beside_the_built_ins() {
         }
     }
     assert_eq!(figures[3]["user_kernel"], true);
+    let conv = &v["conv2d"][0];
+    for key in [
+        "forward_gflops",
+        "backward_input_gflops",
+        "backward_weight_gflops",
+    ] {
+        let x = conv[key].as_f64().unwrap();
+        assert!(x.is_finite() && x > 0.0, "conv2d {key}: {x}");
+    }
     let losses = v["losses"].as_array().unwrap();
     assert_eq!(losses.len(), 2, "built-in and shipped user loss");
     assert_eq!(losses[1]["user_kernel"], true);

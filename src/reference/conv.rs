@@ -82,6 +82,14 @@ impl Conv2d {
         }
     }
 
+    /// The multiply-adds one forward pass performs (taps in the padding skipped); each
+    /// gradient takes as many.
+    pub fn taps(&self) -> usize {
+        let mut n = 0;
+        self.for_each_tap(|_, _, _| n += 1);
+        n
+    }
+
     /// y = conv(x, w) + b.
     pub fn forward(&self, x: &[f64], w: &[f64], b: &[f64]) -> Vec<f64> {
         let (oh, ow) = self.output_size().expect("kernel fits the input");
@@ -116,6 +124,31 @@ mod tests {
     fn values(n: usize, seed: u64) -> Vec<f64> {
         let mut rng = crate::rng::SplitMix64::new(seed);
         (0..n).map(|_| rng.uniform_in(-1.0, 1.0)).collect()
+    }
+
+    #[test]
+    fn taps_skip_the_padding() {
+        let c = Conv2d {
+            batch: 2,
+            in_channels: 3,
+            out_channels: 4,
+            height: 5,
+            width: 6,
+            kernel: [1, 1],
+            stride: 1,
+            padding: 0,
+            dilation: 1,
+        };
+        assert_eq!(c.taps(), 2 * 4 * 5 * 6 * 3);
+        // A 3×3 kernel with padding 1 on a 1×1 input: only the centre tap is inside.
+        let c = Conv2d {
+            height: 1,
+            width: 1,
+            kernel: [3, 3],
+            padding: 1,
+            ..c
+        };
+        assert_eq!(c.taps(), 2 * 4 * 3);
     }
 
     #[test]
