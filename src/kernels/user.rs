@@ -102,11 +102,58 @@ impl UserActivation {
     }
 }
 
-static REGISTRY: Mutex<Vec<&'static UserActivation>> = Mutex::new(Vec::new());
+/// User kernels loaded so far, interned for the life of the process and named by their index.
+pub(crate) struct Registry<T: 'static>(Mutex<Vec<&'static T>>);
+
+impl<T> Registry<T> {
+    pub(crate) const fn new() -> Self {
+        Registry(Mutex::new(Vec::new()))
+    }
+
+    pub(crate) fn get(&self, id: u32) -> &'static T {
+        self.0.lock().expect("user kernel registry")[id as usize]
+    }
+
+    /// The id the next kernel interned will get (for its pipelines' names).
+    pub(crate) fn next_id(&self) -> usize {
+        self.0.lock().expect("user kernel registry").len()
+    }
+
+    /// The id of the kernel for which `same` holds, or of the one `make` builds and interns.
+    pub(crate) fn intern(
+        &self,
+        same: impl Fn(&T) -> bool,
+        make: impl FnOnce() -> Result<T>,
+    ) -> Result<u32> {
+        if let Some(i) = self
+            .0
+            .lock()
+            .expect("user kernel registry")
+            .iter()
+            .position(|k| same(k))
+        {
+            return Ok(i as u32);
+        }
+        let kernel = make()?;
+        let mut registry = self.0.lock().expect("user kernel registry");
+        registry.push(Box::leak(Box::new(kernel)));
+        Ok((registry.len() - 1) as u32)
+    }
+}
+
+/// A user kernel file (`file` relative to `base`) and its text.
+pub(crate) fn read_kernel_file(base: &Path, file: &Path, what: &str) -> Result<(PathBuf, String)> {
+    let path = crate::io::resolve(base, file);
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| Error::Usage(format!("{what} {}: {e}", path.display())))?;
+    Ok((path, text))
+}
+
+static REGISTRY: Registry<UserActivation> = Registry::new();
 
 /// The activation with id `id` (as held by `Activation::User`).
 pub fn get(id: u32) -> &'static UserActivation {
-    REGISTRY.lock().expect("user kernel registry")[id as usize]
+    REGISTRY.get(id)
 }
 
 thread_local! {
@@ -129,27 +176,16 @@ pub fn load_relative(spec: UserActivationSpec) -> Result<u32> {
 }
 
 pub fn load(spec: UserActivationSpec, base: &Path) -> Result<u32> {
-    let path = crate::io::resolve(base, &spec.file);
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| Error::Usage(format!("user kernel {}: {e}", path.display())))?;
+    let (path, text) = read_kernel_file(base, &spec.file, "user kernel")?;
     load_text(spec, &path, text)
 }
 
 /// Loads an activation from its WGSL `text`, reported as coming from `path`.
 pub fn load_text(spec: UserActivationSpec, path: &Path, text: String) -> Result<u32> {
-    {
-        let registry = REGISTRY.lock().expect("user kernel registry");
-        if let Some(i) = registry
-            .iter()
-            .position(|u| u.spec == spec && u.forward.files[0].text == text)
-        {
-            return Ok(i as u32);
-        }
-    }
-    let activation = compile(spec, path, text)?;
-    let mut registry = REGISTRY.lock().expect("user kernel registry");
-    registry.push(Box::leak(Box::new(activation)));
-    Ok((registry.len() - 1) as u32)
+    REGISTRY.intern(
+        |u| u.spec == spec && u.forward.files[0].text == text,
+        || compile(spec.clone(), path, text.clone()),
+    )
 }
 
 /// FNV-1a 64 of a kernel file's text, for run records.
@@ -230,7 +266,7 @@ fn compile(spec: UserActivationSpec, path: &Path, text: String) -> Result<UserAc
         .file_stem()
         .map(|s| s.to_string_lossy().to_string())
         .unwrap_or_else(|| "user".into());
-    let id = REGISTRY.lock().expect("user kernel registry").len();
+    let id = REGISTRY.next_id();
     let constants: &'static [&'static str] = Box::leak(declared.into_boxed_slice());
     let kernel =
         |role: &str, template: WgslFile, bindings: &'static [Binding]| -> Result<&'static Kernel> {

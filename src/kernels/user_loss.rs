@@ -18,11 +18,11 @@ use std::sync::Mutex;
 
 use super::source::{self, WgslFile};
 use super::user::{
-    base_dir, check_file, check_range, contract_error, leak, mirror_with_params, text_hash,
-    Parameterized,
+    base_dir, check_file, check_range, contract_error, leak, mirror_with_params, read_kernel_file,
+    text_hash, Parameterized, Registry,
 };
 use super::{wgsl, Binding, Kernel};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::reference::wgsl_eval::ScalarProgram;
 
 use Binding::{Read as R, ReadWrite as RW, Uniform as U};
@@ -137,11 +137,11 @@ impl UserLoss {
     }
 }
 
-static REGISTRY: Mutex<Vec<&'static UserLoss>> = Mutex::new(Vec::new());
+static REGISTRY: Registry<UserLoss> = Registry::new();
 
 /// The loss with id `id` (as held by `LossKind::User`).
 pub fn get(id: u32) -> &'static UserLoss {
-    REGISTRY.lock().expect("user loss registry")[id as usize]
+    REGISTRY.get(id)
 }
 
 /// Loads the loss `spec` names, relative to the config being parsed.
@@ -150,27 +150,16 @@ pub fn load_relative(spec: UserLossSpec) -> Result<u32> {
 }
 
 pub fn load(spec: UserLossSpec, base: &Path) -> Result<u32> {
-    let path = crate::io::resolve(base, &spec.file);
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| Error::Usage(format!("user loss {}: {e}", path.display())))?;
+    let (path, text) = read_kernel_file(base, &spec.file, "user loss")?;
     load_text(spec, &path, text)
 }
 
 /// Loads a loss from its WGSL `text`, reported as coming from `path`.
 pub fn load_text(spec: UserLossSpec, path: &Path, text: String) -> Result<u32> {
-    {
-        let registry = REGISTRY.lock().expect("user loss registry");
-        if let Some(i) = registry
-            .iter()
-            .position(|u| u.spec == spec && u.kernel.files[0].text == text)
-        {
-            return Ok(i as u32);
-        }
-    }
-    let loss = compile(spec, path, text)?;
-    let mut registry = REGISTRY.lock().expect("user loss registry");
-    registry.push(Box::leak(Box::new(loss)));
-    Ok((registry.len() - 1) as u32)
+    REGISTRY.intern(
+        |u| u.spec == spec && u.kernel.files[0].text == text,
+        || compile(spec.clone(), path, text.clone()),
+    )
 }
 
 fn compile(spec: UserLossSpec, path: &Path, text: String) -> Result<UserLoss> {
@@ -208,7 +197,7 @@ fn compile(spec: UserLossSpec, path: &Path, text: String) -> Result<UserLoss> {
         .file_stem()
         .map(|s| s.to_string_lossy().to_string())
         .unwrap_or_else(|| "user_loss".into());
-    let id = REGISTRY.lock().expect("user loss registry").len();
+    let id = REGISTRY.next_id();
     let mut constants = declared;
     constants.push("NETDX_CLASSES");
     let constants: &'static [&'static str] = Box::leak(constants.into_boxed_slice());
