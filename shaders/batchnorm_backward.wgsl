@@ -6,6 +6,12 @@ struct Params {
     features: u32,
     eps: f32,
     momentum: f32,
+    // Values per feature and example: 1 for vectors, pixels per channel for NCHW images; the
+    // value (b, f, s) is at (b·features + f)·spatial + s.
+    spatial: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -29,18 +35,24 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     var sdy = 0.0;
     var sdyx = 0.0;
     for (var b = 0u; b < p.batch; b = b + 1u) {
-        let i = b * p.features + f;
-        let xh = (x[i] - mean) * invstd;
-        sdy = sdy + dy[i];
-        sdyx = sdyx + dy[i] * xh;
+        let base = (b * p.features + f) * p.spatial;
+        for (var s = 0u; s < p.spatial; s = s + 1u) {
+            let i = base + s;
+            let xh = (x[i] - mean) * invstd;
+            sdy = sdy + dy[i];
+            sdyx = sdyx + dy[i] * xh;
+        }
     }
     dbeta[f] = sdy;
     dgamma[f] = sdyx;
-    let nb = f32(p.batch);
+    let nb = f32(p.batch * p.spatial);
     let k = gamma[f] * invstd / nb;
     for (var b = 0u; b < p.batch; b = b + 1u) {
-        let i = b * p.features + f;
-        let xh = (x[i] - mean) * invstd;
-        dx[i] = k * (nb * dy[i] - sdy - xh * sdyx);
+        let base = (b * p.features + f) * p.spatial;
+        for (var s = 0u; s < p.spatial; s = s + 1u) {
+            let i = base + s;
+            let xh = (x[i] - mean) * invstd;
+            dx[i] = k * (nb * dy[i] - sdy - xh * sdyx);
+        }
     }
 }

@@ -308,6 +308,7 @@ pub fn mlp_config(batch: usize, steps: usize) -> (Config, Dataset) {
         },
         model: ModelSpec {
             input: Some(784),
+            shape: None,
             layers: vec![linear(256), relu.clone(), linear(256), relu, linear(10)],
             weights: None,
         },

@@ -54,6 +54,19 @@ pub enum Error {
         found: usize,
     },
 
+    /// A layer that cannot take what the layer before it gives (an image where a vector is
+    /// needed, a kernel larger than its padded input, …).
+    #[error("layer {layer} ({kind}): {message}")]
+    LayerShape {
+        layer: usize,
+        kind: String,
+        message: String,
+    },
+
+    /// The declared input image shape does not fit the data.
+    #[error("model.shape: {message}")]
+    InputShape { message: String },
+
     /// The model's output does not fit the loss or the data.
     #[error("model output: {message}")]
     OutputShape { message: String },
@@ -142,6 +155,8 @@ impl Error {
             | Error::Data { .. }
             | Error::Weights { .. }
             | Error::Shape { .. }
+            | Error::LayerShape { .. }
+            | Error::InputShape { .. }
             | Error::OutputShape { .. }
             | Error::NoAdapter { .. }
             | Error::AdapterNotFound { .. }

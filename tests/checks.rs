@@ -424,7 +424,7 @@ fn try_fixes_reruns_a_failing_check_with_its_cheap_fix() {
         ..Default::default()
     };
     for (file, check, change) in [
-        ("dead_relu_bias", "dead_units", "linear biases → 0.01"),
+        ("dead_relu_bias", "dead_units", "biases → 0.01"),
         ("lr_too_high", "lr_range", "the suggestion"),
     ] {
         let config = Config::load(Path::new(&format!("configs/broken/{file}.yaml"))).unwrap();

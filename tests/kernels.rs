@@ -448,11 +448,22 @@ fn reduce_matches_reference_and_counts_non_finite() {
 #[test]
 fn batchnorm_train_eval_and_backward_match_reference() {
     let gpu = gpu_or_skip!();
-    for &(batch, f) in &[(1usize, 3usize), (3, 1), (17, 65), (129, 4)] {
-        let x = random(batch * f, (batch + f) as u64, -2.0, 3.0);
+    // spatial 1 is batch norm over vectors (BatchNorm1d); spatial > 1 over the pixels of
+    // each channel of NCHW images (BatchNorm2d).
+    for &(batch, f, s) in &[
+        (1usize, 3usize, 1usize),
+        (3, 1, 1),
+        (17, 65, 1),
+        (129, 4, 1),
+        (1, 3, 17),
+        (3, 5, 49),
+        (2, 1, 129),
+    ] {
+        let n = batch * f * s;
+        let x = random(n, (batch + f + s) as u64, -2.0, 3.0);
         let gamma = random(f, 3, 0.5, 1.5);
         let beta = random(f, 4, -0.5, 0.5);
-        let dy = random(batch * f, 5, -1.0, 1.0);
+        let dy = random(n, 5, -1.0, 1.0);
         let rm0 = random(f, 6, -0.1, 0.1);
         let rv0 = random(f, 7, 0.5, 1.5);
         let (gx, gg, gb, gdy) = (
@@ -462,17 +473,17 @@ fn batchnorm_train_eval_and_backward_match_reference() {
             t(gpu, "dy", &dy),
         );
         let (gy, gmean, ginv) = (
-            t(gpu, "y", &sentinel(batch * f)),
+            t(gpu, "y", &sentinel(n)),
             t(gpu, "mean", &sentinel(f)),
             t(gpu, "invstd", &sentinel(f)),
         );
         let (grm, grv) = (t(gpu, "rm", &rm0), t(gpu, "rv", &rv0));
         let (gdx, gdg, gdb) = (
-            t(gpu, "dx", &sentinel(batch * f)),
+            t(gpu, "dx", &sentinel(n)),
             t(gpu, "dgamma", &sentinel(f)),
             t(gpu, "dbeta", &sentinel(f)),
         );
-        let gye = t(gpu, "y_eval", &sentinel(batch * f));
+        let gye = t(gpu, "y_eval", &sentinel(n));
         let eps = 1e-5f32;
         let u = gpu
             .uniform(
@@ -482,6 +493,8 @@ fn batchnorm_train_eval_and_backward_match_reference() {
                     features: f as u32,
                     eps,
                     momentum: 0.1,
+                    spatial: s as u32,
+                    _pad: [0; 3],
                 },
             )
             .unwrap();
@@ -535,7 +548,7 @@ fn batchnorm_train_eval_and_backward_match_reference() {
                     &grv.buffer,
                     &gye.buffer,
                 ],
-                gpu.groups_1d(&BATCHNORM_EVAL, batch * f),
+                gpu.groups_1d(&BATCHNORM_EVAL, n),
             )
             .unwrap();
         gpu.run(&[train, back, eval]).unwrap();
@@ -543,11 +556,10 @@ fn batchnorm_train_eval_and_backward_match_reference() {
             &widen(&x),
             &widen(&gamma),
             &widen(&beta),
-            batch,
-            f,
+            (batch, f, s),
             eps as f64,
         );
-        let what = format!("batchnorm batch={batch} features={f}");
+        let what = format!("batchnorm batch={batch} features={f} spatial={s}");
         // With batch 1 the variance is 0 and outputs are β exactly; tolerances cover 1/sqrt(eps).
         assert_close(&format!("{what} y"), &read(gpu, &gy), &fwd.y, 1e-4, 1e-5);
         let rm: Vec<f64> = rm0
@@ -575,7 +587,7 @@ fn batchnorm_train_eval_and_backward_match_reference() {
             1e-6,
         );
         let (dx, dg, db) =
-            r::batchnorm_backward(&widen(&x), &widen(&gamma), &fwd, &widen(&dy), batch, f);
+            r::batchnorm_backward(&widen(&x), &widen(&gamma), &fwd, &widen(&dy), (batch, f, s));
         assert_close(&format!("{what} dx"), &read(gpu, &gdx), &dx, 1e-3, 1e-4);
         assert_close(&format!("{what} dgamma"), &read(gpu, &gdg), &dg, 1e-4, 1e-5);
         assert_close(&format!("{what} dbeta"), &read(gpu, &gdb), &db, 1e-5, 1e-5);
@@ -585,7 +597,7 @@ fn batchnorm_train_eval_and_backward_match_reference() {
             &widen(&beta),
             &rm,
             &rv,
-            f,
+            (f, s),
             eps as f64,
         );
         assert_close(&format!("{what} eval"), &read(gpu, &gye), &ye, 1e-4, 1e-5);
@@ -701,7 +713,7 @@ fn gather_count_positive_and_histogram_are_exact() {
     assert_eq!(read(gpu, &bx), want_x);
     assert_eq!(read(gpu, &by), want_y);
 
-    // count_positive, accumulated over two launches
+    // count_positive per unit (spatial 1), accumulated over two launches
     let (rows, cols) = (33usize, 70usize);
     let a = random(rows * cols, 3, -1.0, 1.0);
     let ga = t(gpu, "a", &a);
@@ -709,10 +721,11 @@ fn gather_count_positive_and_histogram_are_exact() {
     let u = gpu
         .uniform(
             "p",
-            &MatrixParams {
+            &CountPositiveParams {
                 rows: rows as u32,
-                cols: cols as u32,
-                _pad: [0; 2],
+                features: cols as u32,
+                spatial: 1,
+                _pad: 0,
             },
         )
         .unwrap();
@@ -736,6 +749,41 @@ fn gather_count_positive_and_histogram_are_exact() {
         .unwrap();
     let want: Vec<u32> = (0..cols)
         .map(|j| 2 * (0..rows).filter(|&i| a[i * cols + j] > 0.0).count() as u32)
+        .collect();
+    assert_eq!(gpu.read::<u32>(&counts).unwrap(), want);
+
+    // count_positive per channel of 3 × 5 × 7 NCHW images (spatial 35)
+    let (rows, channels, spatial) = (3usize, 5usize, 35usize);
+    let a = random(rows * channels * spatial, 5, -1.0, 1.0);
+    let ga = t(gpu, "a", &a);
+    let counts = gpu.tensor_from("counts", &vec![0u32; channels]).unwrap();
+    let u = gpu
+        .uniform(
+            "p",
+            &CountPositiveParams {
+                rows: rows as u32,
+                features: channels as u32,
+                spatial: spatial as u32,
+                _pad: 0,
+            },
+        )
+        .unwrap();
+    gpu.run(&[gpu
+        .dispatch(
+            &COUNT_POSITIVE,
+            &[],
+            &[&u, &ga.buffer, &counts.buffer],
+            [1, 1, 1],
+        )
+        .unwrap()])
+        .unwrap();
+    let want: Vec<u32> = (0..channels)
+        .map(|c| {
+            (0..rows)
+                .flat_map(|i| (0..spatial).map(move |s| (i * channels + c) * spatial + s))
+                .filter(|&k| a[k] > 0.0)
+                .count() as u32
+        })
         .collect();
     assert_eq!(gpu.read::<u32>(&counts).unwrap(), want);
 
@@ -950,5 +998,90 @@ fn conv2d_forward_and_backward_match_the_reference_on_odd_geometries() {
             1e-5,
             atol(batch * oh * ow),
         );
+    }
+}
+
+/// Max and average pooling, forward and backward, against src/reference/pool.rs on odd planes,
+/// windows, strides and paddings, and global average pooling (the whole plane as the window).
+/// Tolerances: max pooling is exact (a copy and a routed gradient); average pooling sums at
+/// most kh·kw terms in f32 (relative 1e-5, absolute 2e-6·√terms).
+#[test]
+fn pool2d_forward_and_backward_match_the_reference_on_odd_geometries() {
+    use netdx::model::PoolKind;
+    use netdx::reference::pool::Pool2d;
+    let gpu = gpu_or_skip!();
+    let geometries = [
+        // (planes, h, w, [kh, kw], [sh, sw], padding)
+        (1, 1, 1, [1, 1], [1, 1], 0),
+        (3, 7, 5, [3, 3], [2, 2], 1),
+        (2, 17, 13, [2, 3], [2, 1], 1),
+        (6, 28, 28, [2, 2], [2, 2], 0),
+        (5, 9, 11, [3, 2], [1, 3], 0),
+        // Overlapping windows: an input in several windows takes several gradients.
+        (4, 6, 6, [3, 3], [1, 1], 1),
+        // Global average pooling of a 129-pixel plane.
+        (3, 3, 43, [3, 43], [1, 1], 0),
+    ];
+    for kind in [PoolKind::Max, PoolKind::Avg] {
+        for (seed, &(planes, h, w, kernel, stride, padding)) in geometries.iter().enumerate() {
+            let pool = Pool2d {
+                kind,
+                planes,
+                height: h,
+                width: w,
+                kernel,
+                stride,
+                padding,
+            };
+            let what = format!("{pool:?}");
+            let params = Pool2dParams::of(&pool).expect("window fits");
+            let x = random(pool.input_len(), 20 * seed as u64 + 1, -1.0, 1.0);
+            let dy = random(pool.output_len(), 20 * seed as u64 + 2, -1.0, 1.0);
+            let u = gpu.uniform("pool2d", &params).unwrap();
+            let (xt, dyt) = (t(gpu, "x", &x), t(gpu, "dy", &dy));
+            let yt = t(gpu, "y", &sentinel(pool.output_len()));
+            let argmax = t(gpu, "argmax", &sentinel(pool.output_len()));
+            let dxt = t(gpu, "dx", &sentinel(pool.input_len()));
+            let constants = Pool2dParams::constants(kind);
+            let d = [
+                gpu.dispatch(
+                    &POOL2D_FORWARD,
+                    &constants,
+                    &[&u, &xt.buffer, &yt.buffer, &argmax.buffer],
+                    gpu.groups_1d(&POOL2D_FORWARD, pool.output_len()),
+                )
+                .unwrap(),
+                gpu.dispatch(
+                    &POOL2D_BACKWARD,
+                    &constants,
+                    &[&u, &dyt.buffer, &argmax.buffer, &dxt.buffer],
+                    gpu.groups_1d(&POOL2D_BACKWARD, pool.input_len()),
+                )
+                .unwrap(),
+            ];
+            gpu.run(&d).unwrap();
+            let (y, chosen) = pool.forward(&widen(&x));
+            let dx = pool.backward(&chosen, &widen(&dy));
+            let terms = (kernel[0] * kernel[1]) as f64;
+            let (rtol, atol) = match kind {
+                PoolKind::Max => (0.0, 0.0),
+                PoolKind::Avg => (1e-5, 2e-6 * terms.sqrt()),
+            };
+            assert_close(&format!("pool y {what}"), &read(gpu, &yt), &y, rtol, atol);
+            if kind == PoolKind::Max {
+                let got: Vec<u32> = gpu.read::<u32>(&argmax).unwrap();
+                let want: Vec<u32> = chosen.iter().map(|&i| i as u32).collect();
+                assert_eq!(got, want, "pool argmax {what}");
+            }
+            // Overlapping max windows may route several gradients to one input: sums of a
+            // few terms in f32.
+            assert_close(
+                &format!("pool dx {what}"),
+                &read(gpu, &dxt),
+                &dx,
+                1e-5,
+                2e-6 * terms.sqrt(),
+            );
+        }
     }
 }

@@ -7,6 +7,7 @@ mod common;
 mod bad_configs;
 mod checks;
 mod cli;
+mod cnn;
 mod data;
 mod fuzz;
 mod kernels;

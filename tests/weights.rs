@@ -73,7 +73,7 @@ fn weights_saved_by_netdx_load_back_and_train_bit_identically() {
     // Trained weights (with batch-norm running statistics) round-trip exactly.
     let out = dir().join("trained.safetensors");
     weights::save(&out, &trained, BTreeMap::new()).unwrap();
-    let model = Model::build(&c.model, 4).unwrap();
+    let model = Model::build(&c.model, 4, None).unwrap();
     assert_eq!(weights::load(&out, &model).unwrap(), trained);
 }
 
@@ -105,7 +105,7 @@ fn ramp(n: usize, scale: f32) -> Vec<f32> {
 fn pytorch_sequential_names_load_with_any_float_dtype() {
     use safetensors::Dtype::{F32, F64, I64};
     let c = config("torch", "");
-    let model = Model::build(&c.model, 4).unwrap();
+    let model = Model::build(&c.model, 4, None).unwrap();
     // As `safetensors.torch.save_file(nn.Sequential(Linear(4, 8), BatchNorm1d(8), ReLU(),
     // Dropout(0.25), Linear(8, 3)).state_dict(), …)` writes them (one tensor in f64).
     let w0 = ramp(32, 0.01);
@@ -152,7 +152,7 @@ fn pytorch_sequential_names_load_with_any_float_dtype() {
 fn weights_that_do_not_fit_list_every_missing_extra_and_misshapen_tensor() {
     use safetensors::Dtype::F32;
     let c = config("misfit", "");
-    let model = Model::build(&c.model, 4).unwrap();
+    let model = Model::build(&c.model, 4, None).unwrap();
     let file = dir().join("bad.safetensors");
     write_raw(
         &file,
@@ -238,7 +238,7 @@ fn a_dump_holds_every_tensor_of_the_step_and_matches_the_reference() {
 
     // Recompute the step in f64 from the dumped weights and batch.
     let read = |n: &str| file.read(n).unwrap().data;
-    let model = Model::build(&c.model, 4).unwrap();
+    let model = Model::build(&c.model, 4, None).unwrap();
     let host_names = model.params();
     let p = RefParams {
         params: host_names.iter().map(|i| widen(&read(&i.name))).collect(),

@@ -2,7 +2,8 @@
 //! from the GPU reductions of the observation run), per-layer output histograms at five points
 //! of the run (in the details), and saturation of tanh and sigmoid layers
 //! over the dataset (|y| > 0.99 for tanh, y < 0.01 or > 0.99 for sigmoid). Saturated units pass
-//! almost no gradient.
+//! almost no gradient. Image layers also get per-channel mean and std after the run (over the
+//! first evaluation chunk), where one dead or exploding channel cannot hide in a layer mean.
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -46,6 +47,34 @@ impl Check for ActivationStats {
     type Params = Params;
 
     fn run(ctx: &mut Context, p: &Params) -> Result<Finding> {
+        let image_layers: Vec<usize> = ctx
+            .model
+            .layers
+            .iter()
+            .filter(|l| l.out_shape.image().is_some())
+            .map(|l| l.index)
+            .collect();
+        let channels = if image_layers.is_empty() {
+            Vec::new()
+        } else {
+            let gpu = ctx.gpu;
+            let trainer = ctx.trained()?;
+            let targets: Vec<(usize, f64)> = image_layers.iter().map(|&i| (i + 1, 0.0)).collect();
+            super::context::channel_moments(gpu, trainer, &targets)?.1
+        };
+        let per_channel: Vec<(usize, serde_json::Value)> = image_layers
+            .iter()
+            .zip(&channels)
+            .map(|(&layer, m)| {
+                let rows: Vec<_> = m
+                    .mean
+                    .iter()
+                    .zip(&m.invstd)
+                    .map(|(&m, &s)| json!({"mean": m, "std": 1.0 / s as f64}))
+                    .collect();
+                (layer, json!(rows))
+            })
+            .collect();
         let obs = ctx.observation()?;
         let window = obs.window();
         let (first, last) = (obs.records.first(), obs.records.last());
@@ -64,13 +93,17 @@ impl Check for ActivationStats {
                     worst = Some((s, i));
                 }
             }
-            layers.push(json!({
+            let mut row = json!({
                 "layer": i,
                 "first_step": stat(first),
                 "last_step": stat(last),
                 "saturated_at_init": obs.saturation_before[i],
                 "saturated_after_training": obs.saturation_after[i],
-            }));
+            });
+            if let Some((_, c)) = per_channel.iter().find(|(l, _)| *l == i) {
+                row["channels_after_training"] = c.clone();
+            }
+            layers.push(row);
         }
         let f = Finding::new(
             Self::NAME,

@@ -6,7 +6,10 @@ use crate::config::Config;
 use crate::data::Dataset;
 use crate::error::Result;
 use crate::gpu::{Dispatch, Gpu, Tensor, TensorUsage};
-use crate::kernels::{HistogramParams, MatrixParams, COUNT_POSITIVE, HISTOGRAM};
+use crate::kernels::{
+    BatchNormParams, CountPositiveParams, HistogramParams, StepUniform, BATCHNORM_TRAIN,
+    COUNT_POSITIVE, HISTOGRAM,
+};
 use crate::model::{LayerSpec, Model, ParamInfo};
 use crate::ops::Activation;
 use crate::train::{BatchPlan, EvalPlans, Instrumentation, StepRecord, Trainer};
@@ -97,7 +100,7 @@ impl<'g> Context<'g> {
         dataset: Dataset,
         max_observe_steps: usize,
     ) -> Result<Self> {
-        let model = Model::build(&config.model, dataset.x_width)?;
+        let model = Model::build(&config.model, dataset.x_width, dataset.image)?;
         // Errors every check would hit: report them once, as the config errors they are.
         crate::train::check_output(
             config.loss.name,
@@ -221,6 +224,79 @@ impl<'g> Context<'g> {
     }
 }
 
+/// Per-channel mean and 1/sqrt(var + eps) of one layer's values.
+pub struct Moments {
+    pub mean: Vec<f32>,
+    pub invstd: Vec<f32>,
+}
+
+/// Per channel (per feature of a vector) of the batch-norm input at each `(layer, eps)`
+/// target, its mean and 1/sqrt(var + eps) over the first evaluation chunk (up to 4096
+/// examples, evaluation mode), measured by the batch-norm statistics kernel into scratch
+/// buffers. `layer` indexes `BatchPlan::acts`: 0 is the input, i + 1 layer i's output.
+/// Returns the number of examples measured and the moments per target.
+pub fn channel_moments(
+    gpu: &Gpu,
+    trainer: &Trainer,
+    targets: &[(usize, f64)],
+) -> Result<(usize, Vec<Moments>)> {
+    let model = &trainer.model;
+    let plans = EvalPlans::new(gpu, &trainer.net, &trainer.data, &trainer.config)?;
+    let plan = &plans.plans[0];
+    let mut probes = Vec::new();
+    let mut outputs = Vec::new();
+    for &(act, eps) in targets {
+        let shape = match act {
+            0 => model.image.map_or(
+                crate::model::Shape::Flat(model.input),
+                crate::model::Shape::Image,
+            ),
+            i => model.layers[i - 1].out_shape,
+        };
+        let width = shape.features();
+        let ones = gpu.tensor_from("probe.gamma", &vec![1.0f32; width])?;
+        let zeros = gpu.tensor_from("probe.beta", &vec![0.0f32; width])?;
+        let y = gpu.tensor("probe.y", plan.batch * shape.len(), TensorUsage::Storage)?;
+        let mean = gpu.tensor("probe.mean", width, TensorUsage::Storage)?;
+        let invstd = gpu.tensor("probe.invstd", width, TensorUsage::Storage)?;
+        let rm = gpu.tensor("probe.running_mean", width, TensorUsage::Storage)?;
+        let rv = gpu.tensor("probe.running_var", width, TensorUsage::Storage)?;
+        let u = gpu.uniform(
+            "batchnorm",
+            &BatchNormParams::new(plan.batch, shape, eps, 0.0),
+        )?;
+        probes.push(gpu.dispatch(
+            &BATCHNORM_TRAIN,
+            &[],
+            &[
+                &u,
+                &plan.acts[act].buffer,
+                &ones.buffer,
+                &zeros.buffer,
+                &y.buffer,
+                &mean.buffer,
+                &invstd.buffer,
+                &rm.buffer,
+                &rv.buffer,
+            ],
+            [(width as u32).div_ceil(64), 1, 1],
+        )?);
+        outputs.push((mean, invstd));
+    }
+    let idx: Vec<u32> = (0..plan.batch as u32).collect();
+    plan.run_with(gpu, &trainer.net, &idx, &StepUniform::default(), &probes)?;
+    let moments = outputs
+        .iter()
+        .map(|(m, s)| {
+            Ok(Moments {
+                mean: gpu.read::<f32>(m)?,
+                invstd: gpu.read::<f32>(s)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok((plan.batch, moments))
+}
+
 /// Runs the evaluation plans over the whole dataset with one probe dispatch per plan and per
 /// `(layer, counter length)` target, each accumulating into its own zeroed u32 buffer, and
 /// returns the counters.
@@ -254,23 +330,26 @@ fn probe(
     counters.iter().map(|c| gpu.read::<u32>(c)).collect()
 }
 
-/// For each ReLU and leaky-ReLU layer, the number of dataset examples (evaluation mode) for which each unit's
-/// output is positive; `None` for other layers. Counted on the GPU by `count_positive`.
+/// For each ReLU and leaky-ReLU layer, per unit (per channel of an image layer) the number of
+/// positive outputs over the dataset in evaluation mode (examples, times pixels for a
+/// channel); `None` for other layers. Counted on the GPU by `count_positive`.
 pub fn unit_activity(gpu: &Gpu, trainer: &Trainer) -> Result<Vec<Option<Vec<u32>>>> {
     let model = &trainer.model;
     let targets: Vec<(usize, usize)> = model
         .activation_layers(&[Activation::Relu, Activation::LeakyRelu])
         .into_iter()
-        .map(|i| (i, model.layers[i].output))
+        .map(|i| (i, model.layers[i].out_shape.features()))
         .collect();
     let counts = probe(gpu, trainer, &targets, |plan, layer, counts| {
-        let width = model.layers[layer].output;
+        let shape = model.layers[layer].out_shape;
+        let width = shape.features();
         let u = gpu.uniform(
             "count_positive",
-            &MatrixParams {
+            &CountPositiveParams {
                 rows: plan.batch as u32,
-                cols: width as u32,
-                _pad: [0; 2],
+                features: width as u32,
+                spatial: shape.spatial() as u32,
+                _pad: 0,
             },
         )?;
         gpu.dispatch(

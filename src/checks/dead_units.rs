@@ -1,5 +1,6 @@
 //! Check intermediate outputs: the fraction of ReLU units that are never active over the
-//! dataset, per layer, at initialization and after the observation run.
+//! dataset, per layer, at initialization and after the observation run. In an image layer
+//! the unit is a channel: dead when no pixel of any example is positive.
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -46,6 +47,13 @@ impl Check for DeadUnits {
     type Params = Params;
 
     fn run(ctx: &mut Context, p: &Params) -> Result<Finding> {
+        // In image layers the unit is a channel.
+        let per_channel: Vec<bool> = ctx
+            .model
+            .layers
+            .iter()
+            .map(|l| l.out_shape.image().is_some())
+            .collect();
         let obs = ctx.observation()?;
         let window = obs.window();
         let mut rows = Vec::new();
@@ -58,7 +66,8 @@ impl Check for DeadUnits {
         {
             let (Some(b), Some(a)) = (b, a) else { continue };
             let (db, da) = (dead_fraction(b), dead_fraction(a));
-            rows.push(json!({"layer": i, "units": a.len(), "dead_at_init": db, "dead_after_training": da}));
+            let per = if per_channel[i] { "channel" } else { "unit" };
+            rows.push(json!({"layer": i, "units": a.len(), "per": per, "dead_at_init": db, "dead_after_training": da}));
             for (v, when) in [(db, "at init"), (da, "after training")] {
                 if worst.is_none_or(|w| v > w.0) {
                     worst = Some((v, i, when));
@@ -95,7 +104,12 @@ impl Check for DeadUnits {
                 100.0 * frac
             ))
         } else {
-            f.message(format!("{:.0} % of the units of layer {layer} never activate {when}", 100.0 * frac))
+            let units = if per_channel[layer] {
+                "channels"
+            } else {
+                "units"
+            };
+            f.message(format!("{:.0} % of the {units} of layer {layer} never activate {when}", 100.0 * frac))
                 .fix("lower the learning rate, initialize biases slightly positive (bias: 0.01) rather than negative, or use leaky_relu")
         })
     }

@@ -10,10 +10,7 @@ use serde_json::json;
 
 use super::{grade_upper, Check, Context, Finding, ParamDoc, Section, Verdict};
 use crate::error::Result;
-use crate::gpu::TensorUsage;
-use crate::kernels::{BatchNormParams, StepUniform, BATCHNORM_TRAIN};
 use crate::model::LayerSpec;
-use crate::train::EvalPlans;
 
 pub struct DropoutBn;
 
@@ -81,54 +78,17 @@ impl Check for DropoutBn {
         let gpu = ctx.gpu;
         let trainer = ctx.trained()?;
         let state = trainer.net.download(gpu)?.state;
-        let plans = EvalPlans::new(gpu, &trainer.net, &trainer.data, &trainer.config)?;
-        // The first evaluation chunk (up to 4096 examples) measures the real input variance of
-        // each batch norm with the batch-statistics kernel, into scratch buffers.
-        let plan = &plans.plans[0];
-        let mut probes = Vec::new();
-        let mut outputs = Vec::new();
-        for &(layer, eps) in &targets {
-            let width = layers[layer].output;
-            let ones = gpu.tensor_from("probe.gamma", &vec![1.0f32; width])?;
-            let zeros = gpu.tensor_from("probe.beta", &vec![0.0f32; width])?;
-            let y = gpu.tensor("probe.y", plan.batch * width, TensorUsage::Storage)?;
-            let mean = gpu.tensor("probe.mean", width, TensorUsage::Storage)?;
-            let invstd = gpu.tensor("probe.invstd", width, TensorUsage::Storage)?;
-            let rm = gpu.tensor("probe.running_mean", width, TensorUsage::Storage)?;
-            let rv = gpu.tensor("probe.running_var", width, TensorUsage::Storage)?;
-            let u = gpu.uniform(
-                "batchnorm",
-                &BatchNormParams {
-                    batch: plan.batch as u32,
-                    features: width as u32,
-                    eps: eps as f32,
-                    momentum: 0.0,
-                },
-            )?;
-            probes.push(gpu.dispatch(
-                &BATCHNORM_TRAIN,
-                &[],
-                &[
-                    &u,
-                    &plan.acts[layer].buffer,
-                    &ones.buffer,
-                    &zeros.buffer,
-                    &y.buffer,
-                    &mean.buffer,
-                    &invstd.buffer,
-                    &rm.buffer,
-                    &rv.buffer,
-                ],
-                [(width as u32).div_ceil(64), 1, 1],
-            )?);
-            outputs.push((layer, eps, invstd));
-        }
-        let idx: Vec<u32> = (0..plan.batch as u32).collect();
-        plan.run_with(gpu, &trainer.net, &idx, &StepUniform::default(), &probes)?;
+        // The real input variance of each batch norm, measured by the batch-statistics kernel
+        // over the first evaluation chunk.
+        let probes: Vec<(usize, f64)> = targets.clone();
+        let (examples, moments) = super::context::channel_moments(gpu, trainer, &probes)?;
+        let outputs = targets
+            .iter()
+            .zip(moments)
+            .map(|(&(layer, eps), m)| (layer, eps, m.invstd));
         let mut rows = Vec::new();
         let mut worst: Option<(f64, usize, usize)> = None;
-        for (layer, eps, invstd) in outputs {
-            let inv = gpu.read::<f32>(&invstd)?;
+        for (layer, eps, inv) in outputs {
             let name = format!("layers.{layer}.running_var");
             let running = &state
                 .iter()
@@ -159,7 +119,7 @@ impl Check for DropoutBn {
             .margin(p.warn - shift)
             .window(format!(
                 "after {} training steps; {} examples in evaluation mode",
-                ctx.observe_steps, plan.batch
+                ctx.observe_steps, examples
             ))
             .details(json!({"layers": rows}));
         Ok(if verdict == Verdict::Pass {

@@ -49,8 +49,9 @@ impl Check for Grow {
 
     fn run(ctx: &mut Context, p: &Params) -> Result<Finding> {
         let layers = &ctx.config.model.layers;
+        // Linear and convolution layers: each adds a depth.
         let linears: Vec<usize> = (0..layers.len())
-            .filter(|&i| matches!(layers[i], LayerSpec::Linear { .. }))
+            .filter(|&i| layers[i].is_weighted())
             .collect();
         let f = Finding::new(
             Self::NAME,
@@ -83,9 +84,15 @@ impl Check for Grow {
             let mut c = ctx.config.clone();
             // Initial weights from a file fit only the whole model; the prefixes start seeded.
             c.model.weights = None;
+            // In an image model the head is a linear layer that takes a vector: a prefix of
+            // convolutions that has not flattened yet reaches it through a flatten.
+            let bridge = ctx.model.image.is_some()
+                && matches!(head[0], LayerSpec::Linear { .. })
+                && !layers[..end].contains(&LayerSpec::Flatten);
             c.model.layers = layers[..end]
                 .iter()
                 .cloned()
+                .chain(bridge.then_some(LayerSpec::Flatten))
                 .chain(head.iter().cloned())
                 .collect();
             c.training.steps = p.steps;
@@ -100,7 +107,7 @@ impl Check for Grow {
                     let layer = if f.layer < end {
                         f.layer
                     } else if f.layer >= head_start {
-                        f.layer - head_start + end
+                        f.layer - head_start + end + bridge as usize
                     } else {
                         return None;
                     };

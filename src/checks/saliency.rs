@@ -1,8 +1,9 @@
 //! Check intermediate outputs: the gradient of the loss with respect to the inputs (saliency)
 //! for sample examples, at the weights after the observation run. Reports the features with
 //! the largest mean |∂L/∂x|; an all-zero or non-finite input gradient means the output does not
-//! depend on the input through the network and fails. (Saliency images for image-shaped inputs
-//! come with the convolutional layers.)
+//! depend on the input through the network and fails. For an image model the details also hold
+//! saliency maps (|∂L/∂x| summed over channels, per example and averaged) and the trained
+//! first convolution's filters, which the HTML report draws as images.
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -10,6 +11,7 @@ use serde_json::json;
 use super::overfit_small::small_subset;
 use super::{Check, Context, Finding, ParamDoc, Section, Verdict};
 use crate::error::Result;
+use crate::model::{HostParams, Image, LayerSpec, Model};
 use crate::train::{Instrumentation, Trainer, TrainerOptions};
 
 pub struct Saliency;
@@ -50,6 +52,7 @@ impl Check for Saliency {
     fn run(ctx: &mut Context, p: &Params) -> Result<Finding> {
         let gpu = ctx.gpu;
         let weights = ctx.trained()?.net.download(gpu)?;
+        let filters = first_layer_filters(&ctx.model, &weights);
         let data = small_subset(&ctx.dataset, p.examples, ctx.config.seed);
         let (n, w) = (data.n, data.x_width);
         let mut c = ctx.config.clone();
@@ -78,11 +81,31 @@ impl Check for Saliency {
         let total: f64 = per_feature.iter().sum();
         let mut order: Vec<usize> = (0..w).collect();
         order.sort_by(|&a, &b| per_feature[b].total_cmp(&per_feature[a]));
+        // An image's features are pixels: name them by (channel,) row and column.
+        let image = ctx.model.image;
+        let feature_name = |j: usize| match image {
+            Some(i) if i.channels == 1 => format!("pixel ({}, {})", j / i.width, j % i.width),
+            Some(i) => format!(
+                "pixel ({}, {}) of channel {}",
+                (j % i.plane()) / i.width,
+                j % i.width,
+                j / i.plane()
+            ),
+            None => j.to_string(),
+        };
         let top: Vec<_> = order
             .iter()
             .take(p.top)
-            .map(|&j| json!({"feature": j, "mean_abs_gradient": per_feature[j]}))
+            .map(|&j| json!({"feature": j, "name": feature_name(j), "mean_abs_gradient": per_feature[j]}))
             .collect();
+        let mut details =
+            json!({"top_features": top, "per_example": grad.chunks(w).take(4).collect::<Vec<_>>()});
+        if let Some(image) = ctx.model.image {
+            details["image"] = saliency_maps(image, &grad, &per_feature);
+        }
+        if let Some(filters) = filters {
+            details["first_layer_filters"] = filters;
+        }
         let f = Finding::new(
             Self::NAME,
             Self::SECTION,
@@ -92,9 +115,7 @@ impl Check for Saliency {
         .measured(total / w.max(1) as f64)
         .threshold("> 0 and finite")
         .window(format!("{n} examples at the trained weights"))
-        .details(
-            json!({"top_features": top, "per_example": grad.chunks(w).take(4).collect::<Vec<_>>()}),
-        );
+        .details(details);
         Ok(if !finite {
             Finding {
                 verdict: Verdict::Fail,
@@ -108,14 +129,58 @@ impl Check for Saliency {
                 .fix("no signal flows back to the input: dead units (dead_units), a zeroed layer, or an input that never reaches the model")
         } else {
             f.message(format!(
-                "most salient features: {}",
+                "most salient {}: {}",
+                if image.is_some() {
+                    "pixels (row, column)"
+                } else {
+                    "features"
+                },
                 order
                     .iter()
                     .take(p.top)
-                    .map(|j| j.to_string())
+                    .map(|&j| match image {
+                        Some(_) => feature_name(j).trim_start_matches("pixel ").to_string(),
+                        None => j.to_string(),
+                    })
                     .collect::<Vec<_>>()
                     .join(", ")
             ))
         })
     }
+}
+
+/// Examples whose saliency maps the details keep.
+const MAPS: usize = 4;
+
+/// |∂L/∂x| of an image model summed over channels into `height` × `width` maps: the mean over
+/// the examples, and the first few examples' own.
+fn saliency_maps(image: Image, grad: &[f32], per_feature: &[f64]) -> serde_json::Value {
+    let plane = image.plane();
+    let fold = |values: &dyn Fn(usize) -> f64| -> Vec<f64> {
+        (0..plane)
+            .map(|s| (0..image.channels).map(|c| values(c * plane + s)).sum())
+            .collect()
+    };
+    let mean = fold(&|j| per_feature[j]);
+    let maps: Vec<Vec<f64>> = grad
+        .chunks(image.len())
+        .take(MAPS)
+        .map(|g| fold(&|j| (g[j] as f64).abs()))
+        .collect();
+    json!({
+        "shape": [image.channels, image.height, image.width],
+        "mean_map": mean,
+        "maps": maps,
+    })
+}
+
+/// The weights of the model's first convolution, `[out, in, kh, kw]`, after training.
+fn first_layer_filters(model: &Model, weights: &HostParams) -> Option<serde_json::Value> {
+    let layer = model
+        .layers
+        .iter()
+        .find(|l| matches!(l.spec, LayerSpec::Conv2d { .. }))?;
+    let name = format!("layers.{}.weight", layer.index);
+    let t = weights.params.iter().find(|t| t.name == name)?;
+    Some(json!({"layer": layer.index, "shape": t.shape, "values": t.data}))
 }

@@ -444,11 +444,32 @@ impl Config {
             ));
         }
         let d = &self.data;
-        const SOURCES: &str = "`builtin: spiral|blobs|xor|regression`, `csv: {path: …}`, `npy: {x: …, y: …}`, `npz: {path: …}`, `idx: {images: …, labels: …}` or `safetensors: {path: …}`";
+        const SOURCES: &str = "`builtin: spiral|blobs|xor|regression|shapes`, `csv: {path: …}`, `npy: {x: …, y: …}`, `npz: {path: …}`, `idx: {images: …, labels: …}` or `safetensors: {path: …}`";
         match d.source_count() {
             0 => return Err(bad("data", format!("needs one of {SOURCES}"))),
             1 => {}
             _ => return Err(bad("data", format!("give only one of {SOURCES}"))),
+        }
+        if let Some(f) = &d.fallback {
+            if d.file_source().is_none() {
+                return Err(bad(
+                    "data.fallback",
+                    "replaces a file source whose files are missing; this data section has none"
+                        .into(),
+                ));
+            }
+            if f.builtin.is_none()
+                || f.source_count() != 1
+                || f.fallback.is_some()
+                || f.validation.is_some()
+                || f.normalize != crate::data::Normalize::None
+            {
+                return Err(bad(
+                    "data.fallback",
+                    "must be a built-in with its own parameters, e.g. {builtin: shapes, size: 28}; validation and normalize apply from the data section"
+                        .into(),
+                ));
+            }
         }
         if let Some(crate::data::Validation::Fraction(f)) = d.validation {
             if !(f > 0.0 && f < 1.0) {
@@ -471,10 +492,32 @@ impl Config {
             ("data.points_per_class", d.points_per_class),
             ("data.points", d.points),
             ("data.dims", d.dims),
+            ("data.size", d.size),
         ] {
             if v == Some(0) {
                 return Err(bad(key, "must be at least 1".into()));
             }
+        }
+        if d.builtin == Some(crate::data::BuiltinKind::Shapes) {
+            let most = crate::data::SHAPE_CLASSES.len();
+            if d.classes.is_some_and(|k| k > most) {
+                return Err(bad(
+                    "data.classes",
+                    format!("the built-in shapes have {most} classes at most"),
+                ));
+            }
+            let (lo, hi) = crate::data::SHAPES_SIZE_RANGE;
+            if d.size.is_some_and(|s| !(lo..=hi).contains(&s)) {
+                return Err(bad(
+                    "data.size",
+                    format!("the side of a shapes image must be {lo} to {hi} pixels"),
+                ));
+            }
+        } else if d.size.is_some() {
+            return Err(bad(
+                "data.size",
+                "is the side of the built-in `shapes` images; other sources do not take it".into(),
+            ));
         }
         if d.dims.is_some_and(|v| v > limits::MAX_WIDTH) {
             return Err(bad(
@@ -487,13 +530,16 @@ impl Config {
             .unwrap_or(1)
             .saturating_mul(d.points_per_class.unwrap_or(1))
             .max(d.points.unwrap_or(0));
-        let values = generated.saturating_mul(d.dims.unwrap_or(2));
+        let features = match d.builtin {
+            Some(crate::data::BuiltinKind::Shapes) => d.size.unwrap_or(16).pow(2),
+            _ => d.dims.unwrap_or(2),
+        };
+        let values = generated.saturating_mul(features);
         if generated > limits::MAX_GENERATED_EXAMPLES || values > limits::MAX_TENSOR_ELEMENTS {
             return Err(bad(
                 if d.points.is_some() { "data.points" } else { "data.points_per_class" },
                 format!(
-                    "{generated} examples of {} features is more than a built-in dataset can have ({} examples, {} values)",
-                    d.dims.unwrap_or(2),
+                    "{generated} examples of {features} features is more than a built-in dataset can have ({} examples, {} values)",
                     limits::MAX_GENERATED_EXAMPLES,
                     limits::MAX_TENSOR_ELEMENTS
                 ),
@@ -612,6 +658,34 @@ impl Config {
                         ),
                     ))
                 }
+                LayerSpec::Conv2d { out, .. } if *out == 0 || *out > limits::MAX_WIDTH => {
+                    return Err(bad(
+                        &format!("model.layers[{i}].conv2d.out"),
+                        format!("must be between 1 and {}, got {out}", limits::MAX_WIDTH),
+                    ))
+                }
+                LayerSpec::Conv2d {
+                    kernel,
+                    stride,
+                    dilation,
+                    ..
+                } if kernel.contains(&0) || *stride == 0 || *dilation == 0 => {
+                    return Err(bad(
+                        &format!("model.layers[{i}].conv2d"),
+                        "kernel, stride and dilation must each be at least 1".into(),
+                    ))
+                }
+                LayerSpec::Pool2d {
+                    kind,
+                    kernel,
+                    stride,
+                    ..
+                } if kernel.contains(&0) || stride.contains(&0) => {
+                    return Err(bad(
+                        &format!("model.layers[{i}].{}", kind.name()),
+                        "kernel and stride must each be at least 1".into(),
+                    ))
+                }
                 LayerSpec::Dropout { rate } if !(0.0..1.0).contains(rate) => {
                     return Err(bad(
                         &format!("model.layers[{i}].dropout.rate"),
@@ -651,7 +725,11 @@ impl Config {
                         ),
                     ))
                 }
-                Some(LayerSpec::Linear { .. } | LayerSpec::BatchNorm { .. }) => {}
+                Some(
+                    LayerSpec::Linear { .. }
+                    | LayerSpec::Conv2d { .. }
+                    | LayerSpec::BatchNorm { .. },
+                ) => {}
                 Some(_) if !matches!(f.kind, FaultKind::CorruptOutput | FaultKind::MixBatch) => {
                     return Err(bad(
                         &key,

@@ -61,34 +61,41 @@ pub fn load_data(config: &Config, text: &str, path: &Path) -> Result<crate::data
 
 /// Builds the model for `data` and checks everything that can be checked without a GPU.
 pub fn preflight(config: &Config, text: &str, path: &Path, data: &Dataset) -> Result<Model> {
-    let model = Model::build(&config.model, data.x_width).map_err(|e| match &e {
+    let model = Model::build(&config.model, data.x_width, data.image).map_err(|e| match &e {
         Error::Shape { layer: 0, kind, .. } if kind == "input" => {
             at(path, text, "model.input", e.to_string())
         }
-        Error::Shape { layer, .. } => {
+        Error::InputShape { message } => at(path, text, "model.shape", message.clone()),
+        Error::Shape { layer, .. } | Error::LayerShape { layer, .. } => {
             at(path, text, &format!("model.layers[{layer}]"), e.to_string())
         }
         _ => e,
     })?;
     let mut total: u128 = 0;
     for l in &model.layers {
-        let weights = l.input as u128 * l.output as u128;
-        if let crate::model::LayerSpec::Linear { .. } = l.spec {
+        let weights = match &l.spec {
+            crate::model::LayerSpec::Conv2d { out, kernel, .. } => {
+                (*out * l.in_shape.features() * kernel[0] * kernel[1]) as u128
+            }
+            _ => l.input as u128 * l.output as u128,
+        };
+        if l.spec.is_weighted() {
             if weights > limits::MAX_TENSOR_ELEMENTS as u128 {
                 return Err(at(
                     path,
                     text,
                     &format!("model.layers[{}]", l.index),
                     format!(
-                        "layer {} (linear {} → {}) would need a weight of {weights} elements, more than netdx allows in one tensor ({})",
+                        "layer {} ({} {} → {}) would need a weight of {weights} elements, more than netdx allows in one tensor ({})",
                         l.index,
-                        l.input,
-                        l.output,
+                        l.kind(),
+                        l.in_shape,
+                        l.out_shape,
                         limits::MAX_TENSOR_ELEMENTS
                     ),
                 ));
             }
-            total += weights + l.output as u128;
+            total += weights + l.out_shape.features() as u128;
         }
     }
     if total > limits::MAX_PARAMETERS as u128 {

@@ -110,5 +110,10 @@ pub fn to_dataset(
         y_width,
         classes,
         class_names: train.map(|t| t.class_names.clone()).unwrap_or_default(),
+        image: match x.shape[1..] {
+            [h, w] => Some([1, h, w]),
+            [c, h, w] => Some([c, h, w]),
+            _ => None,
+        },
     })
 }

@@ -173,6 +173,7 @@ pub fn load(source: &CsvSource, base: &Path, train: Option<&Dataset>) -> Result<
                 y_width: 1,
                 classes: None,
                 class_names: Vec::new(),
+                image: None,
             })
         }
         Task::Classification => {
@@ -239,6 +240,7 @@ pub fn load(source: &CsvSource, base: &Path, train: Option<&Dataset>) -> Result<
                 y_width: 1,
                 classes: Some(classes.len()),
                 class_names: classes,
+                image: None,
             })
         }
     }

@@ -11,7 +11,7 @@ mod prepare;
 mod sources;
 mod spec;
 
-pub use builtin::{builtin, BuiltinKind};
+pub use builtin::{builtin, BuiltinKind, SHAPES_SIZE_RANGE, SHAPE_CLASSES};
 pub use prepare::Normalize;
 pub use sources::{
     FileSource, IdxSource, NamedArraysSource, NpySource, NpzSource, SafetensorsSource,
@@ -45,7 +45,14 @@ impl From<Dataset> for LoadedData {
 pub fn load(spec: &DataSpec, seed: u64, base: &Path) -> Result<LoadedData> {
     let seed = spec.seed.unwrap_or(seed);
     let whole = match spec.file_source() {
-        Some(source) => sources::load(&source, spec, base, None)?,
+        Some(source) => match (sources::load(&source, spec, base, None), &spec.fallback) {
+            (Err(crate::Error::Data { file, .. }), Some(fallback)) if !file.exists() => {
+                let mut d = builtin(fallback, seed);
+                d.name = format!("{} (fallback: {} not found)", d.name, file.display());
+                d
+            }
+            (loaded, _) => loaded?,
+        },
         None => builtin(spec, seed),
     };
     prepare::prepare(whole, spec, seed, base)
@@ -64,6 +71,10 @@ pub struct Dataset {
     pub classes: Option<usize>,
     /// The label each class index stands for, when the file named them (CSV text labels).
     pub class_names: Vec<String>,
+    /// Each example as an image `[channels, height, width]`, when the source knows it (the
+    /// built-in `shapes`, IDX and other arrays of rank 3 or 4); image models take it as their
+    /// input shape unless `model.shape` says otherwise.
+    pub image: Option<[usize; 3]>,
 }
 
 /// What a run records of its data: shape, class balance and a content hash.
@@ -114,6 +125,7 @@ impl Dataset {
             y_width,
             classes,
             class_names: Vec::new(),
+            image: None,
         }
     }
 

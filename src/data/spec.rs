@@ -45,6 +45,9 @@ pub struct DataSpec {
     pub dims: Option<usize>,
     #[serde(default)]
     pub noise: Option<f64>,
+    /// The side of the built-in `shapes` images, in pixels.
+    #[serde(default)]
+    pub size: Option<usize>,
     /// Seed of the data (generation, label shuffling, the validation split), independent of
     /// the training seed; defaults to the config's seed.
     #[serde(default)]
@@ -66,6 +69,11 @@ pub struct DataSpec {
     /// training split and apply to both splits.
     #[serde(default)]
     pub normalize: Normalize,
+    /// A built-in to train on instead when the file source's files are missing
+    /// (`fallback: {builtin: shapes}`), so a suite written for a download also runs without
+    /// it; the dataset's name then says which file was missing.
+    #[serde(default)]
+    pub fallback: Option<Box<DataSpec>>,
 }
 
 impl DataSpec {

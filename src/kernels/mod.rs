@@ -288,6 +288,27 @@ pub static CONV2D_BACKWARD_WEIGHT: Kernel = Kernel {
     constants: &[],
 };
 
+const POOL2D_COMMON: WgslFile = wgsl!("pool2d_common.wgsl");
+
+/// Max or average pooling (`MAX_POOL`), NCHW (see src/reference/pool.rs): one invocation per
+/// output element; max pooling records the input index it took.
+pub static POOL2D_FORWARD: Kernel = Kernel {
+    name: "pool2d_forward",
+    files: &[POOL2D_COMMON, wgsl!("pool2d_forward.wgsl")],
+    bindings: &[U, R, RW, RW],
+    workgroup: [64, 1, 1],
+    constants: &["MAX_POOL"],
+};
+
+/// The input gradient of `pool2d_forward`: one invocation per input element.
+pub static POOL2D_BACKWARD: Kernel = Kernel {
+    name: "pool2d_backward",
+    files: &[POOL2D_COMMON, wgsl!("pool2d_backward.wgsl")],
+    bindings: &[U, R, R, RW],
+    workgroup: [64, 1, 1],
+    constants: &["MAX_POOL"],
+};
+
 pub static ALL: &[&Kernel] = &[
     &MATMUL,
     &SUM_ROWS,
@@ -311,6 +332,8 @@ pub static ALL: &[&Kernel] = &[
     &CONV2D_FORWARD,
     &CONV2D_BACKWARD_INPUT,
     &CONV2D_BACKWARD_WEIGHT,
+    &POOL2D_FORWARD,
+    &POOL2D_BACKWARD,
 ];
 
 /// `matmul` parameters: C[m, n] = op(A)[m, k] · op(B)[k, n].
@@ -323,13 +346,23 @@ pub struct MatmulParams {
     pub _pad: u32,
 }
 
-/// `sum_rows` and `count_positive` parameters: a row-major [rows, cols] matrix.
+/// `sum_rows` parameters: a row-major [rows, cols] matrix.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
 pub struct MatrixParams {
     pub rows: u32,
     pub cols: u32,
     pub _pad: [u32; 2],
+}
+
+/// `count_positive` parameters: `rows` examples of `features` × `spatial` values.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct CountPositiveParams {
+    pub rows: u32,
+    pub features: u32,
+    pub spatial: u32,
+    pub _pad: u32,
 }
 
 /// Activation forward and backward parameters.
@@ -425,6 +458,23 @@ pub struct BatchNormParams {
     pub features: u32,
     pub eps: f32,
     pub momentum: f32,
+    /// Values per feature and example: 1 for vectors, pixels per channel for images.
+    pub spatial: u32,
+    pub _pad: [u32; 3],
+}
+
+impl BatchNormParams {
+    /// Batch norm of a batch of `batch` examples of `shape` (per channel for an image).
+    pub fn new(batch: usize, shape: crate::model::Shape, eps: f64, momentum: f64) -> Self {
+        BatchNormParams {
+            batch: batch as u32,
+            features: shape.features() as u32,
+            eps: eps as f32,
+            momentum: momentum as f32,
+            spatial: shape.spatial() as u32,
+            _pad: [0; 3],
+        }
+    }
 }
 
 #[repr(C)]
@@ -500,6 +550,55 @@ impl Conv2dParams {
             padding: c.padding as u32,
             dilation: c.dilation as u32,
         })
+    }
+}
+
+/// `pool2d_*` parameters (shaders/pool2d_common.wgsl).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct Pool2dParams {
+    pub planes: u32,
+    pub height: u32,
+    pub width: u32,
+    pub out_height: u32,
+    pub out_width: u32,
+    pub kernel_h: u32,
+    pub kernel_w: u32,
+    pub stride_h: u32,
+    pub stride_w: u32,
+    pub padding: u32,
+    pub _pad: [u32; 2],
+}
+
+impl Pool2dParams {
+    /// The parameters of `p`, or `None` when its window does not fit its padded input.
+    pub fn of(p: &crate::reference::pool::Pool2d) -> Option<Pool2dParams> {
+        let (oh, ow) = p.output_size()?;
+        Some(Pool2dParams {
+            planes: p.planes as u32,
+            height: p.height as u32,
+            width: p.width as u32,
+            out_height: oh as u32,
+            out_width: ow as u32,
+            kernel_h: p.kernel[0] as u32,
+            kernel_w: p.kernel[1] as u32,
+            stride_h: p.stride[0] as u32,
+            stride_w: p.stride[1] as u32,
+            padding: p.padding as u32,
+            _pad: [0; 2],
+        })
+    }
+
+    /// The `MAX_POOL` constant for `kind`.
+    pub fn constants(kind: crate::model::PoolKind) -> [(&'static str, f64); 1] {
+        [(
+            "MAX_POOL",
+            if kind == crate::model::PoolKind::Max {
+                1.0
+            } else {
+                0.0
+            },
+        )]
     }
 }
 

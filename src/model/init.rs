@@ -1,6 +1,7 @@
 //! Host-side weight initialization from the seed. Each layer draws from its own SplitMix64
-//! stream (seed, layer index), in row-major order of `[out, in]`, so results do not depend on
-//! the adapter, and adding a layer leaves the others' initial weights unchanged.
+//! stream (seed, layer index), in row-major order of `[out, in]` (`[out, in, kh, kw]` for a
+//! convolution, whose fans are channels × kernel area, as PyTorch counts them), so results do
+//! not depend on the adapter, and adding a layer leaves the others' initial weights unchanged.
 
 use super::{LayerSpec, Model, ParamRole};
 use crate::model::Init;
@@ -60,6 +61,13 @@ pub fn init_params(model: &Model, seed: u64) -> HostParams {
                 draw(init, layer.input, layer.output, n, &mut rng)
             }
             (LayerSpec::Linear { bias, .. }, ParamRole::Bias) => vec![*bias as f32; n],
+            (LayerSpec::Conv2d { init, kernel, .. }, ParamRole::Weight) => {
+                let mut rng = SplitMix64::stream(seed, layer.index as u64);
+                let area = kernel[0] * kernel[1];
+                let (fan_in, fan_out) = (info.shape[1] * area, info.shape[0] * area);
+                draw(init, fan_in, fan_out, n, &mut rng)
+            }
+            (LayerSpec::Conv2d { bias, .. }, ParamRole::Bias) => vec![*bias as f32; n],
             (_, ParamRole::Gamma) => vec![1.0; n],
             _ => vec![0.0; n],
         };
@@ -71,15 +79,16 @@ pub fn init_params(model: &Model, seed: u64) -> HostParams {
     }
     for l in &model.layers {
         if let LayerSpec::BatchNorm { .. } = l.spec {
+            let features = l.out_shape.features();
             state.push(HostTensor {
                 name: format!("layers.{}.running_mean", l.index),
-                shape: vec![l.output],
-                data: vec![0.0; l.output],
+                shape: vec![features],
+                data: vec![0.0; features],
             });
             state.push(HostTensor {
                 name: format!("layers.{}.running_var", l.index),
-                shape: vec![l.output],
-                data: vec![1.0; l.output],
+                shape: vec![features],
+                data: vec![1.0; features],
             });
         }
     }

@@ -1,7 +1,10 @@
 //! The model as the user writes it. YAML forms accepted for a layer: a bare name (`relu`,
 //! `tanh`, `batch_norm`, `dropout`) or a single-key map with arguments
 //! (`{linear: {out: 64, init: kaiming_normal}}`, `{leaky_relu: {slope: 0.1}}`,
-//! `{dropout: {rate: 0.2}}`, `{batch_norm: {eps: 1e-5, momentum: 0.1}}`).
+//! `{dropout: {rate: 0.2}}`, `{batch_norm: {eps: 1e-5, momentum: 0.1}}`,
+//! `{conv2d: {out: 8, kernel: 3, padding: 1}}`, `{max_pool2d: {kernel: 2}}`). Image layers
+//! (`conv2d`, `max_pool2d`, `avg_pool2d`, `global_avg_pool`, `flatten`) follow PyTorch's
+//! `nn.Conv2d`, `nn.MaxPool2d`, `nn.AvgPool2d`, `nn.AdaptiveAvgPool2d(1)` and `nn.Flatten`.
 
 use std::fmt;
 
@@ -127,6 +130,146 @@ pub enum LayerSpec {
     Dropout {
         rate: f64,
     },
+    /// 2-D convolution over an image `[channels, height, width]`; weight `[out, in, kh, kw]`.
+    Conv2d {
+        out: usize,
+        kernel: [usize; 2],
+        stride: usize,
+        padding: usize,
+        dilation: usize,
+        init: Init,
+        bias: f64,
+    },
+    /// Max or average pooling over each channel (`stride` defaults to the kernel, as in
+    /// PyTorch; average pooling divides by the whole window, padding included).
+    Pool2d {
+        kind: PoolKind,
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        padding: usize,
+    },
+    /// The mean of each channel: `[c, h, w]` → `[c, 1, 1]`.
+    GlobalAvgPool,
+    /// An image `[c, h, w]` as a vector of `c·h·w` features (no copy of meaning: NCHW order).
+    Flatten,
+}
+
+impl LayerSpec {
+    /// The layer's name in the config.
+    pub fn name(&self) -> &'static str {
+        match self {
+            LayerSpec::Linear { .. } => "linear",
+            LayerSpec::Activation { kind, .. } => kind.name(),
+            LayerSpec::BatchNorm { .. } => "batch_norm",
+            LayerSpec::Dropout { .. } => "dropout",
+            LayerSpec::Conv2d { .. } => "conv2d",
+            LayerSpec::Pool2d { kind, .. } => kind.name(),
+            LayerSpec::GlobalAvgPool => "global_avg_pool",
+            LayerSpec::Flatten => "flatten",
+        }
+    }
+
+    /// Whether the layer needs an image input (convolution and pooling).
+    pub fn takes_image(&self) -> bool {
+        matches!(
+            self,
+            LayerSpec::Conv2d { .. } | LayerSpec::Pool2d { .. } | LayerSpec::GlobalAvgPool
+        )
+    }
+
+    /// Whether the layer has a weight and a bias (linear and convolution layers).
+    pub fn is_weighted(&self) -> bool {
+        matches!(self, LayerSpec::Linear { .. } | LayerSpec::Conv2d { .. })
+    }
+
+    /// The weight init and the constant initial bias of a linear or convolution layer.
+    pub fn init_mut(&mut self) -> Option<(&mut Init, &mut f64)> {
+        match self {
+            LayerSpec::Linear { init, bias, .. } | LayerSpec::Conv2d { init, bias, .. } => {
+                Some((init, bias))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Which pooling a [`LayerSpec::Pool2d`] does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PoolKind {
+    Max,
+    Avg,
+}
+
+impl PoolKind {
+    /// The layer's name in the config.
+    pub fn name(self) -> &'static str {
+        match self {
+            PoolKind::Max => "max_pool2d",
+            PoolKind::Avg => "avg_pool2d",
+        }
+    }
+}
+
+/// A square size (`3`) or `[height, width]` (`[3, 5]`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+enum Size2 {
+    Square(usize),
+    Pair([usize; 2]),
+}
+
+impl Size2 {
+    fn pair(self) -> [usize; 2] {
+        match self {
+            Size2::Square(k) => [k, k],
+            Size2::Pair(p) => p,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Conv2dArgs {
+    out: usize,
+    kernel: Size2,
+    #[serde(default = "one")]
+    stride: usize,
+    #[serde(default)]
+    padding: usize,
+    #[serde(default = "one")]
+    dilation: usize,
+    #[serde(default)]
+    init: Init,
+    #[serde(default)]
+    bias: f64,
+}
+
+fn one() -> usize {
+    1
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Pool2dArgs {
+    kernel: Size2,
+    #[serde(default)]
+    stride: Option<Size2>,
+    #[serde(default)]
+    padding: usize,
+}
+
+impl Pool2dArgs {
+    fn layer(self, kind: PoolKind) -> LayerSpec {
+        let kernel = self.kernel.pair();
+        LayerSpec::Pool2d {
+            kind,
+            kernel,
+            // PyTorch's default stride is the kernel size.
+            stride: self.stride.map_or(kernel, Size2::pair),
+            padding: self.padding,
+        }
+    }
 }
 
 /// leaky_relu's default negative slope, as in PyTorch.
@@ -195,6 +338,11 @@ pub const LAYER_NAMES: &[&str] = &[
     "identity",
     "batch_norm",
     "dropout",
+    "conv2d",
+    "max_pool2d",
+    "avg_pool2d",
+    "global_avg_pool",
+    "flatten",
     "wgsl",
 ];
 
@@ -248,9 +396,17 @@ impl<'de> Deserialize<'de> for LayerSpec {
                     "dropout" => Ok(LayerSpec::Dropout {
                         rate: default_dropout(),
                     }),
+                    "global_avg_pool" => Ok(LayerSpec::GlobalAvgPool),
+                    "flatten" => Ok(LayerSpec::Flatten),
                     "linear" => Err(E::custom(
                         "`linear` needs its output width: {linear: {out: N}}",
                     )),
+                    "conv2d" => Err(E::custom(
+                        "`conv2d` needs its output channels and kernel: {conv2d: {out: 8, kernel: 3}}",
+                    )),
+                    "max_pool2d" | "avg_pool2d" => Err(E::custom(format!(
+                        "`{s}` needs its kernel size: {{{s}: {{kernel: 2}}}}"
+                    ))),
                     _ => Err(E::unknown_variant(s, LAYER_NAMES)),
                 }
             }
@@ -282,6 +438,28 @@ impl<'de> Deserialize<'de> for LayerSpec {
                     "dropout" => LayerSpec::Dropout {
                         rate: map.next_value::<DropoutArgs>()?.rate,
                     },
+                    "conv2d" => {
+                        let a: Conv2dArgs = map.next_value()?;
+                        LayerSpec::Conv2d {
+                            out: a.out,
+                            kernel: a.kernel.pair(),
+                            stride: a.stride,
+                            padding: a.padding,
+                            dilation: a.dilation,
+                            init: a.init,
+                            bias: a.bias,
+                        }
+                    }
+                    "max_pool2d" => map.next_value::<Pool2dArgs>()?.layer(PoolKind::Max),
+                    "avg_pool2d" => map.next_value::<Pool2dArgs>()?.layer(PoolKind::Avg),
+                    "global_avg_pool" | "flatten" => {
+                        map.next_value::<de::IgnoredAny>()?;
+                        if key == "flatten" {
+                            LayerSpec::Flatten
+                        } else {
+                            LayerSpec::GlobalAvgPool
+                        }
+                    }
                     "wgsl" => {
                         let spec = map.next_value::<WgslArg>()?.0;
                         let id = crate::kernels::user::load_relative(spec)
@@ -321,6 +499,10 @@ pub struct ModelSpec {
     /// Input width; inferred from the data when absent, checked against it when present.
     #[serde(default)]
     pub input: Option<usize>,
+    /// The input as an image `[channels, height, width]` (NCHW), for image layers; inferred
+    /// from image data (the built-in `shapes`, IDX files) when absent.
+    #[serde(default)]
+    pub shape: Option<[usize; 3]>,
     pub layers: Vec<LayerSpec>,
     /// Initial weights from a safetensors file (netdx or PyTorch `nn.Sequential` names; see
     /// `model::weights`) instead of the seeded init; relative to the config's folder.

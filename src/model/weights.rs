@@ -1,13 +1,14 @@
 //! Weights in and out as safetensors. netdx names a tensor `layers.{i}.weight`, `.bias`,
 //! `.running_mean`, `.running_var`, where `i` counts every layer of the list (activations and
 //! dropout included); PyTorch's `nn.Sequential` names the same tensors `{i}.weight`, … with the
-//! same counting and the same `[out, in]` layout, so a `state_dict` saved with
+//! same counting and the same `[out, in]` (`nn.Linear`) and `[out, in, kh, kw]` (`nn.Conv2d`)
+//! layouts, so a `state_dict` saved with
 //! `safetensors.torch.save_file` loads as it is. Batch norm's `num_batches_tracked` is ignored.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::{init_params, HostParams, HostTensor, LayerSpec, Model};
+use super::{init_params, HostParams, HostTensor, Model};
 use crate::error::{Error, Result};
 use crate::io::safetensors::{self, Named, SafetensorsFile};
 
@@ -27,7 +28,7 @@ fn layer_hint(model: &Model, name: &str) -> String {
         .and_then(|r| r.split('.').next())
         .and_then(|i| i.parse::<usize>().ok());
     match index.map(|i| (i, model.layers.get(i))) {
-        Some((i, Some(l))) => format!("layer {i} is {}", l.spec.kind_name()),
+        Some((i, Some(l))) => format!("layer {i} is {}", l.spec.name()),
         Some((_, None)) => format!("the model has {} layers", model.layers.len()),
         None => "not a layer tensor".into(),
     }
@@ -116,16 +117,4 @@ pub fn save(path: &Path, params: &HostParams, metadata: BTreeMap<String, String>
         })
         .collect();
     safetensors::write(path, &named, metadata)
-}
-
-impl LayerSpec {
-    /// The layer's name as written in a config (`linear`, `relu`, `batch_norm`, …).
-    pub fn kind_name(&self) -> &'static str {
-        match self {
-            LayerSpec::Linear { .. } => "linear",
-            LayerSpec::Activation { kind, .. } => kind.name(),
-            LayerSpec::BatchNorm { .. } => "batch_norm",
-            LayerSpec::Dropout { .. } => "dropout",
-        }
-    }
 }

@@ -6,6 +6,7 @@
 
 pub mod conv;
 pub mod network;
+pub mod pool;
 pub mod wgsl_eval;
 
 use crate::ops::{Activation, LossKind, OptimizerKind};
@@ -310,12 +311,25 @@ pub struct BatchNormForward {
     pub var_unbiased: Vec<f64>,
 }
 
+/// The flat indices of feature `f`'s values in a batch laid out [batch, features, spatial]
+/// (spatial = 1 for vectors, pixels per channel for NCHW images).
+fn feature_indices(
+    batch: usize,
+    features: usize,
+    spatial: usize,
+    f: usize,
+) -> impl Iterator<Item = usize> + Clone {
+    (0..batch).flat_map(move |b| (0..spatial).map(move |s| (b * features + f) * spatial + s))
+}
+
+/// Batch norm over the batch (and, for images, the pixels of each channel): the statistics
+/// of feature `f` are taken over every value of it in the batch, as `nn.BatchNorm1d` and
+/// `nn.BatchNorm2d` do.
 pub fn batchnorm_train(
     x: &[f64],
     gamma: &[f64],
     beta: &[f64],
-    batch: usize,
-    features: usize,
+    (batch, features, spatial): (usize, usize, usize),
     eps: f64,
 ) -> BatchNormForward {
     let mut out = BatchNormForward {
@@ -324,20 +338,19 @@ pub fn batchnorm_train(
         invstd: vec![0.0; features],
         var_unbiased: vec![0.0; features],
     };
-    let nb = batch as f64;
+    let count = batch * spatial;
+    let nb = count as f64;
     for f in 0..features {
-        let mean = (0..batch).map(|b| x[b * features + f]).sum::<f64>() / nb;
-        let ss: f64 = (0..batch)
-            .map(|b| (x[b * features + f] - mean).powi(2))
-            .sum();
+        let idx = feature_indices(batch, features, spatial, f);
+        let mean = idx.clone().map(|i| x[i]).sum::<f64>() / nb;
+        let ss: f64 = idx.clone().map(|i| (x[i] - mean).powi(2)).sum();
         let invstd = 1.0 / (ss / nb + eps).sqrt();
-        for b in 0..batch {
-            let i = b * features + f;
+        for i in idx {
             out.y[i] = gamma[f] * (x[i] - mean) * invstd + beta[f];
         }
         out.mean[f] = mean;
         out.invstd[f] = invstd;
-        out.var_unbiased[f] = if batch > 1 { ss / (nb - 1.0) } else { ss / nb };
+        out.var_unbiased[f] = if count > 1 { ss / (nb - 1.0) } else { ss / nb };
     }
     out
 }
@@ -349,13 +362,13 @@ pub fn batchnorm_eval(
     beta: &[f64],
     running_mean: &[f64],
     running_var: &[f64],
-    features: usize,
+    (features, spatial): (usize, usize),
     eps: f64,
 ) -> Vec<f64> {
     x.iter()
         .enumerate()
         .map(|(i, &v)| {
-            let f = i % features;
+            let f = (i / spatial) % features;
             gamma[f] * (v - running_mean[f]) / (running_var[f] + eps).sqrt() + beta[f]
         })
         .collect()
@@ -367,23 +380,22 @@ pub fn batchnorm_backward(
     gamma: &[f64],
     fwd: &BatchNormForward,
     dy: &[f64],
-    batch: usize,
-    features: usize,
+    (batch, features, spatial): (usize, usize, usize),
 ) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
     let mut dx = vec![0.0; x.len()];
     let mut dgamma = vec![0.0; features];
     let mut dbeta = vec![0.0; features];
-    let nb = batch as f64;
+    let nb = (batch * spatial) as f64;
     for f in 0..features {
-        let xh = |b: usize| (x[b * features + f] - fwd.mean[f]) * fwd.invstd[f];
-        let sdy: f64 = (0..batch).map(|b| dy[b * features + f]).sum();
-        let sdyx: f64 = (0..batch).map(|b| dy[b * features + f] * xh(b)).sum();
+        let idx = feature_indices(batch, features, spatial, f);
+        let xh = |i: usize| (x[i] - fwd.mean[f]) * fwd.invstd[f];
+        let sdy: f64 = idx.clone().map(|i| dy[i]).sum();
+        let sdyx: f64 = idx.clone().map(|i| dy[i] * xh(i)).sum();
         dbeta[f] = sdy;
         dgamma[f] = sdyx;
         let k = gamma[f] * fwd.invstd[f] / nb;
-        for b in 0..batch {
-            let i = b * features + f;
-            dx[i] = k * (nb * dy[i] - sdy - xh(b) * sdyx);
+        for i in idx {
+            dx[i] = k * (nb * dy[i] - sdy - xh(i) * sdyx);
         }
     }
     (dx, dgamma, dbeta)

@@ -43,7 +43,7 @@ fn offsets(model: &Model) -> (Vec<usize>, Vec<usize>) {
         po.push(p);
         so.push(s);
         match l.spec {
-            LayerSpec::Linear { .. } => p += 2,
+            LayerSpec::Linear { .. } | LayerSpec::Conv2d { .. } => p += 2,
             LayerSpec::BatchNorm { .. } => {
                 p += 2;
                 s += 2;
@@ -61,6 +61,8 @@ pub struct ForwardTrace {
     pub acts: Vec<Vec<f64>>,
     bn: Vec<Option<BatchNormForward>>,
     dropout: Vec<Option<Vec<f64>>>,
+    /// Max pooling's chosen input per output.
+    argmax: Vec<Option<Vec<usize>>>,
 }
 
 pub fn forward(model: &Model, p: &RefParams, x: &[f64], batch: usize, mode: Mode) -> ForwardTrace {
@@ -68,10 +70,23 @@ pub fn forward(model: &Model, p: &RefParams, x: &[f64], batch: usize, mode: Mode
     let mut acts = vec![x.to_vec()];
     let mut bn = Vec::new();
     let mut dropout = Vec::new();
+    let mut argmax = Vec::new();
     for (i, l) in model.layers.iter().enumerate() {
         let input = &acts[i];
-        let (mut b, mut d) = (None, None);
+        let (mut b, mut d, mut a) = (None, None, None);
+        let bn_dims = (l.out_shape.features(), l.out_shape.spatial());
         let out = match &l.spec {
+            LayerSpec::Conv2d { .. } => l.conv(batch).expect("conv2d on an image").forward(
+                input,
+                &p.params[po[i]],
+                &p.params[po[i] + 1],
+            ),
+            LayerSpec::Pool2d { .. } | LayerSpec::GlobalAvgPool => {
+                let (y, chosen) = l.pool(batch).expect("pooling on an image").forward(input);
+                a = Some(chosen);
+                y
+            }
+            LayerSpec::Flatten => input.clone(),
             LayerSpec::Linear { .. } => linear_forward(
                 input,
                 &p.params[po[i]],
@@ -90,8 +105,7 @@ pub fn forward(model: &Model, p: &RefParams, x: &[f64], batch: usize, mode: Mode
                         input,
                         &p.params[po[i]],
                         &p.params[po[i] + 1],
-                        batch,
-                        l.output,
+                        (batch, bn_dims.0, bn_dims.1),
                         *eps,
                     );
                     let y = f.y.clone();
@@ -104,7 +118,7 @@ pub fn forward(model: &Model, p: &RefParams, x: &[f64], batch: usize, mode: Mode
                     &p.params[po[i] + 1],
                     &p.state[so[i]],
                     &p.state[so[i] + 1],
-                    l.output,
+                    bn_dims,
                     *eps,
                 ),
             },
@@ -120,9 +134,15 @@ pub fn forward(model: &Model, p: &RefParams, x: &[f64], batch: usize, mode: Mode
         };
         bn.push(b);
         dropout.push(d);
+        argmax.push(a);
         acts.push(out);
     }
-    ForwardTrace { acts, bn, dropout }
+    ForwardTrace {
+        acts,
+        bn,
+        dropout,
+        argmax,
+    }
 }
 
 /// Loss, gradients of every parameter tensor and of the input, for one batch.
@@ -169,6 +189,20 @@ pub fn loss_and_grads(
                 grads[po[i] + 1] = db;
                 dx
             }
+            LayerSpec::Conv2d { .. } => {
+                let conv = l.conv(batch).expect("conv2d on an image");
+                let (dx, dw, db) = conv.backward(x_in, &p.params[po[i]], &dy);
+                grads[po[i]] = dw;
+                grads[po[i] + 1] = db;
+                dx
+            }
+            LayerSpec::Pool2d { .. } | LayerSpec::GlobalAvgPool => {
+                let chosen = trace.argmax[i].as_ref().expect("recorded by forward");
+                l.pool(batch)
+                    .expect("pooling on an image")
+                    .backward(chosen, &dy)
+            }
+            LayerSpec::Flatten => dy,
             LayerSpec::Activation { kind, slope } => x_in
                 .iter()
                 .zip(&dy)
@@ -184,8 +218,8 @@ pub fn loss_and_grads(
                 let fwd = trace.bn[i]
                     .as_ref()
                     .expect("batch-norm backward needs training mode");
-                let (dx, dg, db) =
-                    batchnorm_backward(x_in, &p.params[po[i]], fwd, &dy, batch, l.output);
+                let dims = (batch, l.out_shape.features(), l.out_shape.spatial());
+                let (dx, dg, db) = batchnorm_backward(x_in, &p.params[po[i]], fwd, &dy, dims);
                 grads[po[i]] = dg;
                 grads[po[i] + 1] = db;
                 dx

@@ -163,28 +163,30 @@ fn focal_loss_with_gamma_zero_is_cross_entropy_times_alpha() {
 
 #[test]
 fn batchnorm_backward_matches_finite_differences() {
-    let (b, f) = (5, 3);
-    let x = rand_vec(b * f, 9, -2.0, 2.0);
-    let gamma = rand_vec(f, 10, 0.5, 1.5);
-    let beta = rand_vec(f, 11, -0.5, 0.5);
-    let r = rand_vec(b * f, 12, -1.0, 1.0);
-    let l = |x: &[f64], g: &[f64], bt: &[f64]| -> f64 {
-        batchnorm_train(x, g, bt, b, f, 1e-5)
-            .y
-            .iter()
-            .zip(&r)
-            .map(|(y, r)| y * r)
-            .sum()
-    };
-    let fwd = batchnorm_train(&x, &gamma, &beta, b, f, 1e-5);
-    let (dx, dg, db) = batchnorm_backward(&x, &gamma, &fwd, &r, b, f);
-    assert_grad("bn dx", &dx, &numeric_grad(&x, &|v| l(v, &gamma, &beta)));
-    assert_grad(
-        "bn dgamma",
-        &dg,
-        &numeric_grad(&gamma, &|v| l(&x, v, &beta)),
-    );
-    assert_grad("bn dbeta", &db, &numeric_grad(&beta, &|v| l(&x, &gamma, v)));
+    // Vectors (spatial 1, as BatchNorm1d) and images (spatial = pixels, as BatchNorm2d).
+    for (b, f, s) in [(5, 3, 1), (3, 2, 5), (1, 3, 4)] {
+        let x = rand_vec(b * f * s, 9, -2.0, 2.0);
+        let gamma = rand_vec(f, 10, 0.5, 1.5);
+        let beta = rand_vec(f, 11, -0.5, 0.5);
+        let r = rand_vec(b * f * s, 12, -1.0, 1.0);
+        let l = |x: &[f64], g: &[f64], bt: &[f64]| -> f64 {
+            batchnorm_train(x, g, bt, (b, f, s), 1e-5)
+                .y
+                .iter()
+                .zip(&r)
+                .map(|(y, r)| y * r)
+                .sum()
+        };
+        let fwd = batchnorm_train(&x, &gamma, &beta, (b, f, s), 1e-5);
+        let (dx, dg, db) = batchnorm_backward(&x, &gamma, &fwd, &r, (b, f, s));
+        assert_grad("bn dx", &dx, &numeric_grad(&x, &|v| l(v, &gamma, &beta)));
+        assert_grad(
+            "bn dgamma",
+            &dg,
+            &numeric_grad(&gamma, &|v| l(&x, v, &beta)),
+        );
+        assert_grad("bn dbeta", &db, &numeric_grad(&beta, &|v| l(&x, &gamma, v)));
+    }
 }
 
 #[test]
@@ -203,7 +205,7 @@ model:
 training: {optimizer: {name: sgd, lr: 0.1}, batch_size: 4, steps: 1}
 "#;
     let config = Config::parse(yaml, std::path::Path::new("t.yaml")).unwrap();
-    let model = Model::build(&config.model, 2).unwrap();
+    let model = Model::build(&config.model, 2, None).unwrap();
     let p = RefParams::from_host(&init_params(&model, 3));
     let x = rand_vec(8, 13, -1.0, 1.0);
     let y = vec![0.0, 1.0, 2.0, 1.0];
@@ -220,6 +222,51 @@ training: {optimizer: {name: sgd, lr: 0.1}, batch_size: 4, steps: 1}
     }
     let numeric = numeric_grad(&x, &|v| {
         loss_and_grads(&model, &p, v, &y, 4, &cfg, mode).loss
+    });
+    assert_grad("input", &g.input, &numeric);
+}
+
+/// A small CNN with every image layer (convolutions with stride, padding and dilation, max and
+/// average pooling, batch norm over channels, global average pooling, flatten) against central
+/// differences of its own forward pass.
+#[test]
+fn whole_cnn_gradients_match_finite_differences() {
+    let yaml = r#"
+data: {builtin: shapes}
+model:
+  shape: [2, 7, 6]
+  layers:
+    - {conv2d: {out: 3, kernel: [3, 2], padding: 1, init: xavier_normal, bias: 0.1}}
+    - batch_norm
+    - tanh
+    - {max_pool2d: {kernel: 2, stride: 1}}
+    - {conv2d: {out: 4, kernel: 2, stride: 2, dilation: 1}}
+    - {avg_pool2d: {kernel: [2, 1], padding: 0}}
+    - gelu_tanh
+    - {conv2d: {out: 3, kernel: 1}}
+    - global_avg_pool
+    - flatten
+    - {linear: {out: 3}}
+training: {optimizer: {name: sgd, lr: 0.1}, batch_size: 3, steps: 1}
+"#;
+    let config = Config::parse(yaml, std::path::Path::new("t.yaml")).unwrap();
+    let model = Model::build(&config.model, 2 * 7 * 6, None).unwrap();
+    let p = RefParams::from_host(&init_params(&model, 5));
+    let x = rand_vec(3 * 84, 17, -1.0, 1.0);
+    let y = vec![0.0, 2.0, 1.0];
+    let cfg = LossConfig::default();
+    let mode = Mode::Train { seed: 1, step: 0 };
+    let g = loss_and_grads(&model, &p, &x, &y, 3, &cfg, mode);
+    for k in 0..p.params.len() {
+        let numeric = numeric_grad(&p.params[k], &|v| {
+            let mut q = p.clone();
+            q.params[k] = v.to_vec();
+            loss_and_grads(&model, &q, &x, &y, 3, &cfg, mode).loss
+        });
+        assert_grad(&format!("param {k}"), &g.params[k], &numeric);
+    }
+    let numeric = numeric_grad(&x, &|v| {
+        loss_and_grads(&model, &p, v, &y, 3, &cfg, mode).loss
     });
     assert_grad("input", &g.input, &numeric);
 }

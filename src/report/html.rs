@@ -8,7 +8,7 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
-use super::svg::{escape, BarChart, HeatMap, LineChart, Series};
+use super::svg::{escape, BarChart, HeatMap, ImageGrid, LineChart, Series, Tile};
 use crate::checks::{Finding, Verdict};
 use crate::runs::{effective_status, RunRecord};
 use crate::suite::SuiteReport;
@@ -278,6 +278,7 @@ fn charts(report: Option<&SuiteReport>, metrics: &[Value]) -> Vec<(String, Strin
         }
     }
     if let Some(f) = finding(report, "saliency") {
+        out.extend(image_figures(&f.details));
         if let Some(top) = f.details["top_features"]
             .as_array()
             .filter(|t| !t.is_empty())
@@ -287,7 +288,13 @@ fn charts(report: Option<&SuiteReport>, metrics: &[Value]) -> Vec<(String, Strin
                 BarChart {
                     title: "Input saliency".into(),
                     y_label: "mean |∂L/∂x|".into(),
-                    labels: top.iter().map(|t| format!("feature {}", t["feature"])).collect(),
+                    labels: top
+                        .iter()
+                        .map(|t| match t["name"].as_str() {
+                            Some(name) if name.starts_with("pixel") => name.to_string(),
+                            _ => format!("feature {}", t["feature"]),
+                        })
+                        .collect(),
                     series: vec![(
                         "mean |∂L/∂x|".into(),
                         top.iter().map(|t| t["mean_abs_gradient"].as_f64().unwrap_or(0.0)).collect(),
@@ -296,6 +303,93 @@ fn charts(report: Option<&SuiteReport>, metrics: &[Value]) -> Vec<(String, Strin
                 .to_svg(),
             ));
         }
+    }
+    out
+}
+
+/// For an image model, the saliency maps and the first convolution's filters that the
+/// saliency check keeps in its details, drawn as images.
+fn image_figures(details: &Value) -> Vec<(String, String)> {
+    let floats = |v: &Value| -> Vec<f64> {
+        v.as_array()
+            .map(|a| a.iter().map(|x| x.as_f64().unwrap_or(f64::NAN)).collect())
+            .unwrap_or_default()
+    };
+    let dims = |v: &Value| -> Vec<usize> {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_u64())
+                    .map(|x| x as usize)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut out = Vec::new();
+    let image = &details["image"];
+    if let [_, h, w] = dims(&image["shape"])[..] {
+        let mut tiles = vec![Tile {
+            label: "mean".into(),
+            height: h,
+            width: w,
+            values: floats(&image["mean_map"]),
+        }];
+        for (k, m) in image["maps"].as_array().into_iter().flatten().enumerate() {
+            tiles.push(Tile {
+                label: format!("example {k}"),
+                height: h,
+                width: w,
+                values: floats(m),
+            });
+        }
+        out.push((
+            "Saliency maps: |∂loss/∂input| per pixel (summed over channels), averaged over the examples checked and for the first few; dark pixels are the ones the loss depends on most.".into(),
+            ImageGrid {
+                title: "Saliency maps".into(),
+                tiles,
+                signed: false,
+            }
+            .to_svg(),
+        ));
+    }
+    let filters = &details["first_layer_filters"];
+    if let [o, c, kh, kw] = dims(&filters["shape"])[..] {
+        let values = floats(&filters["values"]);
+        // Each filter's input channels side by side, a blank column between them.
+        let width = c * kw + c.saturating_sub(1);
+        let tiles = (0..o.min(32))
+            .map(|f| Tile {
+                label: format!("{f}"),
+                height: kh,
+                width,
+                values: (0..kh * width)
+                    .map(|i| {
+                        let (y, x) = (i / width, i % width);
+                        let (ch, kx) = (x / (kw + 1), x % (kw + 1));
+                        if kx == kw {
+                            0.0
+                        } else {
+                            values
+                                .get(((f * c + ch) * kh + y) * kw + kx)
+                                .copied()
+                                .unwrap_or(0.0)
+                        }
+                    })
+                    .collect(),
+            })
+            .collect();
+        out.push((
+            format!(
+                "Filters of the first convolution (layer {}) after training, each scaled to its own largest weight: red positive, blue negative. Smooth, varied filters are healthy; noisy or identical ones point at too high a learning rate or too little training.",
+                filters["layer"]
+            ),
+            ImageGrid {
+                title: "First-layer filters".into(),
+                tiles,
+                signed: true,
+            }
+            .to_svg(),
+        ));
     }
     out
 }

@@ -83,15 +83,15 @@ pub fn cheap_fix(c: &Config, f: &Finding) -> Option<(String, Config)> {
             let negative = n
                 .model
                 .layers
-                .iter()
-                .any(|l| matches!(l, LayerSpec::Linear { bias, .. } if *bias < 0.0));
+                .iter_mut()
+                .any(|l| l.init_mut().is_some_and(|(_, bias)| *bias < 0.0));
             if negative {
                 for l in &mut n.model.layers {
-                    if let LayerSpec::Linear { bias, .. } = l {
+                    if let Some((_, bias)) = l.init_mut() {
                         *bias = 0.01;
                     }
                 }
-                return Some(("linear biases → 0.01".into(), n));
+                return Some(("biases → 0.01".into(), n));
             }
             for l in &mut n.model.layers {
                 if let LayerSpec::Activation { kind, slope } = l {
@@ -115,11 +115,11 @@ pub fn cheap_fix(c: &Config, f: &Finding) -> Option<(String, Config)> {
         "activation_stats" => {
             let mut n = c.clone();
             for l in &mut n.model.layers {
-                if let LayerSpec::Linear { init, .. } = l {
+                if let Some((init, _)) = l.init_mut() {
                     *init = Init::XavierNormal;
                 }
             }
-            Some(("every linear init → xavier_normal".into(), n))
+            Some(("every linear and conv2d init → xavier_normal".into(), n))
         }
         "gradient_flow" => {
             let saturating = c.model.layers.iter().any(|l| {
@@ -142,8 +142,11 @@ pub fn cheap_fix(c: &Config, f: &Finding) -> Option<(String, Config)> {
                     {
                         *kind = Activation::Relu
                     }
-                    LayerSpec::Linear { init, .. } => *init = Init::KaimingNormal,
-                    _ => {}
+                    l => {
+                        if let Some((init, _)) = l.init_mut() {
+                            *init = Init::KaimingNormal
+                        }
+                    }
                 }
             }
             Some(("sigmoid/tanh → relu, kaiming_normal init".into(), n))

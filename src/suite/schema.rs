@@ -67,7 +67,12 @@ fn layer() -> Value {
     let names: Vec<&str> = crate::model::LAYER_NAMES
         .iter()
         .copied()
-        .filter(|n| !matches!(*n, "linear" | "wgsl"))
+        .filter(|n| {
+            !matches!(
+                *n,
+                "linear" | "wgsl" | "conv2d" | "max_pool2d" | "avg_pool2d"
+            )
+        })
         .collect();
     let wgsl = json!({"oneOf": [
         {"type": "string"},
@@ -78,6 +83,15 @@ fn layer() -> Value {
             "range": {"type": "array", "items": number(), "minItems": 2, "maxItems": 2},
         }), &["file"]),
     ]});
+    // A square size (3) or [height, width].
+    let size2 = json!({"oneOf": [
+        integer(),
+        {"type": "array", "items": integer(), "minItems": 2, "maxItems": 2},
+    ]});
+    let pool = strict(
+        json!({"kernel": size2.clone(), "stride": size2.clone(), "padding": integer()}),
+        &["kernel"],
+    );
     json!({"oneOf": [
         {"enum": names},
         strict(json!({"linear": strict(json!({"out": integer(), "in": integer(), "init": init, "bias": number()}), &["out"])}), &["linear"]),
@@ -85,6 +99,12 @@ fn layer() -> Value {
         strict(json!({"batch_norm": strict(json!({"eps": number(), "momentum": number()}), &[])}), &["batch_norm"]),
         strict(json!({"dropout": strict(json!({"rate": {"type": "number", "minimum": 0, "exclusiveMaximum": 1}}), &[])}), &["dropout"]),
         strict(json!({"wgsl": wgsl}), &["wgsl"]),
+        strict(json!({"conv2d": strict(json!({
+            "out": integer(), "kernel": size2.clone(), "stride": integer(), "padding": integer(),
+            "dilation": integer(), "init": init, "bias": number(),
+        }), &["out", "kernel"])}), &["conv2d"]),
+        strict(json!({"max_pool2d": pool.clone()}), &["max_pool2d"]),
+        strict(json!({"avg_pool2d": pool}), &["avg_pool2d"]),
     ]})
 }
 
@@ -114,9 +134,16 @@ pub fn schema() -> Value {
         strict(json!({"idx": idx}), &["idx"]),
         strict(json!({"safetensors": named_pair}), &["safetensors"]),
     ]});
+    let builtin = json!({"enum": ["spiral", "blobs", "xor", "regression", "shapes"]});
+    let generated = json!({
+        "builtin": builtin,
+        "classes": integer(), "points_per_class": integer(), "points": integer(), "dims": integer(),
+        "size": integer(), "noise": number(), "seed": integer(),
+    });
     let data = strict(
         json!({
-            "builtin": {"enum": ["spiral", "blobs", "xor", "regression"]},
+            "builtin": builtin,
+            "fallback": strict(generated, &["builtin"]),
             "npy": npy, "csv": csv, "npz": named_pair, "idx": idx, "safetensors": named_pair,
             "validation": {"oneOf": [
                 {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
@@ -127,7 +154,7 @@ pub fn schema() -> Value {
                 strict(json!({"scale": number()}), &["scale"]),
             ]},
             "classes": integer(), "points_per_class": integer(), "points": integer(), "dims": integer(),
-            "noise": number(), "seed": integer(), "scale": number(), "offset": number(),
+            "size": integer(), "noise": number(), "seed": integer(), "scale": number(), "offset": number(),
             "shuffle_labels": {"type": "boolean"},
         }),
         &[],
@@ -186,7 +213,7 @@ pub fn schema() -> Value {
             "name": {"type": "string"},
             "seed": integer(),
             "data": data,
-            "model": strict(json!({"input": integer(), "layers": {"type": "array", "items": layer(), "minItems": 1}, "weights": {"type": "string"}}), &["layers"]),
+            "model": strict(json!({"input": integer(), "shape": {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 3, "maxItems": 3}, "layers": {"type": "array", "items": layer(), "minItems": 1}, "weights": {"type": "string"}}), &["layers"]),
             "loss": loss,
             "training": training,
             "checks": checks(),

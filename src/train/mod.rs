@@ -189,7 +189,7 @@ impl<'g> Trainer<'g> {
             input_grad,
             placement,
         } = options;
-        let model = Model::build(&config.model, dataset.x_width)?;
+        let model = Model::build(&config.model, dataset.x_width, dataset.image)?;
         check_output(
             config.loss.name,
             model.output(),

@@ -10,7 +10,7 @@ use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::gpu::{Dispatch, Gpu, Tensor, TensorUsage};
 use crate::kernels::{self, *};
-use crate::model::LayerSpec;
+use crate::model::{LayerSpec, PoolKind};
 use crate::ops::{LossKind, OptimizerKind};
 use crate::reference::ReduceStats;
 
@@ -372,11 +372,64 @@ impl BatchPlan {
 
         // Forward.
         let mut bn_saves: Vec<Option<(Tensor, Tensor)>> = Vec::new();
+        let mut pool_saves: Vec<Option<Tensor>> = Vec::new();
         for l in &model.layers {
             let first = d.len();
             let (x, y) = (&acts[l.index], &acts[l.index + 1]);
             let mut save = None;
+            let mut pool_save = None;
             match &l.spec {
+                LayerSpec::Conv2d { .. } => {
+                    let p = net
+                        .param_index(l.index)
+                        .expect("conv2d layers have parameters");
+                    let conv = l.conv(batch).expect("conv2d takes an image");
+                    let u = gpu.uniform(
+                        "conv2d",
+                        &Conv2dParams::of(&conv).expect("checked by Model::build"),
+                    )?;
+                    d.push(gpu.dispatch(
+                        &CONV2D_FORWARD,
+                        &[],
+                        &[
+                            &u,
+                            &x.buffer,
+                            &net.params[p].buffer,
+                            &net.params[p + 1].buffer,
+                            &y.buffer,
+                        ],
+                        gpu.groups_1d(&CONV2D_FORWARD, y.len),
+                    )?);
+                }
+                LayerSpec::Pool2d { .. } | LayerSpec::GlobalAvgPool => {
+                    let pool = l.pool(batch).expect("pooling takes an image");
+                    let u = gpu.uniform(
+                        "pool2d",
+                        &Pool2dParams::of(&pool).expect("checked by Model::build"),
+                    )?;
+                    // Max pooling records where each output came from, for backward.
+                    let argmax = match pool.kind {
+                        PoolKind::Max => Some(gpu.tensor(
+                            &format!("layers.{}.argmax", l.index),
+                            y.len,
+                            TensorUsage::Storage,
+                        )?),
+                        PoolKind::Avg => None,
+                    };
+                    d.push(gpu.dispatch(
+                        &POOL2D_FORWARD,
+                        &Pool2dParams::constants(pool.kind),
+                        &[
+                            &u,
+                            &x.buffer,
+                            &y.buffer,
+                            &argmax.as_ref().unwrap_or(&ph[0]).buffer,
+                        ],
+                        gpu.groups_1d(&POOL2D_FORWARD, y.len),
+                    )?);
+                    pool_save = argmax;
+                }
+                LayerSpec::Flatten => d.push(identity(gpu, Direction::Forward, x, y)?),
                 LayerSpec::Linear { .. } => {
                     let p = net
                         .param_index(l.index)
@@ -413,24 +466,20 @@ impl BatchPlan {
                     let s = net.state_index(l.index).expect("batch norm has state");
                     let u = gpu.uniform(
                         "batchnorm",
-                        &BatchNormParams {
-                            batch: batch as u32,
-                            features: l.output as u32,
-                            eps: *eps as f32,
-                            momentum: *momentum as f32,
-                        },
+                        &BatchNormParams::new(batch, l.out_shape, *eps, *momentum),
                     )?;
+                    let features = l.out_shape.features();
                     let (gamma, beta) = (&net.params[p].buffer, &net.params[p + 1].buffer);
                     let (rm, rv) = (&net.state[s].buffer, &net.state[s + 1].buffer);
                     if forward_train {
                         let mean = gpu.tensor(
                             &format!("layers.{}.save_mean", l.index),
-                            l.output,
+                            features,
                             TensorUsage::Storage,
                         )?;
                         let invstd = gpu.tensor(
                             &format!("layers.{}.save_invstd", l.index),
-                            l.output,
+                            features,
                             TensorUsage::Storage,
                         )?;
                         d.push(gpu.dispatch(
@@ -447,7 +496,7 @@ impl BatchPlan {
                                 rm,
                                 rv,
                             ],
-                            [(l.output as u32).div_ceil(64), 1, 1],
+                            [(features as u32).div_ceil(64), 1, 1],
                         )?);
                         save = Some((mean, invstd));
                     } else {
@@ -472,6 +521,7 @@ impl BatchPlan {
                 }
             }
             bn_saves.push(save);
+            pool_saves.push(pool_save);
             for f in opt.faults.iter().filter(|f| f.layer == l.index) {
                 match f.kind {
                     FaultKind::CorruptOutput => d.push(scale(gpu, y, f.factor as f32)?),
@@ -536,6 +586,59 @@ impl BatchPlan {
                 let dx = grads[i].as_ref();
                 let x = &acts[i];
                 match &l.spec {
+                    LayerSpec::Conv2d { .. } => {
+                        let p = net.param_index(i).expect("conv2d layers have parameters");
+                        let conv = l.conv(batch).expect("conv2d takes an image");
+                        let u = gpu.uniform(
+                            "conv2d",
+                            &Conv2dParams::of(&conv).expect("checked by Model::build"),
+                        )?;
+                        d.push(gpu.dispatch(
+                            &CONV2D_BACKWARD_WEIGHT,
+                            &[],
+                            &[
+                                &u,
+                                &x.buffer,
+                                &dy.buffer,
+                                &param_grads[p].buffer,
+                                &param_grads[p + 1].buffer,
+                            ],
+                            gpu.groups_1d(&CONV2D_BACKWARD_WEIGHT, conv.weight_len()),
+                        )?);
+                        if let Some(dx) = dx {
+                            d.push(gpu.dispatch(
+                                &CONV2D_BACKWARD_INPUT,
+                                &[],
+                                &[&u, &dy.buffer, &net.params[p].buffer, &dx.buffer],
+                                gpu.groups_1d(&CONV2D_BACKWARD_INPUT, x.len),
+                            )?);
+                        }
+                    }
+                    LayerSpec::Pool2d { .. } | LayerSpec::GlobalAvgPool => {
+                        if let Some(dx) = dx {
+                            let pool = l.pool(batch).expect("pooling takes an image");
+                            let u = gpu.uniform(
+                                "pool2d",
+                                &Pool2dParams::of(&pool).expect("checked by Model::build"),
+                            )?;
+                            d.push(gpu.dispatch(
+                                &POOL2D_BACKWARD,
+                                &Pool2dParams::constants(pool.kind),
+                                &[
+                                    &u,
+                                    &dy.buffer,
+                                    &pool_saves[i].as_ref().unwrap_or(&ph[0]).buffer,
+                                    &dx.buffer,
+                                ],
+                                gpu.groups_1d(&POOL2D_BACKWARD, x.len),
+                            )?);
+                        }
+                    }
+                    LayerSpec::Flatten => {
+                        if let Some(dx) = dx {
+                            d.push(identity(gpu, Direction::Backward(x, &acts[i + 1]), dy, dx)?);
+                        }
+                    }
                     LayerSpec::Linear { .. } => {
                         let p = net.param_index(i).expect("linear layers have parameters");
                         // dW[out, in] = dYᵀ · X
@@ -599,12 +702,7 @@ impl BatchPlan {
                         let (mean, invstd) = bn_saves[i].as_ref().expect("saved in training mode");
                         let u = gpu.uniform(
                             "batchnorm",
-                            &BatchNormParams {
-                                batch: batch as u32,
-                                features: l.output as u32,
-                                eps: *eps as f32,
-                                momentum: *momentum as f32,
-                            },
+                            &BatchNormParams::new(batch, l.out_shape, *eps, *momentum),
                         )?;
                         // A first-layer batch norm still needs somewhere to write dx.
                         let scratch;
@@ -630,7 +728,7 @@ impl BatchPlan {
                                 &param_grads[p].buffer,
                                 &param_grads[p + 1].buffer,
                             ],
-                            [(l.output as u32).div_ceil(64), 1, 1],
+                            [(l.out_shape.features() as u32).div_ceil(64), 1, 1],
                         )?);
                     }
                     LayerSpec::Dropout { rate } => {
@@ -914,6 +1012,41 @@ pub(crate) fn matmul(
         &[&u, a, b, bias_buf, c],
         kernels::matmul_groups(m, n),
     )
+}
+
+/// Which pass of the identity a [`identity`] dispatch computes: backward also binds the
+/// layer's input and output, as every activation backward does.
+enum Direction<'t> {
+    Forward,
+    Backward(&'t Tensor, &'t Tensor),
+}
+
+/// `dst` ← `src` through the identity activation's kernels: flatten's forward and backward
+/// (NCHW images are already the vectors flatten gives, but each layer owns its buffers).
+fn identity(gpu: &Gpu, direction: Direction, src: &Tensor, dst: &Tensor) -> Result<Dispatch> {
+    let (forward, backward, constants) = activation_kernels(crate::ops::Activation::Identity);
+    let u = gpu.uniform(
+        "activation",
+        &ActivationParams {
+            n: src.len as u32,
+            slope: 0.0,
+            _pad: [0; 2],
+        },
+    )?;
+    match direction {
+        Direction::Forward => gpu.dispatch(
+            forward,
+            &constants,
+            &[&u, &src.buffer, &dst.buffer],
+            gpu.groups_1d(forward, src.len),
+        ),
+        Direction::Backward(x, y) => gpu.dispatch(
+            backward,
+            &constants,
+            &[&u, &x.buffer, &y.buffer, &src.buffer, &dst.buffer],
+            gpu.groups_1d(backward, src.len),
+        ),
+    }
 }
 
 /// y[b, ·] += factor · y[0, ·] for b > 0 (a planted batch-mixing fault).
