@@ -6,6 +6,11 @@
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 @group(0) @binding(3) var<storage, read_write> argmax: array<u32>;
 
+// NaN by its bits: `v != v` may be folded away by fast-math backends (and is, on lavapipe).
+fn is_nan(v: f32) -> bool {
+    return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
+}
+
 @compute @workgroup_size(64, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let o = pool_index(gid, nwg);
@@ -30,8 +35,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             }
             let i = (plane * p.height + u32(iy)) * p.width + u32(ix);
             let v = x[i];
-            // `v != v` is true only for NaN.
-            if (best_index == 0xffffffffu || v > best || v != v) {
+            if (best_index == 0xffffffffu || v > best || is_nan(v)) {
                 best = v;
                 best_index = i;
             }

@@ -1085,3 +1085,58 @@ fn pool2d_forward_and_backward_match_the_reference_on_odd_geometries() {
         }
     }
 }
+
+/// Max pooling's edge cases, compared bit for bit with the reference: a window of −∞ only, NaN
+/// winning over larger numbers (the last NaN in row-major window order, as PyTorch's
+/// `val > max || isnan(val)`), and ties going to the first maximum.
+#[test]
+fn max_pooling_propagates_nan_keeps_minus_infinity_and_breaks_ties_first() {
+    use netdx::model::PoolKind;
+    use netdx::reference::pool::Pool2d;
+    let gpu = gpu_or_skip!();
+    let (inf, nan) = (f32::INFINITY, f32::NAN);
+    // Two 2×4 planes, 2×2 windows with stride 2: four windows.
+    #[rustfmt::skip]
+    let x = [
+        -inf, -inf, 1.0, nan,
+        -inf, -inf, nan, 2.0,
+        3.0, 3.0, -1.0, 5.0,
+        3.0, 3.0, 5.0, 4.0,
+    ];
+    let pool = Pool2d {
+        kind: PoolKind::Max,
+        planes: 2,
+        height: 2,
+        width: 4,
+        kernel: [2, 2],
+        stride: [2, 2],
+        padding: 0,
+    };
+    let u = gpu
+        .uniform("pool2d", &Pool2dParams::of(&pool).unwrap())
+        .unwrap();
+    let (xt, yt, at) = (
+        t(gpu, "x", &x),
+        t(gpu, "y", &sentinel(4)),
+        t(gpu, "argmax", &sentinel(4)),
+    );
+    gpu.run(&[gpu
+        .dispatch(
+            &POOL2D_FORWARD,
+            &Pool2dParams::constants(PoolKind::Max),
+            &[&u, &xt.buffer, &yt.buffer, &at.buffer],
+            [1, 1, 1],
+        )
+        .unwrap()])
+        .unwrap();
+    let (y, chosen) = pool.forward(&widen(&x));
+    let got_y: Vec<u32> = read(gpu, &yt).iter().map(|v| v.to_bits()).collect();
+    let want_y: Vec<u32> = y.iter().map(|&v| (v as f32).to_bits()).collect();
+    assert_eq!(chosen, vec![0, 6, 8, 11]);
+    assert!(y[1].is_nan() && y[0] == f64::NEG_INFINITY);
+    assert_eq!(got_y, want_y, "y as bits: {:?}", read(gpu, &yt));
+    assert_eq!(
+        gpu.read::<u32>(&at).unwrap(),
+        chosen.iter().map(|&i| i as u32).collect::<Vec<_>>()
+    );
+}

@@ -233,7 +233,8 @@ pub struct Moments {
 /// Per channel (per feature of a vector) of the batch-norm input at each `(layer, eps)`
 /// target, its mean and 1/sqrt(var + eps) over the first evaluation chunk (up to 4096
 /// examples, evaluation mode), measured by the batch-norm statistics kernel into scratch
-/// buffers. `layer` indexes `BatchPlan::acts`: 0 is the input, i + 1 layer i's output.
+/// buffers (one normalized-output scratch shared by every probe: it is never read).
+/// `layer` indexes `BatchPlan::acts`: 0 is the input, i + 1 layer i's output.
 /// Returns the number of examples measured and the moments per target.
 pub fn channel_moments(
     gpu: &Gpu,
@@ -243,20 +244,23 @@ pub fn channel_moments(
     let model = &trainer.model;
     let plans = EvalPlans::new(gpu, &trainer.net, &trainer.data, &trainer.config)?;
     let plan = &plans.plans[0];
+    let shape_of = |act: usize| match act {
+        0 => model.input_shape(),
+        i => model.layers[i - 1].out_shape,
+    };
+    let widest = targets
+        .iter()
+        .map(|&(act, _)| shape_of(act).len())
+        .max()
+        .unwrap_or(1);
+    let y = gpu.tensor("probe.y", plan.batch * widest, TensorUsage::Storage)?;
     let mut probes = Vec::new();
     let mut outputs = Vec::new();
     for &(act, eps) in targets {
-        let shape = match act {
-            0 => model.image.map_or(
-                crate::model::Shape::Flat(model.input),
-                crate::model::Shape::Image,
-            ),
-            i => model.layers[i - 1].out_shape,
-        };
+        let shape = shape_of(act);
         let width = shape.features();
         let ones = gpu.tensor_from("probe.gamma", &vec![1.0f32; width])?;
         let zeros = gpu.tensor_from("probe.beta", &vec![0.0f32; width])?;
-        let y = gpu.tensor("probe.y", plan.batch * shape.len(), TensorUsage::Storage)?;
         let mean = gpu.tensor("probe.mean", width, TensorUsage::Storage)?;
         let invstd = gpu.tensor("probe.invstd", width, TensorUsage::Storage)?;
         let rm = gpu.tensor("probe.running_mean", width, TensorUsage::Storage)?;

@@ -111,7 +111,16 @@ impl Check for DropoutBn {
             }
             rows.push(json!({"layer": layer, "max_variance_shift": layer_worst}));
         }
-        let (shift, layer, channel) = worst.expect("at least one target");
+        let Some((shift, layer, channel)) = worst else {
+            // Every channel is constant (dead units feeding batch norm): no variance to shift;
+            // dead_units reports the cause.
+            return Ok(Finding {
+                verdict: Verdict::Skip,
+                ..f
+            }
+            .details(json!({"layers": rows}))
+            .message("every channel after dropout is constant: no variance to compare"));
+        };
         let verdict = grade_upper(shift, p.warn, p.fail);
         let f = Finding { verdict, ..f }
             .measured(shift)

@@ -6,6 +6,9 @@
 pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
 /// Largest width of a layer, and of a built-in dataset's feature count.
 pub const MAX_WIDTH: usize = 1 << 24;
+/// Largest side of an image, and largest kernel size, stride, padding or dilation of an image
+/// layer: keeps every index a kernel computes within 32 bits.
+pub const MAX_IMAGE_SIDE: usize = 1 << 16;
 /// Most layers in a model.
 pub const MAX_LAYERS: usize = 1024;
 /// Most training steps.

@@ -487,75 +487,21 @@ impl Config {
                 ));
             }
         }
-        for (key, v) in [
-            ("data.classes", d.classes),
-            ("data.points_per_class", d.points_per_class),
-            ("data.points", d.points),
-            ("data.dims", d.dims),
-            ("data.size", d.size),
-        ] {
-            if v == Some(0) {
-                return Err(bad(key, "must be at least 1".into()));
+        validate_generated(d, "data", &bad)?;
+        if let Some(f) = &d.fallback {
+            validate_generated(f, "data.fallback", &bad)?;
+            for (key, set) in [
+                ("scale", f.scale.is_some()),
+                ("offset", f.offset.is_some()),
+                ("shuffle_labels", f.shuffle_labels),
+            ] {
+                if set {
+                    return Err(bad(
+                        &format!("data.fallback.{key}"),
+                        format!("applies from the data section: write `data.{key}`"),
+                    ));
+                }
             }
-        }
-        if d.builtin == Some(crate::data::BuiltinKind::Shapes) {
-            let most = crate::data::SHAPE_CLASSES.len();
-            if d.classes.is_some_and(|k| k > most) {
-                return Err(bad(
-                    "data.classes",
-                    format!("the built-in shapes have {most} classes at most"),
-                ));
-            }
-            let (lo, hi) = crate::data::SHAPES_SIZE_RANGE;
-            if d.size.is_some_and(|s| !(lo..=hi).contains(&s)) {
-                return Err(bad(
-                    "data.size",
-                    format!("the side of a shapes image must be {lo} to {hi} pixels"),
-                ));
-            }
-        } else if d.size.is_some() {
-            return Err(bad(
-                "data.size",
-                "is the side of the built-in `shapes` images; other sources do not take it".into(),
-            ));
-        }
-        if d.dims.is_some_and(|v| v > limits::MAX_WIDTH) {
-            return Err(bad(
-                "data.dims",
-                format!("must be at most {}", limits::MAX_WIDTH),
-            ));
-        }
-        let generated = d
-            .classes
-            .unwrap_or(1)
-            .saturating_mul(d.points_per_class.unwrap_or(1))
-            .max(d.points.unwrap_or(0));
-        let features = match d.builtin {
-            Some(crate::data::BuiltinKind::Shapes) => d.size.unwrap_or(16).pow(2),
-            _ => d.dims.unwrap_or(2),
-        };
-        let values = generated.saturating_mul(features);
-        if generated > limits::MAX_GENERATED_EXAMPLES || values > limits::MAX_TENSOR_ELEMENTS {
-            return Err(bad(
-                if d.points.is_some() { "data.points" } else { "data.points_per_class" },
-                format!(
-                    "{generated} examples of {features} features is more than a built-in dataset can have ({} examples, {} values)",
-                    limits::MAX_GENERATED_EXAMPLES,
-                    limits::MAX_TENSOR_ELEMENTS
-                ),
-            ));
-        }
-        for (key, v) in [
-            ("data.noise", d.noise),
-            ("data.scale", d.scale),
-            ("data.offset", d.offset),
-        ] {
-            if v.is_some_and(|v| !v.is_finite()) {
-                return Err(bad(key, "must be a finite number".into()));
-            }
-        }
-        if d.noise.is_some_and(|v| v < 0.0) {
-            return Err(bad("data.noise", "must be ≥ 0".into()));
         }
         let l = &self.loss;
         if !(l.gamma.is_finite() && l.gamma >= 0.0) {
@@ -641,6 +587,24 @@ impl Config {
                 format!("must be between 1 and {}, got {w}", limits::MAX_WIDTH),
             ));
         }
+        if let Some([c, h, w]) = self.model.shape {
+            let side = 1..=limits::MAX_IMAGE_SIDE;
+            let values = c.checked_mul(h).and_then(|v| v.checked_mul(w));
+            if c == 0
+                || !side.contains(&h)
+                || !side.contains(&w)
+                || values.is_none_or(|v| v > limits::MAX_WIDTH)
+            {
+                return Err(bad(
+                    "model.shape",
+                    format!(
+                        "[channels, height, width] must each be at least 1, height and width at most {}, and their product at most {}",
+                        limits::MAX_IMAGE_SIDE,
+                        limits::MAX_WIDTH
+                    ),
+                ));
+            }
+        }
         for (i, l) in self.model.layers.iter().enumerate() {
             match l {
                 LayerSpec::Linear { out: 0, .. } => {
@@ -667,23 +631,30 @@ impl Config {
                 LayerSpec::Conv2d {
                     kernel,
                     stride,
+                    padding,
                     dilation,
                     ..
-                } if kernel.contains(&0) || *stride == 0 || *dilation == 0 => {
+                } if !geometry_fits(&[kernel[0], kernel[1], *stride, *dilation], *padding) => {
                     return Err(bad(
                         &format!("model.layers[{i}].conv2d"),
-                        "kernel, stride and dilation must each be at least 1".into(),
+                        format!(
+                            "kernel, stride and dilation must each be 1 to {side}, padding 0 to {side}",
+                            side = limits::MAX_IMAGE_SIDE
+                        ),
                     ))
                 }
                 LayerSpec::Pool2d {
                     kind,
                     kernel,
                     stride,
-                    ..
-                } if kernel.contains(&0) || stride.contains(&0) => {
+                    padding,
+                } if !geometry_fits(&[kernel[0], kernel[1], stride[0], stride[1]], *padding) => {
                     return Err(bad(
                         &format!("model.layers[{i}].{}", kind.name()),
-                        "kernel and stride must each be at least 1".into(),
+                        format!(
+                            "kernel and stride must each be 1 to {side}, padding 0 to {side}",
+                            side = limits::MAX_IMAGE_SIDE
+                        ),
                     ))
                 }
                 LayerSpec::Dropout { rate } if !(0.0..1.0).contains(rate) => {
@@ -873,6 +844,92 @@ pub(crate) fn with_suggestion(message: &str) -> String {
         }
         _ => message.to_string(),
     }
+}
+
+/// Whether an image layer's sizes are each 1 to `MAX_IMAGE_SIDE` and its padding at most that.
+fn geometry_fits(sizes: &[usize], padding: usize) -> bool {
+    let side = 1..=limits::MAX_IMAGE_SIDE;
+    sizes.iter().all(|s| side.contains(s)) && padding <= limits::MAX_IMAGE_SIDE
+}
+
+/// The parameters of a built-in dataset (`data`, or its `fallback` under `prefix`): positive
+/// counts, sizes within the limits, finite noise, scale and offset.
+fn validate_generated(
+    d: &crate::data::DataSpec,
+    prefix: &str,
+    bad: &dyn Fn(&str, String) -> Error,
+) -> Result<()> {
+    for (key, v) in [
+        (format!("{prefix}.classes"), d.classes),
+        (format!("{prefix}.points_per_class"), d.points_per_class),
+        (format!("{prefix}.points"), d.points),
+        (format!("{prefix}.dims"), d.dims),
+        (format!("{prefix}.size"), d.size),
+    ] {
+        if v == Some(0) {
+            return Err(bad(&key, "must be at least 1".into()));
+        }
+    }
+    if d.builtin == Some(crate::data::BuiltinKind::Shapes) {
+        let most = crate::data::SHAPE_CLASSES.len();
+        if d.classes.is_some_and(|k| k > most) {
+            return Err(bad(
+                &format!("{prefix}.classes"),
+                format!("the built-in shapes have {most} classes at most"),
+            ));
+        }
+        let (lo, hi) = crate::data::SHAPES_SIZE_RANGE;
+        if d.size.is_some_and(|s| !(lo..=hi).contains(&s)) {
+            return Err(bad(
+                &format!("{prefix}.size"),
+                format!("the side of a shapes image must be {lo} to {hi} pixels"),
+            ));
+        }
+    } else if d.size.is_some() {
+        return Err(bad(
+            &format!("{prefix}.size"),
+            "is the side of the built-in `shapes` images; other sources do not take it".into(),
+        ));
+    }
+    if d.dims.is_some_and(|v| v > limits::MAX_WIDTH) {
+        return Err(bad(
+            &format!("{prefix}.dims"),
+            format!("must be at most {}", limits::MAX_WIDTH),
+        ));
+    }
+    let generated = d
+        .classes
+        .unwrap_or(1)
+        .saturating_mul(d.points_per_class.unwrap_or(1))
+        .max(d.points.unwrap_or(0));
+    let features = match d.builtin {
+        Some(crate::data::BuiltinKind::Shapes) => d.size.unwrap_or(16).pow(2),
+        _ => d.dims.unwrap_or(2),
+    };
+    let values = generated.saturating_mul(features);
+    if generated > limits::MAX_GENERATED_EXAMPLES || values > limits::MAX_TENSOR_ELEMENTS {
+        return Err(bad(
+            &format!("{prefix}.{}", if d.points.is_some() { "points" } else { "points_per_class" }),
+            format!(
+                "{generated} examples of {features} features is more than a built-in dataset can have ({} examples, {} values)",
+                limits::MAX_GENERATED_EXAMPLES,
+                limits::MAX_TENSOR_ELEMENTS
+            ),
+        ));
+    }
+    for (key, v) in [
+        (format!("{prefix}.noise"), d.noise),
+        (format!("{prefix}.scale"), d.scale),
+        (format!("{prefix}.offset"), d.offset),
+    ] {
+        if v.is_some_and(|v| !v.is_finite()) {
+            return Err(bad(&key, "must be a finite number".into()));
+        }
+    }
+    if d.noise.is_some_and(|v| v < 0.0) {
+        return Err(bad(&format!("{prefix}.noise"), "must be ≥ 0".into()));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

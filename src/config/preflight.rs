@@ -75,7 +75,10 @@ pub fn preflight(config: &Config, text: &str, path: &Path, data: &Dataset) -> Re
     for l in &model.layers {
         let weights = match &l.spec {
             crate::model::LayerSpec::Conv2d { out, kernel, .. } => {
-                (*out * l.in_shape.features() * kernel[0] * kernel[1]) as u128
+                [*out, l.in_shape.features(), kernel[0], kernel[1]]
+                    .iter()
+                    .map(|&v| v as u128)
+                    .product()
             }
             _ => l.input as u128 * l.output as u128,
         };

@@ -277,12 +277,16 @@ impl Model {
         })
     }
 
+    /// The model's input shape: an image for image models, else a vector.
+    pub fn input_shape(&self) -> Shape {
+        self.image.map_or(Shape::Flat(self.input), Shape::Image)
+    }
+
     /// The model's output shape.
     pub fn output_shape(&self) -> Shape {
-        self.layers.last().map_or(
-            self.image.map_or(Shape::Flat(self.input), Shape::Image),
-            |l| l.out_shape,
-        )
+        self.layers
+            .last()
+            .map_or(self.input_shape(), |l| l.out_shape)
     }
 
     pub fn output(&self) -> usize {

@@ -212,21 +212,46 @@ impl PoolKind {
 }
 
 /// A square size (`3`) or `[height, width]` (`[3, 5]`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(untagged)]
-enum Size2 {
-    Square(usize),
-    Pair([usize; 2]),
-}
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Size2([usize; 2]);
 
 impl Size2 {
     fn pair(self) -> [usize; 2] {
-        match self {
-            Size2::Square(k) => [k, k],
-            Size2::Pair(p) => p,
-        }
+        self.0
     }
 }
+
+impl<'de> Deserialize<'de> for Size2 {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Size2;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a size such as 3, or [height, width] such as [3, 5]")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Size2, E> {
+                let v = usize::try_from(v).map_err(|_| E::custom("size too large"))?;
+                Ok(Size2([v, v]))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Size2, A::Error> {
+                let mut sizes = Vec::new();
+                while let Some(v) = seq.next_element::<usize>()? {
+                    sizes.push(v);
+                }
+                match sizes[..] {
+                    [h, w] => Ok(Size2([h, w])),
+                    _ => Err(de::Error::invalid_length(sizes.len(), &self)),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// The arguments of a layer that takes none: `flatten`, `{flatten: {}}` or `{flatten: null}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoArgs {}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -453,7 +478,7 @@ impl<'de> Deserialize<'de> for LayerSpec {
                     "max_pool2d" => map.next_value::<Pool2dArgs>()?.layer(PoolKind::Max),
                     "avg_pool2d" => map.next_value::<Pool2dArgs>()?.layer(PoolKind::Avg),
                     "global_avg_pool" | "flatten" => {
-                        map.next_value::<de::IgnoredAny>()?;
+                        map.next_value::<Option<NoArgs>>()?;
                         if key == "flatten" {
                             LayerSpec::Flatten
                         } else {

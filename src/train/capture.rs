@@ -58,16 +58,22 @@ pub fn capture_step(trainer: &mut Trainer, total: usize) -> Result<(StepRecord, 
             data: gpu.read::<f32>(g)?,
         });
     }
+    // Images as NCHW, as PyTorch's activations are.
+    let shape = |s: crate::model::Shape| match s {
+        crate::model::Shape::Flat(n) => vec![batch, n],
+        crate::model::Shape::Image(i) => vec![batch, i.channels, i.height, i.width],
+    };
     for l in &trainer.model.layers {
         out.push(HostTensor {
             name: format!("act.{}", l.index),
-            shape: vec![batch, l.output],
+            shape: shape(l.out_shape),
             data: gpu.read::<f32>(&plan.acts[l.index + 1])?,
         });
     }
+    let model = &trainer.model;
     out.push(HostTensor {
         name: "x".into(),
-        shape: vec![batch, trainer.model.input],
+        shape: shape(model.input_shape()),
         data: gpu.read::<f32>(&plan.acts[0])?,
     });
     let y_width = trainer.dataset.y_width;

@@ -327,8 +327,9 @@ impl<'g> Trainer<'g> {
     }
 }
 
-/// Evaluation plans covering every example of a dataset in chunks of at most 4096: one plan
-/// for the full chunks and one for the remainder.
+/// Evaluation plans covering every example of a dataset in chunks of at most 4096 (fewer when
+/// a layer's output for 4096 examples would not fit one storage binding, as an image layer's
+/// can): one plan for the full chunks and one for the remainder.
 pub struct EvalPlans {
     pub plans: Vec<BatchPlan>,
     n: usize,
@@ -337,10 +338,25 @@ pub struct EvalPlans {
 impl EvalPlans {
     pub const CHUNK: usize = 4096;
 
+    /// Examples per chunk: `CHUNK`, or as many as keep the widest activation within one
+    /// storage binding.
+    pub fn chunk(gpu: &Gpu, model: &crate::model::Model) -> usize {
+        let widest = model
+            .layers
+            .iter()
+            .map(|l| l.output)
+            .chain([model.input])
+            .max()
+            .unwrap_or(1)
+            .max(1) as u64;
+        let fits = gpu.limits().max_storage_buffer_binding_size / (4 * widest);
+        (fits as usize).clamp(1, Self::CHUNK)
+    }
+
     pub fn new(gpu: &Gpu, net: &DeviceNetwork, data: &DeviceData, config: &Config) -> Result<Self> {
         let opts = PlanOptions::from_config(config, Instrumentation::Bare);
         let n = data.n;
-        let full = n.min(Self::CHUNK);
+        let full = n.min(Self::chunk(gpu, &net.model));
         let mut plans = vec![BatchPlan::new(gpu, net, data, full, PlanMode::Eval, &opts)?];
         let rest = n % full;
         if rest > 0 && n > full {
