@@ -18,20 +18,20 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     var acc = 0.0;
     for (var o = 0u; o < p.out_channels; o = o + 1u) {
         let dy_base = (n * p.out_channels + o) * p.out_height;
-        let w_base = (o * p.in_channels + c) * p.kernel_h;
-        for (var ki = 0u; ki < p.kernel_h; ki = ki + 1u) {
-            let ty = i32(iy + p.padding) - i32(ki * p.dilation);
-            if (ty < 0 || u32(ty) % p.stride != 0u || u32(ty) / p.stride >= p.out_height) {
+        let w_base = (o * p.in_channels + c) * KERNEL_H;
+        for (var ki = 0u; ki < KERNEL_H; ki = ki + 1u) {
+            let ty = i32(iy + PADDING) - i32(ki * DILATION);
+            if (ty < 0 || u32(ty) % STRIDE != 0u || u32(ty) / STRIDE >= p.out_height) {
                 continue;
             }
-            let oy = u32(ty) / p.stride;
-            for (var kj = 0u; kj < p.kernel_w; kj = kj + 1u) {
-                let tx = i32(ix + p.padding) - i32(kj * p.dilation);
-                if (tx < 0 || u32(tx) % p.stride != 0u || u32(tx) / p.stride >= p.out_width) {
+            let oy = u32(ty) / STRIDE;
+            for (var kj = 0u; kj < KERNEL_W; kj = kj + 1u) {
+                let tx = i32(ix + PADDING) - i32(kj * DILATION);
+                if (tx < 0 || u32(tx) % STRIDE != 0u || u32(tx) / STRIDE >= p.out_width) {
                     continue;
                 }
-                let ox = u32(tx) / p.stride;
-                acc = acc + dy[(dy_base + oy) * p.out_width + ox] * w[(w_base + ki) * p.kernel_w + kj];
+                let ox = u32(tx) / STRIDE;
+                acc = acc + dy[(dy_base + oy) * p.out_width + ox] * w[(w_base + ki) * KERNEL_W + kj];
             }
         }
     }

@@ -1,6 +1,15 @@
 // 2-D convolution geometry shared by the conv2d kernels (NCHW, weight [o, c, kh, kw], as in
 // PyTorch; src/reference/conv.rs is the f64 mirror). Matches `Conv2dParams` in
-// src/kernels/mod.rs.
+// src/kernels/mod.rs. The kernel's window is also specialized as override constants
+// (`Conv2dParams::constants`): with constant trip counts the tap loops unroll and the stride's
+// divisions fold away, which on lavapipe (integer division is scalar there) is most of the
+// cost; the uniform keeps every field so the layout is one for all geometries.
+override KERNEL_H: u32 = 3u;
+override KERNEL_W: u32 = 3u;
+override STRIDE: u32 = 1u;
+override PADDING: u32 = 0u;
+override DILATION: u32 = 1u;
+
 struct Conv2dParams {
     batch: u32,
     in_channels: u32,

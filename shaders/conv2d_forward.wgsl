@@ -18,18 +18,18 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     var acc = b[o];
     for (var c = 0u; c < p.in_channels; c = c + 1u) {
         let x_base = (n * p.in_channels + c) * p.height;
-        let w_base = (o * p.in_channels + c) * p.kernel_h;
-        for (var ki = 0u; ki < p.kernel_h; ki = ki + 1u) {
-            let iy = i32(oy * p.stride + ki * p.dilation) - i32(p.padding);
+        let w_base = (o * p.in_channels + c) * KERNEL_H;
+        for (var ki = 0u; ki < KERNEL_H; ki = ki + 1u) {
+            let iy = i32(oy * STRIDE + ki * DILATION) - i32(PADDING);
             if (iy < 0 || iy >= i32(p.height)) {
                 continue;
             }
-            for (var kj = 0u; kj < p.kernel_w; kj = kj + 1u) {
-                let ix = i32(ox * p.stride + kj * p.dilation) - i32(p.padding);
+            for (var kj = 0u; kj < KERNEL_W; kj = kj + 1u) {
+                let ix = i32(ox * STRIDE + kj * DILATION) - i32(PADDING);
                 if (ix < 0 || ix >= i32(p.width)) {
                     continue;
                 }
-                acc = acc + x[(x_base + u32(iy)) * p.width + u32(ix)] * w[(w_base + ki) * p.kernel_w + kj];
+                acc = acc + x[(x_base + u32(iy)) * p.width + u32(ix)] * w[(w_base + ki) * KERNEL_W + kj];
             }
         }
     }

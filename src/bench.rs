@@ -101,6 +101,8 @@ pub struct BenchReport {
     pub losses: Vec<LossFigure>,
     pub conv2d: Vec<ConvFigure>,
     pub mlp: Vec<StepFigure>,
+    /// The small CNN of configs/mnist_cnn.yaml on 1×28×28 images.
+    pub cnn: Vec<StepFigure>,
 }
 
 impl BenchReport {
@@ -167,28 +169,37 @@ impl BenchReport {
             ));
         }
         s.push_str("MLP 784-256-256-10, softmax cross-entropy, SGD, loss read back every step:\n");
-        for f in &self.mlp {
-            s.push_str(&format!(
+        step_lines(&mut s, &self.mlp);
+        if !self.cnn.is_empty() {
+            s.push_str("CNN 1×28×28-conv3(8)-relu-maxpool2-conv3(16)-relu-maxpool2-flatten-10 (configs/mnist_cnn.yaml), SGD:\n");
+            step_lines(&mut s, &self.cnn);
+        }
+        s
+    }
+}
+
+/// One line per batch size of a training-step figure, and its per-kernel GPU time.
+fn step_lines(s: &mut String, figures: &[StepFigure]) {
+    for f in figures {
+        s.push_str(&format!(
                 "  batch {:>4}: {:7.2} steps/s bare ({:.2} GFLOP/s), {:7.2} steps/s fully instrumented, overhead ×{:.3}\n",
                 f.batch, f.bare_steps_per_second, f.bare_gflops, f.instrumented_steps_per_second, f.instrumentation_overhead
             ));
-            let gpu_ms: f64 = f.kernels.iter().map(|k| k.milliseconds).sum();
+        let gpu_ms: f64 = f.kernels.iter().map(|k| k.milliseconds).sum();
+        s.push_str(&format!(
+            "    GPU time of one bare step {:.2} ms of {:.2} ms wall:",
+            gpu_ms,
+            1e3 / f.bare_steps_per_second
+        ));
+        for k in &f.kernels {
             s.push_str(&format!(
-                "    GPU time of one bare step {:.2} ms of {:.2} ms wall:",
-                gpu_ms,
-                1e3 / f.bare_steps_per_second
+                " {} {:.2} ms ({:.0}%);",
+                k.kernel,
+                k.milliseconds,
+                100.0 * k.share
             ));
-            for k in &f.kernels {
-                s.push_str(&format!(
-                    " {} {:.2} ms ({:.0}%);",
-                    k.kernel,
-                    k.milliseconds,
-                    100.0 * k.share
-                ));
-            }
-            s.push('\n');
         }
-        s
+        s.push('\n');
     }
 }
 
@@ -349,15 +360,52 @@ pub fn mlp_config(batch: usize, steps: usize) -> (Config, Dataset) {
     (config, dataset)
 }
 
+/// The small CNN of configs/mnist_cnn.yaml on the built-in shapes images at MNIST's size
+/// (1×28×28), batch `batch`, SGD.
+pub fn cnn_config(batch: usize, steps: usize) -> Result<(Config, Dataset)> {
+    let yaml = format!(
+        "data: {{builtin: shapes, classes: 10, points_per_class: {per}, size: 28}}
+model:
+  layers:
+    - {{conv2d: {{out: 8, kernel: 3, padding: 1}}}}
+    - relu
+    - {{max_pool2d: {{kernel: 2}}}}
+    - {{conv2d: {{out: 16, kernel: 3, padding: 1}}}}
+    - relu
+    - {{max_pool2d: {{kernel: 2}}}}
+    - flatten
+    - {{linear: {{out: 10}}}}
+training: {{optimizer: {{name: sgd, lr: 0.01}}, batch_size: {batch}, steps: {steps}}}
+",
+        per = batch.div_ceil(10)
+    );
+    let config = Config::parse(&yaml, std::path::Path::new("bench-cnn.yaml"))?;
+    let data = crate::data::load(&config.data, 0, std::path::Path::new("."))?.train;
+    Ok((config, data))
+}
+
+/// Multiply-adds × 2 of one training step of `model` at `batch` (forward, input and weight
+/// gradients of its linear and conv2d layers).
+fn step_flops(model: &crate::model::Model, batch: usize) -> f64 {
+    model
+        .layers
+        .iter()
+        .map(|l| match &l.spec {
+            LayerSpec::Linear { .. } => 6.0 * (batch * l.input * l.output) as f64,
+            LayerSpec::Conv2d { .. } => 6.0 * l.conv(batch).map_or(0, |c| c.taps()) as f64,
+            _ => 0.0,
+        })
+        .sum()
+}
+
 /// Steps per second, and (when `profile`) the per-kernel GPU time of one more step.
 fn steps_per_second(
     gpu: &Gpu,
-    batch: usize,
+    (config, dataset): (Config, Dataset),
     steps: usize,
     inst: Instrumentation,
     profile: bool,
 ) -> Result<(f64, Vec<KernelTime>)> {
-    let (config, dataset) = mlp_config(batch, steps);
     let mut trainer = Trainer::new(gpu, &config, dataset, inst, None)?;
     let total = steps + 3;
     trainer.step(total)?; // warm-up: first-use costs
@@ -521,19 +569,19 @@ fn conv_figure(
     let u = gpu.uniform("bench.conv", &params)?;
     let f = gpu.dispatch(
         &CONV2D_FORWARD,
-        &[],
+        &params.constants(),
         &[&u, &x.buffer, &w.buffer, &b.buffer, &y.buffer],
         gpu.groups_1d(&CONV2D_FORWARD, c.output_len()),
     )?;
     let bi = gpu.dispatch(
         &CONV2D_BACKWARD_INPUT,
-        &[],
+        &params.constants(),
         &[&u, &dy.buffer, &w.buffer, &dx.buffer],
         gpu.groups_1d(&CONV2D_BACKWARD_INPUT, c.input_len()),
     )?;
     let bw = gpu.dispatch(
         &CONV2D_BACKWARD_WEIGHT,
-        &[],
+        &params.constants(),
         &[&u, &x.buffer, &dy.buffer, &dw.buffer, &db.buffer],
         gpu.groups_1d(&CONV2D_BACKWARD_WEIGHT, c.weight_len()),
     )?;
@@ -684,8 +732,10 @@ pub fn run(
     } else {
         &[(128, 40), (1024, 8)][..]
     } {
-        let (bare, kernels) = steps_per_second(gpu, batch, steps, Instrumentation::Bare, true)?;
-        let (full, _) = steps_per_second(gpu, batch, steps, Instrumentation::Full, false)?;
+        let workload = || mlp_config(batch, steps);
+        let (bare, kernels) =
+            steps_per_second(gpu, workload(), steps, Instrumentation::Bare, true)?;
+        let (full, _) = steps_per_second(gpu, workload(), steps, Instrumentation::Full, false)?;
         log(&format!(
             "MLP batch {batch}: {bare:.2} steps/s bare, {full:.2} instrumented"
         ));
@@ -695,6 +745,40 @@ pub fn run(
             instrumented_steps_per_second: full,
             instrumentation_overhead: bare / full,
             bare_gflops: bare * 6.0 * batch as f64 * weights / 1e9,
+            kernels,
+        });
+    }
+    let mut cnn = Vec::new();
+    for &(batch, steps) in if quick {
+        &[(32usize, 5usize)][..]
+    } else {
+        &[(32, 20), (128, 6)][..]
+    } {
+        let (bare, kernels) = steps_per_second(
+            gpu,
+            cnn_config(batch, steps)?,
+            steps,
+            Instrumentation::Bare,
+            true,
+        )?;
+        let (full, _) = steps_per_second(
+            gpu,
+            cnn_config(batch, steps)?,
+            steps,
+            Instrumentation::Full,
+            false,
+        )?;
+        let (config, data) = cnn_config(batch, steps)?;
+        let model = crate::model::Model::build(&config.model, data.x_width, data.image)?;
+        log(&format!(
+            "CNN batch {batch}: {bare:.2} steps/s bare, {full:.2} instrumented"
+        ));
+        cnn.push(StepFigure {
+            batch,
+            bare_steps_per_second: bare,
+            instrumented_steps_per_second: full,
+            instrumentation_overhead: bare / full,
+            bare_gflops: bare * step_flops(&model, batch) / 1e9,
             kernels,
         });
     }
@@ -710,5 +794,6 @@ pub fn run(
         losses,
         conv2d,
         mlp,
+        cnn,
     })
 }

@@ -261,13 +261,16 @@ pub static COPY_PROBE: Kernel = Kernel {
 /// Every kernel, for validation tests and for warming the pipeline cache.
 const CONV2D_COMMON: WgslFile = wgsl!("conv2d_common.wgsl");
 
+/// The override constants of the conv2d kernels (see `Conv2dParams::constants`).
+const CONV2D_CONSTANTS: &[&str] = &["KERNEL_H", "KERNEL_W", "STRIDE", "PADDING", "DILATION"];
+
 /// 2-D convolution, NCHW (see src/reference/conv.rs): one invocation per output element.
 pub static CONV2D_FORWARD: Kernel = Kernel {
     name: "conv2d_forward",
     files: &[CONV2D_COMMON, wgsl!("conv2d_forward.wgsl")],
     bindings: &[U, R, R, R, RW],
     workgroup: [64, 1, 1],
-    constants: &[],
+    constants: CONV2D_CONSTANTS,
 };
 
 /// The input gradient of `conv2d_forward`: one invocation per input element.
@@ -276,7 +279,7 @@ pub static CONV2D_BACKWARD_INPUT: Kernel = Kernel {
     files: &[CONV2D_COMMON, wgsl!("conv2d_backward_input.wgsl")],
     bindings: &[U, R, R, RW],
     workgroup: [64, 1, 1],
-    constants: &[],
+    constants: CONV2D_CONSTANTS,
 };
 
 /// The weight and bias gradients of `conv2d_forward`: one invocation per weight element.
@@ -285,7 +288,7 @@ pub static CONV2D_BACKWARD_WEIGHT: Kernel = Kernel {
     files: &[CONV2D_COMMON, wgsl!("conv2d_backward_weight.wgsl")],
     bindings: &[U, R, R, RW, RW],
     workgroup: [64, 1, 1],
-    constants: &[],
+    constants: CONV2D_CONSTANTS,
 };
 
 const POOL2D_COMMON: WgslFile = wgsl!("pool2d_common.wgsl");
@@ -550,6 +553,17 @@ impl Conv2dParams {
             padding: c.padding as u32,
             dilation: c.dilation as u32,
         })
+    }
+
+    /// The window as the conv2d kernels' override constants.
+    pub fn constants(&self) -> [(&'static str, f64); 5] {
+        [
+            ("KERNEL_H", self.kernel_h as f64),
+            ("KERNEL_W", self.kernel_w as f64),
+            ("STRIDE", self.stride as f64),
+            ("PADDING", self.padding as f64),
+            ("DILATION", self.dilation as f64),
+        ]
     }
 }
 

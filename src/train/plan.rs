@@ -384,13 +384,11 @@ impl BatchPlan {
                         .param_index(l.index)
                         .expect("conv2d layers have parameters");
                     let conv = l.conv(batch).expect("conv2d takes an image");
-                    let u = gpu.uniform(
-                        "conv2d",
-                        &Conv2dParams::of(&conv).expect("checked by Model::build"),
-                    )?;
+                    let params = Conv2dParams::of(&conv).expect("checked by Model::build");
+                    let u = gpu.uniform("conv2d", &params)?;
                     d.push(gpu.dispatch(
                         &CONV2D_FORWARD,
-                        &[],
+                        &params.constants(),
                         &[
                             &u,
                             &x.buffer,
@@ -589,13 +587,11 @@ impl BatchPlan {
                     LayerSpec::Conv2d { .. } => {
                         let p = net.param_index(i).expect("conv2d layers have parameters");
                         let conv = l.conv(batch).expect("conv2d takes an image");
-                        let u = gpu.uniform(
-                            "conv2d",
-                            &Conv2dParams::of(&conv).expect("checked by Model::build"),
-                        )?;
+                        let params = Conv2dParams::of(&conv).expect("checked by Model::build");
+                        let u = gpu.uniform("conv2d", &params)?;
                         d.push(gpu.dispatch(
                             &CONV2D_BACKWARD_WEIGHT,
-                            &[],
+                            &params.constants(),
                             &[
                                 &u,
                                 &x.buffer,
@@ -608,7 +604,7 @@ impl BatchPlan {
                         if let Some(dx) = dx {
                             d.push(gpu.dispatch(
                                 &CONV2D_BACKWARD_INPUT,
-                                &[],
+                                &params.constants(),
                                 &[&u, &dy.buffer, &net.params[p].buffer, &dx.buffer],
                                 gpu.groups_1d(&CONV2D_BACKWARD_INPUT, x.len),
                             )?);
