@@ -1,32 +1,51 @@
-// dw = Σ over batch and output positions of dy · x, one invocation per weight element; the
-// invocation of tap (o, 0, 0, 0) also sums db[o] = Σ dy over batch and positions.
+// dw = Σ over batch and output positions of dy · x. Each invocation computes one tap
+// (c, ki, kj) of OUT_BLOCK (4) output channels, so every x value it loads feeds four
+// multiply-adds; the invocations of tap (·, 0, 0, 0) also sum db[o] = Σ dy over batch and
+// positions for their channels.
 @group(0) @binding(0) var<uniform> p: Conv2dParams;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> dy: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dw: array<f32>;
 @group(0) @binding(4) var<storage, read_write> db: array<f32>;
 
+const OUT_BLOCK: u32 = 4u;
+
 @compute @workgroup_size(64, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = conv_index(gid, nwg);
-    if (i >= p.out_channels * p.in_channels * KERNEL_H * KERNEL_W) {
+    let blocks = (p.out_channels + OUT_BLOCK - 1u) / OUT_BLOCK;
+    let taps = p.in_channels * KERNEL_H * KERNEL_W;
+    if (i >= blocks * taps) {
         return;
     }
     let kj = i % KERNEL_W;
     let ki = (i / KERNEL_W) % KERNEL_H;
     let c = (i / (KERNEL_W * KERNEL_H)) % p.in_channels;
-    let o = i / (KERNEL_W * KERNEL_H * p.in_channels);
+    let o0 = (i / taps) * OUT_BLOCK;
     let first_tap = c == 0u && ki == 0u && kj == 0u;
-    var acc = 0.0;
-    var bias = 0.0;
+    // Channels past the last are computed on the last one's gradients and not written.
+    let last = p.out_channels - 1u;
+    let plane = p.out_height * p.out_width;
+    let o1 = min(o0 + 1u, last);
+    let o2 = min(o0 + 2u, last);
+    let o3 = min(o0 + 3u, last);
+    var acc = vec4<f32>(0.0);
+    var bias = vec4<f32>(0.0);
     for (var n = 0u; n < p.batch; n = n + 1u) {
-        let dy_base = (n * p.out_channels + o) * p.out_height;
+        let dy_n = n * p.out_channels;
         let x_base = (n * p.in_channels + c) * p.height;
         for (var oy = 0u; oy < p.out_height; oy = oy + 1u) {
             let iy = i32(oy * STRIDE + ki * DILATION) - i32(PADDING);
             let row_in = iy >= 0 && iy < i32(p.height);
+            let row = oy * p.out_width;
             for (var ox = 0u; ox < p.out_width; ox = ox + 1u) {
-                let g = dy[(dy_base + oy) * p.out_width + ox];
+                let at = row + ox;
+                let g = vec4<f32>(
+                    dy[(dy_n + o0) * plane + at],
+                    dy[(dy_n + o1) * plane + at],
+                    dy[(dy_n + o2) * plane + at],
+                    dy[(dy_n + o3) * plane + at],
+                );
                 bias = bias + g;
                 let ix = i32(ox * STRIDE + kj * DILATION) - i32(PADDING);
                 if (row_in && ix >= 0 && ix < i32(p.width)) {
@@ -35,8 +54,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             }
         }
     }
-    dw[i] = acc;
-    if (first_tap) {
-        db[o] = bias;
+    let tap = (c * KERNEL_H + ki) * KERNEL_W + kj;
+    for (var k = 0u; k < OUT_BLOCK; k = k + 1u) {
+        if (o0 + k < p.out_channels) {
+            dw[(o0 + k) * taps + tap] = acc[k];
+            if (first_tap) {
+                db[o0 + k] = bias[k];
+            }
+        }
     }
 }

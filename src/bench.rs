@@ -571,19 +571,22 @@ fn conv_figure(
         &CONV2D_FORWARD,
         &params.constants(),
         &[&u, &x.buffer, &w.buffer, &b.buffer, &y.buffer],
-        gpu.groups_1d(&CONV2D_FORWARD, c.output_len()),
+        gpu.groups_1d(&CONV2D_FORWARD, params.forward_invocations()),
     )?;
     let bi = gpu.dispatch(
         &CONV2D_BACKWARD_INPUT,
         &params.constants(),
         &[&u, &dy.buffer, &w.buffer, &dx.buffer],
-        gpu.groups_1d(&CONV2D_BACKWARD_INPUT, c.input_len()),
+        gpu.groups_1d(&CONV2D_BACKWARD_INPUT, params.backward_input_invocations()),
     )?;
     let bw = gpu.dispatch(
         &CONV2D_BACKWARD_WEIGHT,
         &params.constants(),
         &[&u, &x.buffer, &dy.buffer, &dw.buffer, &db.buffer],
-        gpu.groups_1d(&CONV2D_BACKWARD_WEIGHT, c.weight_len()),
+        gpu.groups_1d(
+            &CONV2D_BACKWARD_WEIGHT,
+            params.backward_weight_invocations(),
+        ),
     )?;
     // Multiply-adds each kernel performs (taps in the padding skipped): the same for all three.
     let flops = 2.0 * c.taps() as f64;

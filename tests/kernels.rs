@@ -945,21 +945,24 @@ fn conv2d_forward_and_backward_match_the_reference_on_odd_geometries() {
                 &CONV2D_FORWARD,
                 &params.constants(),
                 &[&u, &xt.buffer, &wtt.buffer, &bt.buffer, &yt.buffer],
-                gpu.groups_1d(&CONV2D_FORWARD, c.output_len()),
+                gpu.groups_1d(&CONV2D_FORWARD, params.forward_invocations()),
             )
             .unwrap(),
             gpu.dispatch(
                 &CONV2D_BACKWARD_INPUT,
                 &params.constants(),
                 &[&u, &dyt.buffer, &wtt.buffer, &dxt.buffer],
-                gpu.groups_1d(&CONV2D_BACKWARD_INPUT, c.input_len()),
+                gpu.groups_1d(&CONV2D_BACKWARD_INPUT, params.backward_input_invocations()),
             )
             .unwrap(),
             gpu.dispatch(
                 &CONV2D_BACKWARD_WEIGHT,
                 &params.constants(),
                 &[&u, &xt.buffer, &dyt.buffer, &dwt.buffer, &dbt.buffer],
-                gpu.groups_1d(&CONV2D_BACKWARD_WEIGHT, c.weight_len()),
+                gpu.groups_1d(
+                    &CONV2D_BACKWARD_WEIGHT,
+                    params.backward_weight_invocations(),
+                ),
             )
             .unwrap(),
         ];

@@ -264,7 +264,12 @@ const CONV2D_COMMON: WgslFile = wgsl!("conv2d_common.wgsl");
 /// The override constants of the conv2d kernels (see `Conv2dParams::constants`).
 const CONV2D_CONSTANTS: &[&str] = &["KERNEL_H", "KERNEL_W", "STRIDE", "PADDING", "DILATION"];
 
-/// 2-D convolution, NCHW (see src/reference/conv.rs): one invocation per output element.
+/// Output channels one `conv2d_forward` invocation computes (`OUT_BLOCK` in the shader), and
+/// input channels one `conv2d_backward_input` invocation computes (`IN_BLOCK`).
+pub const CONV2D_OUT_BLOCK: u32 = 4;
+
+/// 2-D convolution, NCHW (see src/reference/conv.rs): one invocation per output position and
+/// block of `CONV2D_OUT_BLOCK` output channels.
 pub static CONV2D_FORWARD: Kernel = Kernel {
     name: "conv2d_forward",
     files: &[CONV2D_COMMON, wgsl!("conv2d_forward.wgsl")],
@@ -273,7 +278,8 @@ pub static CONV2D_FORWARD: Kernel = Kernel {
     constants: CONV2D_CONSTANTS,
 };
 
-/// The input gradient of `conv2d_forward`: one invocation per input element.
+/// The input gradient of `conv2d_forward`: one invocation per input position and block of
+/// `CONV2D_OUT_BLOCK` input channels.
 pub static CONV2D_BACKWARD_INPUT: Kernel = Kernel {
     name: "conv2d_backward_input",
     files: &[CONV2D_COMMON, wgsl!("conv2d_backward_input.wgsl")],
@@ -282,7 +288,8 @@ pub static CONV2D_BACKWARD_INPUT: Kernel = Kernel {
     constants: CONV2D_CONSTANTS,
 };
 
-/// The weight and bias gradients of `conv2d_forward`: one invocation per weight element.
+/// The weight and bias gradients of `conv2d_forward`: one invocation per tap and block of
+/// `CONV2D_OUT_BLOCK` output channels.
 pub static CONV2D_BACKWARD_WEIGHT: Kernel = Kernel {
     name: "conv2d_backward_weight",
     files: &[CONV2D_COMMON, wgsl!("conv2d_backward_weight.wgsl")],
@@ -553,6 +560,31 @@ impl Conv2dParams {
             padding: c.padding as u32,
             dilation: c.dilation as u32,
         })
+    }
+
+    /// Invocations of `conv2d_forward`: one per output position and block of
+    /// `CONV2D_OUT_BLOCK` output channels.
+    pub fn forward_invocations(&self) -> usize {
+        (self.batch
+            * self.out_channels.div_ceil(CONV2D_OUT_BLOCK)
+            * self.out_height
+            * self.out_width) as usize
+    }
+
+    /// Invocations of `conv2d_backward_input`: one per input position and block of
+    /// `CONV2D_OUT_BLOCK` input channels.
+    pub fn backward_input_invocations(&self) -> usize {
+        (self.batch * self.in_channels.div_ceil(CONV2D_OUT_BLOCK) * self.height * self.width)
+            as usize
+    }
+
+    /// Invocations of `conv2d_backward_weight`: one per tap and block of `CONV2D_OUT_BLOCK`
+    /// output channels.
+    pub fn backward_weight_invocations(&self) -> usize {
+        (self.out_channels.div_ceil(CONV2D_OUT_BLOCK)
+            * self.in_channels
+            * self.kernel_h
+            * self.kernel_w) as usize
     }
 
     /// The window as the conv2d kernels' override constants.

@@ -396,7 +396,7 @@ impl BatchPlan {
                             &net.params[p + 1].buffer,
                             &y.buffer,
                         ],
-                        gpu.groups_1d(&CONV2D_FORWARD, y.len),
+                        gpu.groups_1d(&CONV2D_FORWARD, params.forward_invocations()),
                     )?);
                 }
                 LayerSpec::Pool2d { .. } | LayerSpec::GlobalAvgPool => {
@@ -599,14 +599,20 @@ impl BatchPlan {
                                 &param_grads[p].buffer,
                                 &param_grads[p + 1].buffer,
                             ],
-                            gpu.groups_1d(&CONV2D_BACKWARD_WEIGHT, conv.weight_len()),
+                            gpu.groups_1d(
+                                &CONV2D_BACKWARD_WEIGHT,
+                                params.backward_weight_invocations(),
+                            ),
                         )?);
                         if let Some(dx) = dx {
                             d.push(gpu.dispatch(
                                 &CONV2D_BACKWARD_INPUT,
                                 &params.constants(),
                                 &[&u, &dy.buffer, &net.params[p].buffer, &dx.buffer],
-                                gpu.groups_1d(&CONV2D_BACKWARD_INPUT, x.len),
+                                gpu.groups_1d(
+                                    &CONV2D_BACKWARD_INPUT,
+                                    params.backward_input_invocations(),
+                                ),
                             )?);
                         }
                     }
