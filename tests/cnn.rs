@@ -7,13 +7,12 @@ use std::path::Path;
 
 use netdx::checks::Verdict;
 use netdx::config::Config;
-use netdx::data::Dataset;
 use netdx::reference::network::{forward, loss_and_grads, Mode, RefParams};
 use netdx::reference::{self as r};
 use netdx::suite::run_suite;
 use netdx::train::{Instrumentation, Trainer};
 
-use crate::common::{assert_close, random, widen};
+use crate::common::{assert_close, small_dataset, widen};
 use crate::gpu_or_skip;
 
 /// Every image layer on an odd 2×9×7 input: convolutions with stride, padding, dilation and a
@@ -46,17 +45,6 @@ training:
   shuffle: false
 "#;
 
-fn image_dataset(n: usize, width: usize, classes: usize) -> Dataset {
-    Dataset::new(
-        "images",
-        random(n * width, 41, -2.0, 2.0),
-        (0..n).map(|i| (i % classes) as f32).collect(),
-        width,
-        1,
-        Some(classes),
-    )
-}
-
 /// Forward activations, the loss, every parameter gradient and the evaluation loss (running
 /// statistics of the channel batch norm) against the reference. Tolerances as in
 /// tests/training.rs: f32 sums of at most a few hundred terms.
@@ -64,7 +52,7 @@ fn image_dataset(n: usize, width: usize, classes: usize) -> Dataset {
 fn one_cnn_training_step_matches_the_reference_for_every_image_layer() {
     let gpu = gpu_or_skip!();
     let config = Config::parse(EVERY_IMAGE_LAYER, Path::new("every_image_layer.yaml")).unwrap();
-    let data = image_dataset(5, 2 * 9 * 7, 3);
+    let data = small_dataset(5, 2 * 9 * 7, 3);
     let mut trainer =
         Trainer::new(gpu, &config, data.clone(), Instrumentation::Full, None).expect("trainer");
     assert_eq!(

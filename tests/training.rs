@@ -4,12 +4,12 @@
 use std::path::Path;
 
 use netdx::config::Config;
-use netdx::data::{builtin, Dataset};
+use netdx::data::builtin;
 use netdx::reference::network::{forward, loss_and_grads, Mode, RefParams};
 use netdx::reference::{self as r, OptimizerConfig};
 use netdx::train::{train, Instrumentation, Trainer};
 
-use crate::common::{assert_close, random, widen};
+use crate::common::{assert_close, small_dataset, widen};
 use crate::gpu_or_skip;
 
 const EVERY_LAYER: &str = r#"
@@ -36,17 +36,6 @@ training:
   clip: {norm: 0.02}
   shuffle: false
 "#;
-
-fn small_dataset(n: usize, width: usize, classes: usize) -> Dataset {
-    Dataset::new(
-        "test",
-        random(n * width, 99, -2.0, 2.0),
-        (0..n).map(|i| (i % classes) as f32).collect(),
-        width,
-        1,
-        Some(classes),
-    )
-}
 
 #[test]
 fn one_training_step_matches_the_reference_for_every_layer_kind() {

@@ -163,55 +163,61 @@ impl Layer {
 
     /// The convolution this layer computes on a batch of `batch`, if it is a conv2d layer.
     pub fn conv(&self, batch: usize) -> Option<Conv2d> {
-        match (&self.spec, self.in_shape) {
-            (
-                LayerSpec::Conv2d {
-                    out,
-                    kernel,
-                    stride,
-                    padding,
-                    dilation,
-                    ..
-                },
-                Shape::Image(i),
-            ) => Some(Conv2d {
-                batch,
-                in_channels: i.channels,
-                out_channels: *out,
-                height: i.height,
-                width: i.width,
-                kernel: *kernel,
-                stride: *stride,
-                padding: *padding,
-                dilation: *dilation,
-            }),
-            _ => None,
-        }
+        conv_of(&self.spec, self.in_shape.image()?, batch)
     }
 
     /// The pooling this layer computes on a batch of `batch`, if it pools.
     pub fn pool(&self, batch: usize) -> Option<Pool2d> {
-        let i = self.in_shape.image()?;
-        let (kind, kernel, stride, padding) = match &self.spec {
-            LayerSpec::Pool2d {
-                kind,
-                kernel,
-                stride,
-                padding,
-            } => (*kind, *kernel, *stride, *padding),
-            LayerSpec::GlobalAvgPool => (PoolKind::Avg, [i.height, i.width], [1, 1], 0),
-            _ => return None,
-        };
-        Some(Pool2d {
-            kind,
-            planes: batch * i.channels,
-            height: i.height,
-            width: i.width,
+        pool_of(&self.spec, self.in_shape.image()?, batch)
+    }
+}
+
+/// The convolution `spec` computes on a batch of `batch` images `i`, if it is a conv2d layer.
+fn conv_of(spec: &LayerSpec, i: Image, batch: usize) -> Option<Conv2d> {
+    match spec {
+        LayerSpec::Conv2d {
+            out,
             kernel,
             stride,
             padding,
-        })
+            dilation,
+            ..
+        } => Some(Conv2d {
+            batch,
+            in_channels: i.channels,
+            out_channels: *out,
+            height: i.height,
+            width: i.width,
+            kernel: *kernel,
+            stride: *stride,
+            padding: *padding,
+            dilation: *dilation,
+        }),
+        _ => None,
     }
+}
+
+/// The pooling `spec` computes on a batch of `batch` images `i`, if it pools.
+fn pool_of(spec: &LayerSpec, i: Image, batch: usize) -> Option<Pool2d> {
+    let (kind, kernel, stride, padding) = match spec {
+        LayerSpec::Pool2d {
+            kind,
+            kernel,
+            stride,
+            padding,
+        } => (*kind, *kernel, *stride, *padding),
+        LayerSpec::GlobalAvgPool => (PoolKind::Avg, [i.height, i.width], [1, 1], 0),
+        _ => return None,
+    };
+    Some(Pool2d {
+        kind,
+        planes: batch * i.channels,
+        height: i.height,
+        width: i.width,
+        kernel,
+        stride,
+        padding,
+    })
 }
 
 /// A model whose shapes have been checked.
@@ -431,17 +437,7 @@ fn output_shape(index: usize, spec: &LayerSpec, shape: Shape) -> Result<Shape> {
                     "out, kernel, stride and dilation must each be at least 1".into(),
                 ));
             }
-            let conv = Conv2d {
-                batch: 1,
-                in_channels: i.channels,
-                out_channels: *out,
-                height: i.height,
-                width: i.width,
-                kernel: *kernel,
-                stride: *stride,
-                padding: *padding,
-                dilation: *dilation,
-            };
+            let conv = conv_of(spec, i, 1).expect("a conv2d layer");
             let (height, width) = conv.output_size().ok_or_else(|| {
                 fail(format!(
                     "a {}×{} kernel (dilation {dilation}) does not fit the {i} input padded by {padding}",
@@ -472,26 +468,18 @@ fn output_shape(index: usize, spec: &LayerSpec, shape: Shape) -> Result<Shape> {
                     kernel[0], kernel[1]
                 )));
             }
-            let side = |size: usize, k: usize, s: usize| {
-                let padded = size + 2 * padding;
-                (padded >= k).then(|| (padded - k) / s + 1)
-            };
-            match (
-                side(i.height, kernel[0], stride[0]),
-                side(i.width, kernel[1], stride[1]),
-            ) {
-                (Some(height), Some(width)) => Shape::Image(Image {
-                    channels: i.channels,
-                    height,
-                    width,
-                }),
-                _ => {
-                    return Err(fail(format!(
-                        "a {}×{} window does not fit the {i} input padded by {padding}",
-                        kernel[0], kernel[1]
-                    )))
-                }
-            }
+            let pool = pool_of(spec, i, 1).expect("a pooling layer");
+            let (height, width) = pool.output_size().ok_or_else(|| {
+                fail(format!(
+                    "a {}×{} window does not fit the {i} input padded by {padding}",
+                    kernel[0], kernel[1]
+                ))
+            })?;
+            Shape::Image(Image {
+                channels: i.channels,
+                height,
+                width,
+            })
         }
         LayerSpec::GlobalAvgPool => match shape {
             Shape::Image(i) => Shape::Image(Image {

@@ -107,3 +107,15 @@ pub fn netdx_with_runs(runs: &std::path::Path, args: &[&str]) -> (i32, String, S
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// `n` examples of `width` features in [-2, 2) with labels cycling through `classes`.
+pub fn small_dataset(n: usize, width: usize, classes: usize) -> netdx::data::Dataset {
+    netdx::data::Dataset::new(
+        "test",
+        random(n * width, 99, -2.0, 2.0),
+        (0..n).map(|i| (i % classes) as f32).collect(),
+        width,
+        1,
+        Some(classes),
+    )
+}
