@@ -36,6 +36,8 @@ pub struct StepFigure {
     pub bare_gflops: f64,
     /// GPU time per kernel in one bare step (timestamp queries, or wall clock per dispatch).
     pub kernels: Vec<KernelTime>,
+    /// The same for one fully instrumented step.
+    pub instrumented_kernels: Vec<KernelTime>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -185,21 +187,30 @@ fn step_lines(s: &mut String, figures: &[StepFigure]) {
                 "  batch {:>4}: {:7.2} steps/s bare ({:.2} GFLOP/s), {:7.2} steps/s fully instrumented, overhead ×{:.3}\n",
                 f.batch, f.bare_steps_per_second, f.bare_gflops, f.instrumented_steps_per_second, f.instrumentation_overhead
             ));
-        let gpu_ms: f64 = f.kernels.iter().map(|k| k.milliseconds).sum();
-        s.push_str(&format!(
-            "    GPU time of one bare step {:.2} ms of {:.2} ms wall:",
-            gpu_ms,
-            1e3 / f.bare_steps_per_second
-        ));
-        for k in &f.kernels {
+        for (what, kernels, rate) in [
+            ("bare", &f.kernels, f.bare_steps_per_second),
+            (
+                "instrumented",
+                &f.instrumented_kernels,
+                f.instrumented_steps_per_second,
+            ),
+        ] {
+            let gpu_ms: f64 = kernels.iter().map(|k| k.milliseconds).sum();
             s.push_str(&format!(
-                " {} {:.2} ms ({:.0}%);",
-                k.kernel,
-                k.milliseconds,
-                100.0 * k.share
+                "    GPU time of one {what} step {:.2} ms of {:.2} ms wall:",
+                gpu_ms,
+                1e3 / rate
             ));
+            for k in kernels {
+                s.push_str(&format!(
+                    " {} {:.2} ms ({:.0}%);",
+                    k.kernel,
+                    k.milliseconds,
+                    100.0 * k.share
+                ));
+            }
+            s.push('\n');
         }
-        s.push('\n');
     }
 }
 
@@ -738,7 +749,8 @@ pub fn run(
         let workload = || mlp_config(batch, steps);
         let (bare, kernels) =
             steps_per_second(gpu, workload(), steps, Instrumentation::Bare, true)?;
-        let (full, _) = steps_per_second(gpu, workload(), steps, Instrumentation::Full, false)?;
+        let (full, instrumented_kernels) =
+            steps_per_second(gpu, workload(), steps, Instrumentation::Full, true)?;
         log(&format!(
             "MLP batch {batch}: {bare:.2} steps/s bare, {full:.2} instrumented"
         ));
@@ -749,6 +761,7 @@ pub fn run(
             instrumentation_overhead: bare / full,
             bare_gflops: bare * 6.0 * batch as f64 * weights / 1e9,
             kernels,
+            instrumented_kernels,
         });
     }
     let mut cnn = Vec::new();
@@ -764,12 +777,12 @@ pub fn run(
             Instrumentation::Bare,
             true,
         )?;
-        let (full, _) = steps_per_second(
+        let (full, instrumented_kernels) = steps_per_second(
             gpu,
             cnn_config(batch, steps)?,
             steps,
             Instrumentation::Full,
-            false,
+            true,
         )?;
         let (config, data) = cnn_config(batch, steps)?;
         let model = crate::model::Model::build(&config.model, data.x_width, data.image)?;
@@ -783,6 +796,7 @@ pub fn run(
             instrumentation_overhead: bare / full,
             bare_gflops: bare * step_flops(&model, batch) / 1e9,
             kernels,
+            instrumented_kernels,
         });
     }
     let info = gpu.info();
