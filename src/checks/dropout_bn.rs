@@ -80,8 +80,7 @@ impl Check for DropoutBn {
         let state = trainer.net.download(gpu)?.state;
         // The real input variance of each batch norm, measured by the batch-statistics kernel
         // over the first evaluation chunk.
-        let probes: Vec<(usize, f64)> = targets.clone();
-        let (examples, moments) = super::context::channel_moments(gpu, trainer, &probes)?;
+        let (examples, moments) = super::context::channel_moments(gpu, trainer, &targets)?;
         let outputs = targets
             .iter()
             .zip(moments)
