@@ -6,7 +6,8 @@
 // Each invocation keeps an 8×8 block of C in registers (named variables: arrays spill on
 // llvmpipe): on software adapters memory access is the cost, and the block reads 16 values for
 // every 64 multiply-adds. Measured on lavapipe (Mesa 25): 4×4 ≈ 4.2, 8×4 ≈ 4.9, 8×8 ≈ 6.0
-// GFLOP/s at n = 512; MATMUL_ROWS/MATMUL_COLS in src/kernels/mod.rs must match.
+// GFLOP/s at n = 512; MATMUL_ROWS/MATMUL_COLS in src/kernels/mod.rs must match. Hardware GPUs
+// use matmul_tiled.wgsl instead (`MatmulVariant::for_adapter`).
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 override HAS_BIAS: bool = false;
@@ -38,11 +39,6 @@ fn b_at(kk: u32, col: u32) -> f32 {
     return b[kk * p.n + col];
 }
 
-// Stores one row of a block, skipping rows and columns past the edge of C.
-// Stores one row of a block, skipping rows and columns past the edge of C.
-// Stores one row of a block, skipping rows and columns past the edge of C.
-// Stores one row of a block, skipping rows and columns past the edge of C.
-// Stores one row of a block, skipping rows and columns past the edge of C.
 // Stores one row of a block, skipping rows and columns past the edge of C.
 fn store_row(row: u32, col0: u32, cols: u32, valid: bool, v: vec4<f32>) {
     if (!valid) {

@@ -1,7 +1,11 @@
 //! `netdx bench`: the adapter's own peaks (a register-only FMA probe and a vec4 copy probe),
 //! matmul against the roofline those peaks imply, and training steps per second with and
 //! without full instrumentation — all measured in one run on one adapter, reported as ratios.
-//! Times are wall clock around completed submissions (best of several repetitions).
+//! Kernel times are wall clock around completed submissions (best of several repetitions), each
+//! submission holding enough back-to-back launches of the kernel to last
+//! [`MIN_TIMED_SECONDS`], so that a fast GPU is timed by its kernels, not by the cost of one
+//! submission and wait. Per-kernel shares of a training step use timestamp queries where the
+//! adapter has them.
 
 use std::time::Instant;
 
@@ -10,8 +14,9 @@ use serde::Serialize;
 use crate::config::{Config, LossConfig, OptimizerSpec, ScheduleConfig, TrainingConfig};
 use crate::data::{BuiltinKind, DataSpec, Dataset};
 use crate::error::Result;
+use crate::gpu::Dispatch;
 use crate::gpu::{Gpu, TensorUsage};
-use crate::kernels::{ProbeParams, COPY_PROBE, FMA_PROBE};
+use crate::kernels::{MatmulVariant, ProbeParams, COPY_PROBE, FMA_PROBE};
 use crate::model::{Init, LayerSpec, ModelSpec};
 use crate::ops::{Activation, LossKind, OptimizerKind};
 use crate::rng::SplitMix64;
@@ -20,6 +25,9 @@ use crate::train::{Instrumentation, Trainer};
 #[derive(Clone, Debug, Serialize)]
 pub struct MatmulFigure {
     pub n: usize,
+    pub variant: MatmulVariant,
+    /// The variant this adapter's plans use.
+    pub chosen: bool,
     pub gflops: f64,
     pub roofline_gflops: f64,
     pub fraction_of_roofline: f64,
@@ -96,6 +104,10 @@ pub struct BenchReport {
     pub adapter: String,
     pub backend: String,
     pub driver: String,
+    /// `Cpu` for software adapters, `DiscreteGpu`, `IntegratedGpu`, …
+    pub device_type: String,
+    /// The matmul kernel this adapter's plans use.
+    pub matmul_variant: MatmulVariant,
     pub fma_gflops: f64,
     pub copy_gbytes_per_second: f64,
     pub matmul: Vec<MatmulFigure>,
@@ -110,17 +122,27 @@ pub struct BenchReport {
 impl BenchReport {
     pub fn to_text(&self) -> String {
         let mut s = format!(
-            "adapter: {} ({}, {})\npeaks:   FMA probe {:.1} GFLOP/s, vec4 copy {:.2} GB/s\n",
-            self.adapter, self.backend, self.driver, self.fma_gflops, self.copy_gbytes_per_second
+            "adapter: {} ({}, {}, {})\npeaks:   FMA probe {:.1} GFLOP/s, vec4 copy {:.2} GB/s\n",
+            self.adapter,
+            self.backend,
+            self.device_type,
+            self.driver,
+            self.fma_gflops,
+            self.copy_gbytes_per_second
         );
-        s.push_str("matmul (square, f32):\n");
+        s.push_str(&format!(
+            "matmul (square, f32, C = A·Bᵀ as a linear layer's forward); every variant, this adapter uses `{}`:\n",
+            self.matmul_variant.name()
+        ));
         for m in &self.matmul {
             s.push_str(&format!(
-                "  n = {:>4}: {:7.2} GFLOP/s  = {:5.1}% of roofline min(FMA, AI·copy) = {:.1} GFLOP/s\n",
+                "  n = {:>4} {:<8}: {:9.2} GFLOP/s = {:5.1}% of roofline min(FMA, AI·copy) = {:.1} GFLOP/s{}\n",
                 m.n,
+                m.variant.name(),
                 m.gflops,
                 100.0 * m.fraction_of_roofline,
-                m.roofline_gflops
+                m.roofline_gflops,
+                if m.chosen { "  [used]" } else { "" }
             ));
         }
         if let Some(a) = self.activations.first() {
@@ -226,8 +248,39 @@ fn best_of(reps: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
     Ok(best)
 }
 
+/// A timed submission lasts at least this long, so that submitting and waiting (tens of
+/// microseconds) is a small part of what is timed.
+const MIN_TIMED_SECONDS: f64 = 0.02;
+
+/// Back-to-back launches in one timed submission, at most.
+const MAX_LAUNCHES: usize = 256;
+
+/// Seconds per launch of `d`: the best of `reps` submissions, each of as many back-to-back
+/// launches as one calibrating launch says will last [`MIN_TIMED_SECONDS`] (one on a software
+/// adapter, many on a GPU).
+fn seconds_per_launch(gpu: &Gpu, d: &Dispatch, reps: usize) -> Result<f64> {
+    let one = best_of(1, || gpu.run(std::slice::from_ref(d)))?;
+    let launches = ((MIN_TIMED_SECONDS / one.max(1e-7)).ceil() as usize).clamp(1, MAX_LAUNCHES);
+    let batch = vec![d.clone(); launches];
+    Ok(best_of(reps, || gpu.run(&batch))? / launches as f64)
+}
+
+/// Problem sizes grow by this factor on hardware GPUs, whose caches hold the software adapter's
+/// sizes and whose thousands of threads they would not fill.
+fn size_factor(gpu: &Gpu) -> usize {
+    if is_software(gpu) {
+        1
+    } else {
+        16
+    }
+}
+
+fn is_software(gpu: &Gpu) -> bool {
+    gpu.info().device_type == wgpu::DeviceType::Cpu
+}
+
 fn fma_peak(gpu: &Gpu, quick: bool) -> Result<f64> {
-    let n = 64 * 1024;
+    let n = 64 * 1024 * size_factor(gpu);
     let iterations: u32 = if quick { 256 } else { 2048 };
     let out = gpu.tensor("fma_probe.out", n, TensorUsage::Storage)?;
     let u = gpu.uniform(
@@ -244,12 +297,12 @@ fn fma_peak(gpu: &Gpu, quick: bool) -> Result<f64> {
         &[&u, &out.buffer],
         gpu.groups_1d(&FMA_PROBE, n),
     )?;
-    let t = best_of(3, || gpu.run(std::slice::from_ref(&d)))?;
+    let t = seconds_per_launch(gpu, &d, 3)?;
     Ok(n as f64 * iterations as f64 * 64.0 / t / 1e9)
 }
 
 fn copy_bandwidth(gpu: &Gpu, quick: bool) -> Result<f64> {
-    let vec4s = if quick { 1 << 18 } else { 1 << 21 };
+    let vec4s = size_factor(gpu) * if quick { 1 << 18 } else { 1 << 21 };
     let src = gpu.tensor("copy_probe.src", vec4s * 4, TensorUsage::Storage)?;
     let dst = gpu.tensor("copy_probe.dst", vec4s * 4, TensorUsage::Storage)?;
     let u = gpu.uniform(
@@ -266,11 +319,17 @@ fn copy_bandwidth(gpu: &Gpu, quick: bool) -> Result<f64> {
         &[&u, &src.buffer, &dst.buffer],
         gpu.groups_1d(&COPY_PROBE, vec4s),
     )?;
-    let t = best_of(3, || gpu.run(std::slice::from_ref(&d)))?;
+    let t = seconds_per_launch(gpu, &d, 3)?;
     Ok(vec4s as f64 * 32.0 / t / 1e9)
 }
 
-fn matmul_figure(gpu: &Gpu, n: usize, fma: f64, copy: f64, reps: usize) -> Result<MatmulFigure> {
+fn matmul_figure(
+    gpu: &Gpu,
+    variant: MatmulVariant,
+    n: usize,
+    (fma, copy): (f64, f64),
+    reps: usize,
+) -> Result<MatmulFigure> {
     let mut rng = SplitMix64::new(n as u64);
     let data: Vec<f32> = (0..n * n)
         .map(|_| rng.uniform_in(-1.0, 1.0) as f32)
@@ -279,16 +338,14 @@ fn matmul_figure(gpu: &Gpu, n: usize, fma: f64, copy: f64, reps: usize) -> Resul
     let b = gpu.tensor_from("bench.b", &data)?;
     let c = gpu.tensor("bench.c", n * n, TensorUsage::Storage)?;
     // The kernel the training plan uses for a linear layer's forward product, A·Bᵀ.
-    let d = crate::train::plan::matmul(
+    let d = crate::train::plan::matmul_by(
         gpu,
+        variant,
         (n, n, n),
         (false, true, false),
-        &a.buffer,
-        &b.buffer,
-        &a.buffer,
-        &c.buffer,
+        [&a.buffer, &b.buffer, &a.buffer, &c.buffer],
     )?;
-    let t = best_of(reps, || gpu.run(std::slice::from_ref(&d)))?;
+    let t = seconds_per_launch(gpu, &d, reps)?;
     let flops = 2.0 * (n as f64).powi(3);
     // Arithmetic intensity with each matrix moved once: 2n³ / (3·4·n²) FLOP per byte.
     let intensity = flops / (12.0 * (n * n) as f64);
@@ -296,6 +353,8 @@ fn matmul_figure(gpu: &Gpu, n: usize, fma: f64, copy: f64, reps: usize) -> Resul
     let gflops = flops / t / 1e9;
     Ok(MatmulFigure {
         n,
+        variant,
+        chosen: variant == gpu.matmul_variant(),
         gflops,
         roofline_gflops: roofline,
         fraction_of_roofline: gflops / roofline,
@@ -486,8 +545,8 @@ fn activation_figure(
         &[&u, &xt.buffer, &yt.buffer, &dyt.buffer, &dxt.buffer],
         gpu.groups_1d(backward, n),
     )?;
-    let tf = best_of(reps, || gpu.run(std::slice::from_ref(&f)))?;
-    let tb = best_of(reps, || gpu.run(std::slice::from_ref(&b)))?;
+    let tf = seconds_per_launch(gpu, &f, reps)?;
+    let tb = seconds_per_launch(gpu, &b, reps)?;
     let (fwd, bwd) = (8.0 * n as f64 / tf / 1e9, 16.0 * n as f64 / tb / 1e9);
     Ok(ActivationFigure {
         activation: label,
@@ -542,7 +601,7 @@ fn loss_figure(
         ],
         [1, 1, 1],
     )?;
-    let t = best_of(reps, || gpu.run(std::slice::from_ref(&d)))?;
+    let t = seconds_per_launch(gpu, &d, reps)?;
     let bytes = (4 * (2 * batch * width + batch)) as f64;
     let rate = bytes / t / 1e9;
     Ok(LossFigure {
@@ -602,7 +661,7 @@ fn conv_figure(
     // Multiply-adds each kernel performs (taps in the padding skipped): the same for all three.
     let flops = 2.0 * c.taps() as f64;
     let rate = |d: &crate::gpu::Dispatch| -> Result<f64> {
-        let t = best_of(reps, || gpu.run(std::slice::from_ref(d)))?;
+        let t = seconds_per_launch(gpu, d, reps)?;
         Ok(flops / t / 1e9)
     };
     let (fr, bir, bwr) = (rate(&f)?, rate(&bi)?, rate(&bw)?);
@@ -678,19 +737,30 @@ pub fn run(
     log(&format!("FMA probe: {fma:.1} GFLOP/s"));
     let copy = copy_bandwidth(gpu, quick)?;
     log(&format!("copy probe: {copy:.2} GB/s"));
-    let sizes: &[usize] = if quick {
-        &[256, 512]
-    } else {
-        &[256, 512, 1024]
+    let sizes: &[usize] = match (quick, is_software(gpu)) {
+        (true, _) => &[256, 512],
+        (false, true) => &[256, 512, 1024],
+        // Sizes that fill a GPU, beside the ones the targets name.
+        (false, false) => &[256, 512, 1024, 2048, 4096],
     };
+    log(&format!(
+        "matmul kernel for this adapter: {}",
+        gpu.matmul_variant().name()
+    ));
     let mut matmul = Vec::new();
     for &n in sizes {
-        let f = matmul_figure(gpu, n, fma, copy, if quick { 2 } else { 3 })?;
-        log(&format!("matmul n = {n}: {:.2} GFLOP/s", f.gflops));
-        matmul.push(f);
+        for variant in MatmulVariant::ALL {
+            let f = matmul_figure(gpu, variant, n, (fma, copy), if quick { 2 } else { 3 })?;
+            log(&format!(
+                "matmul n = {n} {}: {:.2} GFLOP/s",
+                variant.name(),
+                f.gflops
+            ));
+            matmul.push(f);
+        }
     }
     let mut activations = Vec::new();
-    let elements = if quick { 1 << 20 } else { 1 << 22 };
+    let elements = size_factor(gpu).min(4) * if quick { 1 << 20 } else { 1 << 22 };
     for (kind, label) in kinds {
         let f = activation_figure(gpu, kind, label, elements, copy, if quick { 2 } else { 3 })?;
         log(&format!(
@@ -804,6 +874,8 @@ pub fn run(
         adapter: info.name.clone(),
         backend: format!("{:?}", info.backend).to_lowercase(),
         driver: format!("{} {}", info.driver, info.driver_info),
+        device_type: format!("{:?}", info.device_type),
+        matmul_variant: gpu.matmul_variant(),
         fma_gflops: fma,
         copy_gbytes_per_second: copy,
         matmul,

@@ -28,8 +28,16 @@ fn flag(b: bool) -> f64 {
 const SIZES: &[usize] = &[1, 3, 17, 129];
 
 #[test]
-fn matmul_matches_reference_for_every_transpose_and_odd_shapes() {
+fn matmul_matches_reference_for_every_variant_transpose_and_odd_shapes() {
     let gpu = gpu_or_skip!();
+    for variant in MatmulVariant::ALL {
+        matmul_matches_reference(gpu, variant);
+    }
+}
+
+/// Shapes below, at and past one register block (8), one register workgroup (64) and one tile
+/// (64), including k that ends inside a 16-deep slice of the tiled kernel.
+fn matmul_matches_reference(gpu: &Gpu, variant: MatmulVariant) {
     let mut seed = 1;
     for &m in SIZES {
         for &n in &[1usize, 4, 17, 33, 65, 129] {
@@ -59,14 +67,14 @@ fn matmul_matches_reference_for_every_transpose_and_odd_shapes() {
                         .unwrap();
                     let d = gpu
                         .dispatch(
-                            &MATMUL,
+                            variant.kernel(),
                             &[
                                 ("TRANS_A", flag(ta)),
                                 ("TRANS_B", flag(tb)),
                                 ("HAS_BIAS", flag(bias)),
                             ],
                             &[&u, &ga.buffer, &gb.buffer, &gbias.buffer, &gc.buffer],
-                            matmul_groups(m, n),
+                            variant.groups(m, n),
                         )
                         .unwrap();
                     gpu.run(&[d]).unwrap();
@@ -78,7 +86,10 @@ fn matmul_matches_reference_for_every_transpose_and_odd_shapes() {
                             }
                         }
                     }
-                    let what = format!("matmul m={m} n={n} k={k} ta={ta} tb={tb} bias={bias}");
+                    let what = format!(
+                        "matmul {} m={m} n={n} k={k} ta={ta} tb={tb} bias={bias}",
+                        variant.name()
+                    );
                     assert_close(
                         &what,
                         &read(gpu, &gc),

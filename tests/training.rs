@@ -271,6 +271,6 @@ fn a_profiled_step_times_every_dispatch_with_its_label() {
         .all(|t| t.seconds.is_finite() && t.seconds >= 0.0));
     assert!(times
         .iter()
-        .any(|t| t.label.starts_with("layers.0 forward") && t.kernel == "matmul"));
+        .any(|t| t.label.starts_with("layers.0 forward") && t.kernel.starts_with("matmul")));
     assert!(times.iter().any(|t| t.label == "update layers.9.bias"));
 }

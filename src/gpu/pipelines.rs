@@ -17,6 +17,7 @@ pub struct CachedPipeline {
 }
 
 /// One recorded kernel launch: pipeline, bound buffers and workgroup counts.
+#[derive(Clone)]
 pub struct Dispatch {
     pub(crate) name: &'static str,
     /// What this launch does in its plan (e.g. `layers.0 forward`), for profiles.

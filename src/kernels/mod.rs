@@ -51,13 +51,67 @@ pub static MATMUL: Kernel = Kernel {
 pub const MATMUL_ROWS: u32 = 8;
 pub const MATMUL_COLS: u32 = 8;
 
-/// Workgroup counts for a matmul producing an [m, n] output.
-pub fn matmul_groups(m: usize, n: usize) -> [u32; 3] {
-    [
-        (n as u32).div_ceil(MATMUL_COLS * MATMUL.workgroup[0]),
-        (m as u32).div_ceil(MATMUL_ROWS * MATMUL.workgroup[1]),
-        1,
-    ]
+/// The same product as [`MATMUL`], staged through workgroup memory: for hardware GPUs.
+pub static MATMUL_TILED: Kernel = Kernel {
+    name: "matmul_tiled",
+    files: &[wgsl!("matmul_tiled.wgsl")],
+    bindings: &[U, R, R, R, RW],
+    workgroup: [16, 16, 1],
+    constants: &["TRANS_A", "TRANS_B", "HAS_BIAS"],
+};
+/// Each `matmul_tiled` workgroup computes a MATMUL_TILE × MATMUL_TILE tile of C.
+pub const MATMUL_TILE: u32 = 64;
+
+/// The matmul kernels, one product in two designs; every variant is tested against the
+/// reference, and a device picks one when it is opened (`gpu::Gpu::matmul_variant`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatmulVariant {
+    /// 8×8 outputs per invocation in registers, no workgroup memory or barriers: for software
+    /// adapters, where memory access is the cost and a barrier switches threads.
+    Register,
+    /// 64×64 tiles staged in workgroup memory behind barriers: for hardware GPUs.
+    Tiled,
+}
+
+impl MatmulVariant {
+    pub const ALL: [MatmulVariant; 2] = [MatmulVariant::Register, MatmulVariant::Tiled];
+
+    pub fn kernel(self) -> &'static Kernel {
+        match self {
+            MatmulVariant::Register => &MATMUL,
+            MatmulVariant::Tiled => &MATMUL_TILED,
+        }
+    }
+
+    /// `register` or `tiled`, as `NETDX_MATMUL` takes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            MatmulVariant::Register => "register",
+            MatmulVariant::Tiled => "tiled",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<MatmulVariant> {
+        Self::ALL.into_iter().find(|v| v.name() == name)
+    }
+
+    /// Outputs per workgroup along [columns, rows].
+    fn outputs_per_group(self) -> [u32; 2] {
+        match self {
+            MatmulVariant::Register => [
+                MATMUL_COLS * MATMUL.workgroup[0],
+                MATMUL_ROWS * MATMUL.workgroup[1],
+            ],
+            MatmulVariant::Tiled => [MATMUL_TILE, MATMUL_TILE],
+        }
+    }
+
+    /// Workgroup counts for a product with an [m, n] output.
+    pub fn groups(self, m: usize, n: usize) -> [u32; 3] {
+        let [cols, rows] = self.outputs_per_group();
+        [(n as u32).div_ceil(cols), (m as u32).div_ceil(rows), 1]
+    }
 }
 
 pub static SUM_ROWS: Kernel = Kernel {
@@ -321,6 +375,7 @@ pub static POOL2D_BACKWARD: Kernel = Kernel {
 
 pub static ALL: &[&Kernel] = &[
     &MATMUL,
+    &MATMUL_TILED,
     &SUM_ROWS,
     &ACTIVATION_FORWARD,
     &ACTIVATION_BACKWARD,

@@ -985,15 +985,27 @@ fn label_from(d: &mut [Dispatch], first: usize, what: &str) {
     }
 }
 
-/// C = op(A)·op(B) (+ bias) with (m, n, k) and (trans_a, trans_b, has_bias).
+/// C = op(A)·op(B) (+ bias) with (m, n, k) and (trans_a, trans_b, has_bias), by the matmul
+/// kernel chosen for the device.
 pub(crate) fn matmul(
     gpu: &Gpu,
-    (m, n, k): (usize, usize, usize),
-    (ta, tb, bias): (bool, bool, bool),
+    shape: (usize, usize, usize),
+    flags: (bool, bool, bool),
     a: &wgpu::Buffer,
     b: &wgpu::Buffer,
     bias_buf: &wgpu::Buffer,
     c: &wgpu::Buffer,
+) -> Result<Dispatch> {
+    matmul_by(gpu, gpu.matmul_variant(), shape, flags, [a, b, bias_buf, c])
+}
+
+/// [`matmul`] by a given kernel variant (the bench measures each).
+pub(crate) fn matmul_by(
+    gpu: &Gpu,
+    variant: kernels::MatmulVariant,
+    (m, n, k): (usize, usize, usize),
+    (ta, tb, bias): (bool, bool, bool),
+    [a, b, bias_buf, c]: [&wgpu::Buffer; 4],
 ) -> Result<Dispatch> {
     let u = gpu.uniform(
         "matmul",
@@ -1005,14 +1017,14 @@ pub(crate) fn matmul(
         },
     )?;
     gpu.dispatch(
-        &MATMUL,
+        variant.kernel(),
         &[
             ("TRANS_A", flag(ta)),
             ("TRANS_B", flag(tb)),
             ("HAS_BIAS", flag(bias)),
         ],
         &[&u, a, b, bias_buf, c],
-        kernels::matmul_groups(m, n),
+        variant.groups(m, n),
     )
 }
 

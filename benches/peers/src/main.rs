@@ -2,7 +2,8 @@
 //! adapter, so the two can be compared by ratio.
 //!
 //! - square f32 matmul GFLOP/s (2n³ FLOP per product), best of several runs after warm-up
-//!   (autotuning done), each run ended by a device sync;
+//!   (autotuning done), each run as many back-to-back products as last 20 ms (one on a software
+//!   adapter, many on a GPU; as `netdx bench` times its kernels), ended by a device sync;
 //! - training steps per second of an MLP 784-256-256-10 (Linear+ReLU, Linear+ReLU, Linear),
 //!   softmax cross-entropy, plain SGD lr 0.01, random inputs and labels, the loss read back to
 //!   the host every step, on burn's autodiff wgpu device.
@@ -80,25 +81,29 @@ impl SplitMix64 {
 struct Options {
     quick: bool,
     json: bool,
+    large: bool,
 }
 
 fn parse_args() -> Options {
     let mut options = Options {
         quick: false,
         json: false,
+        large: false,
     };
     for arg in std::env::args().skip(1) {
         match arg.as_str() {
             "--quick" => options.quick = true,
             "--json" => options.json = true,
+            "--large" => options.large = true,
             "-h" | "--help" => {
                 println!(
-                    "netdx-peers [--quick] [--json]\n\n\
+                    "netdx-peers [--quick] [--json] [--large]\n\n\
                      burn {BURN_VERSION} (wgpu backend) on the adapter WGPU_BACKEND selects:\n\
                      square f32 matmul GFLOP/s and MLP 784-256-256-10 SGD steps/s,\n\
                      to compare with `netdx bench` on the same adapter.\n\n\
                      --quick  fewer repetitions, matmul n = 256, 512 and batch 128 only\n\
-                     --json   one JSON object on stdout instead of the table"
+                     --json   one JSON object on stdout instead of the table\n\
+                     --large  also matmul n = 2048, 4096 (as `netdx bench` on a hardware GPU)"
                 );
                 std::process::exit(0);
             }
@@ -167,13 +172,19 @@ fn matmul_gflops(device: &Device, n: usize, warmup: usize, reps: usize) -> f64 {
         started.elapsed().as_secs_f64(),
         2.0 * (n as f64).powi(3) / with_readback / 1e9
     );
+    // Products per timed run: enough to last 20 ms, so that a GPU is not timed by one sync.
+    let t = Instant::now();
+    let c = a.clone().matmul(b.clone());
+    sync(device);
+    drop(c);
+    let launches = ((0.02 / t.elapsed().as_secs_f64().max(1e-7)).ceil() as usize).clamp(1, 256);
     let mut best = f64::INFINITY;
     for _ in 0..reps {
         let t = Instant::now();
-        let c = a.clone().matmul(b.clone());
+        let products: Vec<_> = (0..launches).map(|_| a.clone().matmul(b.clone())).collect();
         sync(device);
-        best = best.min(t.elapsed().as_secs_f64());
-        drop(c);
+        best = best.min(t.elapsed().as_secs_f64() / launches as f64);
+        drop(products);
     }
     2.0 * (n as f64).powi(3) / best / 1e9
 }
@@ -267,10 +278,10 @@ fn main() {
         .unwrap_or_else(|| "unknown".into());
     eprintln!("burn {BURN_VERSION} wgpu on {adapter} (graphics API {api_name}, {SHADERS} shaders)");
 
-    let sizes: &[usize] = if options.quick {
-        &[256, 512]
-    } else {
-        &[256, 512, 1024]
+    let sizes: &[usize] = match (options.quick, options.large) {
+        (true, _) => &[256, 512],
+        (false, false) => &[256, 512, 1024],
+        (false, true) => &[256, 512, 1024, 2048, 4096],
     };
     let (warmup, reps) = if options.quick { (2, 3) } else { (3, 5) };
     let mut matmul = Vec::new();
