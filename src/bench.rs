@@ -48,6 +48,21 @@ pub struct StepFigure {
     pub instrumented_kernels: Vec<KernelTime>,
 }
 
+/// A long fully instrumented run: does a step get slower, or allocate, as steps go on?
+#[derive(Clone, Debug, Serialize)]
+pub struct SustainedFigure {
+    pub batch: usize,
+    pub steps: usize,
+    /// Steps per second of each tenth of the run, in order.
+    pub steps_per_second_by_tenth: Vec<f64>,
+    /// The last tenth's rate over the first's: 1 when nothing grows from step to step.
+    pub last_over_first: f64,
+    /// The slowest tenth's rate over the fastest's: the run's noise.
+    pub min_over_max: f64,
+    /// Buffers, bind groups and pipelines created after the first step (none expected).
+    pub objects_created: u64,
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct KernelTime {
     pub kernel: String,
@@ -117,6 +132,7 @@ pub struct BenchReport {
     pub mlp: Vec<StepFigure>,
     /// The small CNN of configs/mnist_cnn.yaml on 1×28×28 images.
     pub cnn: Vec<StepFigure>,
+    pub sustained: SustainedFigure,
 }
 
 impl BenchReport {
@@ -198,6 +214,15 @@ impl BenchReport {
             s.push_str("CNN 1×28×28-conv3(8)-relu-maxpool2-conv3(16)-relu-maxpool2-flatten-10 (configs/mnist_cnn.yaml), SGD:\n");
             step_lines(&mut s, &self.cnn);
         }
+        let f = &self.sustained;
+        s.push_str(&format!(
+            "sustained: MLP batch {}, {} fully instrumented steps: last tenth / first {:.3}, slowest tenth / fastest {:.3}, {} GPU objects created after the first step\n  steps/s by tenth:",
+            f.batch, f.steps, f.last_over_first, f.min_over_max, f.objects_created
+        ));
+        for r in &f.steps_per_second_by_tenth {
+            s.push_str(&format!(" {r:.1}"));
+        }
+        s.push('\n');
         s
     }
 }
@@ -506,6 +531,34 @@ fn steps_per_second(
         }
     }
     Ok((rate, kernels))
+}
+
+/// `steps` fully instrumented MLP steps at `batch`, timed by tenths, counting the GPU objects
+/// created after the first step.
+fn sustained(gpu: &Gpu, batch: usize, steps: usize) -> Result<SustainedFigure> {
+    let (config, dataset) = mlp_config(batch, steps + 1);
+    let mut trainer = Trainer::new(gpu, &config, dataset, Instrumentation::Full, None)?;
+    trainer.step(steps + 1)?;
+    let created = gpu.objects_created();
+    let tenth = (steps / 10).max(1);
+    let mut rates = Vec::new();
+    for _ in 0..steps / tenth {
+        let t = Instant::now();
+        for _ in 0..tenth {
+            trainer.step(steps + 1)?;
+        }
+        rates.push(tenth as f64 / t.elapsed().as_secs_f64());
+    }
+    let max = rates.iter().copied().fold(0.0, f64::max);
+    let min = rates.iter().copied().fold(f64::INFINITY, f64::min);
+    Ok(SustainedFigure {
+        batch,
+        steps: tenth * rates.len(),
+        last_over_first: rates[rates.len() - 1] / rates[0],
+        min_over_max: min / max,
+        steps_per_second_by_tenth: rates,
+        objects_created: gpu.objects_created() - created,
+    })
 }
 
 /// Forward and backward of `kind` over `n` elements, through the same dispatch path training
@@ -869,6 +922,12 @@ pub fn run(
             instrumented_kernels,
         });
     }
+    let steps = if quick { 100 } else { 1000 };
+    let sustained = sustained(gpu, 128, steps)?;
+    log(&format!(
+        "sustained MLP batch 128, {steps} steps: last tenth / first {:.3}",
+        sustained.last_over_first
+    ));
     let info = gpu.info();
     Ok(BenchReport {
         adapter: info.name.clone(),
@@ -884,5 +943,6 @@ pub fn run(
         conv2d,
         mlp,
         cnn,
+        sustained,
     })
 }

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use netdx::config::Config;
 use netdx::data::builtin;
+use netdx::gpu::{AdapterChoice, Gpu};
 use netdx::reference::network::{forward, loss_and_grads, Mode, RefParams};
 use netdx::reference::{self as r, OptimizerConfig};
 use netdx::train::{train, Instrumentation, Trainer};
@@ -273,4 +274,28 @@ fn a_profiled_step_times_every_dispatch_with_its_label() {
         .iter()
         .any(|t| t.label.starts_with("layers.0 forward") && t.kernel.starts_with("matmul")));
     assert!(times.iter().any(|t| t.label == "update layers.9.bias"));
+}
+
+#[test]
+fn steps_after_the_first_create_no_buffers_bind_groups_or_pipelines() {
+    if crate::common::gpu().is_none() {
+        return;
+    }
+    // A device of its own: the shared one also counts what the tests beside this one create.
+    let gpu = Gpu::open(&AdapterChoice::default()).expect("a second device");
+    let config = Config::parse(EVERY_LAYER, Path::new("every_layer.yaml")).expect("config");
+    for inst in [Instrumentation::Bare, Instrumentation::Full] {
+        let mut trainer = Trainer::new(&gpu, &config, small_dataset(13, 5, 3), inst, None).unwrap();
+        trainer.step(30).unwrap();
+        let before = gpu.objects_created();
+        assert!(before > 0, "the plan's own buffers are counted");
+        for _ in 0..20 {
+            trainer.step(30).unwrap();
+        }
+        assert_eq!(
+            gpu.objects_created(),
+            before,
+            "{inst:?}: GPU objects created by steps after the first"
+        );
+    }
 }

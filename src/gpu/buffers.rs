@@ -58,6 +58,7 @@ impl Gpu {
             }
             TensorUsage::ReadBack => wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
         };
+        self.count_created();
         let buffer = self.scoped(name, || {
             self.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(name),
@@ -87,6 +88,7 @@ impl Gpu {
     pub fn uniform<T: Pod>(&self, name: &str, value: &T) -> Result<wgpu::Buffer> {
         // Not `mapped_at_creation`: mapping memory the driver could not back crashes inside
         // wgpu on lavapipe, where a queued write reports out-of-memory as an error instead.
+        self.count_created();
         let buffer = self.scoped(name, || {
             self.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(name),

@@ -2,6 +2,7 @@
 //! variables (`WGPU_BACKEND`, `WGPU_ADAPTER_NAME`, `WGPU_POWER_PREF`).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
@@ -131,6 +132,9 @@ pub struct Gpu {
     pub(crate) pipelines: Mutex<HashMap<String, Arc<CachedPipeline>>>,
     /// The matmul kernel every plan on this device uses.
     matmul: MatmulVariant,
+    /// Buffers, bind groups and pipelines created so far: a training step after the first
+    /// creates none.
+    pub(crate) created: AtomicU64,
     /// Errors outside any error scope land here instead of wgpu's panicking default handler.
     pub(crate) uncaptured: Arc<Mutex<Vec<String>>>,
     /// Why the device was lost, once it has been (driver reset, out of memory, `destroy`).
@@ -189,6 +193,7 @@ impl Gpu {
             features,
             pipelines: Mutex::new(HashMap::new()),
             matmul,
+            created: AtomicU64::new(0),
             uncaptured,
             lost,
         })
@@ -219,6 +224,16 @@ impl Gpu {
 
     pub fn limits(&self) -> &wgpu::Limits {
         &self.limits
+    }
+
+    /// Buffers, bind groups and pipelines this device has created: what a loop that should
+    /// allocate nothing (a training step after the first) is checked against.
+    pub fn objects_created(&self) -> u64 {
+        self.created.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn count_created(&self) {
+        self.created.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The matmul kernel chosen for this adapter (see [`matmul_variant`]).

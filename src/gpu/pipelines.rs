@@ -100,6 +100,7 @@ impl Gpu {
                 count: None,
             })
             .collect();
+        self.count_created();
         self.scoped(kernel.name, || {
             let module = self
                 .device
@@ -165,6 +166,7 @@ impl Gpu {
                 resource: b.as_entire_binding(),
             })
             .collect();
+        self.count_created();
         let bind_group = self.scoped(kernel.name, || {
             self.device.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some(kernel.name),

@@ -43,6 +43,7 @@ impl Gpu {
             })
         })?;
         let bytes = count as u64 * 8;
+        self.count_created();
         let resolve = self.scoped("timestamps", || {
             self.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("timestamps"),
