@@ -23,6 +23,12 @@ struct Conv2dParams {
     stride: u32,
     padding: u32,
     dilation: u32,
+    // conv2d_backward_weight only: the (example, output row) pairs are cut into `splits` runs
+    // of `rows_per_split`, each summed by its own invocations into its own partial gradient.
+    splits: u32,
+    rows_per_split: u32,
+    _pad0: u32,
+    _pad1: u32,
 }
 
 // The flat index of invocation `gid` in a 1-D launch split over x and y (see groups_1d).

@@ -1,31 +1,33 @@
-// Stage 2 of a reduction: one workgroup combines `records` partial statistics in a fixed tree
-// order (so results are identical run to run) and writes stats[out .. out + 8]:
+// Stage 2 of a set of reductions: workgroup j combines job j's `records` partial statistics in a
+// fixed tree order (so results are identical run to run) and writes stats[out .. out + 8]:
 //   sum, sum of squares, min, max, mean, std (population), count of NaN/Inf, count of finite.
-struct Params {
+// One dispatch serves every reduction of a training step.
+struct Job {
     records: u32,
     partial: u32,
     out: u32,
     _pad: u32,
 }
 
-@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(0) var<storage, read> jobs: array<Job>;
 @group(0) @binding(1) var<storage, read> partials: array<f32>;
 @group(0) @binding(2) var<storage, read_write> stats: array<f32>;
 
 const WG: u32 = 256u;
 var<workgroup> red: array<Acc, 256>;
 
-fn load(r: u32) -> Acc {
-    let o = p.partial + r * 8u;
+fn load(first: u32, r: u32) -> Acc {
+    let o = first + r * 8u;
     return Acc(partials[o], partials[o + 1u], partials[o + 2u], partials[o + 3u],
                partials[o + 4u], partials[o + 5u], partials[o + 6u], partials[o + 7u]);
 }
 
 @compute @workgroup_size(256, 1, 1)
-fn main(@builtin(local_invocation_index) lid: u32) {
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let p = jobs[wg.x];
     var a = acc_empty();
     for (var r = lid; r < p.records; r = r + WG) {
-        a = acc_combine(a, load(r));
+        a = acc_combine(a, load(p.partial, r));
     }
     red[lid] = a;
     workgroupBarrier();

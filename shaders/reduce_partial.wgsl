@@ -1,29 +1,63 @@
-// Stage 1 of a reduction: each of `lanes` invocations folds x[offset + i] for
-// i = lane, lane + lanes, … (neighbouring lanes read neighbouring values) into one partial
-// statistic at partials[partial + 8·lane]. No barriers: on software adapters they are the
-// expensive part, and stage 2 (reduce_combine) does the tree.
-struct Params {
+// Stage 1 of the reductions of up to seven tensors at once (one dispatch, however many tensors
+// a training step reduces): job j folds tensor xj. Each of a job's `lanes` invocations folds
+// xj[i] for i = lane, lane + lanes, … (neighbouring lanes read neighbouring values) into one
+// partial statistic at partials[partial + 8·lane]. A job's lanes fill whole workgroups, so a
+// workgroup serves one job. No barriers: on software adapters they are the expensive part, and
+// stage 2 (reduce_combine) does the tree. Seven inputs and the partials stay within the
+// 8 storage buffers per stage that every WebGPU adapter has; REDUCE_INPUTS in
+// src/kernels/mod.rs must match.
+struct Job {
     n: u32,
-    offset: u32,
-    partial: u32,
     lanes: u32,
+    first_group: u32,
+    partial: u32,
+}
+
+struct Params {
+    jobs: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+    job: array<Job, 7>,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> partials: array<f32>;
+@group(0) @binding(1) var<storage, read> x0: array<f32>;
+@group(0) @binding(2) var<storage, read> x1: array<f32>;
+@group(0) @binding(3) var<storage, read> x2: array<f32>;
+@group(0) @binding(4) var<storage, read> x3: array<f32>;
+@group(0) @binding(5) var<storage, read> x4: array<f32>;
+@group(0) @binding(6) var<storage, read> x5: array<f32>;
+@group(0) @binding(7) var<storage, read> x6: array<f32>;
+@group(0) @binding(8) var<storage, read_write> partials: array<f32>;
+
+// Bindings cannot be indexed, hence one loop per input; `j` is the same across a workgroup.
+fn fold(j: u32, lane: u32, n: u32, lanes: u32) -> Acc {
+    var a = acc_empty();
+    switch j {
+        case 0u: { for (var i = lane; i < n; i = i + lanes) { a = acc_push(a, x0[i]); } }
+        case 1u: { for (var i = lane; i < n; i = i + lanes) { a = acc_push(a, x1[i]); } }
+        case 2u: { for (var i = lane; i < n; i = i + lanes) { a = acc_push(a, x2[i]); } }
+        case 3u: { for (var i = lane; i < n; i = i + lanes) { a = acc_push(a, x3[i]); } }
+        case 4u: { for (var i = lane; i < n; i = i + lanes) { a = acc_push(a, x4[i]); } }
+        case 5u: { for (var i = lane; i < n; i = i + lanes) { a = acc_push(a, x5[i]); } }
+        default: { for (var i = lane; i < n; i = i + lanes) { a = acc_push(a, x6[i]); } }
+    }
+    return a;
+}
 
 @compute @workgroup_size(256, 1, 1)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let lane = gid.x;
-    if (lane >= p.lanes) {
-        return;
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    var j = 0u;
+    for (var k = 1u; k < p.jobs; k = k + 1u) {
+        if (wg.x >= p.job[k].first_group) {
+            j = k;
+        }
     }
-    var a = acc_empty();
-    for (var i = lane; i < p.n; i = i + p.lanes) {
-        a = acc_push(a, x[p.offset + i]);
-    }
-    let o = p.partial + lane * 8u;
+    let job = p.job[j];
+    let lane = (wg.x - job.first_group) * 256u + lid;
+    let a = fold(j, lane, job.n, job.lanes);
+    let o = job.partial + lane * 8u;
     partials[o] = a.count;
     partials[o + 1u] = a.mean;
     partials[o + 2u] = a.m2;

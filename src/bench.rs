@@ -194,7 +194,7 @@ impl BenchReport {
             ));
         }
         if !self.conv2d.is_empty() {
-            s.push_str("conv2d (direct, one invocation per element; fraction of the FMA probe):\n");
+            s.push_str("conv2d (direct; the weight gradient split over the batch's rows and summed; fraction of the FMA probe):\n");
         }
         for c in &self.conv2d {
             s.push_str(&format!(
@@ -280,13 +280,13 @@ const MIN_TIMED_SECONDS: f64 = 0.02;
 /// Back-to-back launches in one timed submission, at most.
 const MAX_LAUNCHES: usize = 256;
 
-/// Seconds per launch of `d`: the best of `reps` submissions, each of as many back-to-back
-/// launches as one calibrating launch says will last [`MIN_TIMED_SECONDS`] (one on a software
-/// adapter, many on a GPU).
-fn seconds_per_launch(gpu: &Gpu, d: &Dispatch, reps: usize) -> Result<f64> {
-    let one = best_of(1, || gpu.run(std::slice::from_ref(d)))?;
+/// Seconds per launch of the dispatches `d`: the best of `reps` submissions, each of as many
+/// back-to-back launches as one calibrating launch says will last [`MIN_TIMED_SECONDS`] (one
+/// on a software adapter, many on a GPU).
+fn seconds_per_launch(gpu: &Gpu, d: &[Dispatch], reps: usize) -> Result<f64> {
+    let one = best_of(1, || gpu.run(d))?;
     let launches = ((MIN_TIMED_SECONDS / one.max(1e-7)).ceil() as usize).clamp(1, MAX_LAUNCHES);
-    let batch = vec![d.clone(); launches];
+    let batch: Vec<Dispatch> = (0..launches).flat_map(|_| d.iter().cloned()).collect();
     Ok(best_of(reps, || gpu.run(&batch))? / launches as f64)
 }
 
@@ -297,6 +297,16 @@ fn size_factor(gpu: &Gpu) -> usize {
         1
     } else {
         16
+    }
+}
+
+/// Training steps measured grow by this factor on hardware GPUs, which run them hundreds of
+/// times faster, so that each figure covers a good fraction of a second.
+fn step_factor(gpu: &Gpu) -> usize {
+    if is_software(gpu) {
+        1
+    } else {
+        25
     }
 }
 
@@ -322,7 +332,13 @@ fn fma_peak(gpu: &Gpu, quick: bool) -> Result<f64> {
         &[&u, &out.buffer],
         gpu.groups_1d(&FMA_PROBE, n),
     )?;
-    let t = seconds_per_launch(gpu, &d, 3)?;
+    // Busy first, so that a GPU's clocks (idle at a fraction of their peak) have ramped up for
+    // this and every later figure.
+    let busy = Instant::now();
+    while busy.elapsed().as_secs_f64() < 0.5 {
+        gpu.run(std::slice::from_ref(&d))?;
+    }
+    let t = seconds_per_launch(gpu, std::slice::from_ref(&d), 3)?;
     Ok(n as f64 * iterations as f64 * 64.0 / t / 1e9)
 }
 
@@ -344,7 +360,7 @@ fn copy_bandwidth(gpu: &Gpu, quick: bool) -> Result<f64> {
         &[&u, &src.buffer, &dst.buffer],
         gpu.groups_1d(&COPY_PROBE, vec4s),
     )?;
-    let t = seconds_per_launch(gpu, &d, 3)?;
+    let t = seconds_per_launch(gpu, std::slice::from_ref(&d), 3)?;
     Ok(vec4s as f64 * 32.0 / t / 1e9)
 }
 
@@ -370,7 +386,7 @@ fn matmul_figure(
         (false, true, false),
         [&a.buffer, &b.buffer, &a.buffer, &c.buffer],
     )?;
-    let t = seconds_per_launch(gpu, &d, reps)?;
+    let t = seconds_per_launch(gpu, std::slice::from_ref(&d), reps)?;
     let flops = 2.0 * (n as f64).powi(3);
     // Arithmetic intensity with each matrix moved once: 2n³ / (3·4·n²) FLOP per byte.
     let intensity = flops / (12.0 * (n * n) as f64);
@@ -493,44 +509,63 @@ fn step_flops(model: &crate::model::Model, batch: usize) -> f64 {
         .sum()
 }
 
-/// Steps per second, and (when `profile`) the per-kernel GPU time of one more step.
-fn steps_per_second(
+/// Bare and fully instrumented steps per second of one workload, and the per-kernel GPU time
+/// of one more step of each. The two trainers take turns in blocks of steps, so that a machine
+/// that speeds up or slows down during the measurement (a shared host, a GPU's clocks) moves
+/// both figures alike and their ratio stays honest.
+fn step_rates(
     gpu: &Gpu,
-    (config, dataset): (Config, Dataset),
+    workload: impl Fn() -> Result<(Config, Dataset)>,
     steps: usize,
-    inst: Instrumentation,
-    profile: bool,
-) -> Result<(f64, Vec<KernelTime>)> {
-    let mut trainer = Trainer::new(gpu, &config, dataset, inst, None)?;
-    let total = steps + 3;
-    trainer.step(total)?; // warm-up: first-use costs
-    let t = Instant::now();
-    for _ in 0..steps {
-        trainer.step(total)?;
+) -> Result<[(f64, Vec<KernelTime>); 2]> {
+    const ROUNDS: usize = 4;
+    let block = steps.div_ceil(ROUNDS);
+    let total = block * ROUNDS + 2;
+    let mut trainers = Vec::new();
+    for inst in [Instrumentation::Bare, Instrumentation::Full] {
+        let (config, dataset) = workload()?;
+        let mut trainer = Trainer::new(gpu, &config, dataset, inst, None)?;
+        trainer.step(total)?; // warm-up: first-use costs
+        trainers.push(trainer);
     }
-    let rate = steps as f64 / t.elapsed().as_secs_f64();
-    let mut kernels = Vec::new();
-    if profile {
-        let times = trainer.profile_step(total)?;
-        let sum: f64 = times.iter().map(|t| t.seconds).sum();
-        for t in &times {
-            match kernels
-                .iter_mut()
-                .find(|k: &&mut KernelTime| k.kernel == t.kernel)
-            {
-                Some(k) => k.milliseconds += t.seconds * 1e3,
-                None => kernels.push(KernelTime {
-                    kernel: t.kernel.to_string(),
-                    milliseconds: t.seconds * 1e3,
-                    share: 0.0,
-                }),
+    let mut seconds = [0.0f64; 2];
+    for _ in 0..ROUNDS {
+        for (trainer, s) in trainers.iter_mut().zip(&mut seconds) {
+            let t = Instant::now();
+            for _ in 0..block {
+                trainer.step(total)?;
             }
-        }
-        for k in &mut kernels {
-            k.share = k.milliseconds / 1e3 / sum.max(1e-12);
+            *s += t.elapsed().as_secs_f64();
         }
     }
-    Ok((rate, kernels))
+    let mut out = Vec::new();
+    for (trainer, s) in trainers.iter_mut().zip(seconds) {
+        out.push(((block * ROUNDS) as f64 / s, kernel_times(trainer, total)?));
+    }
+    let full = out.pop().unwrap_or_default();
+    let bare = out.pop().unwrap_or_default();
+    Ok([bare, full])
+}
+
+/// GPU time per kernel of one profiled step, kernels in order of first use.
+fn kernel_times(trainer: &mut Trainer, total: usize) -> Result<Vec<KernelTime>> {
+    let times = trainer.profile_step(total)?;
+    let sum: f64 = times.iter().map(|t| t.seconds).sum();
+    let mut kernels: Vec<KernelTime> = Vec::new();
+    for t in &times {
+        match kernels.iter_mut().find(|k| k.kernel == t.kernel) {
+            Some(k) => k.milliseconds += t.seconds * 1e3,
+            None => kernels.push(KernelTime {
+                kernel: t.kernel.to_string(),
+                milliseconds: t.seconds * 1e3,
+                share: 0.0,
+            }),
+        }
+    }
+    for k in &mut kernels {
+        k.share = k.milliseconds / 1e3 / sum.max(1e-12);
+    }
+    Ok(kernels)
 }
 
 /// `steps` fully instrumented MLP steps at `batch`, timed by tenths, counting the GPU objects
@@ -598,8 +633,8 @@ fn activation_figure(
         &[&u, &xt.buffer, &yt.buffer, &dyt.buffer, &dxt.buffer],
         gpu.groups_1d(backward, n),
     )?;
-    let tf = seconds_per_launch(gpu, &f, reps)?;
-    let tb = seconds_per_launch(gpu, &b, reps)?;
+    let tf = seconds_per_launch(gpu, std::slice::from_ref(&f), reps)?;
+    let tb = seconds_per_launch(gpu, std::slice::from_ref(&b), reps)?;
     let (fwd, bwd) = (8.0 * n as f64 / tf / 1e9, 16.0 * n as f64 / tb / 1e9);
     Ok(ActivationFigure {
         activation: label,
@@ -654,7 +689,7 @@ fn loss_figure(
         ],
         [1, 1, 1],
     )?;
-    let t = seconds_per_launch(gpu, &d, reps)?;
+    let t = seconds_per_launch(gpu, std::slice::from_ref(&d), reps)?;
     let bytes = (4 * (2 * batch * width + batch)) as f64;
     let rate = bytes / t / 1e9;
     Ok(LossFigure {
@@ -675,7 +710,7 @@ fn conv_figure(
     fma: f64,
     reps: usize,
 ) -> Result<ConvFigure> {
-    use crate::kernels::{CONV2D_BACKWARD_INPUT, CONV2D_BACKWARD_WEIGHT, CONV2D_FORWARD};
+    use crate::kernels::{CONV2D_BACKWARD_INPUT, CONV2D_FORWARD};
     let params = crate::kernels::Conv2dParams::of(c)
         .ok_or_else(|| crate::Error::Usage(format!("bench: conv2d kernel does not fit {c:?}")))?;
     let mut rng = SplitMix64::new(c.input_len() as u64);
@@ -702,22 +737,25 @@ fn conv_figure(
         &[&u, &dy.buffer, &w.buffer, &dx.buffer],
         gpu.groups_1d(&CONV2D_BACKWARD_INPUT, params.backward_input_invocations()),
     )?;
-    let bw = gpu.dispatch(
-        &CONV2D_BACKWARD_WEIGHT,
-        &params.constants(),
-        &[&u, &x.buffer, &dy.buffer, &dw.buffer, &db.buffer],
-        gpu.groups_1d(
-            &CONV2D_BACKWARD_WEIGHT,
-            params.backward_weight_invocations(),
-        ),
+    // As training runs it: split into partial gradients and summed.
+    let bw = crate::train::conv::weight_gradient(
+        gpu,
+        "bench.conv.dw",
+        &params,
+        &u,
+        [&x.buffer, &dy.buffer, &dw.buffer, &db.buffer],
     )?;
     // Multiply-adds each kernel performs (taps in the padding skipped): the same for all three.
     let flops = 2.0 * c.taps() as f64;
-    let rate = |d: &crate::gpu::Dispatch| -> Result<f64> {
+    let rate = |d: &[Dispatch]| -> Result<f64> {
         let t = seconds_per_launch(gpu, d, reps)?;
         Ok(flops / t / 1e9)
     };
-    let (fr, bir, bwr) = (rate(&f)?, rate(&bi)?, rate(&bw)?);
+    let (fr, bir, bwr) = (
+        rate(std::slice::from_ref(&f))?,
+        rate(std::slice::from_ref(&bi))?,
+        rate(&bw)?,
+    );
     Ok(ConvFigure {
         shape: format!(
             "{}×{}×{}×{} → {}, {}×{}, stride {}, padding {}",
@@ -869,11 +907,9 @@ pub fn run(
     } else {
         &[(128, 40), (1024, 8)][..]
     } {
-        let workload = || mlp_config(batch, steps);
-        let (bare, kernels) =
-            steps_per_second(gpu, workload(), steps, Instrumentation::Bare, true)?;
-        let (full, instrumented_kernels) =
-            steps_per_second(gpu, workload(), steps, Instrumentation::Full, true)?;
+        let steps = steps * step_factor(gpu);
+        let [(bare, kernels), (full, instrumented_kernels)] =
+            step_rates(gpu, || Ok(mlp_config(batch, steps)), steps)?;
         log(&format!(
             "MLP batch {batch}: {bare:.2} steps/s bare, {full:.2} instrumented"
         ));
@@ -893,20 +929,9 @@ pub fn run(
     } else {
         &[(32, 20), (128, 6)][..]
     } {
-        let (bare, kernels) = steps_per_second(
-            gpu,
-            cnn_config(batch, steps)?,
-            steps,
-            Instrumentation::Bare,
-            true,
-        )?;
-        let (full, instrumented_kernels) = steps_per_second(
-            gpu,
-            cnn_config(batch, steps)?,
-            steps,
-            Instrumentation::Full,
-            true,
-        )?;
+        let steps = steps * step_factor(gpu);
+        let [(bare, kernels), (full, instrumented_kernels)] =
+            step_rates(gpu, || cnn_config(batch, steps), steps)?;
         let (config, data) = cnn_config(batch, steps)?;
         let model = crate::model::Model::build(&config.model, data.x_width, data.image)?;
         log(&format!(

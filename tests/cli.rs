@@ -126,19 +126,24 @@ fn no_adapter_on_the_requested_backend_explains_how_to_get_one() {
 
 #[test]
 fn a_tensor_over_the_adapter_limit_is_named_with_the_limit() {
-    if crate::common::gpu().is_none() {
+    let Some(gpu) = crate::common::gpu() else {
         return;
-    }
-    // 16 × 4M weights = 256 MB: within netdx's own limits, over every adapter's 128 MiB-or-so
-    // storage binding.
+    };
+    // A 64 × out weight one element row over this adapter's largest storage binding (128 MiB on
+    // the software adapters, 2 GiB on an H200), within netdx's own limits.
+    let limit = gpu.limits().max_storage_buffer_binding_size;
+    let out = limit / (4 * 64) + 1;
     let p = write_config(
         "huge.yaml",
-        "data: {builtin: blobs, dims: 16, classes: 3, points_per_class: 2}\nmodel:\n  layers: [{linear: {out: 4000000}}, {linear: {out: 3}}]\ntraining: {optimizer: {name: sgd, lr: 0.1}, batch_size: 1, steps: 1}\n",
+        &format!("data: {{builtin: blobs, dims: 64, classes: 3, points_per_class: 2}}\nmodel:\n  layers: [{{linear: {{out: {out}}}}}, {{linear: {{out: 3}}}}]\ntraining: {{optimizer: {{name: sgd, lr: 0.1}}, batch_size: 1, steps: 1}}\n"),
     );
     let (code, _, err) = netdx(&["train", p.to_str().unwrap()]);
     assert_eq!(code, 2, "{err}");
     assert!(
-        err.contains("tensor `layers.0.weight` needs 256000000 bytes"),
+        err.contains(&format!(
+            "tensor `layers.0.weight` needs {} bytes",
+            64 * 4 * out
+        )),
         "{err}"
     );
     assert!(err.contains("max_storage_buffer_binding_size"), "{err}");

@@ -457,6 +457,63 @@ fn reduce_matches_reference_and_counts_non_finite() {
 }
 
 #[test]
+fn reduce_all_matches_reference_for_each_tensor_of_a_set() {
+    let gpu = gpu_or_skip!();
+    // Nine tensors: two stage-1 dispatches (seven inputs each), one combine for all; sizes
+    // below, at and past one workgroup of lanes and the 64-workgroup cap.
+    let sizes = [1usize, 3, 255, 256, 257, 4097, 100_003, 17, 1_100_000];
+    let xs: Vec<Vec<f32>> = sizes
+        .iter()
+        .enumerate()
+        .map(|(k, &n)| {
+            let mut x = random(n, 7 * n as u64 + k as u64, -2.0 - k as f64, 3.0);
+            if n > 3 {
+                x[n / 2] = f32::NEG_INFINITY;
+            }
+            x
+        })
+        .collect();
+    let tensors: Vec<Tensor> = xs.iter().map(|x| t(gpu, "x", x)).collect();
+    // Slots in reverse order, leaving slot 0 unwritten.
+    let slots = sizes.len() + 1;
+    let gs = t(gpu, "stats", &sentinel(slots * REDUCE_WIDTH));
+    let jobs: Vec<(&Tensor, usize)> = tensors
+        .iter()
+        .enumerate()
+        .map(|(k, x)| (x, (slots - 1 - k) * REDUCE_WIDTH))
+        .collect();
+    let d = netdx::train::reduction::reduce_all(gpu, &jobs, &gs).unwrap();
+    assert_eq!(d.len(), 3, "two stage-1 dispatches and one combine");
+    gpu.run(&d).unwrap();
+    let s = read(gpu, &gs);
+    for (k, x) in xs.iter().enumerate() {
+        let want = r::reduce(&widen(x));
+        let w = [
+            want.sum,
+            want.sumsq,
+            want.min,
+            want.max,
+            want.mean,
+            want.std,
+            want.nonfinite,
+            want.count,
+        ];
+        let o = (slots - 1 - k) * REDUCE_WIDTH;
+        assert_close(
+            &format!("reduce_all tensor {k} (n={})", x.len()),
+            &s[o..o + REDUCE_WIDTH],
+            &w,
+            1e-4,
+            1e-4,
+        );
+    }
+    assert!(
+        s[..REDUCE_WIDTH].iter().all(|v| v.is_nan()),
+        "reduce_all wrote outside its slots"
+    );
+}
+
+#[test]
 fn batchnorm_train_eval_and_backward_match_reference() {
     let gpu = gpu_or_skip!();
     // spatial 1 is batch norm over vectors (BatchNorm1d); spatial > 1 over the pixels of
@@ -919,7 +976,12 @@ fn conv2d_forward_and_backward_match_the_reference_on_odd_geometries() {
         (1, 2, 3, 9, 11, [3, 2], 3, 0, 2),
         (2, 4, 5, 28, 28, [5, 5], 1, 0, 1),
         (1, 3, 1, 6, 6, [2, 2], 2, 3, 3),
+        // Enough weights for one split of the weight gradient: no partial sums.
+        (2, 64, 64, 4, 3, [3, 3], 1, 1, 1),
+        // Many output rows: 58 splits of 8 rows, the last one of 3.
+        (17, 2, 3, 29, 4, [3, 3], 1, 0, 1),
     ];
+    let mut splits_seen = Vec::new();
     for (seed, &(batch, cin, cout, h, w, kernel, stride, padding, dilation)) in
         geometries.iter().enumerate()
     {
@@ -936,6 +998,7 @@ fn conv2d_forward_and_backward_match_the_reference_on_odd_geometries() {
         };
         let what = format!("{c:?}");
         let params = Conv2dParams::of(&c).expect("kernel fits");
+        splits_seen.push(params.splits);
         let x = random(c.input_len(), 10 * seed as u64 + 1, -1.0, 1.0);
         let wt = random(c.weight_len(), 10 * seed as u64 + 2, -1.0, 1.0);
         let b = random(cout, 10 * seed as u64 + 3, -1.0, 1.0);
@@ -951,7 +1014,7 @@ fn conv2d_forward_and_backward_match_the_reference_on_odd_geometries() {
         let dxt = t(gpu, "dx", &sentinel(c.input_len()));
         let dwt = t(gpu, "dw", &sentinel(c.weight_len()));
         let dbt = t(gpu, "db", &sentinel(cout));
-        let d = [
+        let mut d = vec![
             gpu.dispatch(
                 &CONV2D_FORWARD,
                 &params.constants(),
@@ -966,17 +1029,18 @@ fn conv2d_forward_and_backward_match_the_reference_on_odd_geometries() {
                 gpu.groups_1d(&CONV2D_BACKWARD_INPUT, params.backward_input_invocations()),
             )
             .unwrap(),
-            gpu.dispatch(
-                &CONV2D_BACKWARD_WEIGHT,
-                &params.constants(),
-                &[&u, &xt.buffer, &dyt.buffer, &dwt.buffer, &dbt.buffer],
-                gpu.groups_1d(
-                    &CONV2D_BACKWARD_WEIGHT,
-                    params.backward_weight_invocations(),
-                ),
+        ];
+        // The weight gradient as training runs it: split into partial gradients and summed.
+        d.extend(
+            netdx::train::conv::weight_gradient(
+                gpu,
+                "w",
+                &params,
+                &u,
+                [&xt.buffer, &dyt.buffer, &dwt.buffer, &dbt.buffer],
             )
             .unwrap(),
-        ];
+        );
         gpu.run(&d).unwrap();
         let (x64, w64, b64, dy64) = (widen(&x), widen(&wt), widen(&b), widen(&dy));
         let y = c.forward(&x64, &w64, &b64);
@@ -1013,6 +1077,11 @@ fn conv2d_forward_and_backward_match_the_reference_on_odd_geometries() {
             atol(batch * oh * ow),
         );
     }
+    assert!(
+        splits_seen.contains(&1),
+        "a weight gradient in one piece: {splits_seen:?}"
+    );
+    assert!(splits_seen.contains(&58), "many splits: {splits_seen:?}");
 }
 
 /// Max and average pooling, forward and backward, against src/reference/pool.rs on odd planes,

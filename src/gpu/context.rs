@@ -159,9 +159,17 @@ impl Gpu {
             trace: wgpu::Trace::Off,
         };
         let (device, queue) = pollster::block_on(adapter.request_device(&desc)).map_err(|e| {
+            let mut message = e.to_string();
+            // Seen on an H200 with driver 580: the adapter is listed, the device never opens.
+            if info.backend == wgpu::Backend::Gl && info.name.contains("NVIDIA") {
+                message.push_str(
+                    " (wgpu's GL backend does not open devices on NVIDIA's Linux GL driver, \
+                     gfx-rs/wgpu#7068; use --backend vulkan)",
+                );
+            }
             Error::RequestDevice {
                 adapter: info.name.clone(),
-                message: e.to_string(),
+                message,
             }
         })?;
         let uncaptured = Arc::new(Mutex::new(Vec::new()));

@@ -198,7 +198,7 @@ const REDUCE_STATS: WgslFile = wgsl!("reduce_stats.wgsl");
 pub static REDUCE_PARTIAL: Kernel = Kernel {
     name: "reduce_partial",
     files: &[REDUCE_STATS, wgsl!("reduce_partial.wgsl")],
-    bindings: &[U, R, RW],
+    bindings: &[U, R, R, R, R, R, R, R, RW],
     workgroup: [256, 1, 1],
     constants: &[],
 };
@@ -206,12 +206,14 @@ pub static REDUCE_PARTIAL: Kernel = Kernel {
 pub static REDUCE_COMBINE: Kernel = Kernel {
     name: "reduce_combine",
     files: &[REDUCE_STATS, wgsl!("reduce_combine.wgsl")],
-    bindings: &[U, R, RW],
+    bindings: &[R, R, RW],
     workgroup: [256, 1, 1],
     constants: &[],
 };
 /// Floats written by one reduction (and per partial record).
 pub const REDUCE_WIDTH: usize = 8;
+/// Tensors one `reduce_partial` dispatch folds.
+pub const REDUCE_INPUTS: usize = 7;
 /// Elements each stage-1 lane folds at least, and the most stage-1 workgroups per reduction.
 pub const REDUCE_ELEMENTS_PER_LANE: usize = 16;
 pub const REDUCE_MAX_GROUPS: usize = 64;
@@ -487,19 +489,30 @@ pub struct StepUniform {
     pub _pad: [u32; 3],
 }
 
+/// One tensor of a `reduce_partial` dispatch.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
-pub struct ReducePartialParams {
+pub struct ReducePartialJob {
     pub n: u32,
-    pub offset: u32,
+    pub lanes: u32,
+    /// The dispatch's first workgroup for this tensor (lanes fill whole workgroups).
+    pub first_group: u32,
     /// Index of the first partial record's first float.
     pub partial: u32,
-    pub lanes: u32,
 }
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
-pub struct ReduceCombineParams {
+pub struct ReducePartialParams {
+    pub jobs: u32,
+    pub _pad: [u32; 3],
+    pub job: [ReducePartialJob; REDUCE_INPUTS],
+}
+
+/// One reduction of a `reduce_combine` dispatch (its workgroup's row of the job table).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct ReduceCombineJob {
     pub records: u32,
     pub partial: u32,
     /// Index in the stats buffer of the 8 results.
@@ -595,26 +608,61 @@ pub struct Conv2dParams {
     pub stride: u32,
     pub padding: u32,
     pub dilation: u32,
+    /// Runs of (example, output row) pairs the weight gradient is split into
+    /// ([`Conv2dParams::weight_splits`]).
+    pub splits: u32,
+    pub rows_per_split: u32,
+    pub _pad: [u32; 2],
 }
+
+/// The weight gradient is split until it has about this many invocations…
+const CONV2D_WEIGHT_INVOCATIONS: u32 = 4096;
+/// …into at most this many partial gradients (sum_rows adds them up one invocation per
+/// weight, serially: more would make that sum the slow part).
+const CONV2D_MAX_SPLITS: u32 = 64;
 
 impl Conv2dParams {
     /// The parameters of `c`, or `None` when its kernel does not fit its padded input.
     pub fn of(c: &crate::reference::conv::Conv2d) -> Option<Conv2dParams> {
         let (oh, ow) = c.output_size()?;
-        Some(Conv2dParams {
-            batch: c.batch as u32,
-            in_channels: c.in_channels as u32,
-            out_channels: c.out_channels as u32,
-            height: c.height as u32,
-            width: c.width as u32,
-            out_height: oh as u32,
-            out_width: ow as u32,
-            kernel_h: c.kernel[0] as u32,
-            kernel_w: c.kernel[1] as u32,
-            stride: c.stride as u32,
-            padding: c.padding as u32,
-            dilation: c.dilation as u32,
-        })
+        Some(
+            Conv2dParams {
+                batch: c.batch as u32,
+                in_channels: c.in_channels as u32,
+                out_channels: c.out_channels as u32,
+                height: c.height as u32,
+                width: c.width as u32,
+                out_height: oh as u32,
+                out_width: ow as u32,
+                kernel_h: c.kernel[0] as u32,
+                kernel_w: c.kernel[1] as u32,
+                stride: c.stride as u32,
+                padding: c.padding as u32,
+                dilation: c.dilation as u32,
+                splits: 1,
+                rows_per_split: (c.batch * oh) as u32,
+                _pad: [0; 2],
+            }
+            .with_weight_splits(),
+        )
+    }
+
+    /// Splits the weight gradient's (example, output row) pairs into as many runs as give
+    /// about `CONV2D_WEIGHT_INVOCATIONS` invocations, at most `CONV2D_MAX_SPLITS`.
+    fn with_weight_splits(mut self) -> Self {
+        let rows = self.batch * self.out_height;
+        let per_split = self.backward_weight_invocations_per_split() as u32;
+        let wanted = CONV2D_WEIGHT_INVOCATIONS.div_ceil(per_split.max(1));
+        let splits = wanted.clamp(1, CONV2D_MAX_SPLITS.min(rows.max(1)));
+        self.rows_per_split = rows.div_ceil(splits).max(1);
+        // No empty split at the end.
+        self.splits = rows.div_ceil(self.rows_per_split).max(1);
+        self
+    }
+
+    /// Weights of the layer (`dw` of one split).
+    pub fn weight_len(&self) -> usize {
+        (self.out_channels * self.in_channels * self.kernel_h * self.kernel_w) as usize
     }
 
     /// Invocations of `conv2d_forward`: one per output position and block of
@@ -633,9 +681,13 @@ impl Conv2dParams {
             as usize
     }
 
-    /// Invocations of `conv2d_backward_weight`: one per tap and block of `CONV2D_OUT_BLOCK`
-    /// output channels.
+    /// Invocations of `conv2d_backward_weight`: one per tap, block of `CONV2D_OUT_BLOCK`
+    /// output channels and split.
     pub fn backward_weight_invocations(&self) -> usize {
+        self.backward_weight_invocations_per_split() * self.splits as usize
+    }
+
+    fn backward_weight_invocations_per_split(&self) -> usize {
         (self.out_channels.div_ceil(CONV2D_OUT_BLOCK)
             * self.in_channels
             * self.kernel_h

@@ -3,6 +3,7 @@
 //! keeps everything up to that step).
 
 pub mod capture;
+pub mod conv;
 pub mod network;
 pub mod plan;
 pub mod reduction;

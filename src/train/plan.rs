@@ -15,7 +15,7 @@ use crate::ops::{LossKind, OptimizerKind};
 use crate::reference::ReduceStats;
 
 use super::network::DeviceNetwork;
-use super::reduction::reduce;
+use super::reduction::reduce_all;
 
 /// Training mode runs forward, loss, backward, statistics and the optimizer; evaluation mode
 /// runs forward and loss with running batch-norm statistics and no dropout; TrainForward runs
@@ -589,20 +589,17 @@ impl BatchPlan {
                         let conv = l.conv(batch).expect("conv2d takes an image");
                         let params = Conv2dParams::of(&conv).expect("checked by Model::build");
                         let u = gpu.uniform("conv2d", &params)?;
-                        d.push(gpu.dispatch(
-                            &CONV2D_BACKWARD_WEIGHT,
-                            &params.constants(),
-                            &[
-                                &u,
+                        d.extend(super::conv::weight_gradient(
+                            gpu,
+                            &param_grads[p].name,
+                            &params,
+                            &u,
+                            [
                                 &x.buffer,
                                 &dy.buffer,
                                 &param_grads[p].buffer,
                                 &param_grads[p + 1].buffer,
                             ],
-                            gpu.groups_1d(
-                                &CONV2D_BACKWARD_WEIGHT,
-                                params.backward_weight_invocations(),
-                            ),
                         )?);
                         if let Some(dx) = dx {
                             d.push(gpu.dispatch(
@@ -754,22 +751,23 @@ impl BatchPlan {
                 );
             }
 
-            // Statistics before the update.
-            if let Some(base) = layout.grads {
-                for (k, g) in param_grads.iter().enumerate() {
-                    d.extend(reduce(gpu, g, &stats, base + k * REDUCE_WIDTH)?);
+            // Statistics before the update, all in one set of reductions.
+            let mut before = Vec::new();
+            for (base, tensors) in [
+                (layout.grads, &param_grads[..]),
+                (layout.weights, &net.params[..]),
+                (layout.acts, &acts[1..]),
+            ] {
+                if let Some(base) = base {
+                    before.extend(
+                        tensors
+                            .iter()
+                            .enumerate()
+                            .map(|(k, t)| (t, base + k * REDUCE_WIDTH)),
+                    );
                 }
             }
-            if let Some(base) = layout.weights {
-                for (k, w) in net.params.iter().enumerate() {
-                    d.extend(reduce(gpu, w, &stats, base + k * REDUCE_WIDTH)?);
-                }
-            }
-            if let Some(base) = layout.acts {
-                for (k, a) in acts[1..].iter().enumerate() {
-                    d.extend(reduce(gpu, a, &stats, base + k * REDUCE_WIDTH)?);
-                }
-            }
+            d.extend(reduce_all(gpu, &before, &stats)?);
 
             // Optimizer.
             for (k, info) in net.infos.iter().enumerate() {
@@ -833,9 +831,12 @@ impl BatchPlan {
                 );
             }
             if let Some(base) = layout.updates {
-                for (k, u) in deltas.iter().enumerate() {
-                    d.extend(reduce(gpu, u, &stats, base + k * REDUCE_WIDTH)?);
-                }
+                let updates: Vec<(&Tensor, usize)> = deltas
+                    .iter()
+                    .enumerate()
+                    .map(|(k, u)| (u, base + k * REDUCE_WIDTH))
+                    .collect();
+                d.extend(reduce_all(gpu, &updates, &stats)?);
             }
         }
 

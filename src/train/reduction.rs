@@ -1,56 +1,90 @@
-//! Statistics of a tensor reduced on the GPU in two dispatches: many lanes fold strided slices
-//! into partial records (no barriers), then one workgroup combines them in a fixed order, so
-//! results are deterministic and large tensors use the whole GPU (or every CPU core).
+//! Statistics of tensors reduced on the GPU in two stages: many lanes fold strided slices into
+//! partial records (no barriers), then one workgroup per tensor combines them in a fixed order,
+//! so results are deterministic and large tensors use the whole GPU (or every CPU core).
+//!
+//! Every tensor of a set is reduced by the same few dispatches (one stage-1 dispatch per
+//! [`REDUCE_INPUTS`] tensors, one stage-2 dispatch for all): on a GPU each dispatch costs
+//! microseconds whatever its size, and a training step reduces two dozen mostly small tensors.
 
 use crate::error::Result;
 use crate::gpu::{Dispatch, Gpu, Tensor, TensorUsage};
 use crate::kernels::{
-    reduce_lanes, ReduceCombineParams, ReducePartialParams, REDUCE_COMBINE, REDUCE_PARTIAL,
-    REDUCE_WIDTH,
+    reduce_lanes, ReduceCombineJob, ReducePartialJob, ReducePartialParams, REDUCE_COMBINE,
+    REDUCE_INPUTS, REDUCE_PARTIAL, REDUCE_WIDTH,
 };
 
-/// The two dispatches writing the statistics of `x` to `stats[out .. out + 8]` (layout in
-/// shaders/reduce_combine.wgsl), with their own scratch buffer.
-pub fn reduce(gpu: &Gpu, x: &Tensor, stats: &Tensor, out: usize) -> Result<[Dispatch; 2]> {
-    let lanes = reduce_lanes(x.len);
+/// The dispatches writing the statistics of `x` to `stats[out .. out + 8]` (layout in
+/// shaders/reduce_combine.wgsl).
+pub fn reduce(gpu: &Gpu, x: &Tensor, stats: &Tensor, out: usize) -> Result<Vec<Dispatch>> {
+    reduce_all(gpu, &[(x, out)], stats)
+}
+
+/// The dispatches writing the statistics of each `(x, out)` to `stats[out .. out + 8]`, with
+/// their own scratch buffer. Labeled `reduce` and the tensors' names, for profiles.
+pub fn reduce_all(gpu: &Gpu, jobs: &[(&Tensor, usize)], stats: &Tensor) -> Result<Vec<Dispatch>> {
+    if jobs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let lanes: Vec<usize> = jobs.iter().map(|(x, _)| reduce_lanes(x.len)).collect();
+    let records: usize = lanes.iter().sum();
+    let names: Vec<&str> = jobs.iter().map(|(x, _)| x.name.as_str()).collect();
     let scratch = gpu.tensor(
-        &format!("{} (partials)", x.name),
-        lanes * REDUCE_WIDTH,
+        &format!("{} (partials)", names.join(", ")),
+        records * REDUCE_WIDTH,
         TensorUsage::Storage,
     )?;
-    let up = gpu.uniform(
-        "reduce_partial",
-        &ReducePartialParams {
-            n: x.len as u32,
-            offset: 0,
-            partial: 0,
-            lanes: lanes as u32,
-        },
-    )?;
-    let uc = gpu.uniform(
-        "reduce_combine",
-        &ReduceCombineParams {
-            records: lanes as u32,
-            partial: 0,
-            out: out as u32,
-            _pad: 0,
-        },
-    )?;
-    let partial = gpu
-        .dispatch(
-            &REDUCE_PARTIAL,
-            &[],
-            &[&up, &x.buffer, &scratch.buffer],
-            gpu.groups_1d(&REDUCE_PARTIAL, lanes),
-        )?
-        .labeled(format!("reduce {}", x.name));
-    let combine = gpu
-        .dispatch(
+    let wg = REDUCE_PARTIAL.workgroup[0] as usize;
+    let mut dispatches = Vec::new();
+    let mut combine = Vec::with_capacity(jobs.len());
+    let mut record = 0;
+    for (group, group_lanes) in jobs.chunks(REDUCE_INPUTS).zip(lanes.chunks(REDUCE_INPUTS)) {
+        let mut params = ReducePartialParams {
+            jobs: group.len() as u32,
+            ..Default::default()
+        };
+        let mut groups = 0;
+        for (k, (&(x, out), &l)) in group.iter().zip(group_lanes).enumerate() {
+            params.job[k] = ReducePartialJob {
+                n: x.len as u32,
+                lanes: l as u32,
+                first_group: groups as u32,
+                partial: (record * REDUCE_WIDTH) as u32,
+            };
+            combine.push(ReduceCombineJob {
+                records: l as u32,
+                partial: (record * REDUCE_WIDTH) as u32,
+                out: out as u32,
+                _pad: 0,
+            });
+            groups += l / wg;
+            record += l;
+        }
+        let u = gpu.uniform("reduce_partial", &params)?;
+        // Unused inputs are bound to the first tensor; no job reads them.
+        let inputs: Vec<&wgpu::Buffer> = (0..REDUCE_INPUTS)
+            .map(|k| &group.get(k).unwrap_or(&group[0]).0.buffer)
+            .collect();
+        let mut buffers = vec![&u];
+        buffers.extend(inputs);
+        buffers.push(&scratch.buffer);
+        let label = group
+            .iter()
+            .map(|(x, _)| x.name.as_str())
+            .collect::<Vec<_>>();
+        dispatches.push(
+            gpu.dispatch(&REDUCE_PARTIAL, &[], &buffers, [groups as u32, 1, 1])?
+                .labeled(format!("reduce {}", label.join(", "))),
+        );
+    }
+    let table = gpu.tensor_from::<u32>("reduce_combine jobs", bytemuck::cast_slice(&combine))?;
+    dispatches.push(
+        gpu.dispatch(
             &REDUCE_COMBINE,
             &[],
-            &[&uc, &scratch.buffer, &stats.buffer],
-            [1, 1, 1],
+            &[&table.buffer, &scratch.buffer, &stats.buffer],
+            [jobs.len() as u32, 1, 1],
         )?
-        .labeled(format!("reduce {}", x.name));
-    Ok([partial, combine])
+        .labeled(format!("reduce {}", names.join(", "))),
+    );
+    Ok(dispatches)
 }
