@@ -40,6 +40,10 @@ pub struct StepFigure {
     pub instrumented_steps_per_second: f64,
     /// instrumented step time / bare step time.
     pub instrumentation_overhead: f64,
+    /// Fully instrumented on a track schedule of every [`TRACK_EVERY`]th step
+    /// (`training.track_every`): steps/s and its overhead over bare steps.
+    pub scheduled_steps_per_second: f64,
+    pub scheduled_overhead: f64,
     /// Matmul GFLOP/s of the bare step (6·batch·weights per step).
     pub bare_gflops: f64,
     /// GPU time per kernel in one bare step (timestamp queries, or wall clock per dispatch).
@@ -231,8 +235,9 @@ impl BenchReport {
 fn step_lines(s: &mut String, figures: &[StepFigure]) {
     for f in figures {
         s.push_str(&format!(
-                "  batch {:>4}: {:7.2} steps/s bare ({:.2} GFLOP/s), {:7.2} steps/s fully instrumented, overhead ×{:.3}\n",
-                f.batch, f.bare_steps_per_second, f.bare_gflops, f.instrumented_steps_per_second, f.instrumentation_overhead
+                "  batch {:>4}: {:7.2} steps/s bare ({:.2} GFLOP/s), {:7.2} steps/s fully instrumented, overhead ×{:.3}; instrumented every {}th step {:7.2} steps/s, ×{:.3}\n",
+                f.batch, f.bare_steps_per_second, f.bare_gflops, f.instrumented_steps_per_second, f.instrumentation_overhead,
+                TRACK_EVERY, f.scheduled_steps_per_second, f.scheduled_overhead
             ));
         for (what, kernels, rate) in [
             ("bare", &f.kernels, f.bare_steps_per_second),
@@ -456,6 +461,7 @@ pub fn mlp_config(batch: usize, steps: usize) -> (Config, Dataset) {
             schedule: ScheduleConfig::default(),
             shuffle: true,
             on_nonfinite: Default::default(),
+            track_every: 1,
         },
     };
     let n = batch.max(1024);
@@ -509,26 +515,35 @@ fn step_flops(model: &crate::model::Model, batch: usize) -> f64 {
         .sum()
 }
 
-/// Bare and fully instrumented steps per second of one workload, and the per-kernel GPU time
-/// of one more step of each. The two trainers take turns in blocks of steps, so that a machine
-/// that speeds up or slows down during the measurement (a shared host, a GPU's clocks) moves
-/// both figures alike and their ratio stays honest.
+/// The track schedule the bench measures beside every-step instrumentation.
+pub const TRACK_EVERY: usize = 10;
+
+/// Steps per second of one workload bare, fully instrumented, and fully instrumented every
+/// [`TRACK_EVERY`]th step, with the per-kernel GPU time of one more bare and one more
+/// instrumented step. The trainers take turns in blocks of steps, so that a machine that
+/// speeds up or slows down during the measurement (a shared host, a GPU's clocks) moves every
+/// figure alike and their ratios stay honest.
 fn step_rates(
     gpu: &Gpu,
     workload: impl Fn() -> Result<(Config, Dataset)>,
     steps: usize,
-) -> Result<[(f64, Vec<KernelTime>); 2]> {
+) -> Result<[(f64, Vec<KernelTime>); 3]> {
     const ROUNDS: usize = 4;
-    let block = steps.div_ceil(ROUNDS);
+    let block = steps.div_ceil(ROUNDS).max(TRACK_EVERY);
     let total = block * ROUNDS + 2;
     let mut trainers = Vec::new();
-    for inst in [Instrumentation::Bare, Instrumentation::Full] {
+    for (inst, every) in [
+        (Instrumentation::Bare, 1),
+        (Instrumentation::Full, 1),
+        (Instrumentation::Full, TRACK_EVERY),
+    ] {
         let (config, dataset) = workload()?;
         let mut trainer = Trainer::new(gpu, &config, dataset, inst, None)?;
+        trainer.track_every = every;
         trainer.step(total)?; // warm-up: first-use costs
         trainers.push(trainer);
     }
-    let mut seconds = [0.0f64; 2];
+    let mut seconds = [0.0f64; 3];
     for _ in 0..ROUNDS {
         for (trainer, s) in trainers.iter_mut().zip(&mut seconds) {
             let t = Instant::now();
@@ -539,12 +554,19 @@ fn step_rates(
         }
     }
     let mut out = Vec::new();
-    for (trainer, s) in trainers.iter_mut().zip(seconds) {
-        out.push(((block * ROUNDS) as f64 / s, kernel_times(trainer, total)?));
+    for (k, (trainer, s)) in trainers.iter_mut().zip(seconds).enumerate() {
+        // The scheduled trainer's kernels are the instrumented one's.
+        let kernels = if k < 2 {
+            kernel_times(trainer, total)?
+        } else {
+            Vec::new()
+        };
+        out.push(((block * ROUNDS) as f64 / s, kernels));
     }
+    let scheduled = out.pop().unwrap_or_default();
     let full = out.pop().unwrap_or_default();
     let bare = out.pop().unwrap_or_default();
-    Ok([bare, full])
+    Ok([bare, full, scheduled])
 }
 
 /// GPU time per kernel of one profiled step, kernels in order of first use.
@@ -908,7 +930,7 @@ pub fn run(
         &[(128, 40), (1024, 8)][..]
     } {
         let steps = steps * step_factor(gpu);
-        let [(bare, kernels), (full, instrumented_kernels)] =
+        let [(bare, kernels), (full, instrumented_kernels), (scheduled, _)] =
             step_rates(gpu, || Ok(mlp_config(batch, steps)), steps)?;
         log(&format!(
             "MLP batch {batch}: {bare:.2} steps/s bare, {full:.2} instrumented"
@@ -918,6 +940,8 @@ pub fn run(
             bare_steps_per_second: bare,
             instrumented_steps_per_second: full,
             instrumentation_overhead: bare / full,
+            scheduled_steps_per_second: scheduled,
+            scheduled_overhead: bare / scheduled,
             bare_gflops: bare * 6.0 * batch as f64 * weights / 1e9,
             kernels,
             instrumented_kernels,
@@ -930,7 +954,7 @@ pub fn run(
         &[(32, 20), (128, 6)][..]
     } {
         let steps = steps * step_factor(gpu);
-        let [(bare, kernels), (full, instrumented_kernels)] =
+        let [(bare, kernels), (full, instrumented_kernels), (scheduled, _)] =
             step_rates(gpu, || cnn_config(batch, steps), steps)?;
         let (config, data) = cnn_config(batch, steps)?;
         let model = crate::model::Model::build(&config.model, data.x_width, data.image)?;
@@ -942,6 +966,8 @@ pub fn run(
             bare_steps_per_second: bare,
             instrumented_steps_per_second: full,
             instrumentation_overhead: bare / full,
+            scheduled_steps_per_second: scheduled,
+            scheduled_overhead: bare / scheduled,
             bare_gflops: bare * step_flops(&model, batch) / 1e9,
             kernels,
             instrumented_kernels,

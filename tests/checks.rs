@@ -453,3 +453,31 @@ fn try_fixes_reruns_a_failing_check_with_its_cheap_fix() {
         assert!(finding(&r, "data").tried_fix.is_none());
     }
 }
+
+#[test]
+fn a_track_schedule_gathers_statistics_on_its_steps_and_the_checks_still_pass() {
+    let _ = gpu_or_skip!();
+    // Statistics every 7th step of the observation run: the checks that read them take the
+    // tracked steps, and still pass on the healthy suite.
+    let config = variant(&[("  steps: 2000\n", "  steps: 2000\n  track_every: 7\n")]);
+    assert_eq!(config.training.track_every, 7);
+    let only = [
+        "gradient_flow",
+        "update_ratio",
+        "regularization",
+        "numerics",
+        "activation_stats",
+        "clipping",
+    ];
+    let r = run(&config, &only).unwrap();
+    assert_eq!(r.findings.len(), only.len());
+    for f in &r.findings {
+        assert!(
+            matches!(f.verdict, Verdict::Pass | Verdict::Skip),
+            "{}: {:?} — {}",
+            f.check,
+            f.verdict,
+            f.message
+        );
+    }
+}

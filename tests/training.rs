@@ -299,3 +299,51 @@ fn steps_after_the_first_create_no_buffers_bind_groups_or_pipelines() {
         );
     }
 }
+
+#[test]
+fn a_track_schedule_skips_only_statistics_and_trains_the_same_weights() {
+    let gpu = gpu_or_skip!();
+    let steps = 10;
+    for clipped in [false, true] {
+        let yaml = if clipped {
+            EVERY_LAYER.to_string()
+        } else {
+            EVERY_LAYER.replace("  clip: {norm: 0.02}\n", "")
+        };
+        assert_eq!(
+            yaml == EVERY_LAYER,
+            clipped,
+            "the test config clips by norm"
+        );
+        let config = Config::parse(&yaml, Path::new("every_layer.yaml")).expect("config");
+        let mut weights = Vec::new();
+        for every in [1, 3] {
+            let mut trainer = Trainer::new(
+                gpu,
+                &config,
+                small_dataset(13, 5, 3),
+                Instrumentation::Full,
+                None,
+            )
+            .unwrap();
+            trainer.track_every = every;
+            for t in 0..steps {
+                let r = trainer.step(steps).unwrap();
+                // Steps 0, 3, 6 and the last (9) are tracked.
+                let tracked = every == 1 || t.is_multiple_of(every) || t == steps - 1;
+                assert_eq!(r.stats.tracked, tracked, "every {every}, step {t}");
+                assert_eq!(!r.stats.weights.is_empty(), tracked);
+                assert_eq!(!r.stats.updates.is_empty(), tracked);
+                assert_eq!(!r.stats.acts.is_empty(), tracked);
+                // Clipping by norm needs the gradient norms at every step.
+                assert_eq!(!r.stats.grads.is_empty(), tracked || clipped);
+                assert!(r.loss.is_finite());
+            }
+            weights.push(trainer.net.download(gpu).unwrap());
+        }
+        assert_eq!(
+            weights[0], weights[1],
+            "untracked steps update the weights exactly as tracked ones (clipped: {clipped})"
+        );
+    }
+}

@@ -38,8 +38,14 @@ impl Check for Clipping {
     fn run(ctx: &mut Context, p: &Params) -> Result<Finding> {
         let clip = ctx.config.training.clip.clone();
         let obs = ctx.observation()?;
-        let norms: Vec<f64> = obs
+        // Steps with gradient statistics: every step when clipping by norm (the update needs
+        // the norm), the tracked ones otherwise (see `training.track_every`).
+        let measured: Vec<&crate::train::StepRecord> = obs
             .records
+            .iter()
+            .filter(|r| !r.stats.grads.is_empty())
+            .collect();
+        let norms: Vec<f64> = measured
             .iter()
             .map(|r| r.stats.grad_sumsq().sqrt())
             .collect();
@@ -65,7 +71,7 @@ impl Check for Clipping {
                 format!("global norm {max}"),
             ),
             (None, Some(v)) => (
-                obs.records
+                measured
                     .iter()
                     .filter(|r| r.stats.grads.iter().any(|g| g.max > v || g.min < -v))
                     .count(),

@@ -34,6 +34,17 @@ pub struct Observation {
     pub histograms: Vec<HistogramSnapshot>,
 }
 
+impl Observation {
+    /// The records of the first `window` steps whose statistics were all gathered (every step
+    /// unless `training.track_every` thins them out).
+    pub fn tracked(&self, window: usize) -> Vec<&StepRecord> {
+        self.records[..self.records.len().min(window.max(1))]
+            .iter()
+            .filter(|r| r.stats.tracked)
+            .collect()
+    }
+}
+
 /// Histograms of every layer's outputs over the dataset (evaluation mode) before `step`.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct HistogramSnapshot {
@@ -174,6 +185,7 @@ impl<'g> Context<'g> {
     fn observe(&self) -> Result<(Observation, Trainer<'g>)> {
         let mut trainer =
             self.trainer(&self.config, self.dataset.clone(), Instrumentation::Full)?;
+        trainer.track_every = self.config.training.track_every;
         let activity_before = unit_activity(self.gpu, &trainer)?;
         let saturation_before = saturation(self.gpu, &trainer)?;
         let mut records = Vec::with_capacity(self.observe_steps);

@@ -65,7 +65,7 @@ impl Check for GradientFlow {
 
     fn run(ctx: &mut Context, p: &Params) -> Result<Finding> {
         let obs = ctx.observation()?;
-        let steps = &obs.records[..obs.records.len().min(p.window.max(1))];
+        let steps = obs.tracked(p.window);
         let weights: Vec<(usize, &str)> = obs
             .infos
             .iter()
@@ -79,7 +79,7 @@ impl Check for GradientFlow {
             Verdict::Pass,
             "first-layer / last-layer gradient norm",
         )
-        .window(format!("steps 0–{}", steps.len().saturating_sub(1)));
+        .window(format!("steps 0–{}", steps.last().map_or(0, |r| r.step)));
         if weights.len() < 2 {
             return Ok(Finding {
                 verdict: Verdict::Skip,
@@ -94,7 +94,7 @@ impl Check for GradientFlow {
         let non_finite = steps
             .iter()
             .any(|r| r.stats.grads.iter().any(|g| g.nonfinite > 0.0));
-        let global = |r: &crate::train::StepRecord| r.stats.grad_sumsq().sqrt();
+        let global = |r: &&crate::train::StepRecord| r.stats.grad_sumsq().sqrt();
         let k = (steps.len() / 5).max(1);
         let early = median(steps[..k].iter().map(global).collect());
         let late = median(steps[steps.len() - k..].iter().map(global).collect());

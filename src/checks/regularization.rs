@@ -54,14 +54,14 @@ impl Check for Regularization {
     fn run(ctx: &mut Context, p: &Params) -> Result<Finding> {
         let lambda = ctx.config.training.l2 + ctx.config.training.weight_decay;
         let obs = ctx.observation()?;
-        let steps = &obs.records[..obs.records.len().min(p.window.max(1))];
+        let steps = obs.tracked(p.window);
         let f = Finding::new(
             Self::NAME,
             Self::SECTION,
             Verdict::Pass,
             "regularization / data gradient norm",
         )
-        .window(format!("steps 0–{}", steps.len().saturating_sub(1)));
+        .window(format!("steps 0–{}", steps.last().map_or(0, |r| r.step)));
         if lambda <= 0.0 {
             return Ok(Finding {
                 verdict: Verdict::Skip,

@@ -67,8 +67,8 @@ impl Check for UpdateRatio {
             if info.role != ParamRole::Weight {
                 continue;
             }
-            let ratios: Vec<f64> = obs
-                .records
+            let tracked = obs.tracked(usize::MAX);
+            let ratios: Vec<f64> = tracked
                 .iter()
                 .filter_map(|r| {
                     let (u, w) = (r.stats.updates.get(k)?, r.stats.weights.get(k)?);
@@ -77,9 +77,9 @@ impl Check for UpdateRatio {
                 .collect();
             let med = median(ratios);
             let grad =
-                |r: &crate::train::StepRecord| r.stats.grads.get(k).map_or(f64::NAN, |g| g.norm());
-            let first_grad = obs.records.first().map_or(f64::NAN, grad);
-            let median_grad = median(obs.records.iter().map(grad).collect());
+                |r: &&crate::train::StepRecord| r.stats.grads.get(k).map_or(f64::NAN, |g| g.norm());
+            let first_grad = tracked.first().map_or(f64::NAN, grad);
+            let median_grad = median(tracked.iter().map(grad).collect());
             // A gradient that is zero throughout or collapsed after the start.
             let collapsed =
                 median_grad == 0.0 || (first_grad > 0.0 && median_grad < 1e-3 * first_grad);

@@ -237,6 +237,15 @@ pub struct TrainingConfig {
     /// last step (every step recorded; the run still fails).
     #[serde(default)]
     pub on_nonfinite: OnNonFinite,
+    /// The checks' observation run gathers every per-tensor statistic at steps 0, n, 2n, …
+    /// and the last, and runs the steps between without them (Cockpit's track schedule):
+    /// cheaper for large models, fewer samples for the checks' medians. 1 tracks every step.
+    #[serde(default = "one")]
+    pub track_every: usize,
+}
+
+fn one() -> usize {
+    1
 }
 
 /// `training.on_nonfinite`.
@@ -408,6 +417,12 @@ impl Config {
         }
         if t.steps == 0 {
             return Err(bad("training.steps", "must be at least 1".into()));
+        }
+        if t.track_every == 0 {
+            return Err(bad(
+                "training.track_every",
+                "must be at least 1 (1 tracks every step)".into(),
+            ));
         }
         if t.steps > limits::MAX_STEPS {
             return Err(bad(

@@ -413,13 +413,15 @@ pub struct MatmulParams {
     pub _pad: u32,
 }
 
-/// `sum_rows` parameters: a row-major [rows, cols] matrix.
+/// `sum_rows` parameters: a row-major [rows, cols] matrix, summed over runs of
+/// `rows_per_split` rows into `splits` partial rows (one split: the column sums).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
 pub struct MatrixParams {
     pub rows: u32,
     pub cols: u32,
-    pub _pad: [u32; 2],
+    pub rows_per_split: u32,
+    pub splits: u32,
 }
 
 /// `count_positive` parameters: `rows` examples of `features` × `spatial` values.

@@ -181,6 +181,7 @@ pub fn schema() -> Value {
             }), &["name"])]},
             "shuffle": {"type": "boolean"},
             "on_nonfinite": {"enum": ["stop", "continue"]},
+            "track_every": {"type": "integer", "minimum": 1},
         }),
         &["optimizer", "batch_size", "steps"],
     );

@@ -4,7 +4,9 @@
 
 use crate::error::Result;
 use crate::gpu::{Dispatch, Gpu, TensorUsage};
-use crate::kernels::{Conv2dParams, MatrixParams, CONV2D_BACKWARD_WEIGHT, SUM_ROWS};
+use crate::kernels::{Conv2dParams, CONV2D_BACKWARD_WEIGHT};
+
+use super::column_sums::column_sums;
 
 /// `dw` and `db` of the conv2d described by `params` (its uniform `u`), from its input `x` and
 /// output gradient `dy`. `name` labels the scratch buffers of the partial gradients.
@@ -46,19 +48,12 @@ pub fn weight_gradient(
         groups,
     )?];
     for (parts, out, cols) in [(&dw_parts, dw, weights), (&db_parts, db, channels)] {
-        let sum = gpu.uniform(
-            "sum_rows",
-            &MatrixParams {
-                rows: splits as u32,
-                cols: cols as u32,
-                _pad: [0; 2],
-            },
-        )?;
-        d.push(gpu.dispatch(
-            &SUM_ROWS,
-            &[],
-            &[&sum, &parts.buffer, out],
-            [(cols as u32).div_ceil(SUM_ROWS.workgroup[0]), 1, 1],
+        d.extend(column_sums(
+            gpu,
+            &parts.name,
+            (splits, cols),
+            &parts.buffer,
+            out,
         )?);
     }
     Ok(d)

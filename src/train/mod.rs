@@ -3,6 +3,7 @@
 //! keeps everything up to that step).
 
 pub mod capture;
+pub mod column_sums;
 pub mod conv;
 pub mod network;
 pub mod plan;
@@ -139,6 +140,11 @@ pub struct Trainer<'g> {
     pub net: DeviceNetwork,
     pub data: DeviceData,
     pub plan: BatchPlan,
+    /// The track schedule of a fully instrumented run (Cockpit's `track_schedule`): every
+    /// statistic is gathered at steps 0, n, 2n, … and the last; the steps between run without
+    /// the instrumentation-only dispatches. 1 (the default) tracks every step; the checks'
+    /// observation run takes `training.track_every`.
+    pub track_every: usize,
     sampler: BatchSampler,
     step: usize,
 }
@@ -226,6 +232,7 @@ impl<'g> Trainer<'g> {
             net,
             data,
             plan,
+            track_every: 1,
             sampler,
             step: 0,
         })
@@ -276,7 +283,10 @@ impl<'g> Trainer<'g> {
             u.lr = lr as f32;
         }
         let indices = self.sampler.next_batch().to_vec();
-        let stats = self.plan.run(self.gpu, &self.net, &indices, &u)?;
+        let tracked = self.track_every <= 1 || t.is_multiple_of(self.track_every) || t + 1 >= total;
+        let stats = self
+            .plan
+            .run_scheduled(self.gpu, &self.net, &indices, &u, tracked)?;
         self.step += 1;
         let l2 = self.config.training.l2;
         // Weight norms are reduced only with full instrumentation.

@@ -141,6 +141,9 @@ pub struct StatsLayout {
 /// The statistics of one step, as read back.
 #[derive(Clone, Debug, Default)]
 pub struct StepStats {
+    /// Whether every statistic of full instrumentation was gathered at this step: true on a
+    /// fully instrumented plan's steps on the track schedule, false off it and on bare plans.
+    pub tracked: bool,
     pub loss: f64,
     pub correct: f64,
     pub total_weight: f64,
@@ -181,6 +184,14 @@ pub struct BatchPlan {
     staging: Tensor,
     pub layout: StatsLayout,
     dispatches: Vec<Dispatch>,
+    /// With full instrumentation, the same step without the statistics that only the
+    /// instrumentation reads (a step off the track schedule, see `Trainer::track_every`):
+    /// no weight, update or activation reductions, no update tensors written.
+    untracked: Option<Vec<Dispatch>>,
+    /// Floats of the stats buffer an untracked step reads back.
+    untracked_len: usize,
+    /// Whether an untracked step still reduces the gradients (clipping needs their norms).
+    untracked_grads: bool,
     nparams: usize,
     nlayers: usize,
     /// The host rows when the data is streamed (see [`Residency::Streamed`]).
@@ -335,6 +346,8 @@ impl BatchPlan {
         };
 
         let mut d: Vec<Dispatch> = Vec::new();
+        // Ranges of `d` an untracked step replaces (see `BatchPlan::untracked`).
+        let mut untracked_swaps: Vec<(std::ops::Range<usize>, Vec<Dispatch>)> = Vec::new();
         let ph = &net.placeholders;
 
         // Gather the batch (streamed data is written to acts[0] and targets by the host).
@@ -650,19 +663,12 @@ impl BatchPlan {
                             &x.buffer,
                             &param_grads[p].buffer,
                         )?);
-                        let u = gpu.uniform(
-                            "sum_rows",
-                            &MatrixParams {
-                                rows: batch as u32,
-                                cols: l.output as u32,
-                                _pad: [0; 2],
-                            },
-                        )?;
-                        d.push(gpu.dispatch(
-                            &SUM_ROWS,
-                            &[],
-                            &[&u, &dy.buffer, &param_grads[p + 1].buffer],
-                            [(l.output as u32).div_ceil(64), 1, 1],
+                        d.extend(super::column_sums::column_sums(
+                            gpu,
+                            &param_grads[p + 1].name,
+                            (batch, l.output),
+                            &dy.buffer,
+                            &param_grads[p + 1].buffer,
                         )?);
                         if let Some(dx) = dx {
                             // dX[batch, in] = dY · W
@@ -767,7 +773,20 @@ impl BatchPlan {
                     );
                 }
             }
+            let start = d.len();
             d.extend(reduce_all(gpu, &before, &stats)?);
+            if full {
+                // Untracked: the gradients alone, when clipping needs their norms.
+                let grads_only: Vec<(&Tensor, usize)> = match layout.grads {
+                    Some(base) if opt.clip_norm > 0.0 => param_grads
+                        .iter()
+                        .enumerate()
+                        .map(|(k, g)| (g, base + k * REDUCE_WIDTH))
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                untracked_swaps.push((start..d.len(), reduce_all(gpu, &grads_only, &stats)?));
+            }
 
             // Optimizer.
             for (k, info) in net.infos.iter().enumerate() {
@@ -808,27 +827,32 @@ impl BatchPlan {
                 let m = net.m[k].as_ref().unwrap_or(&ph[0]);
                 let v = net.v[k].as_ref().unwrap_or(&ph[1]);
                 let delta = deltas.get(k).unwrap_or(&ph[2]);
-                d.push(
-                    gpu.dispatch(
-                        &OPTIMIZER,
-                        &[
-                            ("OPT", opt.optimizer.code() as f64),
-                            ("WRITE_DELTA", flag(full)),
-                        ],
-                        &[
-                            &u,
-                            &net.step,
-                            &net.params[k].buffer,
-                            &param_grads[k].buffer,
-                            &m.buffer,
-                            &v.buffer,
-                            &delta.buffer,
-                            &stats.buffer,
-                        ],
-                        gpu.groups_1d(&OPTIMIZER, info.len()),
-                    )?
-                    .labeled(format!("update {}", info.name)),
-                );
+                let update = |write_delta: bool| -> Result<Dispatch> {
+                    Ok(gpu
+                        .dispatch(
+                            &OPTIMIZER,
+                            &[
+                                ("OPT", opt.optimizer.code() as f64),
+                                ("WRITE_DELTA", flag(write_delta)),
+                            ],
+                            &[
+                                &u,
+                                &net.step,
+                                &net.params[k].buffer,
+                                &param_grads[k].buffer,
+                                &m.buffer,
+                                &v.buffer,
+                                &delta.buffer,
+                                &stats.buffer,
+                            ],
+                            gpu.groups_1d(&OPTIMIZER, info.len()),
+                        )?
+                        .labeled(format!("update {}", info.name)))
+                };
+                d.push(update(full)?);
+                if full {
+                    untracked_swaps.push((d.len() - 1..d.len(), vec![update(false)?]));
+                }
             }
             if let Some(base) = layout.updates {
                 let updates: Vec<(&Tensor, usize)> = deltas
@@ -836,10 +860,20 @@ impl BatchPlan {
                     .enumerate()
                     .map(|(k, u)| (u, base + k * REDUCE_WIDTH))
                     .collect();
+                let start = d.len();
                 d.extend(reduce_all(gpu, &updates, &stats)?);
+                untracked_swaps.push((start..d.len(), Vec::new()));
             }
         }
 
+        let untracked = full.then(|| splice(&d, untracked_swaps));
+        // An untracked step reads back the loss, and the gradient statistics when clipping
+        // computed them; the other statistics keep an earlier step's values.
+        let untracked_grads = need_grad_stats && opt.clip_norm > 0.0;
+        let untracked_len = match layout.grads {
+            Some(base) if untracked_grads => base + nparams * REDUCE_WIDTH,
+            _ => layout.loss + 4,
+        };
         Ok(BatchPlan {
             batch,
             mode,
@@ -853,6 +887,9 @@ impl BatchPlan {
             staging,
             layout,
             dispatches: d,
+            untracked,
+            untracked_len,
+            untracked_grads,
             nparams,
             nlayers,
             streamed,
@@ -900,13 +937,43 @@ impl BatchPlan {
         step: &StepUniform,
         extra: &[Dispatch],
     ) -> Result<StepStats> {
+        self.execute(gpu, net, indices, step, extra, true)
+    }
+
+    /// Like `run`; with `tracked` false, a plan with full instrumentation runs its untracked
+    /// dispatches (a step off the track schedule) and returns only the loss statistics (and
+    /// the gradients' when clipping computed them).
+    pub fn run_scheduled(
+        &self,
+        gpu: &Gpu,
+        net: &DeviceNetwork,
+        indices: &[u32],
+        step: &StepUniform,
+        tracked: bool,
+    ) -> Result<StepStats> {
+        self.execute(gpu, net, indices, step, &[], tracked)
+    }
+
+    fn execute(
+        &self,
+        gpu: &Gpu,
+        net: &DeviceNetwork,
+        indices: &[u32],
+        step: &StepUniform,
+        extra: &[Dispatch],
+        tracked: bool,
+    ) -> Result<StepStats> {
         debug_assert_eq!(indices.len(), self.batch);
         self.stage(gpu, indices);
         if self.mode != PlanMode::Eval {
             gpu.write(&net.step, std::slice::from_ref(step));
         }
+        let (dispatches, len) = match (&self.untracked, tracked) {
+            (Some(untracked), false) => (untracked, self.untracked_len),
+            _ => (&self.dispatches, self.layout.len),
+        };
         let mut encoder = gpu.new_encoder();
-        gpu.encode(&mut encoder, &self.dispatches);
+        gpu.encode(&mut encoder, dispatches);
         if !extra.is_empty() {
             gpu.encode(&mut encoder, extra);
         }
@@ -915,11 +982,21 @@ impl BatchPlan {
             0,
             &self.staging.buffer,
             0,
-            (self.layout.len * 4) as u64,
+            (len * 4) as u64,
         );
         gpu.submit(encoder);
         let raw: Vec<f32> = gpu.map_read(&self.staging)?;
-        Ok(self.parse(&raw))
+        let mut stats = self.parse(&raw);
+        if self.untracked.is_some() && !tracked {
+            stats.tracked = false;
+            stats.weights.clear();
+            stats.updates.clear();
+            stats.acts.clear();
+            if !self.untracked_grads {
+                stats.grads.clear();
+            }
+        }
+        Ok(stats)
     }
 
     fn parse(&self, raw: &[f32]) -> StepStats {
@@ -936,6 +1013,7 @@ impl BatchPlan {
         };
         let l = &self.layout;
         StepStats {
+            tracked: l.weights.is_some(),
             loss: raw[l.loss] as f64,
             correct: raw[l.loss + 1] as f64,
             total_weight: raw[l.loss + 2] as f64,
@@ -1180,4 +1258,17 @@ pub fn check_output(
         Some(message) => Err(Error::OutputShape { message }),
         None => Ok(()),
     }
+}
+
+/// `d` with each range of `swaps` (in order, not overlapping) replaced by its dispatches.
+fn splice(d: &[Dispatch], swaps: Vec<(std::ops::Range<usize>, Vec<Dispatch>)>) -> Vec<Dispatch> {
+    let mut out = Vec::with_capacity(d.len());
+    let mut at = 0;
+    for (range, with) in swaps {
+        out.extend(d[at..range.start].iter().cloned());
+        out.extend(with);
+        at = range.end;
+    }
+    out.extend(d[at..].iter().cloned());
+    out
 }
