@@ -4,10 +4,12 @@
 //   2. the L2 penalty's gradient l2·w (weights only; l2 = 0 for biases);
 //   3. decoupled weight decay w ← w·(1 − lr·wd) (AdamW's rule, applied for any optimizer);
 //   4. the update rule, PyTorch's formulation of each.
-// With WRITE_DELTA the applied update w_new − w_old is stored for the update-ratio statistics.
+// With write_delta the applied update w_new − w_old is stored for the update-ratio statistics.
+// It is a uniform, not an override constant: one compiled kernel serves the tracked and the
+// untracked steps of a track schedule, so both round alike (a second specialization may be
+// contracted differently by a GPU's compiler, and the weights would drift by an ulp).
 // OPT: 0 sgd, 1 momentum, 2 nesterov, 3 adam, 4 adamw.
 override OPT: u32 = 0u;
-override WRITE_DELTA: bool = true;
 
 struct Params {
     n: u32,
@@ -22,6 +24,10 @@ struct Params {
     weight_decay: f32,
     clip_norm: f32,
     clip_value: f32,
+    write_delta: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 struct Step {
@@ -89,7 +95,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         }
     }
     w[i] = wn;
-    if (WRITE_DELTA) {
+    if (p.write_delta != 0u) {
         delta[i] = wn - w_old;
     }
 }

@@ -362,13 +362,15 @@ fn optimizers_match_reference_over_three_steps() {
                     weight_decay: wd,
                     clip_norm,
                     clip_value,
+                    write_delta: 1,
+                    _pad: [0; 3],
                 };
                 let u = gpu.uniform("p", &params).unwrap();
                 let step = gpu.uniform("step", &StepUniform::default()).unwrap();
                 let d = gpu
                     .dispatch(
                         &OPTIMIZER,
-                        &[("OPT", kind.code() as f64), ("WRITE_DELTA", 1.0)],
+                        &[("OPT", kind.code() as f64)],
                         &[
                             &u, &step, &gw.buffer, &gg.buffer, &gm.buffer, &gv.buffer, &gd.buffer,
                             &gs.buffer,

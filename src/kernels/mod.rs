@@ -190,7 +190,7 @@ pub static OPTIMIZER: Kernel = Kernel {
     files: &[wgsl!("optimizer.wgsl")],
     bindings: &[U, U, RW, R, RW, RW, RW, R],
     workgroup: [256, 1, 1],
-    constants: &["OPT", "WRITE_DELTA"],
+    constants: &["OPT"],
 };
 
 const REDUCE_STATS: WgslFile = wgsl!("reduce_stats.wgsl");
@@ -474,6 +474,9 @@ pub struct OptimizerParams {
     pub clip_norm: f32,
     /// 0 disables clipping by value.
     pub clip_value: f32,
+    /// 1: store the applied update in `delta` (full instrumentation, tracked steps).
+    pub write_delta: u32,
+    pub _pad: [u32; 3],
 }
 
 /// Per-step values written by the host before each step's submission.

@@ -822,19 +822,24 @@ impl BatchPlan {
                     },
                     clip_norm: opt.clip_norm as f32,
                     clip_value: opt.clip_value as f32,
+                    write_delta: 0,
+                    _pad: [0; 3],
                 };
-                let u = gpu.uniform("optimizer", &params)?;
                 let m = net.m[k].as_ref().unwrap_or(&ph[0]);
                 let v = net.v[k].as_ref().unwrap_or(&ph[1]);
                 let delta = deltas.get(k).unwrap_or(&ph[2]);
                 let update = |write_delta: bool| -> Result<Dispatch> {
+                    let u = gpu.uniform(
+                        "optimizer",
+                        &OptimizerParams {
+                            write_delta: write_delta as u32,
+                            ..params
+                        },
+                    )?;
                     Ok(gpu
                         .dispatch(
                             &OPTIMIZER,
-                            &[
-                                ("OPT", opt.optimizer.code() as f64),
-                                ("WRITE_DELTA", flag(write_delta)),
-                            ],
+                            &[("OPT", opt.optimizer.code() as f64)],
                             &[
                                 &u,
                                 &net.step,
