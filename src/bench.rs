@@ -862,7 +862,7 @@ pub fn run(
     ));
     let mut matmul = Vec::new();
     for &n in sizes {
-        for variant in MatmulVariant::ALL {
+        for &variant in gpu.matmul_variants() {
             let f = matmul_figure(gpu, variant, n, (fma, copy), if quick { 2 } else { 3 })?;
             log(&format!(
                 "matmul n = {n} {}: {:.2} GFLOP/s",

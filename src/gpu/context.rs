@@ -130,8 +130,10 @@ pub struct Gpu {
     pub(crate) limits: wgpu::Limits,
     pub(crate) features: wgpu::Features,
     pub(crate) pipelines: Mutex<HashMap<String, Arc<CachedPipeline>>>,
-    /// The matmul kernel every plan on this device uses.
+    /// The matmul kernel every plan on this device uses…
     matmul: MatmulVariant,
+    /// …of those it can run (the bench and the tests run each).
+    matmul_variants: Vec<MatmulVariant>,
     /// Buffers, bind groups and pipelines created so far: a training step after the first
     /// creates none.
     pub(crate) created: AtomicU64,
@@ -179,7 +181,8 @@ impl Gpu {
                 v.push(e.to_string());
             }
         }));
-        let matmul = matmul_variant(&info, &limits)?;
+        let matmul_variants = runnable_matmul_variants(&info, &limits, features);
+        let matmul = matmul_variant(&info, &matmul_variants)?;
         let lost = Arc::new(Mutex::new(None));
         let lost_sink = lost.clone();
         device.set_device_lost_callback(move |reason, message| {
@@ -201,6 +204,7 @@ impl Gpu {
             features,
             pipelines: Mutex::new(HashMap::new()),
             matmul,
+            matmul_variants,
             created: AtomicU64::new(0),
             uncaptured,
             lost,
@@ -247,6 +251,11 @@ impl Gpu {
     /// The matmul kernel chosen for this adapter (see [`matmul_variant`]).
     pub fn matmul_variant(&self) -> MatmulVariant {
         self.matmul
+    }
+
+    /// Every matmul kernel this adapter can run.
+    pub fn matmul_variants(&self) -> &[MatmulVariant] {
+        &self.matmul_variants
     }
 
     pub fn has_timestamps(&self) -> bool {
@@ -334,28 +343,68 @@ fn gpu_timeout() -> std::time::Duration {
     })
 }
 
-/// The matmul kernel for an adapter: `NETDX_MATMUL=register|tiled` when set (to measure or test
-/// one variant anywhere), else register blocking on software adapters (memory access is their
-/// cost and a barrier switches threads: at n = 512 on lavapipe, Mesa 25, register 5.5 GFLOP/s,
-/// tiled 4.4) and workgroup-memory tiles on hardware GPUs whose limits hold the tile.
-fn matmul_variant(info: &wgpu::AdapterInfo, limits: &wgpu::Limits) -> Result<MatmulVariant> {
-    if let Ok(name) = std::env::var("NETDX_MATMUL") {
-        return MatmulVariant::parse(&name).ok_or_else(|| {
-            Error::Usage(format!(
-                "NETDX_MATMUL={name}: expected one of {}",
-                MatmulVariant::ALL.map(|v| v.name()).join(", ")
-            ))
-        });
-    }
+/// The matmul kernels this adapter can run: the register-blocked one everywhere, the tiled one
+/// where the workgroup limits hold its tile, the subgroup one where subgroups are exactly 8
+/// lanes wide.
+fn runnable_matmul_variants(
+    info: &wgpu::AdapterInfo,
+    limits: &wgpu::Limits,
+    features: wgpu::Features,
+) -> Vec<MatmulVariant> {
     let [x, y, _] = MATMUL_TILED.workgroup;
-    let fits = limits.max_compute_invocations_per_workgroup >= x * y
+    let tiled = limits.max_compute_invocations_per_workgroup >= x * y
         && limits.max_compute_workgroup_size_x >= x
         && limits.max_compute_workgroup_size_y >= y
         // Two 16×64 f32 slices.
         && limits.max_compute_workgroup_storage_size >= 2 * 16 * 64 * 4;
-    Ok(match info.device_type {
-        wgpu::DeviceType::Cpu => MatmulVariant::Register,
-        _ if fits => MatmulVariant::Tiled,
-        _ => MatmulVariant::Register,
-    })
+    let subgroup = features.contains(wgpu::Features::SUBGROUP)
+        && info.subgroup_min_size == 8
+        && info.subgroup_max_size == 8;
+    MatmulVariant::ALL
+        .into_iter()
+        .filter(|v| match v {
+            MatmulVariant::Register => true,
+            MatmulVariant::Tiled => tiled,
+            MatmulVariant::Subgroup => subgroup,
+        })
+        .collect()
+}
+
+/// The matmul kernel for an adapter: `NETDX_MATMUL=register|tiled|subgroup` when set (to
+/// measure or test one variant anywhere it runs), else on software adapters register blocking
+/// (memory access is their cost and a barrier switches threads), with the A values shared by
+/// subgroup broadcasts where subgroups are 8 wide — at n = 512 on lavapipe, Mesa 25, measured
+/// side by side: subgroup 10–12 GFLOP/s, register 5.6–8.2, tiled 4.5–5.4 — and on hardware
+/// GPUs workgroup-memory tiles where the limits hold the tile (an H200: tiled 4.9 TFLOP/s at
+/// n = 512, register 2.4).
+fn matmul_variant(info: &wgpu::AdapterInfo, runnable: &[MatmulVariant]) -> Result<MatmulVariant> {
+    if let Ok(name) = std::env::var("NETDX_MATMUL") {
+        let variant = MatmulVariant::parse(&name).ok_or_else(|| {
+            Error::Usage(format!(
+                "NETDX_MATMUL={name}: expected one of {}",
+                MatmulVariant::ALL.map(|v| v.name()).join(", ")
+            ))
+        })?;
+        if !runnable.contains(&variant) {
+            return Err(Error::Usage(format!(
+                "NETDX_MATMUL={name}: `{}` cannot run its matmul kernel (it runs {})",
+                info.name,
+                runnable
+                    .iter()
+                    .map(|v| v.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        return Ok(variant);
+    }
+    let preferred: &[MatmulVariant] = match info.device_type {
+        wgpu::DeviceType::Cpu => &[MatmulVariant::Subgroup],
+        _ => &[MatmulVariant::Tiled],
+    };
+    Ok(preferred
+        .iter()
+        .copied()
+        .find(|v| runnable.contains(v))
+        .unwrap_or(MatmulVariant::Register))
 }

@@ -59,6 +59,17 @@ pub static MATMUL_TILED: Kernel = Kernel {
     workgroup: [16, 16, 1],
     constants: &["TRANS_A", "TRANS_B", "HAS_BIAS"],
 };
+/// The same product as [`MATMUL`], its A values shared between the lanes of subgroups of 8: for
+/// software adapters that have them (lavapipe).
+pub static MATMUL_SUBGROUP: Kernel = Kernel {
+    name: "matmul_subgroup",
+    files: &[wgsl!("matmul_subgroup.wgsl")],
+    bindings: &[U, R, R, R, RW],
+    // An 8×8 grid of register blocks, as `MATMUL`, laid out in one dimension.
+    workgroup: [64, 1, 1],
+    constants: &["TRANS_A", "TRANS_B", "HAS_BIAS"],
+};
+
 /// Each `matmul_tiled` workgroup computes a MATMUL_TILE × MATMUL_TILE tile of C.
 pub const MATMUL_TILE: u32 = 64;
 
@@ -68,19 +79,28 @@ pub const MATMUL_TILE: u32 = 64;
 #[serde(rename_all = "snake_case")]
 pub enum MatmulVariant {
     /// 8×8 outputs per invocation in registers, no workgroup memory or barriers: for software
-    /// adapters, where memory access is the cost and a barrier switches threads.
+    /// adapters, where memory access is the cost and a barrier switches threads (the fallback
+    /// everywhere).
     Register,
     /// 64×64 tiles staged in workgroup memory behind barriers: for hardware GPUs.
     Tiled,
+    /// `Register`, with A values shared by subgroup broadcasts: for software adapters whose
+    /// subgroups are exactly 8 lanes wide.
+    Subgroup,
 }
 
 impl MatmulVariant {
-    pub const ALL: [MatmulVariant; 2] = [MatmulVariant::Register, MatmulVariant::Tiled];
+    pub const ALL: [MatmulVariant; 3] = [
+        MatmulVariant::Register,
+        MatmulVariant::Tiled,
+        MatmulVariant::Subgroup,
+    ];
 
     pub fn kernel(self) -> &'static Kernel {
         match self {
             MatmulVariant::Register => &MATMUL,
             MatmulVariant::Tiled => &MATMUL_TILED,
+            MatmulVariant::Subgroup => &MATMUL_SUBGROUP,
         }
     }
 
@@ -89,6 +109,7 @@ impl MatmulVariant {
         match self {
             MatmulVariant::Register => "register",
             MatmulVariant::Tiled => "tiled",
+            MatmulVariant::Subgroup => "subgroup",
         }
     }
 
@@ -99,7 +120,7 @@ impl MatmulVariant {
     /// Outputs per workgroup along [columns, rows].
     fn outputs_per_group(self) -> [u32; 2] {
         match self {
-            MatmulVariant::Register => [
+            MatmulVariant::Register | MatmulVariant::Subgroup => [
                 MATMUL_COLS * MATMUL.workgroup[0],
                 MATMUL_ROWS * MATMUL.workgroup[1],
             ],
@@ -378,6 +399,7 @@ pub static POOL2D_BACKWARD: Kernel = Kernel {
 pub static ALL: &[&Kernel] = &[
     &MATMUL,
     &MATMUL_TILED,
+    &MATMUL_SUBGROUP,
     &SUM_ROWS,
     &ACTIVATION_FORWARD,
     &ACTIVATION_BACKWARD,
