@@ -3,9 +3,8 @@
 //
 // C[M,N] = op(A)[M,K] · op(B)[K,N] (+ bias[N]), the contract of matmul.wgsl, for software
 // adapters with subgroups of 8 (lavapipe). The register blocking of matmul.wgsl, except that
-// the eight lanes of a subgroup (the eight x-invocations of one workgroup row: one row block,
-// eight column blocks) share the row block's A values: each lane loads one row's value and
-// subgroupBroadcast hands it to the others. On llvmpipe a subgroup is one thread's 8 SIMD
+// the eight lanes of a subgroup (one row block, eight column blocks) share the row block's A
+// values: each lane loads one row's value and subgroupBroadcast hands it to the others. On llvmpipe a subgroup is one thread's 8 SIMD
 // lanes and every storage load is a per-lane gather, so this turns the eight gathers of A per
 // k step (the same address in every lane) into one gather and eight register shuffles.
 // Only chosen where subgroups are exactly 8 wide (`MatmulVariant::for_adapter`).
@@ -51,17 +50,17 @@ fn store_row(row: u32, col0: u32, cols: u32, valid: bool, v: vec4<f32>) {
     }
 }
 
-// An 8×8 grid of invocations laid out in one dimension (naga allows the subgroup builtins only
-// in one-dimensional workgroups): invocation l is column block l % 8 of row block l / 8, so
-// the eight lanes of a subgroup hold one row block.
+// An 8×8 grid of register blocks in a one-dimensional workgroup of 64 (naga allows the
+// subgroup builtins only there): subgroup s (of eight, each eight lanes wide) takes row block s
+// and lane j column block j, whichever invocations the driver groups into subgroups.
 @compute @workgroup_size(64, 1, 1)
 fn main(
     @builtin(workgroup_id) wg: vec3<u32>,
-    @builtin(local_invocation_index) l: u32,
+    @builtin(subgroup_id) subgroup: u32,
     @builtin(subgroup_invocation_id) lane: u32,
 ) {
-    let row0 = (wg.y * 8u + l / 8u) * 8u;
-    let col0 = (wg.x * 8u + l % 8u) * 8u;
+    let row0 = (wg.y * 8u + subgroup) * 8u;
+    let col0 = (wg.x * 8u + lane) * 8u;
     // No early return: the broadcasts need every lane. Out-of-range rows and columns are read
     // clamped (valid indices) and not stored.
     let mine = min(row0 + lane, p.m - 1u);

@@ -471,6 +471,11 @@ fn a_track_schedule_gathers_statistics_on_its_steps_and_the_checks_still_pass() 
     ];
     let r = run(&config, &only).unwrap();
     assert_eq!(r.findings.len(), only.len());
+    // The window of gradient_flow (its first 50 steps) is tracked whatever the schedule.
+    assert_eq!(
+        finding(&r, "gradient_flow").window.as_deref(),
+        Some("steps 0–49")
+    );
     for f in &r.findings {
         assert!(
             matches!(f.verdict, Verdict::Pass | Verdict::Skip),
@@ -480,4 +485,24 @@ fn a_track_schedule_gathers_statistics_on_its_steps_and_the_checks_still_pass() 
             f.message
         );
     }
+}
+
+#[test]
+fn clipping_by_value_is_measured_on_the_tracked_steps_of_a_schedule() {
+    let _ = gpu_or_skip!();
+    // Clipping by value needs no gradient norms in the update, so an untracked step reduces no
+    // gradients: the check measures the tracked steps.
+    let config = variant(&[(
+        "  steps: 2000\n",
+        "  steps: 2000\n  track_every: 7\n  clip: {value: 0.05}\n",
+    )]);
+    let r = run(&config, &["clipping"]).unwrap();
+    let f = finding(&r, "clipping");
+    assert_ne!(f.verdict, Verdict::Skip, "{}", f.message);
+    let measured = f.measured.expect("a fraction of steps clipped");
+    assert!(
+        measured > 0.0 && measured <= 1.0,
+        "{measured}: {}",
+        f.message
+    );
 }

@@ -64,13 +64,14 @@ fn the_default_suite_agrees_on_vulkan_and_gl() {
     if crate::common::gpu().is_none() {
         return;
     }
-    let ((vk_listed, vk), (gl_listed, gl)) = (backend_state("vulkan"), backend_state("gl"));
+    let ((_, vk), (gl_listed, gl)) = (backend_state("vulkan"), backend_state("gl"));
     if !(vk && gl) {
-        // Required (as in CI): both backends present. An adapter that is listed but opens no
-        // device is wgpu's limit on that driver, not netdx's, and is skipped visibly.
+        // Required (as in CI): a Vulkan adapter that opens and a GL adapter. A GL adapter that
+        // is listed but opens no device is wgpu's limit on that driver (NVIDIA's), not netdx's,
+        // and is skipped visibly.
         assert!(
-            std::env::var("NETDX_REQUIRE_GPU").is_err() || (vk_listed && gl_listed),
-            "CI must offer both Vulkan and GL adapters (vulkan: {vk_listed}, gl: {gl_listed})"
+            std::env::var("NETDX_REQUIRE_GPU").is_err() || (vk && gl_listed),
+            "CI must offer Vulkan and GL adapters (vulkan opens: {vk}, gl listed: {gl_listed})"
         );
         eprintln!(
             "SKIPPED: needs a Vulkan and a GL adapter that open devices (vulkan: {vk}, gl: {gl})"

@@ -50,10 +50,13 @@ pub fn open(device: &DeviceArgs, choices: &[AdapterChoice]) -> Result<Vec<Gpu>> 
     for choice in choices {
         match Gpu::open(choice) {
             Ok(gpu) => gpus.push(gpu),
-            Err(e) => {
+            Err(e @ Error::RequestDevice { .. }) => {
                 eprintln!("warning: --adapter all leaves out an adapter: {e}");
                 first_error.get_or_insert(e);
             }
+            // A usage error (NETDX_MATMUL naming a kernel the adapter cannot run) is the
+            // user's to fix, not an adapter to leave out.
+            Err(e) => return Err(e),
         }
     }
     match (gpus.is_empty(), first_error) {

@@ -38,13 +38,16 @@ impl Check for Clipping {
     fn run(ctx: &mut Context, p: &Params) -> Result<Finding> {
         let clip = ctx.config.training.clip.clone();
         let obs = ctx.observation()?;
-        // Steps with gradient statistics: every step when clipping by norm (the update needs
-        // the norm), the tracked ones otherwise (see `training.track_every`).
-        let measured: Vec<&crate::train::StepRecord> = obs
-            .records
-            .iter()
-            .filter(|r| !r.stats.grads.is_empty())
-            .collect();
+        // Steps with gradient statistics, evenly over the run: every step when clipping by
+        // norm (the update needs the norm), the track schedule's otherwise.
+        let measured: Vec<&crate::train::StepRecord> = if clip.norm.is_some() {
+            obs.records
+                .iter()
+                .filter(|r| !r.stats.grads.is_empty())
+                .collect()
+        } else {
+            obs.sampled()
+        };
         let norms: Vec<f64> = measured
             .iter()
             .map(|r| r.stats.grad_sumsq().sqrt())

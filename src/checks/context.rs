@@ -32,7 +32,14 @@ pub struct Observation {
     pub saturation_after: Vec<Option<f64>>,
     /// Per-layer output histograms over the dataset at several steps of the run.
     pub histograms: Vec<HistogramSnapshot>,
+    /// `training.track_every` of the run (see [`Observation::sampled`]).
+    pub track_every: usize,
 }
+
+/// Steps at the start of the observation run tracked whatever `training.track_every` says: the
+/// windows of `gradient_flow` (50 steps) and `regularization` (10) read them, and a schedule
+/// of every 50th step would leave them one sample.
+pub const TRACK_FIRST: usize = 50;
 
 impl Observation {
     /// The records of the first `window` steps whose statistics were all gathered (every step
@@ -41,6 +48,20 @@ impl Observation {
         self.records[..self.records.len().min(window.max(1))]
             .iter()
             .filter(|r| r.stats.tracked)
+            .collect()
+    }
+
+    /// The tracked records spread evenly over the whole run: steps 0, n, 2n, … of the track
+    /// schedule and the last, without the extra [`TRACK_FIRST`] steps at the start (which
+    /// would weigh the start of training in a median over the run).
+    pub fn sampled(&self) -> Vec<&StepRecord> {
+        let every = self.track_every.max(1);
+        let last = self.records.len().saturating_sub(1);
+        self.records
+            .iter()
+            .enumerate()
+            .filter(|(i, r)| r.stats.tracked && (r.step.is_multiple_of(every) || *i == last))
+            .map(|(_, r)| r)
             .collect()
     }
 }
@@ -186,6 +207,7 @@ impl<'g> Context<'g> {
         let mut trainer =
             self.trainer(&self.config, self.dataset.clone(), Instrumentation::Full)?;
         trainer.track_every = self.config.training.track_every;
+        trainer.track_first = TRACK_FIRST;
         let activity_before = unit_activity(self.gpu, &trainer)?;
         let saturation_before = saturation(self.gpu, &trainer)?;
         let mut records = Vec::with_capacity(self.observe_steps);
@@ -231,6 +253,7 @@ impl<'g> Context<'g> {
             saturation_before,
             saturation_after,
             histograms,
+            track_every: trainer.track_every,
         };
         Ok((obs, trainer))
     }

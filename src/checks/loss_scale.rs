@@ -67,7 +67,7 @@ impl Check for LossScale {
                 .filter(|(i, _)| i.regularized())
                 .map(|(_, s)| s.sumsq)
                 .sum();
-            Ok((first.loss, first.l2_term, norm))
+            Ok((first.loss, first.l2_term.unwrap_or(f64::NAN), norm))
         };
         let (data, reg, norm) = two_steps(l2)?;
         let (_, _, norm_hi) = two_steps(10.0 * l2)?;

@@ -23,6 +23,7 @@ impl Check for Numerics {
     type Params = Params;
 
     fn run(ctx: &mut Context, _p: &Params) -> Result<Finding> {
+        let last_layer = ctx.config.model.layers.len().saturating_sub(1);
         let obs = ctx.observation()?;
         let f = Finding::new(
             Self::NAME,
@@ -36,12 +37,7 @@ impl Check for Numerics {
             let hit = if let Some(i) = s.acts.iter().position(|a| a.nonfinite > 0.0) {
                 Some(("forward", i, format!("act.{i}"), s.acts[i].nonfinite))
             } else if !r.loss.is_finite() {
-                Some((
-                    "loss",
-                    s.acts.len().saturating_sub(1),
-                    "loss".to_string(),
-                    1.0,
-                ))
+                Some(("loss", last_layer, "loss".to_string(), 1.0))
             } else if let Some(k) = s.grads.iter().position(|g| g.nonfinite > 0.0) {
                 Some((
                     "gradient",

@@ -67,7 +67,7 @@ impl Check for UpdateRatio {
             if info.role != ParamRole::Weight {
                 continue;
             }
-            let tracked = obs.tracked(usize::MAX);
+            let tracked = obs.sampled();
             let ratios: Vec<f64> = tracked
                 .iter()
                 .filter_map(|r| {

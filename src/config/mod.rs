@@ -237,9 +237,10 @@ pub struct TrainingConfig {
     /// last step (every step recorded; the run still fails).
     #[serde(default)]
     pub on_nonfinite: OnNonFinite,
-    /// The checks' observation run gathers every per-tensor statistic at steps 0, n, 2n, …
-    /// and the last, and runs the steps between without them (Cockpit's track schedule):
-    /// cheaper for large models, fewer samples for the checks' medians. 1 tracks every step.
+    /// The checks' observation run gathers every per-tensor statistic at its first 50 steps,
+    /// at steps 0, n, 2n, … and at the last, and runs the steps between without them
+    /// (Cockpit's track schedule): cheaper for large models, fewer samples for the checks'
+    /// medians. 1 tracks every step.
     #[serde(default = "one")]
     pub track_every: usize,
 }

@@ -118,7 +118,8 @@ pub fn describe_adapters(choice: &AdapterChoice) -> Vec<AdapterReport> {
         .enumerate()
         .map(|(i, a)| {
             let mut report = AdapterReport::new(i, &a.get_info(), &a.limits(), a.features());
-            let opened = pollster::block_on(a.request_device(&wgpu::DeviceDescriptor::default()));
+            let opened =
+                pollster::block_on(a.request_device(&super::context::device_descriptor(a)));
             report.opens = Some(opened.is_ok());
             report.open_error = opened.err().map(|e| e.to_string());
             report

@@ -149,17 +149,8 @@ impl Gpu {
     pub fn open(choice: &AdapterChoice) -> Result<Gpu> {
         let adapter = choice.select()?;
         let info = adapter.get_info();
-        let limits = adapter.limits();
-        let wanted = wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::SUBGROUP;
-        let features = adapter.features() & wanted;
-        let desc = wgpu::DeviceDescriptor {
-            label: Some("netdx"),
-            required_features: features,
-            required_limits: limits.clone(),
-            experimental_features: wgpu::ExperimentalFeatures::disabled(),
-            memory_hints: wgpu::MemoryHints::Performance,
-            trace: wgpu::Trace::Off,
-        };
+        let desc = device_descriptor(&adapter);
+        let (limits, features) = (desc.required_limits.clone(), desc.required_features);
         let (device, queue) = pollster::block_on(adapter.request_device(&desc)).map_err(|e| {
             let mut message = e.to_string();
             // Seen on an H200 with driver 580: the adapter is listed, the device never opens.
@@ -341,6 +332,21 @@ fn gpu_timeout() -> std::time::Duration {
             .unwrap_or(600.0);
         std::time::Duration::from_secs_f64(secs)
     })
+}
+
+/// What netdx asks of an adapter's device: its own limits (not WebGPU's defaults), and
+/// timestamp queries and subgroups where it has them. `netdx adapters` asks the same when it
+/// tries each adapter.
+pub(crate) fn device_descriptor(adapter: &wgpu::Adapter) -> wgpu::DeviceDescriptor<'static> {
+    let wanted = wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::SUBGROUP;
+    wgpu::DeviceDescriptor {
+        label: Some("netdx"),
+        required_features: adapter.features() & wanted,
+        required_limits: adapter.limits(),
+        experimental_features: wgpu::ExperimentalFeatures::disabled(),
+        memory_hints: wgpu::MemoryHints::Performance,
+        trace: wgpu::Trace::Off,
+    }
 }
 
 /// The matmul kernels this adapter can run: the register-blocked one everywhere, the tiled one

@@ -36,8 +36,9 @@ pub struct StepRecord {
     pub lr: f64,
     /// Mean data loss of the batch.
     pub loss: f64,
-    /// 0.5·λ·Σ‖W‖² before the update (0 without L2, or without full instrumentation).
-    pub l2_term: f64,
+    /// 0.5·λ·Σ‖W‖² before the update: 0 without L2, absent where the weights' norms were not
+    /// reduced (bare instrumentation, or a step off the track schedule).
+    pub l2_term: Option<f64>,
     /// Accuracy on the batch (classification only).
     pub batch_accuracy: Option<f64>,
     #[serde(skip)]
@@ -141,10 +142,11 @@ pub struct Trainer<'g> {
     pub data: DeviceData,
     pub plan: BatchPlan,
     /// The track schedule of a fully instrumented run (Cockpit's `track_schedule`): every
-    /// statistic is gathered at steps 0, n, 2n, … and the last; the steps between run without
-    /// the instrumentation-only dispatches. 1 (the default) tracks every step; the checks'
-    /// observation run takes `training.track_every`.
+    /// statistic is gathered at the first `track_first` steps, at steps 0, n, 2n, … and at the
+    /// last; the steps between run without the instrumentation-only dispatches. 1 (the
+    /// default) tracks every step; the checks' observation run takes `training.track_every`.
     pub track_every: usize,
+    pub track_first: usize,
     sampler: BatchSampler,
     step: usize,
 }
@@ -233,6 +235,7 @@ impl<'g> Trainer<'g> {
             data,
             plan,
             track_every: 1,
+            track_first: 0,
             sampler,
             step: 0,
         })
@@ -283,25 +286,32 @@ impl<'g> Trainer<'g> {
             u.lr = lr as f32;
         }
         let indices = self.sampler.next_batch().to_vec();
-        let tracked = self.track_every <= 1 || t.is_multiple_of(self.track_every) || t + 1 >= total;
+        let tracked = self.track_every <= 1
+            || t < self.track_first
+            || t.is_multiple_of(self.track_every)
+            || t + 1 >= total;
         let stats = self
             .plan
             .run_scheduled(self.gpu, &self.net, &indices, &u, tracked)?;
         self.step += 1;
         let l2 = self.config.training.l2;
         // Weight norms are reduced only with full instrumentation.
-        let l2_term = if l2 > 0.0 && !stats.weights.is_empty() {
-            0.5 * l2
-                * self
-                    .net
-                    .infos
-                    .iter()
-                    .zip(&stats.weights)
-                    .filter(|(i, _)| i.regularized())
-                    .map(|(_, s)| s.sumsq)
-                    .sum::<f64>()
+        let l2_term = if l2 <= 0.0 {
+            Some(0.0)
+        } else if stats.weights.is_empty() {
+            None
         } else {
-            0.0
+            Some(
+                0.5 * l2
+                    * self
+                        .net
+                        .infos
+                        .iter()
+                        .zip(&stats.weights)
+                        .filter(|(i, _)| i.regularized())
+                        .map(|(_, s)| s.sumsq)
+                        .sum::<f64>(),
+            )
         };
         let batch_accuracy = self
             .config
