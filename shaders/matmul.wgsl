@@ -1,54 +1,9 @@
-// C[M,N] = op(A)[M,K] · op(B)[K,N] (+ bias[N]).
-// op(A) is A stored [M,K], or with TRANS_A the transpose of A stored [K,M]; likewise op(B) is
-// B stored [K,N], or with TRANS_B the transpose of B stored [N,K]. The three linear-layer
-// products are all instances: Y = X·Wᵀ (TRANS_B), dX = dY·W, dW = dYᵀ·X (TRANS_A).
-//
+// The register-blocked matmul (contract in matmul_common.wgsl), for software adapters.
 // Each invocation keeps an 8×8 block of C in registers (named variables: arrays spill on
 // llvmpipe): on software adapters memory access is the cost, and the block reads 16 values for
 // every 64 multiply-adds. Measured on lavapipe (Mesa 25): 4×4 ≈ 4.2, 8×4 ≈ 4.9, 8×8 ≈ 6.0
-// GFLOP/s at n = 512; MATMUL_ROWS/MATMUL_COLS in src/kernels/mod.rs must match. Hardware GPUs
-// use matmul_tiled.wgsl instead (`MatmulVariant::for_adapter`).
-override TRANS_A: bool = false;
-override TRANS_B: bool = false;
-override HAS_BIAS: bool = false;
-
-struct Params {
-    m: u32,
-    n: u32,
-    k: u32,
-    _pad: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> c: array<f32>;
-
-fn a_at(row: u32, kk: u32) -> f32 {
-    if (TRANS_A) {
-        return a[kk * p.m + row];
-    }
-    return a[row * p.k + kk];
-}
-
-fn b_at(kk: u32, col: u32) -> f32 {
-    if (TRANS_B) {
-        return b[col * p.k + kk];
-    }
-    return b[kk * p.n + col];
-}
-
-// Stores one row of a block, skipping rows and columns past the edge of C.
-fn store_row(row: u32, col0: u32, cols: u32, valid: bool, v: vec4<f32>) {
-    if (!valid) {
-        return;
-    }
-    let base = row * p.n + col0;
-    for (var j = 0u; j < cols; j = j + 1u) {
-        c[base + j] = v[j];
-    }
-}
+// GFLOP/s at n = 512; MATMUL_ROWS/MATMUL_COLS in src/kernels/mod.rs must match. Where subgroups
+// are 8 wide, matmul_subgroup.wgsl shares the A loads; hardware GPUs use matmul_tiled.wgsl.
 
 @compute @workgroup_size(8, 8, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {

@@ -1,54 +1,14 @@
 // (No `enable subgroups;`: naga takes the subgroup builtins without it, and rejects it as not
 // yet supported; the device must have the SUBGROUP feature.)
 //
-// C[M,N] = op(A)[M,K] · op(B)[K,N] (+ bias[N]), the contract of matmul.wgsl, for software
-// adapters with subgroups of 8 (lavapipe). The register blocking of matmul.wgsl, except that
-// the eight lanes of a subgroup (one row block, eight column blocks) share the row block's A
-// values: each lane loads one row's value and subgroupBroadcast hands it to the others. On llvmpipe a subgroup is one thread's 8 SIMD
-// lanes and every storage load is a per-lane gather, so this turns the eight gathers of A per
-// k step (the same address in every lane) into one gather and eight register shuffles.
-// Only chosen where subgroups are exactly 8 wide (`MatmulVariant::for_adapter`).
-override TRANS_A: bool = false;
-override TRANS_B: bool = false;
-override HAS_BIAS: bool = false;
-
-struct Params {
-    m: u32,
-    n: u32,
-    k: u32,
-    _pad: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> c: array<f32>;
-
-fn a_at(row: u32, kk: u32) -> f32 {
-    if (TRANS_A) {
-        return a[kk * p.m + row];
-    }
-    return a[row * p.k + kk];
-}
-
-fn b_at(kk: u32, col: u32) -> f32 {
-    if (TRANS_B) {
-        return b[col * p.k + kk];
-    }
-    return b[kk * p.n + col];
-}
-
-// Stores one row of a block, skipping rows and columns past the edge of C.
-fn store_row(row: u32, col0: u32, cols: u32, valid: bool, v: vec4<f32>) {
-    if (!valid) {
-        return;
-    }
-    let base = row * p.n + col0;
-    for (var j = 0u; j < cols; j = j + 1u) {
-        c[base + j] = v[j];
-    }
-}
+// The matmul (contract in matmul_common.wgsl) for software adapters with subgroups of 8
+// (lavapipe). The register blocking of matmul.wgsl, except that the eight lanes of a subgroup
+// (one row block, eight column blocks) share the row block's A values: each lane loads one
+// row's value and subgroupBroadcast hands it to the others. On llvmpipe a subgroup is one
+// thread's 8 SIMD lanes and every storage load is a per-lane gather, so this turns the eight
+// gathers of A per k step (the same address in every lane) into one gather and eight register
+// shuffles. Only chosen where subgroups are exactly 8 wide (`matmul_variant` in
+// src/gpu/context.rs).
 
 // An 8×8 grid of register blocks in a one-dimensional workgroup of 64 (naga allows the
 // subgroup builtins only there): subgroup s (of eight, each eight lanes wide) takes row block s

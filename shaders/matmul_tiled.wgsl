@@ -1,29 +1,11 @@
-// C[M,N] = op(A)[M,K] · op(B)[K,N] (+ bias[N]), the same contract as matmul.wgsl (read its
-// header for TRANS_A / TRANS_B), for hardware GPUs.
+// The matmul (contract in matmul_common.wgsl) for hardware GPUs.
 //
 // A workgroup of 16×16 invocations computes a 64×64 tile of C; each invocation keeps a 4×4
 // block in registers. The tile's slices of op(A) and op(B), 16 deep in k, are staged in
 // workgroup memory, so each value read from global memory serves 64 multiply-adds instead of 8.
 // On a GPU, workgroup memory and barriers are cheap and global memory is far; on a software
 // adapter the opposite holds (a barrier is a thread switch), which is why the register-blocked
-// kernel stays the choice there. MATMUL_TILE / MATMUL_TILED_WORKGROUP in src/kernels/mod.rs
-// must match.
-override TRANS_A: bool = false;
-override TRANS_B: bool = false;
-override HAS_BIAS: bool = false;
-
-struct Params {
-    m: u32,
-    n: u32,
-    k: u32,
-    _pad: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> c: array<f32>;
+// kernel stays the choice there. MATMUL_TILE in src/kernels/mod.rs must match.
 
 const TILE: u32 = 64u;
 const DEPTH: u32 = 16u;

@@ -423,6 +423,20 @@ fn optimizers_match_reference_over_three_steps() {
     }
 }
 
+/// The reference statistics in the order a `reduce` slot holds them.
+fn slot_of(want: &r::ReduceStats) -> [f64; 8] {
+    [
+        want.sum,
+        want.sumsq,
+        want.min,
+        want.max,
+        want.mean,
+        want.std,
+        want.nonfinite,
+        want.count,
+    ]
+}
+
 #[test]
 fn reduce_matches_reference_and_counts_non_finite() {
     let gpu = gpu_or_skip!();
@@ -438,16 +452,7 @@ fn reduce_matches_reference_and_counts_non_finite() {
         gpu.run(&d).unwrap();
         let s = read(gpu, &gs);
         let want = r::reduce(&widen(&x));
-        let w = [
-            want.sum,
-            want.sumsq,
-            want.min,
-            want.max,
-            want.mean,
-            want.std,
-            want.nonfinite,
-            want.count,
-        ];
+        let w = slot_of(&want);
         // Sums of n f32 terms: relative error grows like √n·ε; the partial records keep it small.
         assert_close(&format!("reduce n={n}"), &s[8..16], &w, 1e-4, 1e-4);
         assert!(
@@ -489,16 +494,7 @@ fn reduce_all_matches_reference_for_each_tensor_of_a_set() {
     let s = read(gpu, &gs);
     for (k, x) in xs.iter().enumerate() {
         let want = r::reduce(&widen(x));
-        let w = [
-            want.sum,
-            want.sumsq,
-            want.min,
-            want.max,
-            want.mean,
-            want.std,
-            want.nonfinite,
-            want.count,
-        ];
+        let w = slot_of(&want);
         let o = (slots - 1 - k) * REDUCE_WIDTH;
         assert_close(
             &format!("reduce_all tensor {k} (n={})", x.len()),

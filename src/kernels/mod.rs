@@ -38,11 +38,13 @@ impl Kernel {
 use Binding::{Read as R, ReadWrite as RW, Uniform as U};
 
 const ACTIVATION_FNS: WgslFile = wgsl!("activation_fns.wgsl");
+const MATMUL_COMMON: WgslFile = wgsl!("matmul_common.wgsl");
+const MATMUL_BLOCKS: WgslFile = wgsl!("matmul_blocks.wgsl");
 const RNG: WgslFile = wgsl!("rng.wgsl");
 
 pub static MATMUL: Kernel = Kernel {
     name: "matmul",
-    files: &[wgsl!("matmul.wgsl")],
+    files: &[MATMUL_COMMON, MATMUL_BLOCKS, wgsl!("matmul.wgsl")],
     bindings: &[U, R, R, R, RW],
     workgroup: [8, 8, 1],
     constants: &["TRANS_A", "TRANS_B", "HAS_BIAS"],
@@ -54,7 +56,7 @@ pub const MATMUL_COLS: u32 = 8;
 /// The same product as [`MATMUL`], staged through workgroup memory: for hardware GPUs.
 pub static MATMUL_TILED: Kernel = Kernel {
     name: "matmul_tiled",
-    files: &[wgsl!("matmul_tiled.wgsl")],
+    files: &[MATMUL_COMMON, wgsl!("matmul_tiled.wgsl")],
     bindings: &[U, R, R, R, RW],
     workgroup: [16, 16, 1],
     constants: &["TRANS_A", "TRANS_B", "HAS_BIAS"],
@@ -63,7 +65,7 @@ pub static MATMUL_TILED: Kernel = Kernel {
 /// software adapters that have them (lavapipe).
 pub static MATMUL_SUBGROUP: Kernel = Kernel {
     name: "matmul_subgroup",
-    files: &[wgsl!("matmul_subgroup.wgsl")],
+    files: &[MATMUL_COMMON, MATMUL_BLOCKS, wgsl!("matmul_subgroup.wgsl")],
     bindings: &[U, R, R, R, RW],
     // An 8×8 grid of register blocks, as `MATMUL`, laid out in one dimension.
     workgroup: [64, 1, 1],
