@@ -593,6 +593,39 @@ fn kernel_times(trainer: &mut Trainer, total: usize) -> Result<Vec<KernelTime>> 
     Ok(kernels)
 }
 
+/// The step figures of one workload at each `(batch, steps)` of `runs` (steps grown on GPUs).
+fn step_figures(
+    gpu: &Gpu,
+    what: &str,
+    runs: &[(usize, usize)],
+    workload: impl Fn(usize, usize) -> Result<(Config, Dataset)>,
+    log: &mut dyn FnMut(&str),
+) -> Result<Vec<StepFigure>> {
+    let mut figures = Vec::new();
+    for &(batch, steps) in runs {
+        let steps = steps * step_factor(gpu);
+        let [(bare, kernels), (full, instrumented_kernels), (scheduled, _)] =
+            step_rates(gpu, || workload(batch, steps), steps)?;
+        let (config, data) = workload(batch, steps)?;
+        let model = crate::model::Model::build(&config.model, data.x_width, data.image)?;
+        log(&format!(
+            "{what} batch {batch}: {bare:.2} steps/s bare, {full:.2} instrumented"
+        ));
+        figures.push(StepFigure {
+            batch,
+            bare_steps_per_second: bare,
+            instrumented_steps_per_second: full,
+            instrumentation_overhead: bare / full,
+            scheduled_steps_per_second: scheduled,
+            scheduled_overhead: bare / scheduled,
+            bare_gflops: bare * step_flops(&model, batch) / 1e9,
+            kernels,
+            instrumented_kernels,
+        });
+    }
+    Ok(figures)
+}
+
 /// `steps` fully instrumented MLP steps at `batch`, timed by tenths, counting the GPU objects
 /// created after the first step.
 fn sustained(gpu: &Gpu, batch: usize, steps: usize) -> Result<SustainedFigure> {
@@ -925,57 +958,18 @@ pub fn run(
         f.shape, f.forward_gflops
     ));
     conv2d.push(f);
-    let mut mlp = Vec::new();
-    let weights = (784 * 256 + 256 * 256 + 256 * 10) as f64;
-    for &(batch, steps) in if quick {
-        &[(128usize, 10usize)][..]
+    let mlp_runs: &[(usize, usize)] = if quick {
+        &[(128, 10)]
     } else {
-        &[(128, 40), (1024, 8)][..]
-    } {
-        let steps = steps * step_factor(gpu);
-        let [(bare, kernels), (full, instrumented_kernels), (scheduled, _)] =
-            step_rates(gpu, || Ok(mlp_config(batch, steps)), steps)?;
-        log(&format!(
-            "MLP batch {batch}: {bare:.2} steps/s bare, {full:.2} instrumented"
-        ));
-        mlp.push(StepFigure {
-            batch,
-            bare_steps_per_second: bare,
-            instrumented_steps_per_second: full,
-            instrumentation_overhead: bare / full,
-            scheduled_steps_per_second: scheduled,
-            scheduled_overhead: bare / scheduled,
-            bare_gflops: bare * 6.0 * batch as f64 * weights / 1e9,
-            kernels,
-            instrumented_kernels,
-        });
-    }
-    let mut cnn = Vec::new();
-    for &(batch, steps) in if quick {
-        &[(32usize, 5usize)][..]
+        &[(128, 40), (1024, 8)]
+    };
+    let mlp = step_figures(gpu, "MLP", mlp_runs, |b, s| Ok(mlp_config(b, s)), log)?;
+    let cnn_runs: &[(usize, usize)] = if quick {
+        &[(32, 5)]
     } else {
-        &[(32, 20), (128, 6)][..]
-    } {
-        let steps = steps * step_factor(gpu);
-        let [(bare, kernels), (full, instrumented_kernels), (scheduled, _)] =
-            step_rates(gpu, || cnn_config(batch, steps), steps)?;
-        let (config, data) = cnn_config(batch, steps)?;
-        let model = crate::model::Model::build(&config.model, data.x_width, data.image)?;
-        log(&format!(
-            "CNN batch {batch}: {bare:.2} steps/s bare, {full:.2} instrumented"
-        ));
-        cnn.push(StepFigure {
-            batch,
-            bare_steps_per_second: bare,
-            instrumented_steps_per_second: full,
-            instrumentation_overhead: bare / full,
-            scheduled_steps_per_second: scheduled,
-            scheduled_overhead: bare / scheduled,
-            bare_gflops: bare * step_flops(&model, batch) / 1e9,
-            kernels,
-            instrumented_kernels,
-        });
-    }
+        &[(32, 20), (128, 6)]
+    };
+    let cnn = step_figures(gpu, "CNN", cnn_runs, cnn_config, log)?;
     let steps = if quick { 100 } else { 1000 };
     let sustained = sustained(gpu, 128, steps)?;
     log(&format!(
