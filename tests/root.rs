@@ -10,6 +10,7 @@ mod cli;
 mod cnn;
 mod data;
 mod fuzz;
+mod golden;
 mod kernels;
 mod report;
 mod robustness;
