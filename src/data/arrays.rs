@@ -115,5 +115,6 @@ pub fn to_dataset(
             [c, h, w] => Some([c, h, w]),
             _ => None,
         },
+        sequence: None,
     })
 }

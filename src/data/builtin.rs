@@ -110,6 +110,7 @@ fn generate(spec: &DataSpec, seed: u64) -> Dataset {
                 classes: Some(k),
                 class_names: Vec::new(),
                 image: None,
+                sequence: None,
             }
         }
         BuiltinKind::Blobs => {
@@ -138,6 +139,7 @@ fn generate(spec: &DataSpec, seed: u64) -> Dataset {
                 classes: Some(k),
                 class_names: Vec::new(),
                 image: None,
+                sequence: None,
             }
         }
         BuiltinKind::Xor => {
@@ -162,6 +164,7 @@ fn generate(spec: &DataSpec, seed: u64) -> Dataset {
                 classes: Some(2),
                 class_names: Vec::new(),
                 image: None,
+                sequence: None,
             }
         }
         BuiltinKind::Shapes => {
@@ -190,6 +193,7 @@ fn generate(spec: &DataSpec, seed: u64) -> Dataset {
                 classes: Some(k),
                 class_names: SHAPE_CLASSES[..k].iter().map(|s| s.to_string()).collect(),
                 image: Some([1, size, size]),
+                sequence: None,
             }
         }
         BuiltinKind::Regression => {
@@ -212,6 +216,7 @@ fn generate(spec: &DataSpec, seed: u64) -> Dataset {
                 classes: None,
                 class_names: Vec::new(),
                 image: None,
+                sequence: None,
             }
         }
     }

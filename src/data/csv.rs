@@ -174,6 +174,7 @@ pub fn load(source: &CsvSource, base: &Path, train: Option<&Dataset>) -> Result<
                 classes: None,
                 class_names: Vec::new(),
                 image: None,
+                sequence: None,
             })
         }
         Task::Classification => {
@@ -241,6 +242,7 @@ pub fn load(source: &CsvSource, base: &Path, train: Option<&Dataset>) -> Result<
                 classes: Some(classes.len()),
                 class_names: classes,
                 image: None,
+                sequence: None,
             })
         }
     }

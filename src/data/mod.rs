@@ -75,6 +75,18 @@ pub struct Dataset {
     /// built-in `shapes`, IDX and other arrays of rank 3 or 4); image models take it as their
     /// input shape unless `model.shape` says otherwise.
     pub image: Option<[usize; 3]>,
+    /// Token sequences (language-model data): each example is `context` token ids in `x` (as
+    /// f32, exact below 2^24) and the `context` next tokens in `y`, −1 where a position is not
+    /// scored (the loss ignores it, as PyTorch's `ignore_index`); `classes` is the vocabulary
+    /// size and `class_names` the text of each token, when the source knows it.
+    pub sequence: Option<SequenceInfo>,
+}
+
+/// The shape of token data: tokens per example and the vocabulary size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SequenceInfo {
+    pub context: usize,
+    pub vocab: usize,
 }
 
 /// What a run records of its data: shape, class balance and a content hash.
@@ -126,6 +138,7 @@ impl Dataset {
             classes,
             class_names: Vec::new(),
             image: None,
+            sequence: None,
         }
     }
 
