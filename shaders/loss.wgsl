@@ -6,7 +6,9 @@
 //       2 mean squared error, 3 softmax focal loss (gamma, alpha).
 // targets: a class index (as f32) per example for 0 and 3; 0/1 for 1; `width` values for 2.
 // Means follow PyTorch: over the batch (weighted by class weight when HAS_WEIGHTS), and for
-// MSE over batch and outputs.
+// MSE over batch and outputs. A sequence model's rows are its examples' positions; a negative
+// class index marks a position that is not scored (PyTorch's ignore_index): weight 0, no loss,
+// no gradient, not counted correct.
 override LOSS: u32 = 0u;
 override HAS_WEIGHTS: bool = false;
 
@@ -50,6 +52,9 @@ fn class_of(i: u32) -> u32 {
 }
 
 fn example_weight(i: u32) -> f32 {
+    if ((LOSS == 0u || LOSS == 3u) && targets[i] < 0.0) {
+        return 0.0;
+    }
     if (HAS_WEIGHTS && (LOSS == 0u || LOSS == 3u)) {
         return class_weights[class_of(i)];
     }
@@ -104,7 +109,7 @@ fn example(i: u32, scale: f32) -> vec2<f32> {
     let lse = m + log(s);
     let logp_t = logits[base + t] - lse;
     let wt = example_weight(i);
-    let correct = select(0.0, 1.0, arg == t);
+    let correct = select(0.0, 1.0, arg == t && targets[i] >= 0.0);
     if (LOSS == 3u) {
         let p_t = exp(logp_t);
         let q = max(1.0 - p_t, 0.0);

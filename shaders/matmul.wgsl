@@ -7,6 +7,7 @@
 
 @compute @workgroup_size(8, 8, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+    select_batch(gid.z);
     let row0 = gid.y * 8u;
     let col0 = gid.x * 8u;
     if (row0 >= p.m || col0 >= p.n) {

@@ -19,6 +19,7 @@ fn main(
     @builtin(subgroup_id) subgroup: u32,
     @builtin(subgroup_invocation_id) lane: u32,
 ) {
+    select_batch(wg.z);
     let row0 = (wg.y * 8u + subgroup) * 8u;
     let col0 = (wg.x * 8u + lane) * 8u;
     // No early return: the broadcasts need every lane. Out-of-range rows and columns are read

@@ -22,9 +22,9 @@ fn a_at(row: u32, kk: u32) -> f32 {
         return 0.0;
     }
     if (TRANS_A) {
-        return a[kk * p.m + row];
+        return a[a_base + kk * p.m + row];
     }
-    return a[row * p.k + kk];
+    return a[a_base + row * p.k + kk];
 }
 
 // op(B)[kk, col], zero outside the matrix.
@@ -33,9 +33,9 @@ fn b_at(kk: u32, col: u32) -> f32 {
         return 0.0;
     }
     if (TRANS_B) {
-        return b[col * p.k + kk];
+        return b[b_base + col * p.k + kk];
     }
-    return b[kk * p.n + col];
+    return b[b_base + kk * p.n + col];
 }
 
 fn store(row: u32, col0: u32, v: vec4<f32>) {
@@ -49,7 +49,7 @@ fn store(row: u32, col0: u32, v: vec4<f32>) {
             if (HAS_BIAS) {
                 out = out + bias[col];
             }
-            c[row * p.n + col] = out;
+            c[c_base + row * p.n + col] = out;
         }
     }
 }
@@ -60,6 +60,7 @@ fn main(
     @builtin(local_invocation_id) lid: vec3<u32>,
     @builtin(local_invocation_index) t: u32,
 ) {
+    select_batch(wg.z);
     let row0 = wg.y * TILE;
     let col0 = wg.x * TILE;
     // Which slice element this invocation stages: consecutive invocations walk the direction

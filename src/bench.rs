@@ -385,7 +385,7 @@ fn matmul_figure(
     let b = gpu.tensor_from("bench.b", &data)?;
     let c = gpu.tensor("bench.c", n * n, TensorUsage::Storage)?;
     // The kernel the training plan uses for a linear layer's forward product, A·Bᵀ.
-    let d = crate::train::plan::matmul_by(
+    let d = crate::plan::matmul_by(
         gpu,
         variant,
         (n, n, n),
@@ -503,14 +503,26 @@ training: {{optimizer: {{name: sgd, lr: 0.01}}, batch_size: {batch}, steps: {ste
 }
 
 /// Multiply-adds × 2 of one training step of `model` at `batch` (forward, input and weight
-/// gradients of its linear and conv2d layers).
-fn step_flops(model: &crate::model::Model, batch: usize) -> f64 {
+/// gradients of its linear and conv2d layers, and attention's batched products).
+fn step_flops(model: &crate::graph::Graph, batch: usize) -> f64 {
+    use crate::graph::{Op, Shape};
     model
-        .layers
+        .nodes
         .iter()
-        .map(|l| match &l.spec {
-            LayerSpec::Linear { .. } => 6.0 * (batch * l.input * l.output) as f64,
-            LayerSpec::Conv2d { .. } => 6.0 * l.conv(batch).map_or(0, |c| c.taps()) as f64,
+        .map(|n| match &n.op {
+            Op::Linear { input, output } => {
+                6.0 * (batch * n.in_shape.rows() * input * output) as f64
+            }
+            Op::Conv2d { .. } => {
+                let conv = n.in_shape.image().and_then(|i| n.op.conv(i, batch));
+                6.0 * conv.map_or(0, |c| c.taps()) as f64
+            }
+            Op::Matmul { .. } => match (n.in_shape, n.out_shape) {
+                (Shape::Heads { heads, len, dim }, Shape::Heads { dim: cols, .. }) => {
+                    6.0 * (batch * heads * len * dim * cols) as f64
+                }
+                _ => 0.0,
+            },
             _ => 0.0,
         })
         .sum()
@@ -607,7 +619,7 @@ fn step_figures(
         let [(bare, kernels), (full, instrumented_kernels), (scheduled, _)] =
             step_rates(gpu, || workload(batch, steps), steps)?;
         let (config, data) = workload(batch, steps)?;
-        let model = crate::model::Model::build(&config.model, data.x_width, data.image)?;
+        let model = crate::model::build(&config.model, crate::model::DataShape::of(&data))?;
         log(&format!(
             "{what} batch {batch}: {bare:.2} steps/s bare, {full:.2} instrumented"
         ));

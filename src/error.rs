@@ -45,20 +45,27 @@ pub enum Error {
         problems: Vec<String>,
     },
 
-    /// Two consecutive layers whose widths do not match.
-    #[error("layer {layer} ({kind}): expects input width {expected}, but the previous layer gives {found}")]
+    /// Two consecutive layers whose widths do not match. `layer` is the top-level layer,
+    /// `name` the layer as a user reads it (`3`, or `2.1` inside a block), `path` its config
+    /// key path (`model.layers[2].residual[1]`).
+    #[error("layer {name} ({kind}): expects input width {expected}, but the previous layer gives {found}")]
     Shape {
         layer: usize,
+        path: String,
+        name: String,
         kind: String,
         expected: usize,
         found: usize,
     },
 
     /// A layer that cannot take what the layer before it gives (an image where a vector is
-    /// needed, a kernel larger than its padded input, …).
-    #[error("layer {layer} ({kind}): {message}")]
+    /// needed, a kernel larger than its padded input, a block that changes the residual
+    /// stream, …).
+    #[error("layer {name} ({kind}): {message}")]
     LayerShape {
         layer: usize,
+        path: String,
+        name: String,
         kind: String,
         message: String,
     },

@@ -1,7 +1,8 @@
 //! netdx: the neural-network debugging checklist as a runnable, GPU-accelerated test suite.
 //!
-//! Data flows one way: YAML config → validated spec → plan (pipelines and buffers made once) →
-//! steps (encode, submit, one small read-back) → statistics → report.
+//! Data flows one way: YAML config → validated spec → model graph (`graph`, built by the
+//! `model` front-end) → plan (`plan`: pipelines and buffers made once) → steps (`train`:
+//! encode, submit, one small read-back) → statistics → checks → report and run record.
 
 pub mod app;
 pub mod bench;
@@ -11,11 +12,13 @@ pub mod config;
 pub mod data;
 pub mod error;
 pub mod gpu;
+pub mod graph;
 pub mod interrupt;
 pub mod io;
 pub mod kernels;
 pub mod model;
 pub mod ops;
+pub mod plan;
 pub mod reference;
 pub mod report;
 pub mod rng;

@@ -221,7 +221,14 @@ fn the_cnn_suite_runs_every_check_and_passes() {
 fn conv_weights_load_from_pytorch_names_and_misfits_are_named() {
     use std::collections::BTreeMap;
     let config = Config::parse(EVERY_IMAGE_LAYER, Path::new("x.yaml")).unwrap();
-    let model = netdx::model::Model::build(&config.model, 2 * 9 * 7, None).unwrap();
+    let model = netdx::model::build(
+        &config.model,
+        netdx::model::DataShape {
+            width: 2 * 9 * 7,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let host = netdx::model::init_params(&model, 9);
     let dir = std::env::temp_dir().join(format!("netdx-conv-weights-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -1,6 +1,7 @@
 //! Numbers held bit-identical across refactors: every finding of the default suite (verdict,
 //! measurement, message and details) and the spiral run's per-step loss curve, recorded once
-//! with the sequential layer list before the model became a graph (tests/golden/).
+//! with the sequential layer list before the model became a graph (tests/golden/). Every
+//! golden value must be unchanged; keys added to a finding's details since are allowed.
 //!
 //! The numbers are those of one driver: a run on any other adapter (or another Mesa version)
 //! skips visibly, naming both. Rewriting the golden files (`NETDX_WRITE_GOLDEN=1`) is for a
@@ -52,23 +53,37 @@ fn hold(gpu: &netdx::gpu::Gpu, name: &str, got: Value) -> bool {
         eprintln!("SKIPPED golden {name}: no numbers for `{here}` (recorded: {known:?})");
         return false;
     };
-    if want != &got {
-        let (w, g) = (
-            serde_json::to_string_pretty(want).unwrap(),
-            serde_json::to_string_pretty(&got).unwrap(),
-        );
-        let line = w
-            .lines()
-            .zip(g.lines())
-            .position(|(a, b)| a != b)
-            .unwrap_or(0);
+    if let Some(path) = first_difference(want, &got, String::new()) {
         panic!(
-            "{name} differs from the golden numbers at line {line}:\n  golden: {}\n  now:    {}",
-            w.lines().nth(line).unwrap_or(""),
-            g.lines().nth(line).unwrap_or("")
+            "{name} differs from the golden numbers at {path}:\n  golden: {}\n  now:    {}",
+            pointer(want, &path),
+            pointer(&got, &path)
         );
     }
     true
+}
+
+/// The JSON pointer of the first golden value that `got` lacks or holds differently. Keys
+/// that `got` has beyond the golden ones (details added since) are not differences.
+fn first_difference(want: &Value, got: &Value, at: String) -> Option<String> {
+    match (want, got) {
+        (Value::Object(w), Value::Object(g)) => w.iter().find_map(|(k, v)| match g.get(k) {
+            Some(gv) => first_difference(v, gv, format!("{at}/{k}")),
+            None => Some(format!("{at}/{k}")),
+        }),
+        (Value::Array(w), Value::Array(g)) if w.len() == g.len() => w
+            .iter()
+            .zip(g)
+            .enumerate()
+            .find_map(|(i, (a, b))| first_difference(a, b, format!("{at}/{i}"))),
+        (a, b) if a == b => None,
+        _ => Some(at),
+    }
+}
+
+fn pointer(v: &Value, path: &str) -> String {
+    let s = v.pointer(path).map_or("(absent)".into(), |x| x.to_string());
+    s.chars().take(300).collect()
 }
 
 #[test]

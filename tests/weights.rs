@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use netdx::config::Config;
 use netdx::io::safetensors::SafetensorsFile;
-use netdx::model::{weights, Model};
+use netdx::model::{build, weights, DataShape};
 use netdx::reference::network::{loss_and_grads, Mode, RefParams};
 use netdx::train::{Instrumentation, Trainer};
 
@@ -73,7 +73,14 @@ fn weights_saved_by_netdx_load_back_and_train_bit_identically() {
     // Trained weights (with batch-norm running statistics) round-trip exactly.
     let out = dir().join("trained.safetensors");
     weights::save(&out, &trained, BTreeMap::new()).unwrap();
-    let model = Model::build(&c.model, 4, None).unwrap();
+    let model = build(
+        &c.model,
+        DataShape {
+            width: 4,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert_eq!(weights::load(&out, &model).unwrap(), trained);
 }
 
@@ -105,7 +112,14 @@ fn ramp(n: usize, scale: f32) -> Vec<f32> {
 fn pytorch_sequential_names_load_with_any_float_dtype() {
     use safetensors::Dtype::{F32, F64, I64};
     let c = config("torch", "");
-    let model = Model::build(&c.model, 4, None).unwrap();
+    let model = build(
+        &c.model,
+        DataShape {
+            width: 4,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     // As `safetensors.torch.save_file(nn.Sequential(Linear(4, 8), BatchNorm1d(8), ReLU(),
     // Dropout(0.25), Linear(8, 3)).state_dict(), …)` writes them (one tensor in f64).
     let w0 = ramp(32, 0.01);
@@ -152,7 +166,14 @@ fn pytorch_sequential_names_load_with_any_float_dtype() {
 fn weights_that_do_not_fit_list_every_missing_extra_and_misshapen_tensor() {
     use safetensors::Dtype::F32;
     let c = config("misfit", "");
-    let model = Model::build(&c.model, 4, None).unwrap();
+    let model = build(
+        &c.model,
+        DataShape {
+            width: 4,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let file = dir().join("bad.safetensors");
     write_raw(
         &file,
@@ -238,8 +259,15 @@ fn a_dump_holds_every_tensor_of_the_step_and_matches_the_reference() {
 
     // Recompute the step in f64 from the dumped weights and batch.
     let read = |n: &str| file.read(n).unwrap().data;
-    let model = Model::build(&c.model, 4, None).unwrap();
-    let host_names = model.params();
+    let model = build(
+        &c.model,
+        DataShape {
+            width: 4,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let host_names = model.params.clone();
     let p = RefParams {
         params: host_names.iter().map(|i| widen(&read(&i.name))).collect(),
         state: vec![

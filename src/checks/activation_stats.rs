@@ -49,17 +49,20 @@ impl Check for ActivationStats {
     fn run(ctx: &mut Context, p: &Params) -> Result<Finding> {
         let image_layers: Vec<usize> = ctx
             .model
-            .layers
+            .nodes
             .iter()
-            .filter(|l| l.out_shape.image().is_some())
-            .map(|l| l.index)
+            .filter(|n| n.out_shape.image().is_some())
+            .map(|n| n.index)
             .collect();
         let channels = if image_layers.is_empty() {
             Vec::new()
         } else {
             let gpu = ctx.gpu;
             let trainer = ctx.trained()?;
-            let targets: Vec<(usize, f64)> = image_layers.iter().map(|&i| (i + 1, 0.0)).collect();
+            let targets: Vec<(usize, f64)> = image_layers
+                .iter()
+                .map(|&i| (trainer.model.nodes[i].output(), 0.0))
+                .collect();
             super::context::channel_moments(gpu, trainer, &targets)?.1
         };
         let per_channel: Vec<(usize, serde_json::Value)> = image_layers
@@ -75,14 +78,25 @@ impl Check for ActivationStats {
                 (layer, json!(rows))
             })
             .collect();
+        let slots: Vec<(usize, String)> = ctx
+            .model
+            .nodes
+            .iter()
+            .map(|n| {
+                (
+                    ctx.model.activation_slot(n.output()).unwrap_or(0),
+                    n.short_name().to_string(),
+                )
+            })
+            .collect();
         let obs = ctx.observation()?;
         let window = obs.window();
         let (first, last) = (obs.records.first(), obs.records.last());
         let mut layers = Vec::new();
         let mut worst: Option<(f64, usize)> = None;
-        for i in 0..obs.saturation_after.len() {
+        for (i, (slot, name)) in slots.iter().enumerate() {
             let stat = |r: Option<&crate::train::StepRecord>| {
-                r.and_then(|r| r.stats.acts.get(i)).map(|s| json!({"mean": s.mean, "std": s.std, "min": s.min, "max": s.max, "non_finite": s.nonfinite}))
+                r.and_then(|r| r.stats.acts.get(*slot)).map(|s| json!({"mean": s.mean, "std": s.std, "min": s.min, "max": s.max, "non_finite": s.nonfinite}))
             };
             let sat = match (obs.saturation_before[i], obs.saturation_after[i]) {
                 (Some(a), Some(b)) => Some(a.max(b)),
@@ -95,6 +109,7 @@ impl Check for ActivationStats {
             }
             let mut row = json!({
                 "layer": i,
+                "name": name,
                 "first_step": stat(first),
                 "last_step": stat(last),
                 "saturated_at_init": obs.saturation_before[i],
@@ -129,7 +144,7 @@ impl Check for ActivationStats {
                 100.0 * sat
             ))
         } else {
-            f.message(format!("{:.0} % of layer {layer}'s outputs are saturated: they pass almost no gradient", 100.0 * sat))
+            f.message(format!("{:.0} % of layer {}'s outputs are saturated: they pass almost no gradient", 100.0 * sat, slots[layer].1))
                 .fix("scale the init down (xavier), normalize inputs, add batch norm before the activation, or use ReLU")
         })
     }

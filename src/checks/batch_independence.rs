@@ -11,7 +11,7 @@ use serde_json::json;
 use super::overfit_small::small_subset;
 use super::{Check, Context, Finding, ParamDoc, Section, Verdict};
 use crate::error::Result;
-use crate::model::LayerSpec;
+use crate::graph::Op;
 use crate::train::{BatchPlan, DeviceData, Instrumentation, PlanMode, PlanOptions};
 
 pub struct BatchIndependence;
@@ -67,7 +67,7 @@ impl Check for BatchIndependence {
         let step = trainer.step_uniform(0, 1);
         let logits = || -> Result<Vec<f32>> {
             plan.run(ctx.gpu, &trainer.net, &idx, &step)?;
-            ctx.gpu.read::<f32>(&plan.acts[plan.acts.len() - 1])
+            ctx.gpu.read::<f32>(&plan.acts[trainer.model.output])
         };
         let before = logits()?;
         let width = before.len() / n;
@@ -95,9 +95,9 @@ impl Check for BatchIndependence {
         let j = first_j.unwrap_or(0);
         let bn = ctx
             .model
-            .layers
+            .nodes
             .iter()
-            .any(|l| matches!(l.spec, LayerSpec::BatchNorm { .. }));
+            .any(|n| matches!(n.op, Op::BatchNorm { .. }));
         let f = Finding::new(
             Self::NAME,
             Self::SECTION,

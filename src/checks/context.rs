@@ -6,11 +6,11 @@ use crate::config::Config;
 use crate::data::Dataset;
 use crate::error::Result;
 use crate::gpu::{Dispatch, Gpu, Tensor, TensorUsage};
+use crate::graph::{Graph, Op, ParamInfo, TensorId};
 use crate::kernels::{
     BatchNormParams, CountPositiveParams, HistogramParams, StepUniform, BATCHNORM_TRAIN,
     COUNT_POSITIVE, HISTOGRAM,
 };
-use crate::model::{LayerSpec, Model, ParamInfo};
 use crate::ops::Activation;
 use crate::train::{BatchPlan, EvalPlans, Instrumentation, StepRecord, Trainer};
 
@@ -20,17 +20,18 @@ pub struct Observation {
     /// Every step's record, up to and including the first non-finite loss.
     pub records: Vec<StepRecord>,
     pub infos: Vec<ParamInfo>,
-    /// Per layer: for ReLU layers, how many examples of the dataset make each unit positive,
-    /// before training and after the observation run.
+    /// Per node: for ReLU-family nodes, how many examples of the dataset make each unit
+    /// positive (a unit: a feature, a channel of an image, a feature of a sequence over its
+    /// positions), before training and after the observation run.
     pub activity_before: Vec<Option<Vec<u32>>>,
     pub activity_after: Vec<Option<Vec<u32>>>,
     /// Loss and accuracy over the dataset after the run (absent after a non-finite loss).
     pub final_eval: Option<(f64, Option<f64>)>,
-    /// Per layer: for tanh and sigmoid layers, the fraction of outputs over the dataset that
+    /// Per node: for tanh and sigmoid nodes, the fraction of outputs over the dataset that
     /// are saturated (|y| > 0.99 for tanh, y < 0.01 or y > 0.99 for sigmoid), before and after.
     pub saturation_before: Vec<Option<f64>>,
     pub saturation_after: Vec<Option<f64>>,
-    /// Per-layer output histograms over the dataset at several steps of the run.
+    /// Histograms of every activation tensor over the dataset at several steps of the run.
     pub histograms: Vec<HistogramSnapshot>,
     /// `training.track_every` of the run (see [`Observation::sampled`]).
     pub track_every: usize,
@@ -66,15 +67,16 @@ impl Observation {
     }
 }
 
-/// Histograms of every layer's outputs over the dataset (evaluation mode) before `step`.
+/// Histograms of every activation tensor over the dataset (evaluation mode) before `step`.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct HistogramSnapshot {
     pub step: usize,
     pub layers: Vec<LayerHistogram>,
 }
 
-/// Counts of one layer's outputs in `counts.len()` equal bins over [lo, hi); values outside
-/// fall in the edge bins.
+/// Counts of one activation tensor's values in `counts.len()` equal bins over [lo, hi);
+/// values outside fall in the edge bins. `layer` is the tensor's position among the
+/// activations (`Graph::activations`): for a layer list, the layer's index.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct LayerHistogram {
     pub layer: usize,
@@ -117,7 +119,7 @@ pub struct Context<'g> {
     pub gpu: &'g Gpu,
     pub config: Config,
     pub dataset: Dataset,
-    pub model: Model,
+    pub model: Graph,
     /// Steps of the observation run: the config's steps, at most `max_observe_steps`.
     pub observe_steps: usize,
     observation: Option<Observation>,
@@ -132,14 +134,9 @@ impl<'g> Context<'g> {
         dataset: Dataset,
         max_observe_steps: usize,
     ) -> Result<Self> {
-        let model = Model::build(&config.model, dataset.x_width, dataset.image)?;
+        let model = crate::model::build(&config.model, crate::model::DataShape::of(&dataset))?;
         // Errors every check would hit: report them once, as the config errors they are.
-        crate::train::check_output(
-            config.loss.name,
-            model.output(),
-            dataset.y_width,
-            dataset.classes,
-        )?;
+        crate::train::check_output(config.loss.name, &model, dataset.y_width, dataset.classes)?;
         if config.training.batch_size > dataset.n {
             return Err(crate::Error::Usage(format!(
                 "training.batch_size {} is larger than the dataset ({} examples)",
@@ -174,11 +171,7 @@ impl<'g> Context<'g> {
         let mut c = self.config.clone();
         c.training.l2 = 0.0;
         c.training.weight_decay = 0.0;
-        for l in &mut c.model.layers {
-            if let LayerSpec::Dropout { rate } = l {
-                *rate = 0.0;
-            }
-        }
+        crate::model::LayerSpec::walk_mut(&mut c.model.layers, &mut |l| l.drop_dropout());
         c
     }
 
@@ -269,7 +262,8 @@ pub struct Moments {
 /// target, its mean and 1/sqrt(var + eps) over the first evaluation chunk (up to 4096
 /// examples, evaluation mode), measured by the batch-norm statistics kernel into scratch
 /// buffers (one normalized-output scratch shared by every probe: it is never read).
-/// `layer` indexes `BatchPlan::acts`: 0 is the input, i + 1 layer i's output.
+/// `layer` is a tensor (it indexes `BatchPlan::acts`: 0 is the input, for a layer list i + 1
+/// layer i's output).
 /// Returns the number of examples measured and the moments per target.
 pub fn channel_moments(
     gpu: &Gpu,
@@ -279,10 +273,7 @@ pub fn channel_moments(
     let model = &trainer.model;
     let plans = EvalPlans::new(gpu, &trainer.net, &trainer.data, &trainer.config)?;
     let plan = &plans.plans[0];
-    let shape_of = |act: usize| match act {
-        0 => model.input_shape(),
-        i => model.layers[i - 1].out_shape,
-    };
+    let shape_of = |act: usize| model.tensors[act].shape;
     let widest = targets
         .iter()
         .map(|&(act, _)| shape_of(act).len())
@@ -337,7 +328,7 @@ pub fn channel_moments(
 }
 
 /// Runs the evaluation plans over the whole dataset with one probe dispatch per plan and per
-/// `(layer, counter length)` target, each accumulating into its own zeroed u32 buffer, and
+/// `(tensor, counter length)` target, each accumulating into its own zeroed u32 buffer, and
 /// returns the counters.
 fn probe(
     gpu: &Gpu,
@@ -348,7 +339,11 @@ fn probe(
     let counters: Vec<Tensor> = targets
         .iter()
         .map(|&(layer, len)| {
-            let t = gpu.tensor(&format!("layers.{layer}.probe"), len, TensorUsage::Storage)?;
+            let t = gpu.tensor(
+                &format!("{}.probe", trainer.model.tensors[layer].name),
+                len,
+                TensorUsage::Storage,
+            )?;
             gpu.write(&t.buffer, &vec![0u32; len]);
             Ok(t)
         })
@@ -369,85 +364,92 @@ fn probe(
     counters.iter().map(|c| gpu.read::<u32>(c)).collect()
 }
 
-/// For each ReLU and leaky-ReLU layer, per unit (per channel of an image layer) the number of
-/// positive outputs over the dataset in evaluation mode (examples, times pixels for a
-/// channel); `None` for other layers. Counted on the GPU by `count_positive`.
+/// For each ReLU and leaky-ReLU node, per unit (a feature; a channel of an image; a feature of
+/// a sequence, over its positions) the number of positive outputs over the dataset in
+/// evaluation mode (examples, times pixels or positions); `None` for other nodes. Counted on
+/// the GPU by `count_positive`.
 pub fn unit_activity(gpu: &Gpu, trainer: &Trainer) -> Result<Vec<Option<Vec<u32>>>> {
     let model = &trainer.model;
-    let targets: Vec<(usize, usize)> = model
-        .activation_layers(&[Activation::Relu, Activation::LeakyRelu])
-        .into_iter()
-        .map(|i| (i, model.layers[i].out_shape.features()))
+    let nodes = model.activation_nodes(&[Activation::Relu, Activation::LeakyRelu]);
+    let targets: Vec<(TensorId, usize)> = nodes
+        .iter()
+        .map(|&i| {
+            let out = &model.nodes[i];
+            (out.output(), out.out_shape.unit_layout().1)
+        })
         .collect();
-    let counts = probe(gpu, trainer, &targets, |plan, layer, counts| {
-        let shape = model.layers[layer].out_shape;
-        let width = shape.features();
+    let counts = probe(gpu, trainer, &targets, |plan, tensor, counts| {
+        let (rows, width, spatial) = model.tensors[tensor].shape.unit_layout();
         let u = gpu.uniform(
             "count_positive",
             &CountPositiveParams {
-                rows: plan.batch as u32,
+                rows: (plan.batch * rows) as u32,
                 features: width as u32,
-                spatial: shape.spatial() as u32,
+                spatial: spatial as u32,
                 _pad: 0,
             },
         )?;
         gpu.dispatch(
             &COUNT_POSITIVE,
             &[],
-            &[&u, &plan.acts[layer + 1].buffer, &counts.buffer],
+            &[&u, &plan.acts[tensor].buffer, &counts.buffer],
             [(width as u32).div_ceil(64), 1, 1],
         )
     })?;
-    let mut out: Vec<Option<Vec<u32>>> = vec![None; model.layers.len()];
-    for ((layer, _), c) in targets.iter().zip(counts) {
-        out[*layer] = Some(c);
+    let mut out: Vec<Option<Vec<u32>>> = vec![None; model.nodes.len()];
+    for (node, c) in nodes.iter().zip(counts) {
+        out[*node] = Some(c);
     }
     Ok(out)
 }
 
-/// Saturated fraction of each tanh and sigmoid layer's outputs over the dataset, from GPU
+/// Saturated fraction of each tanh and sigmoid node's outputs over the dataset, from GPU
 /// histograms whose edge bins are the saturated ranges.
 pub fn saturation(gpu: &Gpu, trainer: &Trainer) -> Result<Vec<Option<f64>>> {
     let model = &trainer.model;
-    let layers: Vec<(usize, usize, f32, f32)> = model
-        .layers
+    let nodes: Vec<(usize, TensorId, usize, f32, f32)> = model
+        .nodes
         .iter()
-        .filter_map(|l| match l.spec {
-            LayerSpec::Activation {
+        .filter_map(|n| match n.op {
+            Op::Activation {
                 kind: Activation::Tanh,
                 ..
-            } => Some((l.index, 200, -1.0, 1.0)),
-            LayerSpec::Activation {
+            } => Some((n.index, n.output(), 200, -1.0, 1.0)),
+            Op::Activation {
                 kind: Activation::Sigmoid,
                 ..
-            } => Some((l.index, 100, 0.0, 1.0)),
+            } => Some((n.index, n.output(), 100, 0.0, 1.0)),
             _ => None,
         })
         .collect();
-    let hists = output_histograms(gpu, trainer, &layers)?;
-    let mut out = vec![None; model.layers.len()];
-    for (&(layer, bins, _, _), h) in layers.iter().zip(hists) {
+    let targets: Vec<(TensorId, usize, f32, f32)> = nodes
+        .iter()
+        .map(|&(_, t, bins, lo, hi)| (t, bins, lo, hi))
+        .collect();
+    let hists = output_histograms(gpu, trainer, &targets)?;
+    let mut out = vec![None; model.nodes.len()];
+    for (&(node, _, bins, _, _), h) in nodes.iter().zip(hists) {
         let total: u64 = h.iter().map(|&c| c as u64).sum();
         let edge = h[0] as u64 + h[bins - 1] as u64;
-        out[layer] = Some(edge as f64 / total.max(1) as f64);
+        out[node] = Some(edge as f64 / total.max(1) as f64);
     }
     Ok(out)
 }
 
-/// Histograms (`bins` over [lo, hi)) of the outputs of `layers` over the whole dataset in
+/// Histograms (`bins` over [lo, hi)) of the tensors `targets` over the whole dataset in
 /// evaluation mode, computed on the GPU.
 pub fn output_histograms(
     gpu: &Gpu,
     trainer: &Trainer,
-    layers: &[(usize, usize, f32, f32)],
+    targets: &[(TensorId, usize, f32, f32)],
 ) -> Result<Vec<Vec<u32>>> {
-    let targets: Vec<(usize, usize)> = layers.iter().map(|&(l, bins, _, _)| (l, bins)).collect();
-    probe(gpu, trainer, &targets, |plan, layer, counts| {
-        let &(_, bins, lo, hi) = layers
+    let counters: Vec<(usize, usize)> = targets.iter().map(|&(t, bins, _, _)| (t, bins)).collect();
+    probe(gpu, trainer, &counters, |plan, tensor, counts| {
+        let &(_, bins, lo, hi) = targets
             .iter()
-            .find(|t| t.0 == layer)
+            .find(|t| t.0 == tensor)
             .expect("target from this list");
-        let n = plan.acts[layer + 1].len;
+        let n = plan.acts[tensor].len;
         let u = gpu.uniform(
             "histogram",
             &HistogramParams {
@@ -460,13 +462,13 @@ pub fn output_histograms(
         gpu.dispatch(
             &HISTOGRAM,
             &[],
-            &[&u, &plan.acts[layer + 1].buffer, &counts.buffer],
+            &[&u, &plan.acts[tensor].buffer, &counts.buffer],
             gpu.groups_1d(&HISTOGRAM, n),
         )
     })
 }
 
-/// Each layer's output range over the dataset at the current weights, widened by half its
+/// Each activation tensor's range over the dataset at the current weights, widened by half its
 /// width on each side (so later snapshots mostly fall inside), from the GPU reductions of one
 /// evaluation pass.
 fn activation_ranges(gpu: &Gpu, trainer: &Trainer) -> Result<Vec<(f32, f32)>> {
@@ -507,23 +509,25 @@ fn activation_ranges(gpu: &Gpu, trainer: &Trainer) -> Result<Vec<(f32, f32)>> {
         .collect())
 }
 
-/// Histograms of every layer's outputs over the dataset with the given per-layer ranges.
+/// Histograms of every activation tensor over the dataset with the given per-tensor ranges.
 fn layer_histograms(
     gpu: &Gpu,
     trainer: &Trainer,
     ranges: &[(f32, f32)],
 ) -> Result<Vec<LayerHistogram>> {
-    let targets: Vec<(usize, usize, f32, f32)> = ranges
+    let activations = trainer.model.activations();
+    let targets: Vec<(TensorId, usize, f32, f32)> = ranges
         .iter()
-        .enumerate()
-        .map(|(i, &(lo, hi))| (i, HISTOGRAM_BINS, lo, hi))
+        .zip(&activations)
+        .map(|(&(lo, hi), &t)| (t, HISTOGRAM_BINS, lo, hi))
         .collect();
     let counts = output_histograms(gpu, trainer, &targets)?;
     Ok(targets
         .iter()
+        .enumerate()
         .zip(counts)
-        .map(|(&(layer, _, lo, hi), counts)| LayerHistogram {
-            layer,
+        .map(|((slot, &(_, _, lo, hi)), counts)| LayerHistogram {
+            layer: slot,
             lo,
             hi,
             counts,

@@ -47,12 +47,18 @@ impl Check for DeadUnits {
     type Params = Params;
 
     fn run(ctx: &mut Context, p: &Params) -> Result<Finding> {
-        // In image layers the unit is a channel.
+        // In image layers the unit is a channel; in sequences a feature over every position.
         let per_channel: Vec<bool> = ctx
             .model
-            .layers
+            .nodes
             .iter()
-            .map(|l| l.out_shape.image().is_some())
+            .map(|n| n.out_shape.image().is_some())
+            .collect();
+        let names: Vec<String> = ctx
+            .model
+            .nodes
+            .iter()
+            .map(|n| n.short_name().to_string())
             .collect();
         let obs = ctx.observation()?;
         let window = obs.window();
@@ -109,7 +115,7 @@ impl Check for DeadUnits {
             } else {
                 "units"
             };
-            f.message(format!("{:.0} % of the {units} of layer {layer} never activate {when}", 100.0 * frac))
+            f.message(format!("{:.0} % of the {units} of layer {} never activate {when}", 100.0 * frac, names[layer]))
                 .fix("lower the learning rate, initialize biases slightly positive (bias: 0.01) rather than negative, or use leaky_relu")
         })
     }

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::{grade_upper, Check, Context, Finding, ParamDoc, Section, Verdict};
 use crate::error::Result;
-use crate::model::LayerSpec;
+use crate::graph::Op;
 
 pub struct DropoutBn;
 
@@ -54,20 +54,23 @@ impl Check for DropoutBn {
             Verdict::Pass,
             "largest variance shift",
         );
-        let layers = ctx.model.layers.clone();
-        let targets: Vec<(usize, f64)> = layers
+        let model = ctx.model.clone();
+        // (node, its input tensor, eps) of each batch norm with a dropout before it.
+        let bns: Vec<(usize, usize, f64)> = model
+            .nodes
             .iter()
-            .filter_map(|l| match l.spec {
-                LayerSpec::BatchNorm { eps, .. }
-                    if layers[..l.index]
+            .filter_map(|n| match n.op {
+                Op::BatchNorm { eps, .. }
+                    if model.nodes[..n.index]
                         .iter()
-                        .any(|d| matches!(d.spec, LayerSpec::Dropout { rate } if rate > 0.0)) =>
+                        .any(|d| matches!(d.op, Op::Dropout { rate } if rate > 0.0)) =>
                 {
-                    Some((l.index, eps))
+                    Some((n.index, n.input(), eps))
                 }
                 _ => None,
             })
             .collect();
+        let targets: Vec<(usize, f64)> = bns.iter().map(|&(_, t, eps)| (t, eps)).collect();
         if targets.is_empty() {
             return Ok(Finding {
                 verdict: Verdict::Skip,
@@ -81,17 +84,17 @@ impl Check for DropoutBn {
         // The real input variance of each batch norm, measured by the batch-statistics kernel
         // over the first evaluation chunk.
         let (examples, moments) = super::context::channel_moments(gpu, trainer, &targets)?;
-        let outputs = targets
+        let outputs = bns
             .iter()
             .zip(moments)
-            .map(|(&(layer, eps), m)| (layer, eps, m.invstd));
+            .map(|(&(layer, _, eps), m)| (layer, eps, m.invstd));
         let mut rows = Vec::new();
         let mut worst: Option<(f64, usize, usize)> = None;
         for (layer, eps, inv) in outputs {
-            let name = format!("layers.{layer}.running_var");
+            let name = &model.state[model.nodes[layer].state[1]].name;
             let running = &state
                 .iter()
-                .find(|t| t.name == name)
+                .find(|t| &t.name == name)
                 .expect("batch norm has running stats")
                 .data;
             let mut layer_worst = 1.0f64;
@@ -136,7 +139,8 @@ impl Check for DropoutBn {
             ))
         } else {
             f.message(format!(
-                "batch norm layer {layer} channel {channel}: test-time variance differs {shift:.2}× from its running variance"
+                "batch norm layer {} channel {channel}: test-time variance differs {shift:.2}× from its running variance",
+                model.nodes[layer].short_name()
             ))
             .fix("move dropout after the last batch norm, or re-estimate the batch-norm statistics with dropout off")
         })

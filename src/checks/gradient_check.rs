@@ -16,7 +16,7 @@ use serde_json::json;
 use super::overfit_small::small_subset;
 use super::{grade_upper, Check, Context, Finding, ParamDoc, Section};
 use crate::error::Result;
-use crate::model::LayerSpec;
+use crate::graph::Op;
 use crate::ops::Activation;
 use crate::reference::network::{forward, loss_and_grads, Mode, RefParams};
 use crate::rng::SplitMix64;
@@ -97,20 +97,20 @@ impl Check for GradientCheck {
             step: 0,
         };
         let loss_at = |q: &RefParams| loss_and_grads(&model, q, &x, &y, n, &c.loss, mode).loss;
-        // Layers with kinks (ReLU's at 0, a user kernel's declared ones), and which side of
-        // each kink every input of theirs is on.
+        // The inputs of nodes with kinks (ReLU's at 0, a user kernel's declared ones), and which
+        // side of each kink every value of theirs is on.
         let kink_layers: Vec<(usize, Vec<f64>)> = model
-            .layers
+            .nodes
             .iter()
-            .filter_map(|l| match l.spec {
-                LayerSpec::Activation {
+            .filter_map(|n| match n.op {
+                Op::Activation {
                     kind: Activation::Relu | Activation::LeakyRelu,
                     ..
-                } => Some((l.index, vec![0.0])),
-                LayerSpec::Activation {
+                } => Some((n.input(), vec![0.0])),
+                Op::Activation {
                     kind: Activation::User(id),
                     ..
-                } => Some((l.index, crate::kernels::user::get(id).spec.kinks.clone()))
+                } => Some((n.input(), crate::kernels::user::get(id).spec.kinks.clone()))
                     .filter(|(_, k)| !k.is_empty()),
                 _ => None,
             })

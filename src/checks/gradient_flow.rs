@@ -1,5 +1,6 @@
-//! Check intermediate outputs: per-layer gradient norms over the first steps. Vanishing: the
-//! first layer's gradient is below `vanish_ratio` of the last layer's; exploding: above
+//! Check intermediate outputs: per-layer gradient norms over the first steps, layers ordered by
+//! depth from the output. Vanishing: the first layer's gradient is below `vanish_ratio` of the
+//! last layer's; exploding: above
 //! `explode_ratio`, growing more than `growth`× over the window, or non-finite. Reported as a
 //! problem only together with a symptom (the loss not falling by 10 %), unless
 //! `require_symptom` is false, since healthy networks also show uneven norms.
@@ -64,15 +65,19 @@ impl Check for GradientFlow {
     type Params = Params;
 
     fn run(ctx: &mut Context, p: &Params) -> Result<Finding> {
+        // Weights from the input side to the output: by depth from the output (a graph's
+        // longest path to it), then in parameter order; for a layer list, layer order.
+        let depth = ctx.model.depth_from_output();
         let obs = ctx.observation()?;
         let steps = obs.tracked(p.window);
-        let weights: Vec<(usize, &str)> = obs
+        let mut weights: Vec<(usize, &str)> = obs
             .infos
             .iter()
             .enumerate()
             .filter(|(_, i)| i.role == ParamRole::Weight)
             .map(|(k, i)| (k, i.name.as_str()))
             .collect();
+        weights.sort_by_key(|&(k, _)| std::cmp::Reverse(depth[obs.infos[k].node]));
         let f = Finding::new(
             Self::NAME,
             Self::SECTION,

@@ -49,24 +49,43 @@ impl Check for Grow {
 
     fn run(ctx: &mut Context, p: &Params) -> Result<Finding> {
         let layers = &ctx.config.model.layers;
-        // Linear and convolution layers: each adds a depth.
-        let linears: Vec<usize> = (0..layers.len())
-            .filter(|&i| layers[i].is_weighted())
+        // What each depth adds: a residual block in a model built of blocks (a transformer
+        // layer's attention or MLP, a ResNet block), else a linear or convolution layer. The
+        // head is what follows the last block (the output layers), or the last weighted layer.
+        let blocks: Vec<usize> = (0..layers.len())
+            .filter(|&i| matches!(layers[i], LayerSpec::Residual { .. }))
             .collect();
+        let (ends, head_start, unit): (Vec<usize>, usize, &str) = if blocks.is_empty() {
+            let linears: Vec<usize> = (0..layers.len())
+                .filter(|&i| layers[i].is_weighted())
+                .collect();
+            let head_start = linears.last().copied().unwrap_or(0);
+            (linears, head_start, "hidden layers")
+        } else {
+            let head_start = blocks.last().expect("not empty") + 1;
+            // Depth 0 ends where the first block starts; depth d after block d.
+            let ends = std::iter::once(blocks[0])
+                .chain(blocks.iter().map(|b| b + 1))
+                .collect();
+            (ends, head_start, "residual blocks")
+        };
         let f = Finding::new(
             Self::NAME,
             Self::SECTION,
             Verdict::Pass,
-            "hidden layers that train cleanly",
+            if blocks.is_empty() {
+                "hidden layers that train cleanly"
+            } else {
+                "residual blocks that train cleanly"
+            },
         );
-        if linears.len() < 2 {
+        if ends.len() < 2 {
             return Ok(Finding {
                 verdict: Verdict::Skip,
                 ..f
             }
             .message("no hidden layers to grow"));
         }
-        let head_start = *linears.last().expect("checked above");
         let head = layers[head_start..].to_vec();
         let specs: Vec<CheckSpec> = p
             .checks
@@ -77,17 +96,17 @@ impl Check for Grow {
                     .ok_or_else(|| crate::Error::Usage(format!("grow: unknown check `{c}`")))
             })
             .collect::<Result<_>>()?;
-        let hidden = linears.len() - 1;
+        let hidden = ends.len() - 1;
         let mut rows = Vec::new();
         let mut broke: Option<(usize, String, String)> = None;
-        for (depth, &end) in linears.iter().enumerate().skip(1) {
+        for (depth, &end) in ends.iter().enumerate().skip(1) {
             let mut c = ctx.config.clone();
             // Initial weights from a file fit only the whole model; the prefixes start seeded.
             c.model.weights = None;
             // In an image model the head is a linear layer that takes a vector: a prefix of
             // convolutions that has not flattened yet reaches it through a flatten.
-            let bridge = ctx.model.image.is_some()
-                && matches!(head[0], LayerSpec::Linear { .. })
+            let bridge = ctx.model.image().is_some()
+                && matches!(head.first(), Some(LayerSpec::Linear { .. }))
                 && !layers[..end].contains(&LayerSpec::Flatten);
             c.model.layers = layers[..end]
                 .iter()
@@ -133,15 +152,18 @@ impl Check for Grow {
         let good = broke.as_ref().map_or(hidden, |b| b.0 - 1);
         let f = f
             .measured(good as f64)
-            .threshold(format!("all {hidden} hidden layers"))
+            .threshold(format!("all {hidden} {unit}"))
             .margin(good as f64 - hidden as f64)
             .window(format!("{} steps per depth", p.steps))
             .details(json!({"depths": rows}));
         Ok(match broke {
-            None => f.message(format!("every prefix up to {hidden} hidden layers trains cleanly")),
-            Some((depth, check, msg)) => Finding { verdict: Verdict::Fail, ..f }
+            None => f.message(format!("every prefix up to {hidden} {unit} trains cleanly")),
+            Some((depth, check, msg)) if blocks.is_empty() => Finding { verdict: Verdict::Fail, ..f }
                 .message(format!("with {depth} hidden layers {check} fails: {msg}"))
                 .fix(format!("the problem appears when hidden layer {depth} is added: look at that layer's init, activation and normalization")),
+            Some((depth, check, msg)) => Finding { verdict: Verdict::Fail, ..f }
+                .message(format!("with {depth} residual blocks {check} fails: {msg}"))
+                .fix(format!("the problem appears when block {depth} (model.layers[{}]) is added: look at its normalization, its init and the learning rate", blocks[depth - 1])),
         })
     }
 }

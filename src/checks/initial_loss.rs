@@ -61,7 +61,7 @@ impl Check for InitialLoss {
             // every logit 0, averaged over the data's targets by the f64 mirror.
             (LossKind::User(id), _) => {
                 let u = crate::kernels::user_loss::get(id);
-                let width = ctx.model.output();
+                let width = ctx.model.output_width();
                 let d = &ctx.dataset;
                 let n = d.n.min(1000);
                 let zeros = vec![0.0; width];

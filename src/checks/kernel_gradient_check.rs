@@ -23,10 +23,10 @@ use serde_json::json;
 use super::{grade_upper, Check, Context, Finding, ParamDoc, Section, Verdict};
 use crate::error::Result;
 use crate::gpu::Gpu;
+use crate::graph::Op;
 use crate::kernels::user::{self, UserActivation};
 use crate::kernels::user_loss::UserLoss;
 use crate::kernels::ActivationParams;
-use crate::model::LayerSpec;
 use crate::ops::Activation;
 
 pub struct KernelGradientCheck;
@@ -381,14 +381,14 @@ pub fn check_loss(
     })
 }
 
-/// The distinct user activations of a model, in layer order.
+/// The distinct user activations of a model, in node order.
 fn user_activations(ctx: &Context) -> Vec<u32> {
     let mut ids = Vec::new();
-    for l in &ctx.model.layers {
-        if let LayerSpec::Activation {
+    for n in &ctx.model.nodes {
+        if let Op::Activation {
             kind: Activation::User(id),
             ..
-        } = l.spec
+        } = n.op
         {
             if !ids.contains(&id) {
                 ids.push(id);
@@ -439,7 +439,7 @@ impl Check for KernelGradientCheck {
             .map(|&id| check_kernel(ctx.gpu, user::get(id), p.samples))
             .collect::<Result<Vec<_>>>()?;
         if let Some(loss) = user_loss {
-            let width = ctx.model.output();
+            let width = ctx.model.output_width();
             let examples = p.samples.div_ceil(width).max(16);
             reports.push(check_loss(ctx.gpu, loss, width, examples, ctx.config.seed)?);
         }

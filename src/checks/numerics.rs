@@ -24,6 +24,17 @@ impl Check for Numerics {
 
     fn run(ctx: &mut Context, _p: &Params) -> Result<Finding> {
         let last_layer = ctx.config.model.layers.len().saturating_sub(1);
+        // Each reduced activation's tensor name and top-level layer.
+        let model = &ctx.model;
+        let acts: Vec<(String, usize)> = model
+            .activations()
+            .into_iter()
+            .map(|t| {
+                let info = &model.tensors[t];
+                let layer = info.producer.map_or(0, |n| model.nodes[n].layer);
+                (info.name.clone(), layer)
+            })
+            .collect();
         let obs = ctx.observation()?;
         let f = Finding::new(
             Self::NAME,
@@ -35,7 +46,8 @@ impl Check for Numerics {
         for r in &obs.records {
             let s = &r.stats;
             let hit = if let Some(i) = s.acts.iter().position(|a| a.nonfinite > 0.0) {
-                Some(("forward", i, format!("act.{i}"), s.acts[i].nonfinite))
+                let (tensor, layer) = acts[i].clone();
+                Some(("forward", layer, tensor, s.acts[i].nonfinite))
             } else if !r.loss.is_finite() {
                 Some(("loss", last_layer, "loss".to_string(), 1.0))
             } else if let Some(k) = s.grads.iter().position(|g| g.nonfinite > 0.0) {

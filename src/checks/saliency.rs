@@ -3,7 +3,9 @@
 //! the largest mean |∂L/∂x|; an all-zero or non-finite input gradient means the output does not
 //! depend on the input through the network and fails. For an image model the details also hold
 //! saliency maps (|∂L/∂x| summed over channels, per example and averaged) and the trained
-//! first convolution's filters, which the HTML report draws as images.
+//! first convolution's filters, which the HTML report draws as images. Token ids have no
+//! gradient: a model on tokens is judged by the gradient with respect to each token's
+//! embedding, ‖∂L/∂e_t‖ per position t.
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -11,7 +13,8 @@ use serde_json::json;
 use super::overfit_small::small_subset;
 use super::{Check, Context, Finding, ParamDoc, Section, Verdict};
 use crate::error::Result;
-use crate::model::{HostParams, Image, LayerSpec, Model};
+use crate::graph::{Graph, Image, Op};
+use crate::model::HostParams;
 use crate::train::{Instrumentation, Trainer, TrainerOptions};
 
 pub struct Saliency;
@@ -70,19 +73,53 @@ impl Check for Saliency {
             },
         )?;
         t.step_with(1, Some(0.0))?;
-        let grad = gpu.read::<f32>(t.plan.grads[0].as_ref().expect("input gradient requested"))?;
-        let mut per_feature = vec![0.0f64; w];
-        for i in 0..n {
-            for j in 0..w {
-                per_feature[j] += (grad[i * w + j] as f64).abs() / n as f64;
+        // Token models: the gradient with respect to each position's embedding, its norm per
+        // position; other models: the gradient with respect to each input feature.
+        let embedding = ctx
+            .model
+            .nodes
+            .iter()
+            .find(|n| matches!(n.op, Op::Embedding { .. }) && ctx.model.takes_tokens());
+        let (grad, per_feature) = match embedding {
+            Some(node) => {
+                let g = gpu.read::<f32>(
+                    t.plan.grads[node.output()]
+                        .as_ref()
+                        .expect("an embedding's output has a gradient"),
+                )?;
+                let dim = node.out_shape.last().max(1);
+                // ‖∂L/∂e_t‖ per example and position.
+                let norms: Vec<f32> = g
+                    .chunks(dim)
+                    .map(|e| e.iter().map(|v| (*v as f64).powi(2)).sum::<f64>().sqrt() as f32)
+                    .collect();
+                let mut per = vec![0.0f64; w];
+                for i in 0..n {
+                    for j in 0..w {
+                        per[j] += norms[i * w + j] as f64 / n as f64;
+                    }
+                }
+                (norms, per)
             }
-        }
+            None => {
+                let grad =
+                    gpu.read::<f32>(t.plan.grads[0].as_ref().expect("input gradient requested"))?;
+                let mut per = vec![0.0f64; w];
+                for i in 0..n {
+                    for j in 0..w {
+                        per[j] += (grad[i * w + j] as f64).abs() / n as f64;
+                    }
+                }
+                (grad, per)
+            }
+        };
+        let tokens = embedding.is_some();
         let finite = grad.iter().all(|g| g.is_finite());
         let total: f64 = per_feature.iter().sum();
         let mut order: Vec<usize> = (0..w).collect();
         order.sort_by(|&a, &b| per_feature[b].total_cmp(&per_feature[a]));
         // An image's features are pixels: name them by (channel,) row and column.
-        let image = ctx.model.image;
+        let image = ctx.model.image();
         let feature_name = |j: usize| match image {
             Some(i) if i.channels == 1 => format!("pixel ({}, {})", j / i.width, j % i.width),
             Some(i) => format!(
@@ -91,6 +128,7 @@ impl Check for Saliency {
                 j % i.width,
                 j / i.plane()
             ),
+            None if tokens => format!("position {j}"),
             None => j.to_string(),
         };
         let top: Vec<_> = order
@@ -100,7 +138,7 @@ impl Check for Saliency {
             .collect();
         let mut details =
             json!({"top_features": top, "per_example": grad.chunks(w).take(4).collect::<Vec<_>>()});
-        if let Some(image) = ctx.model.image {
+        if let Some(image) = image {
             details["image"] = saliency_maps(image, &grad, &per_feature);
         }
         if let Some(filters) = filters {
@@ -110,7 +148,11 @@ impl Check for Saliency {
             Self::NAME,
             Self::SECTION,
             Verdict::Pass,
-            "mean |∂L/∂x| over features",
+            if tokens {
+                "mean ‖∂L/∂e‖ over positions"
+            } else {
+                "mean |∂L/∂x| over features"
+            },
         )
         .measured(total / w.max(1) as f64)
         .threshold("> 0 and finite")
@@ -132,6 +174,8 @@ impl Check for Saliency {
                 "most salient {}: {}",
                 if image.is_some() {
                     "pixels (row, column)"
+                } else if tokens {
+                    "positions"
                 } else {
                     "features"
                 },
@@ -175,12 +219,12 @@ fn saliency_maps(image: Image, grad: &[f32], per_feature: &[f64]) -> serde_json:
 }
 
 /// The weights of the model's first convolution, `[out, in, kh, kw]`, after training.
-fn first_layer_filters(model: &Model, weights: &HostParams) -> Option<serde_json::Value> {
-    let layer = model
-        .layers
+fn first_layer_filters(model: &Graph, weights: &HostParams) -> Option<serde_json::Value> {
+    let node = model
+        .nodes
         .iter()
-        .find(|l| matches!(l.spec, LayerSpec::Conv2d { .. }))?;
-    let name = format!("layers.{}.weight", layer.index);
-    let t = weights.params.iter().find(|t| t.name == name)?;
-    Some(json!({"layer": layer.index, "shape": t.shape, "values": t.data}))
+        .find(|n| matches!(n.op, Op::Conv2d { .. }))?;
+    let name = &model.params[*node.params.first()?].name;
+    let t = weights.params.iter().find(|t| &t.name == name)?;
+    Some(json!({"layer": node.index, "shape": t.shape, "values": t.data}))
 }

@@ -21,3 +21,10 @@ pub const MAX_GENERATED_EXAMPLES: usize = 1 << 24;
 pub const MAX_TENSOR_ELEMENTS: usize = 1 << 30;
 /// Most parameters of a model (8 GiB of f32).
 pub const MAX_PARAMETERS: usize = 1 << 31;
+/// Most tokens per example of sequence data (a text window, a row of a token array, a task's
+/// sequence).
+pub const MAX_CONTEXT: usize = 1 << 20;
+/// Largest vocabulary of sequence data: token ids are held as f32, exact up to 2^24.
+pub const MAX_VOCAB: usize = 1 << 24;
+/// Largest text file read as sequence data (bytes).
+pub const MAX_TEXT_BYTES: u64 = 1 << 28;

@@ -460,7 +460,7 @@ impl Config {
             ));
         }
         let d = &self.data;
-        const SOURCES: &str = "`builtin: spiral|blobs|xor|regression|shapes`, `csv: {path: …}`, `npy: {x: …, y: …}`, `npz: {path: …}`, `idx: {images: …, labels: …}` or `safetensors: {path: …}`";
+        const SOURCES: &str = "`builtin: spiral|blobs|xor|regression|shapes|copy|reverse|sort|modular_addition`, `csv: {path: …}`, `npy: {x: …, y: …}`, `npz: {path: …}`, `idx: {images: …, labels: …}`, `safetensors: {path: …}`, `text: {path: …, context: …}` or `tokens: {path: …}`";
         match d.source_count() {
             0 => return Err(bad("data", format!("needs one of {SOURCES}"))),
             1 => {}
@@ -484,6 +484,17 @@ impl Config {
                     "data.fallback",
                     "must be a built-in with its own parameters, e.g. {builtin: shapes, size: 28}; validation and normalize apply from the data section"
                         .into(),
+                ));
+            }
+            if f.is_sequence() != d.is_sequence() {
+                return Err(bad(
+                    "data.fallback",
+                    if d.is_sequence() {
+                        "replaces token data: it must be a sequence task (copy, reverse, sort or modular_addition)"
+                    } else {
+                        "replaces features and labels: it cannot be a sequence task"
+                    }
+                    .into(),
                 ));
             }
         }
@@ -621,75 +632,7 @@ impl Config {
                 ));
             }
         }
-        for (i, l) in self.model.layers.iter().enumerate() {
-            match l {
-                LayerSpec::Linear { out: 0, .. } => {
-                    return Err(bad(
-                        &format!("model.layers[{i}].linear.out"),
-                        "must be at least 1".into(),
-                    ))
-                }
-                LayerSpec::Linear { out, .. } if *out > limits::MAX_WIDTH => {
-                    return Err(bad(
-                        &format!("model.layers[{i}].linear.out"),
-                        format!(
-                            "{out} units is more than netdx allows ({})",
-                            limits::MAX_WIDTH
-                        ),
-                    ))
-                }
-                LayerSpec::Conv2d { out, .. } if *out == 0 || *out > limits::MAX_WIDTH => {
-                    return Err(bad(
-                        &format!("model.layers[{i}].conv2d.out"),
-                        format!("must be between 1 and {}, got {out}", limits::MAX_WIDTH),
-                    ))
-                }
-                LayerSpec::Conv2d {
-                    kernel,
-                    stride,
-                    padding,
-                    dilation,
-                    ..
-                } if !geometry_fits(&[kernel[0], kernel[1], *stride, *dilation], *padding) => {
-                    return Err(bad(
-                        &format!("model.layers[{i}].conv2d"),
-                        format!(
-                            "kernel, stride and dilation must each be 1 to {side}, padding 0 to {side}",
-                            side = limits::MAX_IMAGE_SIDE
-                        ),
-                    ))
-                }
-                LayerSpec::Pool2d {
-                    kind,
-                    kernel,
-                    stride,
-                    padding,
-                } if !geometry_fits(&[kernel[0], kernel[1], stride[0], stride[1]], *padding) => {
-                    return Err(bad(
-                        &format!("model.layers[{i}].{}", kind.name()),
-                        format!(
-                            "kernel and stride must each be 1 to {side}, padding 0 to {side}",
-                            side = limits::MAX_IMAGE_SIDE
-                        ),
-                    ))
-                }
-                LayerSpec::Dropout { rate } if !(0.0..1.0).contains(rate) => {
-                    return Err(bad(
-                        &format!("model.layers[{i}].dropout.rate"),
-                        format!("must be in [0, 1), got {rate}"),
-                    ))
-                }
-                LayerSpec::BatchNorm { eps, momentum }
-                    if !positive(*eps) || !(0.0..=1.0).contains(momentum) =>
-                {
-                    return Err(bad(
-                        &format!("model.layers[{i}].batch_norm"),
-                        "eps must be > 0 and momentum in [0, 1]".into(),
-                    ))
-                }
-                _ => {}
-            }
-        }
+        validate_layers(&self.model.layers, "model.layers", &bad)?;
         for (i, f) in self.faults.iter().enumerate() {
             if f.kind == FaultKind::LoseDevice {
                 if f.step.is_none() {
@@ -862,6 +805,170 @@ pub(crate) fn with_suggestion(message: &str) -> String {
     }
 }
 
+/// The values of each layer of `layers` (at key path `at`) that parse but cannot work, those
+/// inside residual blocks included.
+fn validate_layers(
+    layers: &[LayerSpec],
+    at: &str,
+    bad: &dyn Fn(&str, String) -> Error,
+) -> Result<()> {
+    let size = |key: String, v: usize, what: &str| -> Result<()> {
+        if v == 0 || v > limits::MAX_WIDTH {
+            return Err(bad(
+                &key,
+                format!(
+                    "{what} must be between 1 and {}, got {v}",
+                    limits::MAX_WIDTH
+                ),
+            ));
+        }
+        Ok(())
+    };
+    for (i, l) in layers.iter().enumerate() {
+        let here = format!("{at}[{i}]");
+        match l {
+            LayerSpec::Linear { out: 0, .. } => {
+                return Err(bad(
+                    &format!("{here}.linear.out"),
+                    "must be at least 1".into(),
+                ))
+            }
+            LayerSpec::Linear { out, .. } if *out > limits::MAX_WIDTH => {
+                return Err(bad(
+                    &format!("{here}.linear.out"),
+                    format!(
+                        "{out} units is more than netdx allows ({})",
+                        limits::MAX_WIDTH
+                    ),
+                ))
+            }
+            LayerSpec::Conv2d { out, .. } if *out == 0 || *out > limits::MAX_WIDTH => {
+                return Err(bad(
+                    &format!("{here}.conv2d.out"),
+                    format!("must be between 1 and {}, got {out}", limits::MAX_WIDTH),
+                ))
+            }
+            LayerSpec::Conv2d {
+                kernel,
+                stride,
+                padding,
+                dilation,
+                ..
+            } if !geometry_fits(&[kernel[0], kernel[1], *stride, *dilation], *padding) => {
+                return Err(bad(
+                    &format!("{here}.conv2d"),
+                    format!(
+                        "kernel, stride and dilation must each be 1 to {side}, padding 0 to {side}",
+                        side = limits::MAX_IMAGE_SIDE
+                    ),
+                ))
+            }
+            LayerSpec::Pool2d {
+                kind,
+                kernel,
+                stride,
+                padding,
+            } if !geometry_fits(&[kernel[0], kernel[1], stride[0], stride[1]], *padding) => {
+                return Err(bad(
+                    &format!("{here}.{}", kind.name()),
+                    format!(
+                        "kernel and stride must each be 1 to {side}, padding 0 to {side}",
+                        side = limits::MAX_IMAGE_SIDE
+                    ),
+                ))
+            }
+            LayerSpec::Dropout { rate } if !(0.0..1.0).contains(rate) => {
+                return Err(bad(
+                    &format!("{here}.dropout.rate"),
+                    format!("must be in [0, 1), got {rate}"),
+                ))
+            }
+            LayerSpec::BatchNorm { eps, momentum }
+                if !positive(*eps) || !(0.0..=1.0).contains(momentum) =>
+            {
+                return Err(bad(
+                    &format!("{here}.batch_norm"),
+                    "eps must be > 0 and momentum in [0, 1]".into(),
+                ))
+            }
+            LayerSpec::LayerNorm { eps, .. } if !positive(*eps) => {
+                return Err(bad(
+                    &format!("{here}.layer_norm.eps"),
+                    format!("must be > 0, got {eps}"),
+                ))
+            }
+            LayerSpec::Embedding { vocab, dim, init } => {
+                size(format!("{here}.embedding.vocab"), *vocab, "the vocabulary")?;
+                size(format!("{here}.embedding.dim"), *dim, "the width")?;
+                validate_init(init, &format!("{here}.embedding.init"), bad)?;
+            }
+            LayerSpec::Position { max_len, init } => {
+                size(format!("{here}.position.max_len"), *max_len, "max_len")?;
+                validate_init(init, &format!("{here}.position.init"), bad)?;
+            }
+            LayerSpec::Attention { heads, dropout, .. } => {
+                size(
+                    format!("{here}.attention.heads"),
+                    *heads,
+                    "the number of heads",
+                )?;
+                if !(0.0..1.0).contains(dropout) {
+                    return Err(bad(
+                        &format!("{here}.attention.dropout"),
+                        format!("must be in [0, 1), got {dropout}"),
+                    ));
+                }
+            }
+            LayerSpec::Residual {
+                layers: inner,
+                mapped,
+                ..
+            } => {
+                if inner.is_empty() {
+                    return Err(bad(
+                        &format!("{here}.residual"),
+                        "a residual block needs at least one layer".into(),
+                    ));
+                }
+                let inner_at = if *mapped {
+                    format!("{here}.residual.layers")
+                } else {
+                    format!("{here}.residual")
+                };
+                validate_layers(inner, &inner_at, bad)?;
+            }
+            _ => {}
+        }
+        if let Some((init, _)) = l.init() {
+            let key = format!("{here}.{}.init", l.name());
+            validate_init(init, &key, bad)?;
+        }
+    }
+    Ok(())
+}
+
+/// An init whose parameters are numbers a distribution can have.
+fn validate_init(
+    init: &crate::model::Init,
+    key: &str,
+    bad: &dyn Fn(&str, String) -> Error,
+) -> Result<()> {
+    use crate::model::Init;
+    match *init {
+        Init::Normal { std } if !(std.is_finite() && std >= 0.0) => Err(bad(
+            key,
+            format!("std must be a finite number ≥ 0, got {std}"),
+        )),
+        Init::Uniform { low, high } if !(low.is_finite() && high.is_finite() && low <= high) => {
+            Err(bad(
+                key,
+                format!("low and high must be finite with low ≤ high, got [{low}, {high}]"),
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Whether an image layer's sizes are each 1 to `MAX_IMAGE_SIDE` and its padding at most that.
 fn geometry_fits(sizes: &[usize], padding: usize) -> bool {
     let side = 1..=limits::MAX_IMAGE_SIDE;
@@ -869,81 +976,267 @@ fn geometry_fits(sizes: &[usize], padding: usize) -> bool {
 }
 
 /// The parameters of a built-in dataset (`data`, or its `fallback` under `prefix`): positive
-/// counts, sizes within the limits, finite noise, scale and offset.
+/// counts, sizes within the limits, finite noise, scale and offset; for sequence data (text,
+/// token arrays, sequence tasks) the keys that apply to it, and no normalization.
 fn validate_generated(
     d: &crate::data::DataSpec,
     prefix: &str,
     bad: &dyn Fn(&str, String) -> Error,
 ) -> Result<()> {
-    for (key, v) in [
-        (format!("{prefix}.classes"), d.classes),
-        (format!("{prefix}.points_per_class"), d.points_per_class),
-        (format!("{prefix}.points"), d.points),
-        (format!("{prefix}.dims"), d.dims),
-        (format!("{prefix}.size"), d.size),
+    use crate::data::BuiltinKind;
+    let key = |k: &str| format!("{prefix}.{k}");
+    for (k, v) in [
+        ("classes", d.classes),
+        ("points_per_class", d.points_per_class),
+        ("points", d.points),
+        ("dims", d.dims),
+        ("size", d.size),
+        ("length", d.length),
+        ("symbols", d.symbols),
+        ("modulus", d.modulus),
+        ("text.context", d.text.as_ref().map(|t| t.context)),
+        ("text.stride", d.text.as_ref().and_then(|t| t.stride)),
+        ("tokens.vocab", d.tokens.as_ref().and_then(|t| t.vocab)),
     ] {
         if v == Some(0) {
-            return Err(bad(&key, "must be at least 1".into()));
+            return Err(bad(&key(k), "must be at least 1".into()));
         }
     }
-    if d.builtin == Some(crate::data::BuiltinKind::Shapes) {
+    let lists = matches!(
+        d.builtin,
+        Some(BuiltinKind::Copy | BuiltinKind::Reverse | BuiltinKind::Sort)
+    );
+    let modular = d.builtin == Some(BuiltinKind::ModularAddition);
+    if d.is_sequence() {
+        // What the source is, its vocabulary and the keys it takes, for the keys it does not.
+        let (source, vocab, takes) = if d.text.is_some() {
+            (
+                "text".to_string(),
+                "the file's characters (256 bytes at `level: byte`)",
+                "`text: {path, context, stride, level}`",
+            )
+        } else if d.tokens.is_some() {
+            (
+                "token arrays".to_string(),
+                "`tokens.vocab` (default the largest id + 1)",
+                "`tokens: {path, array, vocab}`",
+            )
+        } else if modular {
+            (
+                "the sequence task `modular_addition`".to_string(),
+                "`modulus` + 2",
+                "`modulus`, `points` and `seed`",
+            )
+        } else {
+            (
+                format!("the sequence task `{}`", yaml_name(&d.builtin)),
+                "`symbols` + 1 (the separator)",
+                "`length`, `symbols`, `points` and `seed`",
+            )
+        };
+        if d.classes.is_some() {
+            return Err(bad(
+                &key("classes"),
+                format!("does not apply to {source}: its classes are the vocabulary, {vocab}"),
+            ));
+        }
+        let files = d.text.is_some() || d.tokens.is_some();
+        for (k, set) in [
+            ("points_per_class", d.points_per_class.is_some()),
+            ("dims", d.dims.is_some()),
+            ("size", d.size.is_some()),
+            ("noise", d.noise.is_some()),
+            ("points", files && d.points.is_some()),
+            ("length", !lists && d.length.is_some()),
+            ("symbols", !lists && d.symbols.is_some()),
+            ("modulus", !modular && d.modulus.is_some()),
+        ] {
+            if set {
+                return Err(bad(
+                    &key(k),
+                    format!("does not apply to {source}, which takes {takes}"),
+                ));
+            }
+        }
+        let normalized = d.normalize != crate::data::Normalize::None;
+        for (k, set) in [
+            ("normalize", normalized),
+            ("scale", d.scale.is_some()),
+            ("offset", d.offset.is_some()),
+        ] {
+            if set {
+                return Err(bad(
+                    &key(k),
+                    "token ids are not features: token data takes no normalization, scale or offset"
+                        .into(),
+                ));
+            }
+        }
+        if d.shuffle_labels {
+            return Err(bad(
+                &key("shuffle_labels"),
+                "does not apply to token data: each target is the next token of its own example"
+                    .into(),
+            ));
+        }
+    } else {
+        for (k, set, tasks) in [
+            ("length", d.length.is_some(), "tasks copy, reverse and sort"),
+            (
+                "symbols",
+                d.symbols.is_some(),
+                "tasks copy, reverse and sort",
+            ),
+            ("modulus", d.modulus.is_some(), "task modular_addition"),
+        ] {
+            if set {
+                return Err(bad(
+                    &key(k),
+                    format!("is a parameter of the sequence {tasks}"),
+                ));
+            }
+        }
+    }
+    if let Some(c) = d
+        .text
+        .as_ref()
+        .map(|t| t.context)
+        .filter(|c| *c > limits::MAX_CONTEXT)
+    {
+        return Err(bad(
+            &key("text.context"),
+            format!(
+                "{c} tokens is more than netdx allows ({})",
+                limits::MAX_CONTEXT
+            ),
+        ));
+    }
+    if let Some(v) = d
+        .tokens
+        .as_ref()
+        .and_then(|t| t.vocab)
+        .filter(|v| *v > limits::MAX_VOCAB)
+    {
+        return Err(bad(
+            &key("tokens.vocab"),
+            format!(
+                "{v} is more than netdx allows ({}; token ids are held exactly as f32)",
+                limits::MAX_VOCAB
+            ),
+        ));
+    }
+    if d.length.is_some_and(|l| l > limits::MAX_CONTEXT / 2) {
+        return Err(bad(
+            &key("length"),
+            format!(
+                "must be at most {} (the context is twice the length)",
+                limits::MAX_CONTEXT / 2
+            ),
+        ));
+    }
+    if d.symbols.is_some_and(|s| s >= limits::MAX_VOCAB) {
+        return Err(bad(
+            &key("symbols"),
+            format!(
+                "must be at most {} (the vocabulary adds the separator)",
+                limits::MAX_VOCAB - 1
+            ),
+        ));
+    }
+    // All p² pairs are generated before `points` of them are taken.
+    let most_modulus = limits::MAX_GENERATED_EXAMPLES.isqrt();
+    if let Some(p) = d.modulus {
+        if p > most_modulus {
+            return Err(bad(
+                &key("modulus"),
+                format!("must be at most {most_modulus} (all p² pairs are generated)"),
+            ));
+        }
+    }
+    let pairs = d
+        .modulus
+        .unwrap_or(crate::data::tasks::DEFAULT_MODULUS)
+        .pow(2);
+    if modular && d.points.is_some_and(|n| n > pairs) {
+        return Err(bad(
+            &key("points"),
+            format!(
+                "modular_addition has {pairs} pairs (modulus {}); points must be at most that",
+                d.modulus.unwrap_or(crate::data::tasks::DEFAULT_MODULUS)
+            ),
+        ));
+    }
+    if d.builtin == Some(BuiltinKind::Shapes) {
         let most = crate::data::SHAPE_CLASSES.len();
         if d.classes.is_some_and(|k| k > most) {
             return Err(bad(
-                &format!("{prefix}.classes"),
+                &key("classes"),
                 format!("the built-in shapes have {most} classes at most"),
             ));
         }
         let (lo, hi) = crate::data::SHAPES_SIZE_RANGE;
         if d.size.is_some_and(|s| !(lo..=hi).contains(&s)) {
             return Err(bad(
-                &format!("{prefix}.size"),
+                &key("size"),
                 format!("the side of a shapes image must be {lo} to {hi} pixels"),
             ));
         }
     } else if d.size.is_some() {
         return Err(bad(
-            &format!("{prefix}.size"),
+            &key("size"),
             "is the side of the built-in `shapes` images; other sources do not take it".into(),
         ));
     }
     if d.dims.is_some_and(|v| v > limits::MAX_WIDTH) {
         return Err(bad(
-            &format!("{prefix}.dims"),
+            &key("dims"),
             format!("must be at most {}", limits::MAX_WIDTH),
         ));
     }
-    let generated = d
-        .classes
-        .unwrap_or(1)
-        .saturating_mul(d.points_per_class.unwrap_or(1))
-        .max(d.points.unwrap_or(0));
-    let features = match d.builtin {
-        Some(crate::data::BuiltinKind::Shapes) => d.size.unwrap_or(16).pow(2),
-        _ => d.dims.unwrap_or(2),
+    let generated = if lists {
+        d.points.unwrap_or(crate::data::tasks::DEFAULT_POINTS)
+    } else if modular {
+        d.points.unwrap_or(pairs)
+    } else {
+        d.classes
+            .unwrap_or(1)
+            .saturating_mul(d.points_per_class.unwrap_or(1))
+            .max(d.points.unwrap_or(0))
+    };
+    let (features, unit) = match d.builtin {
+        Some(BuiltinKind::Shapes) => (d.size.unwrap_or(16).pow(2), "features"),
+        _ if lists => (
+            2 * d.length.unwrap_or(crate::data::tasks::DEFAULT_LENGTH),
+            "tokens",
+        ),
+        _ if modular => (4, "tokens"),
+        _ => (d.dims.unwrap_or(2), "features"),
     };
     let values = generated.saturating_mul(features);
     if generated > limits::MAX_GENERATED_EXAMPLES || values > limits::MAX_TENSOR_ELEMENTS {
+        let k = if d.points.is_some() {
+            "points"
+        } else if lists {
+            "length"
+        } else {
+            "points_per_class"
+        };
         return Err(bad(
-            &format!("{prefix}.{}", if d.points.is_some() { "points" } else { "points_per_class" }),
+            &key(k),
             format!(
-                "{generated} examples of {features} features is more than a built-in dataset can have ({} examples, {} values)",
+                "{generated} examples of {features} {unit} is more than a built-in dataset can have ({} examples, {} values)",
                 limits::MAX_GENERATED_EXAMPLES,
                 limits::MAX_TENSOR_ELEMENTS
             ),
         ));
     }
-    for (key, v) in [
-        (format!("{prefix}.noise"), d.noise),
-        (format!("{prefix}.scale"), d.scale),
-        (format!("{prefix}.offset"), d.offset),
-    ] {
+    for (k, v) in [("noise", d.noise), ("scale", d.scale), ("offset", d.offset)] {
         if v.is_some_and(|v| !v.is_finite()) {
-            return Err(bad(&key, "must be a finite number".into()));
+            return Err(bad(&key(k), "must be a finite number".into()));
         }
     }
     if d.noise.is_some_and(|v| v < 0.0) {
-        return Err(bad(&format!("{prefix}.noise"), "must be ≥ 0".into()));
+        return Err(bad(&key("noise"), "must be ≥ 0".into()));
     }
     Ok(())
 }

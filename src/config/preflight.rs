@@ -8,7 +8,7 @@ use std::path::Path;
 use super::{limits, locate, Config};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
-use crate::model::Model;
+use crate::graph::Graph;
 
 /// An error at key path `key` of `text`.
 fn at(path: &Path, text: &str, key: &str, message: String) -> Error {
@@ -52,6 +52,10 @@ pub fn load_data(config: &Config, text: &str, path: &Path) -> Result<crate::data
             "data.idx"
         } else if d.safetensors.is_some() {
             "data.safetensors"
+        } else if d.text.is_some() {
+            "data.text"
+        } else if d.tokens.is_some() {
+            "data.tokens"
         } else {
             "data.validation"
         };
@@ -60,46 +64,37 @@ pub fn load_data(config: &Config, text: &str, path: &Path) -> Result<crate::data
 }
 
 /// Builds the model for `data` and checks everything that can be checked without a GPU.
-pub fn preflight(config: &Config, text: &str, path: &Path, data: &Dataset) -> Result<Model> {
-    let model = Model::build(&config.model, data.x_width, data.image).map_err(|e| match &e {
-        Error::Shape { layer: 0, kind, .. } if kind == "input" => {
-            at(path, text, "model.input", e.to_string())
-        }
-        Error::InputShape { message } => at(path, text, "model.shape", message.clone()),
-        Error::Shape { layer, .. } | Error::LayerShape { layer, .. } => {
-            at(path, text, &format!("model.layers[{layer}]"), e.to_string())
-        }
-        _ => e,
-    })?;
+pub fn preflight(config: &Config, text: &str, path: &Path, data: &Dataset) -> Result<Graph> {
+    let model = crate::model::build(&config.model, crate::model::DataShape::of(data)).map_err(
+        |e| match &e {
+            Error::InputShape { message } => at(path, text, "model.shape", message.clone()),
+            Error::Shape { path: key, .. } | Error::LayerShape { path: key, .. } => {
+                at(path, text, key, e.to_string())
+            }
+            _ => e,
+        },
+    )?;
     let mut total: u128 = 0;
-    for l in &model.layers {
-        let weights = match &l.spec {
-            crate::model::LayerSpec::Conv2d { out, kernel, .. } => {
-                [*out, l.in_shape.features(), kernel[0], kernel[1]]
-                    .iter()
-                    .map(|&v| v as u128)
-                    .product()
-            }
-            _ => l.input as u128 * l.output as u128,
-        };
-        if l.spec.is_weighted() {
-            if weights > limits::MAX_TENSOR_ELEMENTS as u128 {
-                return Err(at(
-                    path,
-                    text,
-                    &format!("model.layers[{}]", l.index),
-                    format!(
-                        "layer {} ({} {} → {}) would need a weight of {weights} elements, more than netdx allows in one tensor ({})",
-                        l.index,
-                        l.kind(),
-                        l.in_shape,
-                        l.out_shape,
-                        limits::MAX_TENSOR_ELEMENTS
-                    ),
-                ));
-            }
-            total += weights + l.out_shape.features() as u128;
+    for p in &model.params {
+        let node = &model.nodes[p.node];
+        let elements = p.len() as u128;
+        if elements > limits::MAX_TENSOR_ELEMENTS as u128 {
+            return Err(at(
+                path,
+                text,
+                &node.path,
+                format!(
+                    "layer {} ({} {} → {}) would need a {} of {elements} elements, more than netdx allows in one tensor ({})",
+                    node.short_name(),
+                    node.kind(),
+                    node.in_shape,
+                    node.out_shape,
+                    p.name.rsplit('.').next().unwrap_or("weight").replace('_', " "),
+                    limits::MAX_TENSOR_ELEMENTS
+                ),
+            ));
         }
+        total += elements;
     }
     if total > limits::MAX_PARAMETERS as u128 {
         return Err(at(
@@ -112,9 +107,9 @@ pub fn preflight(config: &Config, text: &str, path: &Path, data: &Dataset) -> Re
             ),
         ));
     }
-    let last = format!("model.layers[{}]", model.layers.len().saturating_sub(1));
-    crate::train::check_output(config.loss.name, model.output(), data.y_width, data.classes)
-        .map_err(|e| {
+    let last = format!("model.layers[{}]", model.layer_count.saturating_sub(1));
+    crate::train::check_output(config.loss.name, &model, data.y_width, data.classes).map_err(
+        |e| {
             // A mismatch of kinds is the loss's to fix; a width mismatch the last layer's.
             let key = if text.contains("loss:") && e.to_string().contains("needs") {
                 "loss"
@@ -122,14 +117,15 @@ pub fn preflight(config: &Config, text: &str, path: &Path, data: &Dataset) -> Re
                 &last
             };
             at(path, text, key, e.to_string())
-        })?;
+        },
+    )?;
     if let Some(w) = &config.loss.class_weights {
-        if w.len() != model.output() {
+        if w.len() != model.output_width() {
             return Err(at(
                 path,
                 text,
                 "loss.class_weights",
-                format!("{} weights for {} classes", w.len(), model.output()),
+                format!("{} weights for {} classes", w.len(), model.output_width()),
             ));
         }
     }

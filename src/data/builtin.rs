@@ -1,5 +1,6 @@
 //! Seeded synthetic datasets: CS231n's spiral, Gaussian blobs, XOR, a 1-D regression curve,
-//! and `shapes`, small grayscale images of ten kinds of stripes and figures.
+//! `shapes`, small grayscale images of ten kinds of stripes and figures, and the sequence
+//! tasks of `tasks` (copy, reverse, sort, modular addition).
 
 use serde::{Deserialize, Serialize};
 
@@ -21,6 +22,28 @@ pub enum BuiltinKind {
     /// place, size, phase and brightness, plus Gaussian pixel noise: `classes` (≤ 10),
     /// `points_per_class`, `size`, `noise`.
     Shapes,
+    /// Token sequences `a1 … aL SEP a1 … aL`, the answer scored: `points`, `length`, `symbols`
+    /// (see `data::tasks`).
+    Copy,
+    /// `a1 … aL SEP aL … a1`: `points`, `length`, `symbols`.
+    Reverse,
+    /// `a1 … aL SEP sorted(a)`: `points`, `length`, `symbols`.
+    Sort,
+    /// `a + b = c`, c = (a + b) mod `modulus`: `modulus`, `points` (default all pairs).
+    ModularAddition,
+}
+
+impl BuiltinKind {
+    /// Whether this built-in is token-sequence data.
+    pub fn is_sequence(self) -> bool {
+        matches!(
+            self,
+            BuiltinKind::Copy
+                | BuiltinKind::Reverse
+                | BuiltinKind::Sort
+                | BuiltinKind::ModularAddition
+        )
+    }
 }
 
 /// The figures of the built-in `shapes` images, in class order.
@@ -77,7 +100,8 @@ fn shape_image(class: usize, size: usize, rng: &mut SplitMix64) -> Vec<f32> {
 
 /// Generates the built-in dataset. Defaults: spiral 3 classes × 100 points, noise 0.2; blobs
 /// 4 × 100 in 2-D, std 0.5; xor 400 points, noise 0.05; regression 256 points, noise 0.05;
-/// shapes 10 classes × 50 images of 16×16, noise 0.1.
+/// shapes 10 classes × 50 images of 16×16, noise 0.1; copy, reverse and sort 2048 sequences
+/// of 8 symbols of 10; modular_addition all pairs modulo 23.
 pub fn builtin(spec: &DataSpec, seed: u64) -> Dataset {
     generate(spec, spec.seed.unwrap_or(seed))
 }
@@ -85,6 +109,10 @@ pub fn builtin(spec: &DataSpec, seed: u64) -> Dataset {
 fn generate(spec: &DataSpec, seed: u64) -> Dataset {
     let mut rng = SplitMix64::stream(seed, 0xDA7A);
     match spec.builtin.unwrap_or(BuiltinKind::Spiral) {
+        kind @ (BuiltinKind::Copy
+        | BuiltinKind::Reverse
+        | BuiltinKind::Sort
+        | BuiltinKind::ModularAddition) => super::tasks::generate(kind, spec, &mut rng),
         BuiltinKind::Spiral => {
             let k = spec.classes.unwrap_or(3);
             let per = spec.points_per_class.unwrap_or(100);

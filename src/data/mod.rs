@@ -2,7 +2,8 @@
 //! count for classification. A `data:` section ([`DataSpec`]) names a built-in generated from
 //! the seed or a file (CSV, NPY pair, NPZ, IDX pair, safetensors); [`load`] reads it, applies
 //! the planted transforms, holds out a validation split and normalizes both splits with
-//! statistics of the training split.
+//! statistics of the training split. Sequence (language-model) data, from a text file, a
+//! token array or a seeded task, follows the convention of [`Dataset::sequence`].
 
 mod arrays;
 mod builtin;
@@ -10,6 +11,9 @@ pub mod csv;
 mod prepare;
 mod sources;
 mod spec;
+pub mod tasks;
+pub mod text;
+pub mod tokens;
 
 pub use builtin::{builtin, BuiltinKind, SHAPES_SIZE_RANGE, SHAPE_CLASSES};
 pub use prepare::Normalize;
@@ -17,6 +21,8 @@ pub use sources::{
     FileSource, IdxSource, NamedArraysSource, NpySource, NpzSource, SafetensorsSource,
 };
 pub use spec::{DataSpec, Validation};
+pub use text::{TextLevel, TextSource};
+pub use tokens::TokensSource;
 
 use std::path::Path;
 
@@ -182,15 +188,20 @@ impl Dataset {
         format!("fnv1a64:{h:016x}")
     }
 
-    /// Examples per class (classification only).
+    /// Examples per class (classification only); for token data, scored targets per token
+    /// (every position whose target is not −1).
     pub fn class_counts(&self) -> Option<Vec<usize>> {
         let c = self.classes?;
         let mut counts = vec![0; c];
-        for i in 0..self.n {
-            let k = self.y[i * self.y_width] as usize;
-            if k < c {
-                counts[k] += 1;
+        let mut count = |v: f32| {
+            if v >= 0.0 && (v as usize) < c {
+                counts[v as usize] += 1;
             }
+        };
+        if self.sequence.is_some() {
+            self.y.iter().for_each(|v| count(*v));
+        } else {
+            (0..self.n).for_each(|i| count(self.y[i * self.y_width]));
         }
         Some(counts)
     }

@@ -132,6 +132,22 @@ fn describe(how: Normalize) -> String {
 /// Applies the planted transforms to `whole`, splits off the validation data and normalizes.
 pub fn prepare(mut whole: Dataset, spec: &DataSpec, seed: u64, base: &Path) -> Result<LoadedData> {
     let (scale, offset) = (spec.scale.unwrap_or(1.0), spec.offset.unwrap_or(0.0));
+    // Token ids are not features and each target belongs to its own example (the config
+    // refuses these; this guards callers that skip its validation).
+    if whole.sequence.is_some()
+        && (scale != 1.0
+            || offset != 0.0
+            || spec.shuffle_labels
+            || spec.normalize != Normalize::None)
+    {
+        return Err(Error::Data {
+            file: whole.name.clone().into(),
+            tensor: None,
+            row: None,
+            column: None,
+            message: "token data takes no scale, offset, normalize or shuffle_labels".into(),
+        });
+    }
     let plant = |d: &mut Dataset| {
         if scale != 1.0 || offset != 0.0 {
             for v in &mut d.x {

@@ -9,6 +9,8 @@ use super::builtin::BuiltinKind;
 use super::csv::CsvSource;
 use super::prepare::Normalize;
 use super::sources::{FileSource, IdxSource, NpySource, NpzSource, SafetensorsSource};
+use super::text::TextSource;
+use super::tokens::TokensSource;
 
 /// The `data:` section: one source (a built-in with its parameters, or a file), the planted
 /// transforms, the validation split and the normalization.
@@ -32,13 +34,23 @@ pub struct DataSpec {
     /// A safetensors file holding features and labels.
     #[serde(default)]
     pub safetensors: Option<SafetensorsSource>,
+    /// A text file as token sequences: `{path, context, stride, level}` (see `data::text`).
+    #[serde(default)]
+    pub text: Option<TextSource>,
+    /// An integer token array `[examples, context + 1]` in an NPY, NPZ or safetensors file:
+    /// `{path, array, vocab}` (see `data::tokens`).
+    #[serde(default)]
+    pub tokens: Option<TokensSource>,
     /// Built-ins: the number of classes. Files: the number of classes the labels index (labels
     /// must be below it; float labels are then read as classes too); without it integer labels
-    /// are classes 0..max and float labels a regression target.
+    /// are classes 0..max and float labels a regression target. Not for sequence data (its
+    /// classes are the vocabulary).
     #[serde(default)]
     pub classes: Option<usize>,
     #[serde(default)]
     pub points_per_class: Option<usize>,
+    /// The number of examples of xor, regression and the sequence tasks (copy, reverse and
+    /// sort default 2048; modular_addition all p² pairs, at most p²).
     #[serde(default)]
     pub points: Option<usize>,
     #[serde(default)]
@@ -48,6 +60,17 @@ pub struct DataSpec {
     /// The side of the built-in `shapes` images, in pixels.
     #[serde(default)]
     pub size: Option<usize>,
+    /// Sequence tasks copy, reverse and sort: the number of symbols to copy, reverse or sort
+    /// (default 8; the context is twice this).
+    #[serde(default)]
+    pub length: Option<usize>,
+    /// Sequence tasks copy, reverse and sort: the alphabet size (default 10; the vocabulary
+    /// adds the separator).
+    #[serde(default)]
+    pub symbols: Option<usize>,
+    /// Sequence task modular_addition: the modulus p (default 23; the vocabulary is p + 2).
+    #[serde(default)]
+    pub modulus: Option<usize>,
     /// Seed of the data (generation, label shuffling, the validation split), independent of
     /// the training seed; defaults to the config's seed.
     #[serde(default)]
@@ -91,7 +114,21 @@ impl DataSpec {
         if let Some(s) = &self.idx {
             return Some(FileSource::Idx(s.clone()));
         }
+        if let Some(s) = &self.text {
+            return Some(FileSource::Text(s.clone()));
+        }
+        if let Some(s) = &self.tokens {
+            return Some(FileSource::Tokens(s.clone()));
+        }
         self.safetensors.clone().map(FileSource::Safetensors)
+    }
+
+    /// Whether the section's source is token-sequence data (a text or token file, or a
+    /// sequence task).
+    pub fn is_sequence(&self) -> bool {
+        self.text.is_some()
+            || self.tokens.is_some()
+            || self.builtin.is_some_and(BuiltinKind::is_sequence)
     }
 
     /// How many sources the section names (exactly one is valid).
@@ -103,6 +140,8 @@ impl DataSpec {
             self.npz.is_some(),
             self.idx.is_some(),
             self.safetensors.is_some(),
+            self.text.is_some(),
+            self.tokens.is_some(),
         ]
         .iter()
         .filter(|s| **s)

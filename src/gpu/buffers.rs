@@ -7,8 +7,9 @@ use crate::error::{Error, Result};
 
 use super::context::Gpu;
 
-/// A storage buffer of 4-byte elements (f32 or u32) with a name for errors and dumps.
-#[derive(Debug)]
+/// A storage buffer of 4-byte elements (f32 or u32) with a name for errors and dumps. A clone
+/// names the same buffer (a plan aliases a gradient that passes through unchanged).
+#[derive(Clone, Debug)]
 pub struct Tensor {
     pub name: String,
     pub buffer: wgpu::Buffer,

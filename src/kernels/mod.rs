@@ -2,9 +2,12 @@
 //! tests/shaders.rs), its workgroup size and its parameter struct. Nothing here touches wgpu;
 //! `gpu::` turns a [`Kernel`] into a pipeline.
 
+pub mod sequence;
 pub mod source;
 pub mod user;
 pub mod user_loss;
+
+pub use sequence::*;
 
 use bytemuck::{Pod, Zeroable};
 use source::{wgsl, WgslFile};
@@ -313,6 +316,16 @@ pub static SCALE: Kernel = Kernel {
     constants: &[],
 };
 
+/// `dst += src`: gradient contributions of a tensor with several readers (`ScaleParams`, the
+/// factor unused).
+pub static ACCUMULATE: Kernel = Kernel {
+    name: "accumulate",
+    files: &[wgsl!("accumulate.wgsl")],
+    bindings: &[U, R, RW],
+    workgroup: [256, 1, 1],
+    constants: &[],
+};
+
 pub static MIX_ROWS: Kernel = Kernel {
     name: "mix_rows",
     files: &[wgsl!("mix_rows.wgsl")],
@@ -417,6 +430,7 @@ pub static ALL: &[&Kernel] = &[
     &COUNT_POSITIVE,
     &HISTOGRAM,
     &SCALE,
+    &ACCUMULATE,
     &MIX_ROWS,
     &FMA_PROBE,
     &COPY_PROBE,
@@ -425,6 +439,17 @@ pub static ALL: &[&Kernel] = &[
     &CONV2D_BACKWARD_WEIGHT,
     &POOL2D_FORWARD,
     &POOL2D_BACKWARD,
+    &LAYER_NORM_FORWARD,
+    &LAYER_NORM_BACKWARD,
+    &SOFTMAX_FORWARD,
+    &SOFTMAX_BACKWARD,
+    &ROW_ENTROPY,
+    &EMBEDDING_FORWARD,
+    &EMBEDDING_SORT,
+    &EMBEDDING_BACKWARD,
+    &ADD,
+    &TO_HEADS,
+    &FROM_HEADS,
 ];
 
 /// `matmul` parameters: C[m, n] = op(A)[m, k] · op(B)[k, n].

@@ -1,10 +1,9 @@
-//! Host-side weight initialization from the seed. Each layer draws from its own SplitMix64
-//! stream (seed, layer index), in row-major order of `[out, in]` (`[out, in, kh, kw]` for a
-//! convolution, whose fans are channels × kernel area, as PyTorch counts them), so results do
-//! not depend on the adapter, and adding a layer leaves the others' initial weights unchanged.
+//! Host-side weight initialization from the seed. Each weight draws from its own SplitMix64
+//! stream (a top-level layer's index, or a hash of a nested tensor's name: see
+//! `model::build`), in row-major order, so results do not depend on the adapter, and adding
+//! a layer leaves the others' initial weights unchanged.
 
-use super::{LayerSpec, Model, ParamRole};
-use crate::model::Init;
+use crate::graph::{Graph, ParamInit};
 use crate::rng::SplitMix64;
 
 /// A named host tensor (f32, row-major).
@@ -15,82 +14,48 @@ pub struct HostTensor {
     pub data: Vec<f32>,
 }
 
-/// Initial values of every trainable tensor (in `Model::params` order) and of the batch-norm
-/// running statistics (`layers.{i}.running_mean`, `layers.{i}.running_var`).
+/// Initial values of every trainable tensor (in `Graph::params` order) and of the batch-norm
+/// running statistics (`Graph::state` order: `layers.{i}.running_mean`, `.running_var`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct HostParams {
     pub params: Vec<HostTensor>,
     pub state: Vec<HostTensor>,
 }
 
-fn draw(init: &Init, fan_in: usize, fan_out: usize, n: usize, rng: &mut SplitMix64) -> Vec<f32> {
-    let fi = fan_in.max(1) as f64;
-    let fo = fan_out.max(1) as f64;
-    (0..n)
-        .map(|_| {
-            let v = match init {
-                Init::XavierUniform => {
-                    let a = (6.0 / (fi + fo)).sqrt();
-                    rng.uniform_in(-a, a)
-                }
-                Init::XavierNormal => (2.0 / (fi + fo)).sqrt() * rng.normal(),
-                Init::KaimingUniform => {
-                    let a = (6.0 / fi).sqrt();
-                    rng.uniform_in(-a, a)
-                }
-                Init::KaimingNormal => (2.0 / fi).sqrt() * rng.normal(),
-                Init::Normal { std } => std * rng.normal(),
-                Init::Uniform { low, high } => rng.uniform_in(*low, *high),
-                Init::Zeros => 0.0,
-            };
-            v as f32
-        })
-        .collect()
-}
-
-/// Initial parameters for `model` from `seed`.
-pub fn init_params(model: &Model, seed: u64) -> HostParams {
-    let mut params = Vec::new();
-    let mut state = Vec::new();
-    for info in model.params() {
-        let layer = &model.layers[info.layer];
-        let n = info.len();
-        let data = match (&layer.spec, info.role) {
-            (LayerSpec::Linear { init, .. }, ParamRole::Weight) => {
-                let mut rng = SplitMix64::stream(seed, layer.index as u64);
-                draw(init, layer.input, layer.output, n, &mut rng)
-            }
-            (LayerSpec::Linear { bias, .. }, ParamRole::Bias) => vec![*bias as f32; n],
-            (LayerSpec::Conv2d { init, kernel, .. }, ParamRole::Weight) => {
-                let mut rng = SplitMix64::stream(seed, layer.index as u64);
-                let area = kernel[0] * kernel[1];
-                let (fan_in, fan_out) = (info.shape[1] * area, info.shape[0] * area);
-                draw(init, fan_in, fan_out, n, &mut rng)
-            }
-            (LayerSpec::Conv2d { bias, .. }, ParamRole::Bias) => vec![*bias as f32; n],
-            (_, ParamRole::Gamma) => vec![1.0; n],
-            _ => vec![0.0; n],
-        };
-        params.push(HostTensor {
-            name: info.name.clone(),
-            shape: info.shape.clone(),
-            data,
-        });
-    }
-    for l in &model.layers {
-        if let LayerSpec::BatchNorm { .. } = l.spec {
-            let features = l.out_shape.features();
-            state.push(HostTensor {
-                name: format!("layers.{}.running_mean", l.index),
-                shape: vec![features],
-                data: vec![0.0; features],
-            });
-            state.push(HostTensor {
-                name: format!("layers.{}.running_var", l.index),
-                shape: vec![features],
-                data: vec![1.0; features],
-            });
+/// `n` values of `init` drawn with `seed`.
+fn draw(init: &ParamInit, n: usize, seed: u64) -> Vec<f32> {
+    match *init {
+        ParamInit::Constant(v) => vec![v as f32; n],
+        ParamInit::Uniform { low, high, stream } => {
+            let mut rng = SplitMix64::stream(seed, stream);
+            (0..n).map(|_| rng.uniform_in(low, high) as f32).collect()
+        }
+        ParamInit::Normal { std, stream } => {
+            let mut rng = SplitMix64::stream(seed, stream);
+            (0..n).map(|_| (std * rng.normal()) as f32).collect()
         }
     }
+}
+
+/// Initial parameters for `graph` from `seed`.
+pub fn init_params(graph: &Graph, seed: u64) -> HostParams {
+    let params = graph
+        .params
+        .iter()
+        .map(|p| HostTensor {
+            name: p.name.clone(),
+            shape: p.shape.clone(),
+            data: draw(&p.init, p.len(), seed),
+        })
+        .collect();
+    let state = graph
+        .state
+        .iter()
+        .map(|s| HostTensor {
+            name: s.name.clone(),
+            shape: s.shape.clone(),
+            data: vec![s.fill; s.shape.iter().product()],
+        })
+        .collect();
     HostParams { params, state }
 }

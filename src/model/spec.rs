@@ -152,6 +152,39 @@ pub enum LayerSpec {
     GlobalAvgPool,
     /// An image `[c, h, w]` as a vector of `c·h·w` features (no copy of meaning: NCHW order).
     Flatten,
+    /// x + f(x), f the inner layers (`nn.Sequential` names them `{i}.{j}`); with `projection`,
+    /// P(x) + f(x) where P is a linear layer (a 1×1 convolution on images, strided to f's
+    /// output size) named `{i}.projection`.
+    Residual {
+        layers: Vec<LayerSpec>,
+        projection: bool,
+        /// Written as a map `{layers: […], projection: …}` (key paths differ).
+        #[serde(skip)]
+        mapped: bool,
+    },
+    /// `nn.LayerNorm` over the last dimension.
+    LayerNorm {
+        eps: f64,
+        affine: bool,
+    },
+    /// `nn.Embedding(vocab, dim)`: token ids → vectors.
+    Embedding {
+        vocab: usize,
+        dim: usize,
+        init: Init,
+    },
+    /// A learned positional embedding: x + P[:T], P `[max_len, d]`.
+    Position {
+        max_len: usize,
+        init: Init,
+    },
+    /// `nn.MultiheadAttention(d, heads, dropout, batch_first=True)` applied as self-attention
+    /// (query = key = value = x), with a causal mask when `causal`.
+    Attention {
+        heads: usize,
+        causal: bool,
+        dropout: f64,
+    },
 }
 
 impl LayerSpec {
@@ -166,15 +199,22 @@ impl LayerSpec {
             LayerSpec::Pool2d { kind, .. } => kind.name(),
             LayerSpec::GlobalAvgPool => "global_avg_pool",
             LayerSpec::Flatten => "flatten",
+            LayerSpec::Residual { .. } => "residual",
+            LayerSpec::LayerNorm { .. } => "layer_norm",
+            LayerSpec::Embedding { .. } => "embedding",
+            LayerSpec::Position { .. } => "position",
+            LayerSpec::Attention { .. } => "attention",
         }
     }
 
-    /// Whether the layer needs an image input (convolution and pooling).
+    /// Whether the layer needs an image input (convolution and pooling), or holds one that
+    /// does.
     pub fn takes_image(&self) -> bool {
-        matches!(
-            self,
-            LayerSpec::Conv2d { .. } | LayerSpec::Pool2d { .. } | LayerSpec::GlobalAvgPool
-        )
+        match self {
+            LayerSpec::Conv2d { .. } | LayerSpec::Pool2d { .. } | LayerSpec::GlobalAvgPool => true,
+            LayerSpec::Residual { layers, .. } => layers.iter().any(LayerSpec::takes_image),
+            _ => false,
+        }
     }
 
     /// Whether the layer has a weight and a bias (linear and convolution layers).
@@ -182,7 +222,48 @@ impl LayerSpec {
         matches!(self, LayerSpec::Linear { .. } | LayerSpec::Conv2d { .. })
     }
 
+    /// Calls `f` on every layer of `layers`, those inside residual blocks included (a block
+    /// before its layers).
+    pub fn walk_mut(layers: &mut [LayerSpec], f: &mut dyn FnMut(&mut LayerSpec)) {
+        for l in layers {
+            f(l);
+            if let LayerSpec::Residual { layers, .. } = l {
+                LayerSpec::walk_mut(layers, f);
+            }
+        }
+    }
+
+    /// Calls `f` on every layer of `layers`, those inside residual blocks included.
+    pub fn walk(layers: &[LayerSpec], f: &mut dyn FnMut(&LayerSpec)) {
+        for l in layers {
+            f(l);
+            if let LayerSpec::Residual { layers, .. } = l {
+                LayerSpec::walk(layers, f);
+            }
+        }
+    }
+
+    /// Sets a dropout rate (of a dropout layer or of attention weights) to 0.
+    pub fn drop_dropout(&mut self) {
+        match self {
+            LayerSpec::Dropout { rate } => *rate = 0.0,
+            LayerSpec::Attention { dropout, .. } => *dropout = 0.0,
+            _ => {}
+        }
+    }
+
     /// The weight init and the constant initial bias of a linear or convolution layer.
+    pub fn init(&self) -> Option<(&Init, f64)> {
+        match self {
+            LayerSpec::Linear { init, bias, .. } | LayerSpec::Conv2d { init, bias, .. } => {
+                Some((init, *bias))
+            }
+            _ => None,
+        }
+    }
+
+    /// The weight init and the constant initial bias of a linear or convolution layer, to
+    /// change.
     pub fn init_mut(&mut self) -> Option<(&mut Init, &mut f64)> {
         match self {
             LayerSpec::Linear { init, bias, .. } | LayerSpec::Conv2d { init, bias, .. } => {
@@ -193,23 +274,7 @@ impl LayerSpec {
     }
 }
 
-/// Which pooling a [`LayerSpec::Pool2d`] does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PoolKind {
-    Max,
-    Avg,
-}
-
-impl PoolKind {
-    /// The layer's name in the config.
-    pub fn name(self) -> &'static str {
-        match self {
-            PoolKind::Max => "max_pool2d",
-            PoolKind::Avg => "avg_pool2d",
-        }
-    }
-}
+pub use crate::graph::PoolKind;
 
 /// A square size (`3`) or `[height, width]` (`[3, 5]`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -297,6 +362,103 @@ impl Pool2dArgs {
     }
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LayerNormArgs {
+    #[serde(default = "default_ln_eps")]
+    eps: f64,
+    #[serde(default = "yes")]
+    affine: bool,
+}
+
+fn default_ln_eps() -> f64 {
+    1e-5
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `nn.Embedding`'s default init, N(0, 1).
+fn unit_normal() -> Init {
+    Init::Normal { std: 1.0 }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EmbeddingArgs {
+    vocab: usize,
+    dim: usize,
+    #[serde(default = "unit_normal")]
+    init: Init,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PositionArgs {
+    max_len: usize,
+    #[serde(default = "unit_normal")]
+    init: Init,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AttentionArgs {
+    heads: usize,
+    #[serde(default)]
+    causal: bool,
+    #[serde(default)]
+    dropout: f64,
+}
+
+/// What a residual's projection is: `linear` (a 1×1 convolution on images).
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum ProjectionKind {
+    Linear,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResidualMap {
+    layers: Vec<LayerSpec>,
+    #[serde(default)]
+    projection: Option<ProjectionKind>,
+}
+
+/// `{residual: [layers…]}` or `{residual: {layers: […], projection: linear}}`.
+struct ResidualArg(LayerSpec);
+
+impl<'de> Deserialize<'de> for ResidualArg {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ResidualArg;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list of layers, or a map {layers: [...], projection: linear}")
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<ResidualArg, A::Error> {
+                let layers =
+                    Vec::<LayerSpec>::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
+                Ok(ResidualArg(LayerSpec::Residual {
+                    layers,
+                    projection: false,
+                    mapped: false,
+                }))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ResidualArg, A::Error> {
+                let m = ResidualMap::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(ResidualArg(LayerSpec::Residual {
+                    layers: m.layers,
+                    projection: m.projection.is_some(),
+                    mapped: true,
+                }))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 /// leaky_relu's default negative slope, as in PyTorch.
 pub const DEFAULT_LEAKY_SLOPE: f64 = 0.01;
 
@@ -368,6 +530,11 @@ pub const LAYER_NAMES: &[&str] = &[
     "avg_pool2d",
     "global_avg_pool",
     "flatten",
+    "residual",
+    "layer_norm",
+    "embedding",
+    "position",
+    "attention",
     "wgsl",
 ];
 
@@ -423,6 +590,22 @@ impl<'de> Deserialize<'de> for LayerSpec {
                     }),
                     "global_avg_pool" => Ok(LayerSpec::GlobalAvgPool),
                     "flatten" => Ok(LayerSpec::Flatten),
+                    "layer_norm" => Ok(LayerSpec::LayerNorm {
+                        eps: default_ln_eps(),
+                        affine: true,
+                    }),
+                    "residual" => Err(E::custom(
+                        "`residual` needs its layers: {residual: [layer_norm, {linear: {out: 64}}]}",
+                    )),
+                    "embedding" => Err(E::custom(
+                        "`embedding` needs its vocabulary and width: {embedding: {vocab: 128, dim: 64}}",
+                    )),
+                    "position" => Err(E::custom(
+                        "`position` needs the longest context: {position: {max_len: 64}}",
+                    )),
+                    "attention" => Err(E::custom(
+                        "`attention` needs its heads: {attention: {heads: 4, causal: true}}",
+                    )),
                     "linear" => Err(E::custom(
                         "`linear` needs its output width: {linear: {out: N}}",
                     )),
@@ -473,6 +656,37 @@ impl<'de> Deserialize<'de> for LayerSpec {
                             dilation: a.dilation,
                             init: a.init,
                             bias: a.bias,
+                        }
+                    }
+                    "residual" => map.next_value::<ResidualArg>()?.0,
+                    "layer_norm" => {
+                        let a = map.next_value::<Option<LayerNormArgs>>()?;
+                        LayerSpec::LayerNorm {
+                            eps: a.as_ref().map_or(default_ln_eps(), |a| a.eps),
+                            affine: a.is_none_or(|a| a.affine),
+                        }
+                    }
+                    "embedding" => {
+                        let a: EmbeddingArgs = map.next_value()?;
+                        LayerSpec::Embedding {
+                            vocab: a.vocab,
+                            dim: a.dim,
+                            init: a.init,
+                        }
+                    }
+                    "position" => {
+                        let a: PositionArgs = map.next_value()?;
+                        LayerSpec::Position {
+                            max_len: a.max_len,
+                            init: a.init,
+                        }
+                    }
+                    "attention" => {
+                        let a: AttentionArgs = map.next_value()?;
+                        LayerSpec::Attention {
+                            heads: a.heads,
+                            causal: a.causal,
+                            dropout: a.dropout,
                         }
                     }
                     "max_pool2d" => map.next_value::<Pool2dArgs>()?.layer(PoolKind::Max),

@@ -1,14 +1,15 @@
 //! Weights in and out as safetensors. netdx names a tensor `layers.{i}.weight`, `.bias`,
 //! `.running_mean`, `.running_var`, where `i` counts every layer of the list (activations and
-//! dropout included); PyTorch's `nn.Sequential` names the same tensors `{i}.weight`, … with the
+//! dropout included), and a nested block's tensors `layers.{i}.{j}.…`; PyTorch's
+//! `nn.Sequential` names the same tensors `{i}.weight`, `{i}.{j}.in_proj_weight`, … with the
 //! same counting and the same `[out, in]` (`nn.Linear`) and `[out, in, kh, kw]` (`nn.Conv2d`)
-//! layouts, so a `state_dict` saved with
-//! `safetensors.torch.save_file` loads as it is. Batch norm's `num_batches_tracked` is ignored.
+//! layouts, so a `state_dict` saved with `safetensors.torch.save_file` loads as it is. Batch
+//! norm's `num_batches_tracked` is ignored.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::{init_params, HostParams, HostTensor, Model};
+use super::{init_params, Graph, HostParams, HostTensor};
 use crate::error::{Error, Result};
 use crate::io::safetensors::{self, Named, SafetensorsFile};
 
@@ -22,14 +23,18 @@ fn canonical(name: &str) -> String {
 }
 
 /// What the model has at layer `i`, for the message about an extra tensor.
-fn layer_hint(model: &Model, name: &str) -> String {
+fn layer_hint(model: &Graph, name: &str) -> String {
     let index = name
         .strip_prefix("layers.")
         .and_then(|r| r.split('.').next())
         .and_then(|i| i.parse::<usize>().ok());
-    match index.map(|i| (i, model.layers.get(i))) {
-        Some((i, Some(l))) => format!("layer {i} is {}", l.spec.name()),
-        Some((_, None)) => format!("the model has {} layers", model.layers.len()),
+    match index.map(|i| (i, model.layer_output(i))) {
+        Some((i, Some(n))) if n.layer == i && model.layer_nodes(i).count() > 1 => {
+            let kinds: Vec<&str> = model.layer_nodes(i).map(|n| n.kind()).collect();
+            format!("layer {i} is a block of {}", kinds.join(", "))
+        }
+        Some((i, Some(n))) => format!("layer {i} is {}", n.kind()),
+        Some((_, None)) => format!("the model has {} layers", model.layer_count),
         None => "not a layer tensor".into(),
     }
 }
@@ -37,7 +42,7 @@ fn layer_hint(model: &Model, name: &str) -> String {
 /// Initial weights for `model` from the safetensors file `path`. Every trainable tensor and
 /// batch-norm statistic must be present with its shape; the error lists each missing, extra
 /// or misshapen tensor.
-pub fn load(path: &Path, model: &Model) -> Result<HostParams> {
+pub fn load(path: &Path, model: &Graph) -> Result<HostParams> {
     let file = SafetensorsFile::open(path)?;
     let mut expected = init_params(model, 0);
     let mut found: BTreeMap<String, (String, Vec<usize>)> = BTreeMap::new();

@@ -7,6 +7,7 @@
 pub mod conv;
 pub mod network;
 pub mod pool;
+pub mod sequence;
 pub mod wgsl_eval;
 
 use crate::ops::{Activation, LossKind, OptimizerKind};
@@ -244,7 +245,14 @@ pub fn loss(
         }
         LossKind::SoftmaxCrossEntropy | LossKind::Focal => {
             let class = |i: usize| (targets[i].max(0.0) as usize).min(width - 1);
-            let weight = |i: usize| opt.class_weights.as_ref().map_or(1.0, |w| w[class(i)]);
+            // A negative target is a position that is not scored (PyTorch's ignore_index).
+            let weight = |i: usize| {
+                if targets[i] < 0.0 {
+                    0.0
+                } else {
+                    opt.class_weights.as_ref().map_or(1.0, |w| w[class(i)])
+                }
+            };
             let total_weight: f64 = (0..batch).map(weight).sum();
             let mut total = 0.0;
             for i in 0..batch {
@@ -257,7 +265,7 @@ pub fn loss(
                         arg = j;
                     }
                 }
-                if arg == t {
+                if arg == t && targets[i] >= 0.0 {
                     correct += 1;
                 }
                 let lse = m + row.iter().map(|z| (z - m).exp()).sum::<f64>().ln();

@@ -4,7 +4,7 @@
 use super::network::{loss_and_grads, Mode, RefParams};
 use super::*;
 use crate::config::{Config, LossConfig};
-use crate::model::{init_params, Model};
+use crate::model::{build, init_params, DataShape};
 use crate::rng::SplitMix64;
 
 const H: f64 = 1e-6;
@@ -205,7 +205,14 @@ model:
 training: {optimizer: {name: sgd, lr: 0.1}, batch_size: 4, steps: 1}
 "#;
     let config = Config::parse(yaml, std::path::Path::new("t.yaml")).unwrap();
-    let model = Model::build(&config.model, 2, None).unwrap();
+    let model = build(
+        &config.model,
+        DataShape {
+            width: 2,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let p = RefParams::from_host(&init_params(&model, 3));
     let x = rand_vec(8, 13, -1.0, 1.0);
     let y = vec![0.0, 1.0, 2.0, 1.0];
@@ -250,7 +257,14 @@ model:
 training: {optimizer: {name: sgd, lr: 0.1}, batch_size: 3, steps: 1}
 "#;
     let config = Config::parse(yaml, std::path::Path::new("t.yaml")).unwrap();
-    let model = Model::build(&config.model, 2 * 7 * 6, None).unwrap();
+    let model = build(
+        &config.model,
+        DataShape {
+            width: 2 * 7 * 6,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let p = RefParams::from_host(&init_params(&model, 5));
     let x = rand_vec(3 * 84, 17, -1.0, 1.0);
     let y = vec![0.0, 2.0, 1.0];

@@ -127,24 +127,53 @@ pub fn schema() -> Value {
         json!({"images": string, "labels": string}),
         &["images", "labels"],
     );
+    // Sequence data: a text file cut into windows, or an integer token array [n, context + 1].
+    let text = strict(
+        json!({
+            "path": string,
+            "context": {"type": "integer", "minimum": 1, "description": "tokens per example"},
+            "stride": {"type": "integer", "minimum": 1, "description": "tokens between window starts (default: context)"},
+            "level": {"enum": ["char", "byte"], "description": "char (default; UTF-8, vocabulary the file's characters) or byte (vocabulary 256)"},
+        }),
+        &["path", "context"],
+    );
+    let tokens = strict(
+        json!({
+            "path": {"type": "string", "description": ".npy, .npz or .safetensors"},
+            "array": {"type": "string", "description": "the array of an NPZ or safetensors file (optional when it holds one)"},
+            "vocab": {"type": "integer", "minimum": 1, "description": "vocabulary size (default: the largest id + 1)"},
+        }),
+        &["path"],
+    );
     let file_source = json!({"oneOf": [
         strict(json!({"csv": csv}), &["csv"]),
         strict(json!({"npy": npy}), &["npy"]),
         strict(json!({"npz": named_pair}), &["npz"]),
         strict(json!({"idx": idx}), &["idx"]),
         strict(json!({"safetensors": named_pair}), &["safetensors"]),
+        strict(json!({"text": text}), &["text"]),
+        strict(json!({"tokens": tokens}), &["tokens"]),
     ]});
-    let builtin = json!({"enum": ["spiral", "blobs", "xor", "regression", "shapes"]});
+    let builtin = json!({"enum": [
+        "spiral", "blobs", "xor", "regression", "shapes",
+        "copy", "reverse", "sort", "modular_addition",
+    ]});
+    let length = json!({"type": "integer", "minimum": 1, "description": "copy, reverse, sort: symbols per operand (default 8; the context is twice this)"});
+    let symbols = json!({"type": "integer", "minimum": 1, "description": "copy, reverse, sort: alphabet size (default 10; the vocabulary adds a separator)"});
+    let modulus = json!({"type": "integer", "minimum": 1, "description": "modular_addition: the modulus p (default 23; the vocabulary is p + 2)"});
     let generated = json!({
         "builtin": builtin,
         "classes": integer(), "points_per_class": integer(), "points": integer(), "dims": integer(),
         "size": integer(), "noise": number(), "seed": integer(),
+        "length": length, "symbols": symbols, "modulus": modulus,
     });
     let data = strict(
         json!({
             "builtin": builtin,
             "fallback": strict(generated, &["builtin"]),
             "npy": npy, "csv": csv, "npz": named_pair, "idx": idx, "safetensors": named_pair,
+            "text": text, "tokens": tokens,
+            "length": length, "symbols": symbols, "modulus": modulus,
             "validation": {"oneOf": [
                 {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
                 file_source,

@@ -1,9 +1,10 @@
 //! Every tensor of one training step, for comparing netdx with another framework tensor by
 //! tensor: the weights and batch-norm statistics before the update (`layers.{i}.*`), the
 //! gradients of the mean data loss (`grad.layers.{i}.weight`, `.bias`: before clipping, L2
-//! and weight decay, as PyTorch's `.grad` after `loss.backward()`), each layer's output
-//! (`act.{i}`, [batch, width]), the batch (`x` [batch, features]; `y` [batch] class indices
-//! as f32, or [batch, k] targets) and the loss (`loss`, [1]).
+//! and weight decay, as PyTorch's `.grad` after `loss.backward()`), every node's output
+//! (`act.{i}` for layer i, `act.{i}.{j}` inside a block, [batch, …] as PyTorch lays it out),
+//! the batch (`x` [batch, features]; `y` [batch] class indices as f32, [batch, positions] next
+//! tokens, or [batch, k] targets) and the loss (`loss`, [1]).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -58,28 +59,33 @@ pub fn capture_step(trainer: &mut Trainer, total: usize) -> Result<(StepRecord, 
             data: gpu.read::<f32>(g)?,
         });
     }
-    // Images as NCHW, as PyTorch's activations are.
-    let shape = |s: crate::model::Shape| match s {
-        crate::model::Shape::Flat(n) => vec![batch, n],
-        crate::model::Shape::Image(i) => vec![batch, i.channels, i.height, i.width],
+    // Every tensor as PyTorch lays it out: images NCHW, sequences [batch, positions, width],
+    // attention heads [batch, heads, positions, width].
+    let model = &trainer.model;
+    let shape = |s: crate::graph::Shape| {
+        let mut dims = vec![batch];
+        dims.extend(s.dims());
+        dims
     };
-    for l in &trainer.model.layers {
+    for t in model.activations() {
+        let info = &model.tensors[t];
         out.push(HostTensor {
-            name: format!("act.{}", l.index),
-            shape: shape(l.out_shape),
-            data: gpu.read::<f32>(&plan.acts[l.index + 1])?,
+            name: info.name.clone(),
+            shape: shape(info.shape),
+            data: gpu.read::<f32>(&plan.acts[t])?,
         });
     }
-    let model = &trainer.model;
     out.push(HostTensor {
         name: "x".into(),
         shape: shape(model.input_shape()),
-        data: gpu.read::<f32>(&plan.acts[0])?,
+        data: gpu.read::<f32>(&plan.acts[model.input])?,
     });
     let y_width = trainer.dataset.y_width;
     out.push(HostTensor {
         name: "y".into(),
-        shape: if trainer.dataset.classes.is_some() {
+        shape: if trainer.dataset.sequence.is_some() {
+            vec![batch, y_width]
+        } else if trainer.dataset.classes.is_some() {
             vec![batch]
         } else {
             vec![batch, y_width]

@@ -3,11 +3,6 @@
 //! keeps everything up to that step).
 
 pub mod capture;
-pub mod column_sums;
-pub mod conv;
-pub mod network;
-pub mod plan;
-pub mod reduction;
 pub mod schedule;
 
 use std::sync::Arc;
@@ -19,15 +14,17 @@ use crate::config::Config;
 use crate::data::{DataSummary, Dataset, LoadedData};
 use crate::error::{Error, Result};
 use crate::gpu::{Dispatch, Gpu};
+use crate::graph::Graph;
 use crate::kernels::StepUniform;
-use crate::model::{init_params, HostParams, HostTensor, Model};
+use crate::model::{init_params, HostParams, HostTensor};
 use crate::rng::SplitMix64;
 
-pub use network::DeviceNetwork;
-pub use plan::{
-    check_output, BatchPlan, DeviceData, Instrumentation, Placement, PlanMode, PlanOptions,
-    Residency, StepStats,
+pub use crate::plan::{
+    check_output, BatchPlan, DeviceData, DeviceNetwork, Instrumentation, Placement, PlanMode,
+    PlanOptions, Residency, StepStats,
 };
+/// The plan's building blocks, where older code looks for them.
+pub use crate::plan::{column_sums, conv, reduction};
 
 /// One training step as recorded.
 #[derive(Clone, Debug, Serialize)]
@@ -137,7 +134,7 @@ pub struct Trainer<'g> {
     pub config: Config,
     /// Shared with the device data when that is streamed.
     pub dataset: Arc<Dataset>,
-    pub model: Model,
+    pub model: Graph,
     pub net: DeviceNetwork,
     pub data: DeviceData,
     pub plan: BatchPlan,
@@ -198,13 +195,8 @@ impl<'g> Trainer<'g> {
             input_grad,
             placement,
         } = options;
-        let model = Model::build(&config.model, dataset.x_width, dataset.image)?;
-        check_output(
-            config.loss.name,
-            model.output(),
-            dataset.y_width,
-            dataset.classes,
-        )?;
+        let model = crate::model::build(&config.model, crate::model::DataShape::of(&dataset))?;
+        check_output(config.loss.name, &model, dataset.y_width, dataset.classes)?;
         let batch = config.training.batch_size;
         if batch > dataset.n {
             return Err(Error::Usage(format!(
@@ -313,12 +305,14 @@ impl<'g> Trainer<'g> {
                         .sum::<f64>(),
             )
         };
-        let batch_accuracy = self
-            .config
-            .loss
-            .name
-            .is_classification()
-            .then(|| stats.correct / self.plan.batch as f64);
+        let batch_accuracy = self.config.loss.name.is_classification().then(|| {
+            // A sequence model predicts every scored position (the weight counts them).
+            if self.model.predictions() > 1 {
+                stats.correct / stats.total_weight.max(1.0)
+            } else {
+                stats.correct / self.plan.batch as f64
+            }
+        });
         Ok(StepRecord {
             step: t,
             lr: u.lr as f64,
@@ -335,7 +329,7 @@ impl<'g> Trainer<'g> {
     }
 
     /// Runs the next step with per-kernel GPU timing (see `BatchPlan::profile`).
-    pub fn profile_step(&mut self, total: usize) -> Result<Vec<plan::DispatchTime>> {
+    pub fn profile_step(&mut self, total: usize) -> Result<Vec<crate::plan::DispatchTime>> {
         let u = self.step_uniform(self.step, total);
         let indices = self.sampler.next_batch().to_vec();
         self.step += 1;
@@ -361,12 +355,11 @@ impl EvalPlans {
 
     /// Examples per chunk: `CHUNK`, or as many as keep the widest activation within one
     /// storage binding.
-    pub fn chunk(gpu: &Gpu, model: &crate::model::Model) -> usize {
+    pub fn chunk(gpu: &Gpu, model: &Graph) -> usize {
         let widest = model
-            .layers
+            .tensors
             .iter()
-            .map(|l| l.output)
-            .chain([model.input])
+            .map(|t| t.shape.len())
             .max()
             .unwrap_or(1)
             .max(1) as u64;
@@ -377,7 +370,7 @@ impl EvalPlans {
     pub fn new(gpu: &Gpu, net: &DeviceNetwork, data: &DeviceData, config: &Config) -> Result<Self> {
         let opts = PlanOptions::from_config(config, Instrumentation::Bare);
         let n = data.n;
-        let full = n.min(Self::chunk(gpu, &net.model));
+        let full = n.min(Self::chunk(gpu, &net.graph));
         let mut plans = vec![BatchPlan::new(gpu, net, data, full, PlanMode::Eval, &opts)?];
         let rest = n % full;
         if rest > 0 && n > full {
@@ -415,11 +408,13 @@ impl EvalPlans {
             correct += s.correct;
             start += plan.batch;
         }
-        let accuracy = config
-            .loss
-            .name
-            .is_classification()
-            .then(|| correct / self.n as f64);
+        let accuracy = config.loss.name.is_classification().then(|| {
+            if net.graph.predictions() > 1 {
+                correct / weight.max(1.0)
+            } else {
+                correct / self.n as f64
+            }
+        });
         Ok((loss_w / weight, accuracy))
     }
 }

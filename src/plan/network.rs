@@ -1,15 +1,17 @@
 //! The model resident on the GPU: parameters, batch-norm running statistics, optimizer moments
-//! and the per-step uniform. Created once; every [`BatchPlan`](super::plan::BatchPlan) binds
-//! these buffers.
+//! and the per-step uniform. Created once; every [`BatchPlan`](super::BatchPlan) binds these
+//! buffers.
 
 use crate::error::Result;
 use crate::gpu::{Gpu, Tensor, TensorUsage};
+use crate::graph::{Graph, ParamInfo};
 use crate::kernels::StepUniform;
-use crate::model::{HostParams, HostTensor, Model, ParamInfo};
+use crate::model::{HostParams, HostTensor};
 use crate::ops::OptimizerKind;
 
 pub struct DeviceNetwork {
-    pub model: Model,
+    pub graph: Graph,
+    /// `graph.params`, in order.
     pub infos: Vec<ParamInfo>,
     pub params: Vec<Tensor>,
     pub state: Vec<Tensor>,
@@ -26,11 +28,11 @@ pub struct DeviceNetwork {
 impl DeviceNetwork {
     pub fn upload(
         gpu: &Gpu,
-        model: &Model,
+        graph: &Graph,
         host: &HostParams,
         optimizer: OptimizerKind,
     ) -> Result<Self> {
-        let infos = model.params();
+        let infos = graph.params.clone();
         let params = host
             .params
             .iter()
@@ -78,7 +80,7 @@ impl DeviceNetwork {
             gpu.tensor("placeholder2", 1, TensorUsage::Storage)?,
         ];
         Ok(DeviceNetwork {
-            model: model.clone(),
+            graph: graph.clone(),
             infos,
             params,
             state,
@@ -87,17 +89,6 @@ impl DeviceNetwork {
             step,
             placeholders,
         })
-    }
-
-    /// Index of layer `layer`'s first parameter tensor (weight or γ).
-    pub fn param_index(&self, layer: usize) -> Option<usize> {
-        self.infos.iter().position(|i| i.layer == layer)
-    }
-
-    /// Index of batch-norm layer `layer`'s running mean in `state` (running var follows).
-    pub fn state_index(&self, layer: usize) -> Option<usize> {
-        let name = format!("layers.{layer}.running_mean");
-        self.state.iter().position(|t| t.name == name)
     }
 
     /// Reads every parameter and state tensor back to the host.
@@ -117,7 +108,7 @@ impl DeviceNetwork {
             };
         Ok(HostParams {
             params: read(&self.params, &|i| self.infos[i].shape.clone())?,
-            state: read(&self.state, &|i| vec![self.state[i].len])?,
+            state: read(&self.state, &|i| self.graph.state[i].shape.clone())?,
         })
     }
 }

@@ -1,0 +1,1389 @@
+//! Compiling a graph into one step's dispatches: the batch gathered, every node forward in
+//! topological order (with planted forward faults), the loss, every node backward in reverse
+//! order, the statistics reductions and the optimizer. Each op's forward and backward
+//! dispatches are one arm of [`Compiler::forward`] and [`Compiler::backward`].
+//!
+//! Gradients of tensors read by several nodes (a residual stream) are accumulated in a fixed
+//! order — the reverse of the readers' topological order: the first contribution is written
+//! straight into the tensor's gradient buffer, each later one into a scratch buffer and then
+//! added — so reruns are bit-identical. A gradient that passes through an addition unchanged to
+//! a tensor with one reader shares the buffer instead of being copied.
+
+use std::ops::Range;
+
+use super::column_sums::column_sums;
+use super::network::DeviceNetwork;
+use super::reduction::reduce_all;
+use super::{
+    label_from, matmul, matmul_batched, splice, BatchPlan, DeviceData, Instrumentation, PlanMode,
+    PlanOptions, Residency, StatsLayout,
+};
+use crate::config::FaultKind;
+use crate::error::{Error, Result};
+use crate::gpu::{Dispatch, Gpu, Tensor, TensorUsage};
+use crate::graph::{Graph, Node, Op, PoolKind, Shape, TensorId};
+use crate::kernels::{self, *};
+
+/// Where a node's backward writes the gradient of one of its inputs.
+struct Sink {
+    /// The buffer the op writes.
+    write: Tensor,
+    /// When the gradient already holds another reader's contribution: the gradient that
+    /// `write` (a scratch buffer) is added to afterwards.
+    add_to: Option<Tensor>,
+}
+
+pub(super) fn compile(
+    gpu: &Gpu,
+    net: &DeviceNetwork,
+    data: &DeviceData,
+    batch: usize,
+    mode: PlanMode,
+    opt: &PlanOptions,
+) -> Result<BatchPlan> {
+    let graph = &net.graph;
+    let nparams = net.params.len();
+    let nacts = graph.tensors.len() - 1;
+    let train = mode == PlanMode::Train;
+    let full = train && opt.instrumentation == Instrumentation::Full;
+    let need_grad_stats = train && (full || opt.clip_norm > 0.0);
+
+    // Statistics layout.
+    let mut layout = StatsLayout {
+        loss: 0,
+        len: 4,
+        ..Default::default()
+    };
+    let take = |count: usize, len: &mut usize| {
+        let at = *len;
+        *len += count * REDUCE_WIDTH;
+        Some(at)
+    };
+    let mut len = layout.len;
+    if need_grad_stats {
+        layout.grads = take(nparams, &mut len);
+    }
+    if full {
+        layout.weights = take(nparams, &mut len);
+        layout.updates = take(nparams, &mut len);
+        layout.acts = take(nacts, &mut len);
+    }
+    layout.len = len;
+
+    // Buffers.
+    let indices = gpu.tensor("batch.indices", batch, TensorUsage::Storage)?;
+    let acts = graph
+        .tensors
+        .iter()
+        .enumerate()
+        .map(|(t, info)| {
+            let name = if t == graph.input {
+                "act.input"
+            } else {
+                &info.name
+            };
+            gpu.tensor(name, batch * info.shape.len(), TensorUsage::Storage)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let targets = gpu.tensor("batch.targets", batch * data.y_width, TensorUsage::Storage)?;
+    // Gradient buffers of tensors that get one: made here in tensor order; a pass-through
+    // gradient may replace one by an alias while compiling backward.
+    let mut grads: Vec<Option<Tensor>> = Vec::new();
+    for (t, a) in acts.iter().enumerate() {
+        let wanted = if train {
+            t != graph.input || (opt.input_grad && !graph.takes_tokens())
+        } else {
+            t == graph.output
+        };
+        grads.push(if wanted {
+            Some(gpu.tensor(&format!("grad.{}", a.name), a.len, TensorUsage::Storage)?)
+        } else {
+            None
+        });
+    }
+    let (mut param_grads, mut deltas) = (Vec::new(), Vec::new());
+    if train {
+        for info in &net.infos {
+            param_grads.push(gpu.tensor(
+                &format!("grad.{}", info.name),
+                info.len(),
+                TensorUsage::Storage,
+            )?);
+            if full {
+                deltas.push(gpu.tensor(
+                    &format!("update.{}", info.name),
+                    info.len(),
+                    TensorUsage::Storage,
+                )?);
+            }
+        }
+    }
+    let stats = gpu.tensor("stats", layout.len, TensorUsage::Storage)?;
+    let staging = gpu.tensor("stats (read-back)", layout.len, TensorUsage::ReadBack)?;
+
+    let mut c = Compiler {
+        gpu,
+        net,
+        graph,
+        batch,
+        opt,
+        forward_train: mode != PlanMode::Eval,
+        acts,
+        grads,
+        param_grads,
+        saved: vec![Vec::new(); graph.nodes.len()],
+        written: vec![0; graph.tensors.len()],
+        scratch: None,
+        d: Vec::new(),
+        untracked_swaps: Vec::new(),
+    };
+
+    // Gather the batch (streamed data is written to the input and targets by the host).
+    let streamed = match &data.residency {
+        Residency::Resident { x, y } => {
+            let u = c.gpu.uniform(
+                "gather",
+                &GatherParams {
+                    batch: batch as u32,
+                    x_width: data.x_width as u32,
+                    y_width: data.y_width as u32,
+                    _pad: 0,
+                },
+            )?;
+            let gather = c
+                .gpu
+                .dispatch(
+                    &GATHER,
+                    &[],
+                    &[
+                        &u,
+                        &indices.buffer,
+                        &x.buffer,
+                        &y.buffer,
+                        &c.acts[graph.input].buffer,
+                        &targets.buffer,
+                    ],
+                    c.gpu
+                        .groups_1d(&GATHER, batch * (data.x_width + data.y_width)),
+                )?
+                .labeled("gather batch");
+            c.d.push(gather);
+            None
+        }
+        Residency::Streamed { rows } => Some(rows.clone()),
+    };
+
+    for node in &graph.nodes {
+        let first = c.d.len();
+        c.forward(node)?;
+        c.forward_faults(node)?;
+        label_from(
+            &mut c.d,
+            first,
+            &format!(
+                "{} forward [{}x{}→{}]",
+                node.name,
+                batch,
+                node.input_len(),
+                node.output_len()
+            ),
+        );
+    }
+    c.loss(&targets, &layout, &stats)?;
+
+    if train {
+        for node in graph.nodes.iter().rev() {
+            let first = c.d.len();
+            c.backward(node)?;
+            c.gradient_faults(node)?;
+            label_from(
+                &mut c.d,
+                first,
+                &format!(
+                    "{} backward [{}x{}→{}]",
+                    node.name,
+                    batch,
+                    node.input_len(),
+                    node.output_len()
+                ),
+            );
+        }
+        c.statistics_and_update(&layout, &stats, &deltas, full)?;
+    }
+
+    let Compiler {
+        acts,
+        grads,
+        param_grads,
+        d,
+        untracked_swaps,
+        ..
+    } = c;
+    let untracked = full.then(|| splice(&d, untracked_swaps));
+    // An untracked step reads back the loss, and the gradient statistics when clipping
+    // computed them; the other statistics keep an earlier step's values.
+    let untracked_grads = need_grad_stats && opt.clip_norm > 0.0;
+    let untracked_len = match layout.grads {
+        Some(base) if untracked_grads => base + nparams * REDUCE_WIDTH,
+        _ => layout.loss + 4,
+    };
+    Ok(BatchPlan {
+        batch,
+        mode,
+        indices,
+        acts,
+        grads,
+        targets,
+        param_grads,
+        deltas,
+        stats,
+        staging,
+        layout,
+        dispatches: d,
+        untracked,
+        untracked_len,
+        untracked_grads,
+        nparams,
+        nacts,
+        streamed,
+    })
+}
+
+struct Compiler<'a> {
+    gpu: &'a Gpu,
+    net: &'a DeviceNetwork,
+    graph: &'a Graph,
+    batch: usize,
+    opt: &'a PlanOptions<'a>,
+    /// Batch statistics and dropout masks, as in training (also for `TrainForward`).
+    forward_train: bool,
+    acts: Vec<Tensor>,
+    grads: Vec<Option<Tensor>>,
+    param_grads: Vec<Tensor>,
+    /// Per node, what its forward keeps for its backward (batch-norm and layer-norm
+    /// statistics, max pooling's argmax).
+    saved: Vec<Vec<Tensor>>,
+    /// Per tensor, how many readers' gradient contributions backward has emitted so far.
+    written: Vec<usize>,
+    /// The scratch buffer later gradient contributions are written to before they are added.
+    scratch: Option<Tensor>,
+    d: Vec<Dispatch>,
+    /// Ranges of `d` an untracked step replaces (see `BatchPlan::untracked`).
+    untracked_swaps: Vec<(Range<usize>, Vec<Dispatch>)>,
+}
+
+impl<'a> Compiler<'a> {
+    fn ph(&self, k: usize) -> &'a Tensor {
+        &self.net.placeholders[k]
+    }
+
+    fn param(&self, node: &Node, k: usize) -> &'a Tensor {
+        &self.net.params[node.params[k]]
+    }
+
+    /// Rows of the last dimension in a batch of tensor `shape`.
+    fn rows(&self, shape: Shape) -> usize {
+        self.batch * shape.rows()
+    }
+
+    fn forward(&mut self, node: &Node) -> Result<()> {
+        let gpu = self.gpu;
+        let batch = self.batch;
+        let x = self.acts[node.input()].clone();
+        let y = self.acts[node.output()].clone();
+        let ph = &self.net.placeholders;
+        match &node.op {
+            Op::Conv2d { .. } => {
+                let conv = node
+                    .op
+                    .conv(node.in_shape.image().expect("conv2d takes an image"), batch)
+                    .expect("a conv2d op");
+                let params = Conv2dParams::of(&conv).expect("checked by the graph");
+                let u = gpu.uniform("conv2d", &params)?;
+                self.d.push(gpu.dispatch(
+                    &CONV2D_FORWARD,
+                    &params.constants(),
+                    &[
+                        &u,
+                        &x.buffer,
+                        &self.param(node, 0).buffer,
+                        &self.param(node, 1).buffer,
+                        &y.buffer,
+                    ],
+                    gpu.groups_1d(&CONV2D_FORWARD, params.forward_invocations()),
+                )?);
+            }
+            Op::Pool2d { .. } | Op::GlobalAvgPool => {
+                let pool = node
+                    .op
+                    .pool(
+                        node.in_shape.image().expect("pooling takes an image"),
+                        batch,
+                    )
+                    .expect("a pooling op");
+                let u = gpu.uniform(
+                    "pool2d",
+                    &Pool2dParams::of(&pool).expect("checked by the graph"),
+                )?;
+                // Max pooling records where each output came from, for backward.
+                let argmax = match pool.kind {
+                    PoolKind::Max => Some(gpu.tensor(
+                        &format!("{}.argmax", node.name),
+                        y.len,
+                        TensorUsage::Storage,
+                    )?),
+                    PoolKind::Avg => None,
+                };
+                self.d.push(gpu.dispatch(
+                    &POOL2D_FORWARD,
+                    &Pool2dParams::constants(pool.kind),
+                    &[
+                        &u,
+                        &x.buffer,
+                        &y.buffer,
+                        &argmax.as_ref().unwrap_or(&ph[0]).buffer,
+                    ],
+                    gpu.groups_1d(&POOL2D_FORWARD, y.len),
+                )?);
+                self.saved[node.index].extend(argmax);
+            }
+            Op::Flatten => self.d.push(identity(gpu, Direction::Forward, &x, &y)?),
+            Op::Linear { input, output } => {
+                self.d.push(matmul(
+                    gpu,
+                    (self.rows(node.in_shape), *output, *input),
+                    (false, true, true),
+                    &x.buffer,
+                    &self.param(node, 0).buffer,
+                    &self.param(node, 1).buffer,
+                    &y.buffer,
+                )?);
+            }
+            Op::Activation { kind, slope } => {
+                let u = gpu.uniform(
+                    "activation",
+                    &ActivationParams {
+                        n: y.len as u32,
+                        slope: *slope as f32,
+                        _pad: [0; 2],
+                    },
+                )?;
+                let (forward, _, constants) = activation_kernels(*kind);
+                self.d.push(gpu.dispatch(
+                    forward,
+                    &constants,
+                    &[&u, &x.buffer, &y.buffer],
+                    gpu.groups_1d(forward, y.len),
+                )?);
+            }
+            Op::BatchNorm { eps, momentum } => {
+                let state = &self.net.state;
+                let u = gpu.uniform(
+                    "batchnorm",
+                    &BatchNormParams::new(batch, node.out_shape, *eps, *momentum),
+                )?;
+                let features = node.out_shape.features();
+                let (gamma, beta) = (&self.param(node, 0).buffer, &self.param(node, 1).buffer);
+                let (rm, rv) = (&state[node.state[0]].buffer, &state[node.state[1]].buffer);
+                if self.forward_train {
+                    let mean = gpu.tensor(
+                        &format!("{}.save_mean", node.name),
+                        features,
+                        TensorUsage::Storage,
+                    )?;
+                    let invstd = gpu.tensor(
+                        &format!("{}.save_invstd", node.name),
+                        features,
+                        TensorUsage::Storage,
+                    )?;
+                    self.d.push(gpu.dispatch(
+                        &BATCHNORM_TRAIN,
+                        &[],
+                        &[
+                            &u,
+                            &x.buffer,
+                            gamma,
+                            beta,
+                            &y.buffer,
+                            &mean.buffer,
+                            &invstd.buffer,
+                            rm,
+                            rv,
+                        ],
+                        [(features as u32).div_ceil(64), 1, 1],
+                    )?);
+                    self.saved[node.index] = vec![mean, invstd];
+                } else {
+                    self.d.push(gpu.dispatch(
+                        &BATCHNORM_EVAL,
+                        &[],
+                        &[&u, &x.buffer, gamma, beta, rm, rv, &y.buffer],
+                        gpu.groups_1d(&BATCHNORM_EVAL, y.len),
+                    )?);
+                }
+            }
+            Op::Dropout { rate } => {
+                let rate = if self.forward_train { *rate } else { 0.0 };
+                self.d.push(dropout(
+                    gpu, self.net, node.index, rate, &x.buffer, &y.buffer, y.len,
+                )?);
+            }
+            Op::LayerNorm { eps, affine } => {
+                let rows = self.rows(node.in_shape);
+                let u = gpu.uniform(
+                    "layer_norm",
+                    &LayerNormParams::new(rows, node.in_shape.last(), *eps, *affine),
+                )?;
+                let (gamma, beta) = if *affine {
+                    (self.param(node, 0), self.param(node, 1))
+                } else {
+                    (self.ph(0), self.ph(0))
+                };
+                let mean = gpu.tensor(
+                    &format!("{}.save_mean", node.name),
+                    rows,
+                    TensorUsage::Storage,
+                )?;
+                let invstd = gpu.tensor(
+                    &format!("{}.save_invstd", node.name),
+                    rows,
+                    TensorUsage::Storage,
+                )?;
+                self.d.push(gpu.dispatch(
+                    &LAYER_NORM_FORWARD,
+                    &[],
+                    &[
+                        &u,
+                        &x.buffer,
+                        &gamma.buffer,
+                        &beta.buffer,
+                        &y.buffer,
+                        &mean.buffer,
+                        &invstd.buffer,
+                    ],
+                    gpu.groups_1d(&LAYER_NORM_FORWARD, rows),
+                )?);
+                self.saved[node.index] = vec![mean, invstd];
+            }
+            Op::Embedding { vocab, dim } => {
+                let rows = batch * node.in_shape.len();
+                let u = gpu.uniform("embedding", &EmbeddingParams::new(rows, *dim, *vocab))?;
+                self.d.push(gpu.dispatch(
+                    &EMBEDDING_FORWARD,
+                    &[],
+                    &[&u, &x.buffer, &self.param(node, 0).buffer, &y.buffer],
+                    gpu.groups_1d(&EMBEDDING_FORWARD, rows * dim),
+                )?);
+            }
+            Op::Position { .. } => {
+                let u = gpu.uniform("add", &AddParams::new(y.len, node.in_shape.len()))?;
+                self.d.push(gpu.dispatch(
+                    &ADD,
+                    &[],
+                    &[&u, &x.buffer, &self.param(node, 0).buffer, &y.buffer],
+                    gpu.groups_1d(&ADD, y.len),
+                )?);
+            }
+            Op::Add => {
+                let b = &self.acts[node.inputs[1]];
+                let u = gpu.uniform("add", &AddParams::new(y.len, y.len))?;
+                self.d.push(gpu.dispatch(
+                    &ADD,
+                    &[],
+                    &[&u, &x.buffer, &b.buffer, &y.buffer],
+                    gpu.groups_1d(&ADD, y.len),
+                )?);
+            }
+            Op::ToHeads { parts, .. } => {
+                let p = self.heads_params(node, *parts);
+                let u = gpu.uniform("to_heads", &p)?;
+                let out = |k: usize| -> &Tensor {
+                    match node.outputs.get(k) {
+                        Some(&t) => &self.acts[t],
+                        None => self.ph(k),
+                    }
+                };
+                self.d.push(gpu.dispatch(
+                    &TO_HEADS,
+                    &[],
+                    &[
+                        &u,
+                        &x.buffer,
+                        &out(0).buffer,
+                        &out(1).buffer,
+                        &out(2).buffer,
+                    ],
+                    gpu.groups_1d(&TO_HEADS, p.packed_len()),
+                )?);
+            }
+            Op::FromHeads => {
+                let p = self.heads_params(node, 1);
+                let u = gpu.uniform("from_heads", &p)?;
+                self.d.push(gpu.dispatch(
+                    &FROM_HEADS,
+                    &[],
+                    &[
+                        &u,
+                        &x.buffer,
+                        &self.ph(0).buffer,
+                        &self.ph(0).buffer,
+                        &y.buffer,
+                    ],
+                    gpu.groups_1d(&FROM_HEADS, p.packed_len()),
+                )?);
+            }
+            Op::Matmul { trans_b } => {
+                let (count, m, k) = self.heads_dims(node.in_shape);
+                let n = node.out_shape.last();
+                let b = &self.acts[node.inputs[1]];
+                self.d.push(matmul_batched(
+                    gpu,
+                    count,
+                    (m, n, k),
+                    (false, *trans_b),
+                    [&x.buffer, &b.buffer, &y.buffer],
+                )?);
+            }
+            Op::Softmax { scale, causal } => {
+                let u = gpu.uniform("softmax", &self.softmax_params(node, *scale, *causal))?;
+                self.d.push(gpu.dispatch(
+                    &SOFTMAX_FORWARD,
+                    &[],
+                    &[&u, &x.buffer, &y.buffer],
+                    gpu.groups_1d(&SOFTMAX_FORWARD, self.rows(node.in_shape)),
+                )?);
+            }
+        }
+        Ok(())
+    }
+
+    /// The heads layout of a `to_heads` or `from_heads` node.
+    fn heads_params(&self, node: &Node, parts: usize) -> HeadsParams {
+        let heads = match node.op {
+            Op::ToHeads { .. } => self.graph.tensors[node.outputs[0]].shape,
+            _ => node.in_shape,
+        };
+        match heads {
+            Shape::Heads { heads, len, dim } => {
+                HeadsParams::new(self.batch, len, heads, dim, parts)
+            }
+            _ => unreachable!("checked by the graph: heads on one side"),
+        }
+    }
+
+    /// (products, rows, inner size) of a batched product whose first factor is `shape`.
+    fn heads_dims(&self, shape: Shape) -> (usize, usize, usize) {
+        match shape {
+            Shape::Heads { heads, len, dim } => (self.batch * heads, len, dim),
+            other => (self.batch, other.rows(), other.last()),
+        }
+    }
+
+    fn softmax_params(&self, node: &Node, scale: f64, causal: bool) -> SoftmaxParams {
+        let width = node.in_shape.last();
+        let seq = node.in_shape.rows().min(width).max(1);
+        SoftmaxParams::new(self.rows(node.in_shape), width, scale, causal, seq)
+    }
+
+    /// Planted forward faults on the output of the node that ends a faulted layer.
+    fn forward_faults(&mut self, node: &Node) -> Result<()> {
+        let last = self
+            .graph
+            .layer_output(node.layer)
+            .is_some_and(|n| n.index == node.index);
+        if !last {
+            return Ok(());
+        }
+        let y = &self.acts[node.output()];
+        for f in self.opt.faults.iter().filter(|f| f.layer == node.layer) {
+            match f.kind {
+                FaultKind::CorruptOutput => self.d.push(scale(self.gpu, y, f.factor as f32)?),
+                FaultKind::MixBatch => self.d.push(mix_rows(
+                    self.gpu,
+                    y,
+                    self.batch,
+                    node.output_len(),
+                    f.factor as f32,
+                )?),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The loss of the output (and, in training, its gradient).
+    fn loss(&mut self, targets: &Tensor, layout: &StatsLayout, stats: &Tensor) -> Result<()> {
+        let gpu = self.gpu;
+        let graph = self.graph;
+        let ph = &self.net.placeholders;
+        let classes = graph.output_width();
+        let class_weights = match &self.opt.loss.class_weights {
+            Some(w) => {
+                if w.len() != classes {
+                    return Err(Error::OutputShape {
+                        message: format!(
+                            "loss.class_weights has {} entries for {} classes",
+                            w.len(),
+                            classes
+                        ),
+                    });
+                }
+                Some(gpu.tensor_from(
+                    "loss.class_weights",
+                    &w.iter().map(|&v| v as f32).collect::<Vec<_>>(),
+                )?)
+            }
+            None => None,
+        };
+        let logits = &self.acts[graph.output];
+        let dlogits = self.grads[graph.output]
+            .as_ref()
+            .expect("the output's gradient is always allocated");
+        let u = gpu.uniform(
+            "loss",
+            &LossParams {
+                batch: (self.batch * graph.predictions()) as u32,
+                width: classes as u32,
+                out_slot: layout.loss as u32,
+                _pad0: 0,
+                gamma: self.opt.loss.gamma as f32,
+                alpha: self.opt.loss.alpha as f32,
+                _pad1: [0.0; 2],
+            },
+        )?;
+        let (loss_kernel, loss_constants) =
+            kernels::loss_kernel(self.opt.loss.name, class_weights.is_some());
+        self.d.push(
+            gpu.dispatch(
+                loss_kernel,
+                &loss_constants,
+                &[
+                    &u,
+                    &logits.buffer,
+                    &targets.buffer,
+                    &class_weights.as_ref().unwrap_or(&ph[0]).buffer,
+                    &dlogits.buffer,
+                    &stats.buffer,
+                ],
+                [1, 1, 1],
+            )?
+            .labeled("loss"),
+        );
+        self.written[graph.output] += 1;
+        Ok(())
+    }
+
+    /// The gradient of tensor `t` this node's backward writes, or `None` when `t` needs none.
+    fn sink(&mut self, t: TensorId) -> Result<Option<Sink>> {
+        let Some(g) = self.grads[t].clone() else {
+            return Ok(None);
+        };
+        self.written[t] += 1;
+        if self.written[t] == 1 {
+            return Ok(Some(Sink {
+                write: g,
+                add_to: None,
+            }));
+        }
+        let need = g.len;
+        if self.scratch.as_ref().is_none_or(|s| s.len < need) {
+            self.scratch = Some(self.gpu.tensor(
+                "grad.scratch (contributions)",
+                need,
+                TensorUsage::Storage,
+            )?);
+        }
+        Ok(Some(Sink {
+            write: self.scratch.clone().expect("made above"),
+            add_to: Some(g),
+        }))
+    }
+
+    /// Adds a sink's scratch contribution to its gradient, when it has one.
+    fn settle(&mut self, sink: Sink, n: usize) -> Result<()> {
+        if let Some(g) = sink.add_to {
+            self.d.push(accumulate(self.gpu, &sink.write, &g, n)?);
+        }
+        Ok(())
+    }
+
+    /// dL/dt += dy, for an op through which the gradient passes unchanged (an addition): the
+    /// gradient's buffer becomes dy's when dy is t's only contribution, else dy is copied or
+    /// added.
+    fn pass(&mut self, t: TensorId, dy: &Tensor) -> Result<()> {
+        if self.grads[t].is_none() {
+            return Ok(());
+        }
+        let uses = self.graph.tensors[t].consumers.len();
+        if uses == 1 {
+            self.written[t] += 1;
+            let mut alias = dy.clone();
+            alias.name = format!("grad.{}", self.acts[t].name);
+            self.grads[t] = Some(alias);
+            return Ok(());
+        }
+        let g = self.grads[t].clone().expect("checked above");
+        self.written[t] += 1;
+        if self.written[t] == 1 {
+            self.d.push(identity(self.gpu, Direction::Forward, dy, &g)?);
+        } else {
+            self.d.push(accumulate(self.gpu, dy, &g, g.len)?);
+        }
+        Ok(())
+    }
+
+    fn backward(&mut self, node: &Node) -> Result<()> {
+        let gpu = self.gpu;
+        let batch = self.batch;
+        let i = node.input();
+        let x = self.acts[i].clone();
+        let y = self.acts[node.output()].clone();
+        let dy = self.grads[node.output()]
+            .clone()
+            .expect("every output of a trained node has a gradient");
+        match &node.op {
+            Op::Conv2d { .. } => {
+                let conv = node
+                    .op
+                    .conv(node.in_shape.image().expect("conv2d takes an image"), batch)
+                    .expect("a conv2d op");
+                let params = Conv2dParams::of(&conv).expect("checked by the graph");
+                let u = gpu.uniform("conv2d", &params)?;
+                let (pw, pb) = (node.params[0], node.params[1]);
+                let w = self.param(node, 0);
+                self.d.extend(super::conv::weight_gradient(
+                    gpu,
+                    &self.param_grads[pw].name,
+                    &params,
+                    &u,
+                    [
+                        &x.buffer,
+                        &dy.buffer,
+                        &self.param_grads[pw].buffer,
+                        &self.param_grads[pb].buffer,
+                    ],
+                )?);
+                if let Some(sink) = self.sink(i)? {
+                    self.d.push(gpu.dispatch(
+                        &CONV2D_BACKWARD_INPUT,
+                        &params.constants(),
+                        &[&u, &dy.buffer, &w.buffer, &sink.write.buffer],
+                        gpu.groups_1d(&CONV2D_BACKWARD_INPUT, params.backward_input_invocations()),
+                    )?);
+                    self.settle(sink, x.len)?;
+                }
+            }
+            Op::Pool2d { .. } | Op::GlobalAvgPool => {
+                if let Some(sink) = self.sink(i)? {
+                    let pool = node
+                        .op
+                        .pool(
+                            node.in_shape.image().expect("pooling takes an image"),
+                            batch,
+                        )
+                        .expect("a pooling op");
+                    let u = gpu.uniform(
+                        "pool2d",
+                        &Pool2dParams::of(&pool).expect("checked by the graph"),
+                    )?;
+                    let argmax = self.saved[node.index].first().unwrap_or(self.ph(0));
+                    self.d.push(gpu.dispatch(
+                        &POOL2D_BACKWARD,
+                        &Pool2dParams::constants(pool.kind),
+                        &[&u, &dy.buffer, &argmax.buffer, &sink.write.buffer],
+                        gpu.groups_1d(&POOL2D_BACKWARD, x.len),
+                    )?);
+                    self.settle(sink, x.len)?;
+                }
+            }
+            Op::Flatten => {
+                if let Some(sink) = self.sink(i)? {
+                    self.d.push(identity(
+                        gpu,
+                        Direction::Backward(&x, &y),
+                        &dy,
+                        &sink.write,
+                    )?);
+                    self.settle(sink, x.len)?;
+                }
+            }
+            Op::Linear { input, output } => {
+                let rows = self.rows(node.in_shape);
+                let (pw, pb) = (node.params[0], node.params[1]);
+                // dW[out, in] = dYᵀ · X
+                self.d.push(matmul(
+                    gpu,
+                    (*output, *input, rows),
+                    (true, false, false),
+                    &dy.buffer,
+                    &x.buffer,
+                    &x.buffer,
+                    &self.param_grads[pw].buffer,
+                )?);
+                self.d.extend(column_sums(
+                    gpu,
+                    &self.param_grads[pb].name,
+                    (rows, *output),
+                    &dy.buffer,
+                    &self.param_grads[pb].buffer,
+                )?);
+                if let Some(sink) = self.sink(i)? {
+                    // dX[rows, in] = dY · W
+                    self.d.push(matmul(
+                        gpu,
+                        (rows, *input, *output),
+                        (false, false, false),
+                        &dy.buffer,
+                        &self.param(node, 0).buffer,
+                        &dy.buffer,
+                        &sink.write.buffer,
+                    )?);
+                    self.settle(sink, x.len)?;
+                }
+            }
+            Op::Activation { kind, slope } => {
+                if let Some(sink) = self.sink(i)? {
+                    let u = gpu.uniform(
+                        "activation",
+                        &ActivationParams {
+                            n: x.len as u32,
+                            slope: *slope as f32,
+                            _pad: [0; 2],
+                        },
+                    )?;
+                    let (_, backward, constants) = activation_kernels(*kind);
+                    self.d.push(gpu.dispatch(
+                        backward,
+                        &constants,
+                        &[&u, &x.buffer, &y.buffer, &dy.buffer, &sink.write.buffer],
+                        gpu.groups_1d(backward, x.len),
+                    )?);
+                    self.settle(sink, x.len)?;
+                }
+            }
+            Op::BatchNorm { eps, momentum } => {
+                let saved = &self.saved[node.index];
+                let (mean, invstd) = (saved[0].clone(), saved[1].clone());
+                let u = gpu.uniform(
+                    "batchnorm",
+                    &BatchNormParams::new(batch, node.out_shape, *eps, *momentum),
+                )?;
+                // A first-layer batch norm still needs somewhere to write dx.
+                let sink = match self.sink(i)? {
+                    Some(s) => s,
+                    None => Sink {
+                        write: gpu.tensor("grad.scratch", x.len, TensorUsage::Storage)?,
+                        add_to: None,
+                    },
+                };
+                let (pg, pb) = (node.params[0], node.params[1]);
+                self.d.push(gpu.dispatch(
+                    &BATCHNORM_BACKWARD,
+                    &[],
+                    &[
+                        &u,
+                        &x.buffer,
+                        &self.param(node, 0).buffer,
+                        &mean.buffer,
+                        &invstd.buffer,
+                        &dy.buffer,
+                        &sink.write.buffer,
+                        &self.param_grads[pg].buffer,
+                        &self.param_grads[pb].buffer,
+                    ],
+                    [(node.out_shape.features() as u32).div_ceil(64), 1, 1],
+                )?);
+                self.settle(sink, x.len)?;
+            }
+            Op::Dropout { rate } => {
+                if let Some(sink) = self.sink(i)? {
+                    self.d.push(dropout(
+                        gpu,
+                        self.net,
+                        node.index,
+                        *rate,
+                        &dy.buffer,
+                        &sink.write.buffer,
+                        x.len,
+                    )?);
+                    self.settle(sink, x.len)?;
+                }
+            }
+            Op::Add => {
+                for &t in &node.inputs {
+                    self.pass(t, &dy)?;
+                }
+            }
+            Op::LayerNorm { eps, affine } => {
+                let rows = self.rows(node.in_shape);
+                let width = node.in_shape.last();
+                let u = gpu.uniform(
+                    "layer_norm",
+                    &LayerNormParams::new(rows, width, *eps, *affine),
+                )?;
+                let saved = &self.saved[node.index];
+                let (mean, invstd) = (saved[0].clone(), saved[1].clone());
+                let gamma = if *affine {
+                    self.param(node, 0)
+                } else {
+                    self.ph(0)
+                };
+                // dy·x̂ per value, summed over the rows into dγ.
+                let dyxhat = gpu.tensor(
+                    &format!("{}.dy_xhat", node.name),
+                    x.len,
+                    TensorUsage::Storage,
+                )?;
+                let sink = match self.sink(i)? {
+                    Some(s) => s,
+                    None => Sink {
+                        write: gpu.tensor("grad.scratch", x.len, TensorUsage::Storage)?,
+                        add_to: None,
+                    },
+                };
+                self.d.push(gpu.dispatch(
+                    &LAYER_NORM_BACKWARD,
+                    &[],
+                    &[
+                        &u,
+                        &x.buffer,
+                        &gamma.buffer,
+                        &mean.buffer,
+                        &invstd.buffer,
+                        &dy.buffer,
+                        &sink.write.buffer,
+                        &dyxhat.buffer,
+                    ],
+                    gpu.groups_1d(&LAYER_NORM_BACKWARD, rows),
+                )?);
+                self.settle(sink, x.len)?;
+                if *affine {
+                    let (pg, pb) = (node.params[0], node.params[1]);
+                    self.d.extend(column_sums(
+                        gpu,
+                        &self.param_grads[pg].name,
+                        (rows, width),
+                        &dyxhat.buffer,
+                        &self.param_grads[pg].buffer,
+                    )?);
+                    self.d.extend(column_sums(
+                        gpu,
+                        &self.param_grads[pb].name,
+                        (rows, width),
+                        &dy.buffer,
+                        &self.param_grads[pb].buffer,
+                    )?);
+                }
+            }
+            Op::Embedding { vocab, dim } => {
+                // A stable counting sort of the batch's tokens, then one sum per table entry
+                // over its tokens' rows in order: no atomics, the same sums on every run.
+                let rows = batch * node.in_shape.len();
+                let u = gpu.uniform("embedding", &EmbeddingParams::new(rows, *dim, *vocab))?;
+                let order =
+                    gpu.tensor(&format!("{}.order", node.name), rows, TensorUsage::Storage)?;
+                let sorted =
+                    gpu.tensor(&format!("{}.sorted", node.name), rows, TensorUsage::Storage)?;
+                let pw = node.params[0];
+                self.d.push(gpu.dispatch(
+                    &EMBEDDING_SORT,
+                    &[],
+                    &[&u, &x.buffer, &order.buffer, &sorted.buffer],
+                    gpu.groups_1d(&EMBEDDING_SORT, rows),
+                )?);
+                self.d.push(gpu.dispatch(
+                    &EMBEDDING_BACKWARD,
+                    &[],
+                    &[
+                        &u,
+                        &sorted.buffer,
+                        &order.buffer,
+                        &dy.buffer,
+                        &self.param_grads[pw].buffer,
+                    ],
+                    gpu.groups_1d(&EMBEDDING_BACKWARD, vocab * dim),
+                )?);
+            }
+            Op::Position { max_len } => {
+                // dP[t] = Σ_batch dY[·, t] for the positions used; the rest of the table gets
+                // no gradient (its zeros are written once, here).
+                let period = node.in_shape.len();
+                let pw = node.params[0];
+                let table = max_len * node.in_shape.last();
+                if period < table {
+                    gpu.write(&self.param_grads[pw].buffer, &vec![0.0f32; table]);
+                }
+                self.d.extend(column_sums(
+                    gpu,
+                    &self.param_grads[pw].name,
+                    (batch, period),
+                    &dy.buffer,
+                    &self.param_grads[pw].buffer,
+                )?);
+                self.pass(i, &dy)?;
+            }
+            Op::ToHeads { parts, .. } => {
+                if let Some(sink) = self.sink(i)? {
+                    let p = self.heads_params(node, *parts);
+                    let u = gpu.uniform("from_heads", &p)?;
+                    let grad = |k: usize| -> Tensor {
+                        match node.outputs.get(k) {
+                            Some(&t) => self.grads[t].clone().expect("outputs have gradients"),
+                            None => self.ph(0).clone(),
+                        }
+                    };
+                    let (g0, g1, g2) = (grad(0), grad(1), grad(2));
+                    self.d.push(gpu.dispatch(
+                        &FROM_HEADS,
+                        &[],
+                        &[&u, &g0.buffer, &g1.buffer, &g2.buffer, &sink.write.buffer],
+                        gpu.groups_1d(&FROM_HEADS, p.packed_len()),
+                    )?);
+                    self.settle(sink, x.len)?;
+                }
+            }
+            Op::FromHeads => {
+                if let Some(sink) = self.sink(i)? {
+                    let p = self.heads_params(node, 1);
+                    let u = gpu.uniform("to_heads", &p)?;
+                    self.d.push(gpu.dispatch(
+                        &TO_HEADS,
+                        &[],
+                        &[
+                            &u,
+                            &dy.buffer,
+                            &sink.write.buffer,
+                            &self.ph(1).buffer,
+                            &self.ph(2).buffer,
+                        ],
+                        gpu.groups_1d(&TO_HEADS, p.packed_len()),
+                    )?);
+                    self.settle(sink, x.len)?;
+                }
+            }
+            Op::Matmul { trans_b } => {
+                let (count, m, k) = self.heads_dims(node.in_shape);
+                let n = node.out_shape.last();
+                let b = self.acts[node.inputs[1]].clone();
+                // C = A·Bᵀ: dA = dC·B, dB = dCᵀ·A.  C = A·B: dA = dC·Bᵀ, dB = Aᵀ·dC.
+                if let Some(sink) = self.sink(i)? {
+                    self.d.push(matmul_batched(
+                        gpu,
+                        count,
+                        (m, k, n),
+                        (false, !*trans_b),
+                        [&dy.buffer, &b.buffer, &sink.write.buffer],
+                    )?);
+                    self.settle(sink, x.len)?;
+                }
+                if let Some(sink) = self.sink(node.inputs[1])? {
+                    let d = if *trans_b {
+                        matmul_batched(
+                            gpu,
+                            count,
+                            (n, k, m),
+                            (true, false),
+                            [&dy.buffer, &x.buffer, &sink.write.buffer],
+                        )?
+                    } else {
+                        matmul_batched(
+                            gpu,
+                            count,
+                            (k, n, m),
+                            (true, false),
+                            [&x.buffer, &dy.buffer, &sink.write.buffer],
+                        )?
+                    };
+                    self.d.push(d);
+                    self.settle(sink, b.len)?;
+                }
+            }
+            Op::Softmax { scale, causal } => {
+                if let Some(sink) = self.sink(i)? {
+                    let u = gpu.uniform("softmax", &self.softmax_params(node, *scale, *causal))?;
+                    self.d.push(gpu.dispatch(
+                        &SOFTMAX_BACKWARD,
+                        &[],
+                        &[&u, &y.buffer, &dy.buffer, &sink.write.buffer],
+                        gpu.groups_1d(&SOFTMAX_BACKWARD, self.rows(node.in_shape)),
+                    )?);
+                    self.settle(sink, x.len)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Planted gradient faults on the parameters of a faulted layer's nodes.
+    fn gradient_faults(&mut self, node: &Node) -> Result<()> {
+        if node.params.is_empty() {
+            return Ok(());
+        }
+        for f in self.opt.faults.iter().filter(|f| f.layer == node.layer) {
+            if let Some(factor) = f.gradient_factor() {
+                for &p in &node.params {
+                    self.d.push(scale(self.gpu, &self.param_grads[p], factor)?);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The statistics reductions before the update, the optimizer, and the update statistics.
+    fn statistics_and_update(
+        &mut self,
+        layout: &StatsLayout,
+        stats: &Tensor,
+        deltas: &[Tensor],
+        full: bool,
+    ) -> Result<()> {
+        let gpu = self.gpu;
+        let net = self.net;
+        let opt = self.opt;
+        let nparams = net.params.len();
+        let ph = &net.placeholders;
+        // Statistics before the update, all in one set of reductions.
+        let mut before = Vec::new();
+        let acts: Vec<&Tensor> = (0..self.acts.len())
+            .filter(|&t| t != self.graph.input)
+            .map(|t| &self.acts[t])
+            .collect();
+        for (base, tensors) in [
+            (layout.grads, self.param_grads.iter().collect::<Vec<_>>()),
+            (layout.weights, net.params.iter().collect::<Vec<_>>()),
+            (layout.acts, acts),
+        ] {
+            if let Some(base) = base {
+                before.extend(
+                    tensors
+                        .into_iter()
+                        .enumerate()
+                        .map(|(k, t)| (t, base + k * REDUCE_WIDTH)),
+                );
+            }
+        }
+        let start = self.d.len();
+        self.d.extend(reduce_all(gpu, &before, stats)?);
+        if full {
+            // Untracked: the gradients alone, when clipping needs their norms.
+            let grads_only: Vec<(&Tensor, usize)> = match layout.grads {
+                Some(base) if opt.clip_norm > 0.0 => self
+                    .param_grads
+                    .iter()
+                    .enumerate()
+                    .map(|(k, g)| (g, base + k * REDUCE_WIDTH))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let swap = reduce_all(gpu, &grads_only, stats)?;
+            self.untracked_swaps.push((start..self.d.len(), swap));
+        }
+
+        // Optimizer.
+        for (k, info) in net.infos.iter().enumerate() {
+            let skipped = opt
+                .faults
+                .iter()
+                .any(|f| f.layer == info.layer && f.kind == FaultKind::SkipUpdate);
+            if skipped {
+                continue;
+            }
+            let params = OptimizerParams {
+                n: info.len() as u32,
+                clip_first: layout.grads.map_or(0, |b| b + 1) as u32,
+                clip_count: if opt.clip_norm > 0.0 {
+                    nparams as u32
+                } else {
+                    0
+                },
+                clip_stride: REDUCE_WIDTH as u32,
+                momentum: opt.momentum as f32,
+                beta1: opt.beta1 as f32,
+                beta2: opt.beta2 as f32,
+                eps: opt.eps as f32,
+                l2: if info.regularized() {
+                    opt.l2 as f32
+                } else {
+                    0.0
+                },
+                weight_decay: if info.regularized() {
+                    opt.weight_decay as f32
+                } else {
+                    0.0
+                },
+                clip_norm: opt.clip_norm as f32,
+                clip_value: opt.clip_value as f32,
+                write_delta: 0,
+                _pad: [0; 3],
+            };
+            let m = net.m[k].as_ref().unwrap_or(&ph[0]);
+            let v = net.v[k].as_ref().unwrap_or(&ph[1]);
+            let delta = deltas.get(k).unwrap_or(&ph[2]);
+            let param_grads = &self.param_grads;
+            let update = |write_delta: bool| -> Result<Dispatch> {
+                let u = gpu.uniform(
+                    "optimizer",
+                    &OptimizerParams {
+                        write_delta: write_delta as u32,
+                        ..params
+                    },
+                )?;
+                Ok(gpu
+                    .dispatch(
+                        &OPTIMIZER,
+                        &[("OPT", opt.optimizer.code() as f64)],
+                        &[
+                            &u,
+                            &net.step,
+                            &net.params[k].buffer,
+                            &param_grads[k].buffer,
+                            &m.buffer,
+                            &v.buffer,
+                            &delta.buffer,
+                            &stats.buffer,
+                        ],
+                        gpu.groups_1d(&OPTIMIZER, info.len()),
+                    )?
+                    .labeled(format!("update {}", info.name)))
+            };
+            let tracked = update(full)?;
+            self.d.push(tracked);
+            if full {
+                let plain = update(false)?;
+                self.untracked_swaps
+                    .push((self.d.len() - 1..self.d.len(), vec![plain]));
+            }
+        }
+        if let Some(base) = layout.updates {
+            let updates: Vec<(&Tensor, usize)> = deltas
+                .iter()
+                .enumerate()
+                .map(|(k, u)| (u, base + k * REDUCE_WIDTH))
+                .collect();
+            let start = self.d.len();
+            self.d.extend(reduce_all(gpu, &updates, stats)?);
+            self.untracked_swaps.push((start..self.d.len(), Vec::new()));
+        }
+        Ok(())
+    }
+}
+
+/// Which pass of the identity a [`identity`] dispatch computes: backward also binds the
+/// layer's input and output, as every activation backward does.
+enum Direction<'t> {
+    Forward,
+    Backward(&'t Tensor, &'t Tensor),
+}
+
+/// `dst` ← `src` through the identity activation's kernels: flatten's forward and backward
+/// (NCHW images are already the vectors flatten gives, but each layer owns its buffers), and
+/// a gradient copied to a tensor with several readers.
+fn identity(gpu: &Gpu, direction: Direction, src: &Tensor, dst: &Tensor) -> Result<Dispatch> {
+    let (forward, backward, constants) = activation_kernels(crate::ops::Activation::Identity);
+    let u = gpu.uniform(
+        "activation",
+        &ActivationParams {
+            n: src.len as u32,
+            slope: 0.0,
+            _pad: [0; 2],
+        },
+    )?;
+    match direction {
+        Direction::Forward => gpu.dispatch(
+            forward,
+            &constants,
+            &[&u, &src.buffer, &dst.buffer],
+            gpu.groups_1d(forward, src.len),
+        ),
+        Direction::Backward(x, y) => gpu.dispatch(
+            backward,
+            &constants,
+            &[&u, &x.buffer, &y.buffer, &src.buffer, &dst.buffer],
+            gpu.groups_1d(backward, src.len),
+        ),
+    }
+}
+
+/// `dst[..n] += src[..n]`: a later gradient contribution added to a tensor's gradient.
+fn accumulate(gpu: &Gpu, src: &Tensor, dst: &Tensor, n: usize) -> Result<Dispatch> {
+    let u = gpu.uniform(
+        "accumulate",
+        &ScaleParams {
+            n: n as u32,
+            factor: 1.0,
+            _pad: [0; 2],
+        },
+    )?;
+    Ok(gpu
+        .dispatch(
+            &ACCUMULATE,
+            &[],
+            &[&u, &src.buffer, &dst.buffer],
+            gpu.groups_1d(&ACCUMULATE, n),
+        )?
+        .labeled(format!("accumulate {}", dst.name)))
+}
+
+/// y[b, ·] += factor · y[0, ·] for b > 0 (a planted batch-mixing fault).
+fn mix_rows(gpu: &Gpu, y: &Tensor, rows: usize, cols: usize, factor: f32) -> Result<Dispatch> {
+    let u = gpu.uniform(
+        "mix_rows",
+        &MixRowsParams {
+            rows: rows as u32,
+            cols: cols as u32,
+            factor,
+            _pad: 0,
+        },
+    )?;
+    Ok(gpu
+        .dispatch(
+            &MIX_ROWS,
+            &[],
+            &[&u, &y.buffer],
+            gpu.groups_1d(&MIX_ROWS, rows.saturating_sub(1) * cols),
+        )?
+        .labeled(format!("fault on {}", y.name)))
+}
+
+/// x ← x · factor (planted faults).
+fn scale(gpu: &Gpu, x: &Tensor, factor: f32) -> Result<Dispatch> {
+    let u = gpu.uniform(
+        "scale",
+        &ScaleParams {
+            n: x.len as u32,
+            factor,
+            _pad: [0; 2],
+        },
+    )?;
+    Ok(gpu
+        .dispatch(&SCALE, &[], &[&u, &x.buffer], gpu.groups_1d(&SCALE, x.len))?
+        .labeled(format!("fault on {}", x.name)))
+}
+
+/// Dropout of `n` values with the mask of stream `layer` (the node's index: a layer list's
+/// layer index).
+fn dropout(
+    gpu: &Gpu,
+    net: &DeviceNetwork,
+    layer: usize,
+    rate: f64,
+    src: &wgpu::Buffer,
+    dst: &wgpu::Buffer,
+    n: usize,
+) -> Result<Dispatch> {
+    let u = gpu.uniform(
+        "dropout",
+        &DropoutParams {
+            n: n as u32,
+            layer: layer as u32,
+            rate: rate as f32,
+            _pad: 0,
+        },
+    )?;
+    gpu.dispatch(
+        &DROPOUT,
+        &[],
+        &[&u, &net.step, src, dst],
+        gpu.groups_1d(&DROPOUT, n),
+    )
+}
