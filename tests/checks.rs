@@ -96,6 +96,22 @@ fn each_broken_config_is_caught_by_its_intended_check_with_its_fix() {
             "dropout_bn",
             "move dropout after the last batch norm",
         ),
+        ("missing_causal_mask", "batch_independence", "causal: true"),
+        (
+            "attention_entropy_collapse",
+            "attention_entropy",
+            "lower the learning rate",
+        ),
+        (
+            "residual_growth",
+            "residual_growth",
+            "normalize inside each block",
+        ),
+        (
+            "embedding_too_large",
+            "initial_loss",
+            "initialize the embedding smaller",
+        ),
     ];
     let mut seen = std::collections::BTreeSet::new();
     for (file, check, fix) in cases {

@@ -3,7 +3,10 @@
 //! them). Each example's input is perturbed in turn and every other example's logits must stay
 //! bit for bit the same. Runs in evaluation mode by default, where nothing mixes examples legitimately;
 //! with `train_mode: true` it runs the training-mode forward pass, where batch norm mixes
-//! examples by design (and is reported as such).
+//! examples by design (and is reported as such). A model that predicts every next token of a
+//! sequence must also be causal: perturbing token t of an example changes none of its positions
+//! before t, in any sequence tensor; a leak fails and names the first tensor and layer that
+//! sees the future.
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -76,10 +79,16 @@ impl Check for BatchIndependence {
         let mut first_j = None;
         let original = data.x.clone();
         let xw = data.x_width;
+        // Token ids are perturbed to other valid ids; features by scaling and shifting.
+        let vocab = data.sequence.map(|s| s.vocab);
+        let perturb = |v: f32| match vocab {
+            Some(vocab) => ((v as usize + 1) % vocab.max(1)) as f32,
+            None => v * 2.0 + 1.0,
+        };
         for j in 0..n {
             data.x.copy_from_slice(&original);
             for v in &mut data.x[j * xw..(j + 1) * xw] {
-                *v = *v * 2.0 + 1.0;
+                *v = perturb(*v);
             }
             device_data.write_features(ctx.gpu, &data.x)?;
             let after = logits()?;
@@ -92,6 +101,25 @@ impl Check for BatchIndependence {
                 }
             }
         }
+        // Causality: a model that predicts every next token may not see it. Perturbing token t
+        // must change no position before t in any sequence tensor.
+        let leak = if trainer.model.predictions() > 1 && vocab.is_some() {
+            data.x.copy_from_slice(&original);
+            device_data.write_features(ctx.gpu, &data.x)?;
+            causality(
+                ctx.gpu,
+                &trainer.model,
+                &plan,
+                &trainer.net,
+                &idx,
+                &step,
+                &device_data,
+                &mut data.x,
+                &perturb,
+            )?
+        } else {
+            None
+        };
         let j = first_j.unwrap_or(0);
         let bn = ctx
             .model
@@ -102,7 +130,11 @@ impl Check for BatchIndependence {
             Self::NAME,
             Self::SECTION,
             Verdict::Pass,
-            "other examples whose outputs changed",
+            if leak.is_some() {
+                "other examples and earlier positions whose outputs changed"
+            } else {
+                "other examples whose outputs changed"
+            },
         )
         .measured(changed.len() as f64)
         .threshold("0")
@@ -116,8 +148,18 @@ impl Check for BatchIndependence {
             }
         ))
         .details(
-            json!({"changed_examples": changed, "first_perturbed_example_that_leaked": first_j}),
+            json!({"changed_examples": changed, "first_perturbed_example_that_leaked": first_j, "causal_leak": leak.as_ref().map(|l| json!({"position": l.position, "tensor": l.tensor, "layer": l.layer, "path": l.path, "earliest_changed_position": l.earliest}))}),
         );
+        if let Some(l) = &leak {
+            return Ok(Finding { verdict: Verdict::Fail, ..f }
+                .measured((changed.len() + l.position - l.earliest) as f64)
+                .margin(-((changed.len() + l.position - l.earliest) as f64))
+                .message(format!(
+                    "the model sees the future: changing token {} changes position {} of {} (layer {}, {}), so next-token predictions can read their own answer",
+                    l.position, l.earliest, l.tensor, l.layer, l.path
+                ))
+                .fix("mask attention to later positions (`{attention: {heads: …, causal: true}}`), and mix positions only through causal layers"));
+        }
         Ok(if changed.is_empty() {
             f.message(if bn && !p.train_mode {
                 "no example's outputs depend on another's (evaluation mode; training-mode batch norm mixes by design)".to_string()
@@ -134,4 +176,78 @@ impl Check for BatchIndependence {
                 .fix("some layer mixes examples across the batch: look for a reshape, transpose or reduction over the batch dimension")
         })
     }
+}
+
+/// The first sequence tensor (in the graph's order) whose values at positions before a
+/// perturbed token changed.
+struct Leak {
+    /// The perturbed position.
+    position: usize,
+    /// The earliest position that changed.
+    earliest: usize,
+    tensor: String,
+    /// The layer that writes the tensor (`2.1`) and where the config declares it.
+    layer: String,
+    path: String,
+}
+
+/// Perturbs token t of the first example, for t at a quarter, half and the end of the context,
+/// and returns the first sequence tensor whose positions before t changed.
+#[allow(clippy::too_many_arguments)]
+fn causality(
+    gpu: &crate::gpu::Gpu,
+    model: &crate::graph::Graph,
+    plan: &BatchPlan,
+    net: &crate::train::DeviceNetwork,
+    idx: &[u32],
+    step: &crate::kernels::StepUniform,
+    device_data: &DeviceData,
+    x: &mut [f32],
+    perturb: &dyn Fn(f32) -> f32,
+) -> Result<Option<Leak>> {
+    use crate::graph::Shape;
+    let seqs: Vec<(usize, usize, usize)> = model
+        .activations()
+        .into_iter()
+        .filter_map(|t| match model.tensors[t].shape {
+            Shape::Seq { len, width } => Some((t, len, width)),
+            _ => None,
+        })
+        .collect();
+    let context = model.input_shape().len();
+    let read = || -> Result<Vec<Vec<f32>>> {
+        plan.run(gpu, net, idx, step)?;
+        seqs.iter()
+            .map(|&(t, _, _)| gpu.read::<f32>(&plan.acts[t]))
+            .collect()
+    };
+    let before = read()?;
+    let mut positions = vec![context / 4, context / 2, context.saturating_sub(1)];
+    positions.retain(|&t| t > 0);
+    positions.dedup();
+    for t in positions {
+        let original = x[t];
+        x[t] = perturb(original);
+        device_data.write_features(gpu, x)?;
+        let after = read()?;
+        x[t] = original;
+        device_data.write_features(gpu, x)?;
+        for (k, &(tensor, _, width)) in seqs.iter().enumerate() {
+            // The first example's positions before t.
+            let changed = (0..t).find(|p| {
+                before[k][p * width..(p + 1) * width] != after[k][p * width..(p + 1) * width]
+            });
+            if let Some(earliest) = changed {
+                let node = &model.nodes[model.tensors[tensor].producer.expect("a node's output")];
+                return Ok(Some(Leak {
+                    position: t,
+                    earliest,
+                    tensor: model.tensors[tensor].name.clone(),
+                    layer: node.short_name().to_string(),
+                    path: node.path.clone(),
+                }));
+            }
+        }
+    }
+    Ok(None)
 }

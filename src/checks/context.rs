@@ -35,6 +35,11 @@ pub struct Observation {
     pub histograms: Vec<HistogramSnapshot>,
     /// `training.track_every` of the run (see [`Observation::sampled`]).
     pub track_every: usize,
+    /// The model's attention layers and residual blocks, and their measurements on a probe
+    /// batch at the histograms' steps and after the last step (see `snapshots`).
+    pub attention_sites: Vec<super::snapshots::AttentionSite>,
+    pub residual_sites: Vec<super::snapshots::ResidualSite>,
+    pub snapshots: Vec<super::snapshots::Snapshot>,
 }
 
 /// Steps at the start of the observation run tracked whatever `training.track_every` says: the
@@ -125,6 +130,9 @@ pub struct Context<'g> {
     observation: Option<Observation>,
     /// The network after the observation run, for checks that probe a trained model.
     trained: Option<Trainer<'g>>,
+    /// Whether the observation run takes activation histograms (a nested context that only
+    /// runs a few checks, as `grow`'s, leaves them out).
+    pub histograms: bool,
 }
 
 impl<'g> Context<'g> {
@@ -152,6 +160,7 @@ impl<'g> Context<'g> {
             observe_steps,
             observation: None,
             trained: None,
+            histograms: true,
         })
     }
 
@@ -206,21 +215,34 @@ impl<'g> Context<'g> {
         let mut records = Vec::with_capacity(self.observe_steps);
         // Activation histograms at five points of the run, each layer with fixed bins over
         // its output range at initialization (widened), so the snapshots compare.
-        let ranges = activation_ranges(self.gpu, &trainer)?;
+        let ranges = if self.histograms {
+            activation_ranges(self.gpu, &trainer)?
+        } else {
+            Vec::new()
+        };
         let marks: Vec<usize> = (0..5)
             .map(|i| i * self.observe_steps.saturating_sub(1) / 4)
             .collect();
         let mut histograms = Vec::new();
+        let attention_sites = super::snapshots::attention_sites(&self.model);
+        let residual_sites = super::snapshots::residual_sites(&self.model);
+        let probe = |trainer: &Trainer, step: usize| {
+            super::snapshots::snapshot(self.gpu, trainer, &attention_sites, &residual_sites, step)
+        };
+        let mut snapshots = Vec::new();
         for step in 0..self.observe_steps {
             if marks.contains(&step)
-                && histograms
+                && snapshots
                     .last()
-                    .is_none_or(|h: &HistogramSnapshot| h.step != step)
+                    .is_none_or(|s: &super::snapshots::Snapshot| s.step != step)
             {
-                histograms.push(HistogramSnapshot {
-                    step,
-                    layers: layer_histograms(self.gpu, &trainer, &ranges)?,
-                });
+                if self.histograms {
+                    histograms.push(HistogramSnapshot {
+                        step,
+                        layers: layer_histograms(self.gpu, &trainer, &ranges)?,
+                    });
+                }
+                snapshots.push(probe(&trainer, step)?);
             }
             let r = trainer.step_with(self.observe_steps, None)?;
             let stop = !r.loss.is_finite();
@@ -230,6 +252,9 @@ impl<'g> Context<'g> {
             }
         }
         let finite = records.iter().all(|r| r.loss.is_finite());
+        if finite {
+            snapshots.push(probe(&trainer, records.len())?);
+        }
         let activity_after = unit_activity(self.gpu, &trainer)?;
         let saturation_after = saturation(self.gpu, &trainer)?;
         let final_eval = if finite {
@@ -247,6 +272,9 @@ impl<'g> Context<'g> {
             saturation_after,
             histograms,
             track_every: trainer.track_every,
+            attention_sites,
+            residual_sites,
+            snapshots,
         };
         Ok((obs, trainer))
     }

@@ -49,6 +49,9 @@ impl Check for DataStats {
     type Params = Params;
 
     fn run(ctx: &mut Context, p: &Params) -> Result<Finding> {
+        if ctx.dataset.sequence.is_some() {
+            return tokens(ctx, p);
+        }
         let d = &ctx.dataset;
         let (n, w) = (d.n, d.x_width);
         let mut means = vec![0.0f64; w];
@@ -167,4 +170,93 @@ impl Check for DataStats {
             ))
         })
     }
+}
+
+/// Token data: ids are not features (no scale to check, and a separator at a fixed position is
+/// a constant by design). Checks what can be wrong with sequences instead: targets that are
+/// never scored, a single target token, duplicated sequences and sequences whose next tokens
+/// conflict, and vocabulary entries that never occur (embedding rows that never train).
+fn tokens(ctx: &mut Context, p: &Params) -> Result<Finding> {
+    let d = &ctx.dataset;
+    let info = d.sequence.expect("token data");
+    let (n, t) = (d.n, d.x_width);
+    let mut used = vec![false; info.vocab];
+    for &v in d.x.iter().chain(d.y.iter().filter(|v| **v >= 0.0)) {
+        if let Some(u) = used.get_mut(v as usize) {
+            *u = true;
+        }
+    }
+    let unused: Vec<usize> = (0..info.vocab).filter(|&k| !used[k]).collect();
+    let scored = d.y.iter().filter(|v| **v >= 0.0).count();
+    let mut seen: HashMap<Vec<u32>, Vec<u32>> = HashMap::new();
+    for i in 0..n {
+        let key: Vec<u32> = d.row(i).iter().map(|v| v.to_bits()).collect();
+        let next: Vec<u32> = d.y[i * t..(i + 1) * t]
+            .iter()
+            .map(|v| v.to_bits())
+            .collect();
+        seen.entry(key).or_default().extend(next);
+    }
+    let duplicates = n - seen.len();
+    let conflicting = seen
+        .values()
+        .filter(|next| next.chunks(t).any(|c| c != &next[..t]))
+        .count();
+    let dup_frac = duplicates as f64 / n.max(1) as f64;
+    let counts = d.class_counts();
+    let target_kinds = counts
+        .as_ref()
+        .map_or(0, |c| c.iter().filter(|&&k| k > 0).count());
+    let f = Finding::new(
+        DataStats::NAME,
+        DataStats::SECTION,
+        Verdict::Pass,
+        "duplicated sequences",
+    )
+    .measured(dup_frac)
+    .threshold(format!(
+        "≤ {:.0} % duplicated; targets scored, of more than one token",
+        100.0 * p.duplicates
+    ))
+    .margin(p.duplicates - dup_frac)
+    .window(format!(
+        "{n} sequences × {t} tokens, vocabulary {}",
+        info.vocab
+    ))
+    .details(json!({
+        "scored_targets": scored, "targets": n * t, "target_counts": counts,
+        "unused_tokens": unused, "duplicates": duplicates, "conflicting_duplicates": conflicting,
+    }));
+    Ok(if scored == 0 || target_kinds < 2 {
+        Finding {
+            verdict: Verdict::Fail,
+            ..f
+        }
+        .message(if scored == 0 {
+            "no target is scored: every next token is −1".to_string()
+        } else {
+            "every scored target is the same token".to_string()
+        })
+        .fix("the data carries no signal: check how the targets are made")
+    } else if dup_frac > p.duplicates {
+        Finding {
+            verdict: Verdict::Warn,
+            ..f
+        }
+        .message(format!(
+            "{duplicates} of {n} sequences are duplicates, {conflicting} with conflicting next tokens"
+        ))
+        .fix("deduplicate the sequences (a text read with a stride shorter than its context repeats its windows), or hold out a validation split to see memorization")
+    } else {
+        f.message(format!(
+            "{scored} of {} targets scored over {} distinct tokens; {duplicates} duplicated sequences{}",
+            n * t,
+            target_kinds,
+            if unused.is_empty() {
+                String::new()
+            } else {
+                format!("; {} vocabulary entries never occur", unused.len())
+            }
+        ))
+    })
 }

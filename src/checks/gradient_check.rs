@@ -18,7 +18,7 @@ use super::{grade_upper, Check, Context, Finding, ParamDoc, Section};
 use crate::error::Result;
 use crate::graph::Op;
 use crate::ops::Activation;
-use crate::reference::network::{forward, loss_and_grads, Mode, RefParams};
+use crate::reference::network::{forward, loss_value, Mode, RefParams};
 use crate::rng::SplitMix64;
 use crate::train::Instrumentation;
 
@@ -96,7 +96,7 @@ impl Check for GradientCheck {
             seed: c.seed as u32,
             step: 0,
         };
-        let loss_at = |q: &RefParams| loss_and_grads(&model, q, &x, &y, n, &c.loss, mode).loss;
+        let loss_at = |q: &RefParams| loss_value(&model, q, &x, &y, n, &c.loss, mode);
         // The inputs of nodes with kinks (ReLU's at 0, a user kernel's declared ones), and which
         // side of each kink every value of theirs is on.
         let kink_layers: Vec<(usize, Vec<f64>)> = model

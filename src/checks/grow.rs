@@ -134,6 +134,7 @@ impl Check for Grow {
                 })
                 .collect();
             let mut sub = Context::new(ctx.gpu, c, ctx.dataset.clone(), p.steps)?;
+            sub.histograms = false;
             let mut verdicts = Vec::new();
             for s in &specs {
                 let finding = s.run(&mut sub)?;

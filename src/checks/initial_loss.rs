@@ -116,14 +116,41 @@ impl Check for InitialLoss {
             .margin(p.warn - deviation.abs())
             .window("all examples, evaluation mode, regularization off")
             .details(json!({"chance": chance, "relative_deviation": deviation, "prior_entropy": prior_entropy}));
+        // Token models: the embeddings' scale reaches the logits unless a normalization sits
+        // between them.
+        let embedding_std = ctx
+            .model
+            .params
+            .iter()
+            .find(|p| {
+                matches!(
+                    ctx.model.nodes[p.node].op,
+                    crate::graph::Op::Embedding { .. }
+                )
+            })
+            .and_then(|p| match p.init {
+                crate::graph::ParamInit::Normal { std, .. } => Some(std),
+                crate::graph::ParamInit::Uniform { low, high, .. } => {
+                    Some((high - low) / 12f64.sqrt())
+                }
+                crate::graph::ParamInit::Constant(_) => None,
+            });
         Ok(match verdict {
             Verdict::Pass => f.message(format!("{loss:.4} at init, chance {chance:.4}")),
-            _ if deviation > 0.0 => f
-                .message(format!(
-                    "{loss:.4} at init is {:.0} % above chance ({chance:.4}): the initial outputs are confident",
-                    100.0 * deviation
-                ))
-                .fix("initialize the last layer smaller ({normal: {std: 0.01}} or zeros), check the init scale, normalize the inputs"),
+            _ if deviation > 0.0 => match embedding_std {
+                Some(std) if std > 0.5 => f
+                    .message(format!(
+                        "{loss:.4} at init is {:.0} % above chance ({chance:.4}): the initial outputs are confident; the embeddings start with std {std}",
+                        100.0 * deviation
+                    ))
+                    .fix("initialize the embedding smaller ({embedding: {init: {normal: {std: 0.02}}}}) or normalize before the output layer (layer_norm), and the last layer smaller ({normal: {std: 0.02}})"),
+                _ => f
+                    .message(format!(
+                        "{loss:.4} at init is {:.0} % above chance ({chance:.4}): the initial outputs are confident",
+                        100.0 * deviation
+                    ))
+                    .fix("initialize the last layer smaller ({normal: {std: 0.01}} or zeros), check the init scale, normalize the inputs"),
+            },
             _ => f
                 .message(format!("{loss:.4} at init is {:.0} % below chance ({chance:.4})", -100.0 * deviation))
                 .fix("a loss below chance before training suggests leaked labels or a loss that is not averaged correctly"),

@@ -7,8 +7,10 @@
 
 mod context;
 mod registry;
+pub mod snapshots;
 
 pub mod activation_stats;
+pub mod attention_entropy;
 pub mod batch_independence;
 pub mod batch_size;
 pub mod clipping;
@@ -28,6 +30,7 @@ pub mod numerics;
 pub mod optimizer_compare;
 pub mod overfit_small;
 pub mod regularization;
+pub mod residual_growth;
 pub mod saliency;
 pub mod smoke;
 pub mod update_ratio;

@@ -111,6 +111,8 @@ registry! {
     UpdateRatio => update_ratio::UpdateRatio,
     Numerics => numerics::Numerics,
     Saliency => saliency::Saliency,
+    AttentionEntropy => attention_entropy::AttentionEntropy,
+    ResidualGrowth => residual_growth::ResidualGrowth,
     LrRange => lr_range::LrRange,
     Clipping => clipping::Clipping,
     BatchSize => batch_size::BatchSize,

@@ -13,7 +13,9 @@ pub mod wgsl_eval;
 use crate::ops::{Activation, LossKind, OptimizerKind};
 
 /// C[m, n] = op(A)[m, k] · op(B)[k, n], row-major, with the same transpose convention as
-/// shaders/matmul.wgsl.
+/// shaders/matmul.wgsl. Each C[i, j] is Σ_k A[i, k]·B[k, j] summed in k order; the operands
+/// are first laid out as rows of k values so that the sum walks contiguous memory (the
+/// gradient check runs whole models through this thousands of times).
 pub fn matmul(
     a: &[f64],
     b: &[f64],
@@ -23,22 +25,37 @@ pub fn matmul(
     trans_a: bool,
     trans_b: bool,
 ) -> Vec<f64> {
+    // op(A) as m rows of k, op(B)ᵀ as n rows of k.
+    let rows_a: std::borrow::Cow<[f64]> = if trans_a {
+        let mut t = vec![0.0; m * k];
+        for kk in 0..k {
+            for i in 0..m {
+                t[i * k + kk] = a[kk * m + i];
+            }
+        }
+        t.into()
+    } else {
+        a[..m * k].into()
+    };
+    let rows_b: std::borrow::Cow<[f64]> = if trans_b {
+        b[..n * k].into()
+    } else {
+        let mut t = vec![0.0; n * k];
+        for kk in 0..k {
+            for j in 0..n {
+                t[j * k + kk] = b[kk * n + j];
+            }
+        }
+        t.into()
+    };
     let mut c = vec![0.0; m * n];
     for i in 0..m {
+        let ra = &rows_a[i * k..(i + 1) * k];
         for j in 0..n {
+            let rb = &rows_b[j * k..(j + 1) * k];
             let mut s = 0.0;
             for kk in 0..k {
-                let av = if trans_a {
-                    a[kk * m + i]
-                } else {
-                    a[i * k + kk]
-                };
-                let bv = if trans_b {
-                    b[j * k + kk]
-                } else {
-                    b[kk * n + j]
-                };
-                s += av * bv;
+                s += ra[kk] * rb[kk];
             }
             c[i * n + j] = s;
         }

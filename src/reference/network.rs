@@ -221,6 +221,33 @@ pub struct Gradients {
     pub trace: ForwardTrace,
 }
 
+/// The data loss of one batch (forward and loss only: what finite differences need).
+pub fn loss_value(
+    g: &Graph,
+    p: &RefParams,
+    x: &[f64],
+    targets: &[f64],
+    batch: usize,
+    loss_cfg: &LossConfig,
+    mode: Mode,
+) -> f64 {
+    let trace = forward(g, p, x, batch, mode);
+    let opts = LossOptions {
+        class_weights: loss_cfg.class_weights.clone(),
+        gamma: loss_cfg.gamma,
+        alpha: loss_cfg.alpha,
+    };
+    loss(
+        loss_cfg.name,
+        &trace.acts[g.output],
+        targets,
+        batch * g.predictions(),
+        g.output_width(),
+        &opts,
+    )
+    .loss
+}
+
 /// `acc += v` elementwise, or `acc = v` when nothing was added yet.
 fn add_into(acc: &mut Vec<f64>, v: Vec<f64>) {
     if acc.is_empty() {
