@@ -16,6 +16,7 @@ pub mod graph;
 pub mod interrupt;
 pub mod io;
 pub mod kernels;
+pub mod limits;
 pub mod model;
 pub mod ops;
 pub mod plan;

@@ -55,7 +55,7 @@ fn every_bad_config_is_refused_with_its_exact_message() {
             Some(rest) => format!("{}{rest}", rel.parent().unwrap().display()),
             None => format!("{shown}{}", expected.replace("{file}", &shown)),
         };
-        let result = std::panic::catch_unwind(|| netdx::config::check_file(rel));
+        let result = std::panic::catch_unwind(|| netdx::suite::check_file(rel));
         match result {
             Err(_) => wrong.push(format!("{shown}: PANICKED")),
             Ok(Ok(_)) => wrong.push(format!("{shown}: accepted")),
@@ -84,7 +84,7 @@ fn a_file_too_large_is_refused_before_it_is_read() {
     std::fs::create_dir_all(&dir).unwrap();
     let huge = dir.join("huge.yaml");
     std::fs::write(&huge, "a".repeat(2 << 20)).unwrap();
-    let err = netdx::config::check_file(&huge).unwrap_err();
+    let err = netdx::suite::check_file(&huge).unwrap_err();
     assert!(
         err.to_string()
             .contains("2097152 bytes is larger than a config can be"),

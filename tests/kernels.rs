@@ -104,6 +104,117 @@ fn matmul_matches_reference(gpu: &Gpu, variant: MatmulVariant) {
     }
 }
 
+/// Batched products (attention's Q·Kᵀ and P·V): z layer `i` of the launch multiplies the
+/// i-th contiguous blocks of A (m·k) and B (k·n) into the i-th block of C (m·n), for every
+/// variant, every transpose, counts 1, 2 and 7 and shapes below, at and past a register block
+/// (8), a 16-deep slice and a 64-wide tile. C has one block more than the batch, pre-filled
+/// with NaN: the batch's blocks must all be written and the extra one left bit for bit. Half
+/// the launches add a bias, which every product of the batch shares.
+#[test]
+fn batched_matmul_matches_reference_for_every_variant_transpose_and_count() {
+    let gpu = gpu_or_skip!();
+    const SHAPES: &[usize] = &[1, 3, 16, 17, 65];
+    let mut seed = 50_000;
+    for &variant in gpu.matmul_variants() {
+        let mut worst = 0.0f64;
+        for count in [1usize, 2, 7] {
+            for &m in SHAPES {
+                for &n in SHAPES {
+                    for &k in SHAPES {
+                        for flags in [
+                            (false, false, false),
+                            (false, true, true),
+                            (true, false, true),
+                            (true, true, false),
+                        ] {
+                            seed += 1;
+                            let case = BatchedCase {
+                                variant,
+                                count,
+                                shape: (m, n, k),
+                                flags,
+                            };
+                            worst = worst.max(batched_matmul_case(gpu, &case, seed));
+                        }
+                    }
+                }
+            }
+        }
+        eprintln!(
+            "batched matmul {}: worst error {worst:.2} of the tolerance",
+            variant.name()
+        );
+    }
+}
+
+/// One batched launch: `count` products of (m, n, k) with (TRANS_A, TRANS_B, HAS_BIAS).
+#[derive(Debug)]
+struct BatchedCase {
+    variant: MatmulVariant,
+    count: usize,
+    shape: (usize, usize, usize),
+    flags: (bool, bool, bool),
+}
+
+/// Runs `case` and checks it (see the test above); returns its largest error as a fraction of
+/// the tolerance.
+fn batched_matmul_case(gpu: &Gpu, case: &BatchedCase, seed: u64) -> f64 {
+    let BatchedCase {
+        variant,
+        count,
+        shape: (m, n, k),
+        flags: (ta, tb, bias),
+    } = *case;
+    let a = random(count * m * k, seed, -1.0, 1.0);
+    let b = random(count * k * n, seed + 1000, -1.0, 1.0);
+    let bb = random(n, seed + 2000, -1.0, 1.0);
+    let (ga, gb, gbias) = (t(gpu, "a", &a), t(gpu, "b", &b), t(gpu, "bias", &bb));
+    let gc = t(gpu, "c", &sentinel((count + 1) * m * n));
+    let params = MatmulParams {
+        m: m as u32,
+        n: n as u32,
+        k: k as u32,
+        _pad: 0,
+    };
+    let u = gpu.uniform("p", &params).unwrap();
+    let mut groups = variant.groups(m, n);
+    groups[2] = count as u32;
+    let constants = [
+        ("TRANS_A", flag(ta)),
+        ("TRANS_B", flag(tb)),
+        ("HAS_BIAS", flag(bias)),
+    ];
+    let buffers = [&u, &ga.buffer, &gb.buffer, &gbias.buffer, &gc.buffer];
+    let d = gpu
+        .dispatch(variant.kernel(), &constants, &buffers, groups)
+        .unwrap();
+    gpu.run(&[d]).unwrap();
+    let (wa, wb) = (widen(&a), widen(&b));
+    let mut want = r::sequence::batched_matmul(&wa, &wb, count, m, n, k, ta, tb);
+    if bias {
+        for (i, w) in want.iter_mut().enumerate() {
+            *w += bb[i % n] as f64;
+        }
+    }
+    let what = format!("batched matmul {case:?}");
+    let bits = gpu.read::<u32>(&gc).expect("read back");
+    let (inside, beyond) = bits.split_at(count * m * n);
+    let got: Vec<f32> = inside.iter().map(|&v| f32::from_bits(v)).collect();
+    let atol = 2e-6 * (k as f64).sqrt();
+    assert_close(&what, &got, &want, 1e-5, atol);
+    assert!(
+        beyond.iter().all(|&v| v == f32::NAN.to_bits()),
+        "{what}: the block past the batch was written"
+    );
+    got.iter()
+        .zip(&want)
+        .map(|(&x, &y)| {
+            let x = x as f64;
+            (x - y).abs() / (1e-5 * x.abs().max(y.abs())).max(atol)
+        })
+        .fold(0.0, f64::max)
+}
+
 #[test]
 fn column_sums_match_reference_in_one_pass_and_split() {
     let gpu = gpu_or_skip!();

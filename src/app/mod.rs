@@ -21,7 +21,7 @@ use crate::gpu::{describe_adapters, Gpu};
 /// `netdx validate FILE…`: every file is checked; the first error ends it (exit 2).
 pub fn validate_command(files: &[std::path::PathBuf]) -> Result<u8> {
     for f in files {
-        let variants = crate::config::check_file(f)?;
+        let variants = crate::suite::check_file(f)?;
         let cases = if variants > 1 {
             format!(" ({variants} variants)")
         } else {

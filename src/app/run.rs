@@ -111,8 +111,8 @@ pub fn run_source(args: &RunArgs, text: &str, path: &Path) -> Result<(u8, Option
     }
     // Everything that can be checked without a GPU, first: each variant's data and model.
     for (_, v) in &variants {
-        let data = crate::config::load_data(v, text, path)?;
-        crate::config::preflight(v, text, path, &data.train)?;
+        let data = crate::suite::load_data(v, text, path)?;
+        crate::suite::preflight(v, text, path, &data.train)?;
     }
     let shard = args
         .shard

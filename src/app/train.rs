@@ -26,8 +26,8 @@ pub fn train_source(args: &TrainArgs, source: &str, path: &Path) -> Result<(u8, 
     if let Some(w) = &args.weights {
         config.model.weights = Some(from_cwd(w));
     }
-    let data = crate::config::load_data(&config, source, path)?;
-    crate::config::preflight(&config, source, path, &data.train)?;
+    let data = crate::suite::load_data(&config, source, path)?;
+    crate::suite::preflight(&config, source, path, &data.train)?;
     let gpu = Gpu::open(&args.device.choice())?;
     let overrides = Overrides {
         steps: args.steps,

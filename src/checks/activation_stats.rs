@@ -5,32 +5,16 @@
 //! almost no gradient. Image layers also get per-channel mean and std after the run (over the
 //! first evaluation chunk), where one dead or exploding channel cannot hide in a layer mean.
 
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{grade_upper, Check, Context, Finding, ParamDoc, Section, Verdict};
+pub use crate::config::check_params::activation_stats::Params;
 use crate::error::Result;
 
 pub struct ActivationStats;
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Params {
-    pub warn: f64,
-    pub fail: f64,
-}
-
-impl Default for Params {
-    fn default() -> Self {
-        Params {
-            warn: 0.2,
-            fail: 0.5,
-        }
-    }
-}
-
 impl Check for ActivationStats {
-    const NAME: &'static str = "activation_stats";
+    const NAME: &'static str = crate::config::check_params::activation_stats::NAME;
     const SECTION: Section = Section::IntermediateOutputs;
     const SUMMARY: &'static str =
         "per-layer activation mean and std over training; saturation of tanh and sigmoid layers";

@@ -17,37 +17,16 @@
 //! between 0.1 and 0.9; a deep post-LN transformer at a high learning rate drops heads below
 //! 0.05 within its first tenth.
 
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{Check, Context, Finding, ParamDoc, Section, Verdict};
+pub use crate::config::check_params::attention_entropy::Params;
 use crate::error::Result;
 
 pub struct AttentionEntropy;
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Params {
-    /// Normalized entropy below which a head has collapsed.
-    pub collapse: f64,
-    /// The part of the run (from the start) in which a collapse fails.
-    pub early: f64,
-    /// Normalized entropy above which a head is (near) uniform.
-    pub uniform: f64,
-}
-
-impl Default for Params {
-    fn default() -> Self {
-        Params {
-            collapse: 0.1,
-            early: 0.3,
-            uniform: 0.97,
-        }
-    }
-}
-
 impl Check for AttentionEntropy {
-    const NAME: &'static str = "attention_entropy";
+    const NAME: &'static str = crate::config::check_params::attention_entropy::NAME;
     const SECTION: Section = Section::IntermediateOutputs;
     const SUMMARY: &'static str =
         "entropy of each attention head over training: collapse toward 0 early fails, uniform attention to the end warns";

@@ -8,35 +8,19 @@
 //! before t, in any sequence tensor; a leak fails and names the first tensor and layer that
 //! sees the future.
 
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::overfit_small::small_subset;
 use super::{Check, Context, Finding, ParamDoc, Section, Verdict};
+pub use crate::config::check_params::batch_independence::Params;
 use crate::error::Result;
 use crate::graph::Op;
 use crate::train::{BatchPlan, DeviceData, Instrumentation, PlanMode, PlanOptions};
 
 pub struct BatchIndependence;
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Params {
-    pub batch: usize,
-    pub train_mode: bool,
-}
-
-impl Default for Params {
-    fn default() -> Self {
-        Params {
-            batch: 8,
-            train_mode: false,
-        }
-    }
-}
-
 impl Check for BatchIndependence {
-    const NAME: &'static str = "batch_independence";
+    const NAME: &'static str = crate::config::check_params::batch_independence::NAME;
     const SECTION: Section = Section::IntermediateOutputs;
     const SUMMARY: &'static str =
         "perturbing one example changes no other example's outputs (catches batch mixing)";

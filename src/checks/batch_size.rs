@@ -6,38 +6,17 @@
 //!   tr(Σ) = (‖G_small‖² − ‖G_big‖²) / (1/B_small − 1/B_big),
 //! and B_simple = tr(Σ)/‖G‖² estimates the critical batch size, compared with the configured.
 
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{Check, Context, Finding, ParamDoc, Section, Verdict};
+pub use crate::config::check_params::batch_size::Params;
 use crate::error::Result;
 use crate::train::{Instrumentation, Trainer, TrainerOptions};
 
 pub struct BatchSize;
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Params {
-    /// Training steps before the measurement.
-    pub warmup: usize,
-    /// Batches averaged at each size.
-    pub batches: usize,
-    /// The configured batch size passes within this factor of B_simple.
-    pub factor: f64,
-}
-
-impl Default for Params {
-    fn default() -> Self {
-        Params {
-            warmup: 20,
-            batches: 20,
-            factor: 10.0,
-        }
-    }
-}
-
 impl Check for BatchSize {
-    const NAME: &'static str = "batch_size";
+    const NAME: &'static str = crate::config::check_params::batch_size::NAME;
     const SECTION: Section = Section::DiagnoseParameters;
     const SUMMARY: &'static str =
         "gradient noise scale B_simple from two batch sizes, against the configured batch size";

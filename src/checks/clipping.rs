@@ -3,29 +3,16 @@
 //! pre-clip norms. Clipping that always acts is doing the learning rate's job; clipping that
 //! never acts does nothing.
 
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{Check, Context, Finding, ParamDoc, Section, Verdict};
+pub use crate::config::check_params::clipping::Params;
 use crate::error::Result;
 
 pub struct Clipping;
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Params {
-    /// Clipping on this fraction of steps or more counts as "always".
-    pub always: f64,
-}
-
-impl Default for Params {
-    fn default() -> Self {
-        Params { always: 0.9 }
-    }
-}
-
 impl Check for Clipping {
-    const NAME: &'static str = "clipping";
+    const NAME: &'static str = crate::config::check_params::clipping::NAME;
     const SECTION: Section = Section::DiagnoseParameters;
     const SUMMARY: &'static str =
         "fraction of steps clipped and pre-clip gradient norms; warns when always or never active";

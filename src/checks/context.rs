@@ -72,7 +72,8 @@ impl Observation {
     }
 }
 
-/// Histograms of every activation tensor over the dataset (evaluation mode) before `step`.
+/// Histograms of every activation tensor over the dataset's first [`HISTOGRAM_EXAMPLES`]
+/// examples (evaluation mode) before `step`.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct HistogramSnapshot {
     pub step: usize,
@@ -92,6 +93,10 @@ pub struct LayerHistogram {
 
 /// Bins per activation histogram.
 pub const HISTOGRAM_BINS: usize = 32;
+
+/// Examples the activation histograms count (the first of the dataset): five snapshots over a
+/// large dataset would cost more than the training they watch.
+pub const HISTOGRAM_EXAMPLES: usize = 1024;
 
 impl Observation {
     /// Mean loss over the first and the last `frac` of the run.
@@ -144,7 +149,7 @@ impl<'g> Context<'g> {
     ) -> Result<Self> {
         let model = crate::model::build(&config.model, crate::model::DataShape::of(&dataset))?;
         // Errors every check would hit: report them once, as the config errors they are.
-        crate::train::check_output(config.loss.name, &model, dataset.y_width, dataset.classes)?;
+        crate::model::check_output(config.loss.name, &model, dataset.y_width, dataset.classes)?;
         if config.training.batch_size > dataset.n {
             return Err(crate::Error::Usage(format!(
                 "training.batch_size {} is larger than the dataset ({} examples)",
@@ -362,6 +367,7 @@ fn probe(
     gpu: &Gpu,
     trainer: &Trainer,
     targets: &[(usize, usize)],
+    examples: usize,
     make: impl Fn(&BatchPlan, usize, &Tensor) -> Result<Dispatch>,
 ) -> Result<Vec<Vec<u32>>> {
     let counters: Vec<Tensor> = targets
@@ -376,7 +382,7 @@ fn probe(
             Ok(t)
         })
         .collect::<Result<_>>()?;
-    let plans = EvalPlans::new(gpu, &trainer.net, &trainer.data, &trainer.config)?;
+    let plans = EvalPlans::first(gpu, &trainer.net, &trainer.data, &trainer.config, examples)?;
     let extras = plans
         .plans
         .iter()
@@ -406,24 +412,30 @@ pub fn unit_activity(gpu: &Gpu, trainer: &Trainer) -> Result<Vec<Option<Vec<u32>
             (out.output(), out.out_shape.unit_layout().1)
         })
         .collect();
-    let counts = probe(gpu, trainer, &targets, |plan, tensor, counts| {
-        let (rows, width, spatial) = model.tensors[tensor].shape.unit_layout();
-        let u = gpu.uniform(
-            "count_positive",
-            &CountPositiveParams {
-                rows: (plan.batch * rows) as u32,
-                features: width as u32,
-                spatial: spatial as u32,
-                _pad: 0,
-            },
-        )?;
-        gpu.dispatch(
-            &COUNT_POSITIVE,
-            &[],
-            &[&u, &plan.acts[tensor].buffer, &counts.buffer],
-            [(width as u32).div_ceil(64), 1, 1],
-        )
-    })?;
+    let counts = probe(
+        gpu,
+        trainer,
+        &targets,
+        usize::MAX,
+        |plan, tensor, counts| {
+            let (rows, width, spatial) = model.tensors[tensor].shape.unit_layout();
+            let u = gpu.uniform(
+                "count_positive",
+                &CountPositiveParams {
+                    rows: (plan.batch * rows) as u32,
+                    features: width as u32,
+                    spatial: spatial as u32,
+                    _pad: 0,
+                },
+            )?;
+            gpu.dispatch(
+                &COUNT_POSITIVE,
+                &[],
+                &[&u, &plan.acts[tensor].buffer, &counts.buffer],
+                [(width as u32).div_ceil(64), 1, 1],
+            )
+        },
+    )?;
     let mut out: Vec<Option<Vec<u32>>> = vec![None; model.nodes.len()];
     for (node, c) in nodes.iter().zip(counts) {
         out[*node] = Some(c);
@@ -454,7 +466,7 @@ pub fn saturation(gpu: &Gpu, trainer: &Trainer) -> Result<Vec<Option<f64>>> {
         .iter()
         .map(|&(_, t, bins, lo, hi)| (t, bins, lo, hi))
         .collect();
-    let hists = output_histograms(gpu, trainer, &targets)?;
+    let hists = output_histograms(gpu, trainer, &targets, usize::MAX)?;
     let mut out = vec![None; model.nodes.len()];
     for (&(node, _, bins, _, _), h) in nodes.iter().zip(hists) {
         let total: u64 = h.iter().map(|&c| c as u64).sum();
@@ -470,9 +482,10 @@ pub fn output_histograms(
     gpu: &Gpu,
     trainer: &Trainer,
     targets: &[(TensorId, usize, f32, f32)],
+    examples: usize,
 ) -> Result<Vec<Vec<u32>>> {
     let counters: Vec<(usize, usize)> = targets.iter().map(|&(t, bins, _, _)| (t, bins)).collect();
-    probe(gpu, trainer, &counters, |plan, tensor, counts| {
+    probe(gpu, trainer, &counters, examples, |plan, tensor, counts| {
         let &(_, bins, lo, hi) = targets
             .iter()
             .find(|t| t.0 == tensor)
@@ -500,7 +513,13 @@ pub fn output_histograms(
 /// width on each side (so later snapshots mostly fall inside), from the GPU reductions of one
 /// evaluation pass.
 fn activation_ranges(gpu: &Gpu, trainer: &Trainer) -> Result<Vec<(f32, f32)>> {
-    let plans = EvalPlans::new(gpu, &trainer.net, &trainer.data, &trainer.config)?;
+    let plans = EvalPlans::first(
+        gpu,
+        &trainer.net,
+        &trainer.data,
+        &trainer.config,
+        HISTOGRAM_EXAMPLES,
+    )?;
     let plan = &plans.plans[0];
     let stats = gpu.tensor(
         "activation ranges",
@@ -549,7 +568,7 @@ fn layer_histograms(
         .zip(&activations)
         .map(|(&(lo, hi), &t)| (t, HISTOGRAM_BINS, lo, hi))
         .collect();
-    let counts = output_histograms(gpu, trainer, &targets)?;
+    let counts = output_histograms(gpu, trainer, &targets, HISTOGRAM_EXAMPLES)?;
     Ok(targets
         .iter()
         .enumerate()

@@ -4,35 +4,16 @@
 
 use std::collections::HashMap;
 
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{Check, Context, Finding, ParamDoc, Section, Verdict};
+pub use crate::config::check_params::data_stats::Params;
 use crate::error::Result;
 
 pub struct DataStats;
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Params {
-    /// A feature whose |mean| exceeds this many of its standard deviations, or whose standard
-    /// deviation is outside [1/scale, scale], is unnormalized.
-    pub scale: f64,
-    /// Fraction of duplicated examples that warns.
-    pub duplicates: f64,
-}
-
-impl Default for Params {
-    fn default() -> Self {
-        Params {
-            scale: 10.0,
-            duplicates: 0.05,
-        }
-    }
-}
-
 impl Check for DataStats {
-    const NAME: &'static str = "data";
+    const NAME: &'static str = crate::config::check_params::data_stats::NAME;
     const SECTION: Section = Section::DiagnoseParameters;
     const SUMMARY: &'static str =
         "feature scale (unnormalized inputs), constant features, label distribution, duplicates";

@@ -2,36 +2,20 @@
 //! dataset, per layer, at initialization and after the observation run. In an image layer
 //! the unit is a channel: dead when no pixel of any example is positive.
 
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{grade_upper, Check, Context, Finding, ParamDoc, Section, Verdict};
+pub use crate::config::check_params::dead_units::Params;
 use crate::error::Result;
 
 pub struct DeadUnits;
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Params {
-    pub warn: f64,
-    pub fail: f64,
-}
-
-impl Default for Params {
-    fn default() -> Self {
-        Params {
-            warn: 0.2,
-            fail: 0.5,
-        }
-    }
-}
 
 fn dead_fraction(counts: &[u32]) -> f64 {
     counts.iter().filter(|&&c| c == 0).count() as f64 / counts.len().max(1) as f64
 }
 
 impl Check for DeadUnits {
-    const NAME: &'static str = "dead_units";
+    const NAME: &'static str = crate::config::check_params::dead_units::NAME;
     const SECTION: Section = Section::IntermediateOutputs;
     const SUMMARY: &'static str = "fraction of ReLU units never active over the dataset, per layer, at init and after training";
     const PARAMS: &'static [ParamDoc] = &[

@@ -5,33 +5,17 @@
 //! dropout layer: max(real_var / running_var, running_var / real_var), the real variance
 //! measured in evaluation mode over the dataset after the observation run.
 
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{grade_upper, Check, Context, Finding, ParamDoc, Section, Verdict};
+pub use crate::config::check_params::dropout_bn::Params;
 use crate::error::Result;
 use crate::graph::Op;
 
 pub struct DropoutBn;
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Params {
-    pub warn: f64,
-    pub fail: f64,
-}
-
-impl Default for Params {
-    fn default() -> Self {
-        Params {
-            warn: 1.2,
-            fail: 2.0,
-        }
-    }
-}
-
 impl Check for DropoutBn {
-    const NAME: &'static str = "dropout_bn";
+    const NAME: &'static str = crate::config::check_params::dropout_bn::NAME;
     const SECTION: Section = Section::DiagnoseParameters;
     const SUMMARY: &'static str =
         "variance shift of batch norm placed after dropout: real vs running variance per channel";

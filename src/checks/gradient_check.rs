@@ -10,11 +10,11 @@
 //! ReLU, or of a user kernel with declared kinks, is on different sides of a kink at w − h and
 //! w + h) is recognised and left out, not reported.
 
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::overfit_small::small_subset;
 use super::{grade_upper, Check, Context, Finding, ParamDoc, Section};
+pub use crate::config::check_params::gradient_check::Params;
 use crate::error::Result;
 use crate::graph::Op;
 use crate::ops::Activation;
@@ -24,33 +24,8 @@ use crate::train::Instrumentation;
 
 pub struct GradientCheck;
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Params {
-    /// Entries sampled per parameter tensor.
-    pub samples: usize,
-    /// Examples in the batch.
-    pub batch: usize,
-    /// Finite-difference step (in f64).
-    pub step: f64,
-    pub warn: f64,
-    pub fail: f64,
-}
-
-impl Default for Params {
-    fn default() -> Self {
-        Params {
-            samples: 12,
-            batch: 8,
-            step: 1e-5,
-            warn: 1e-3,
-            fail: 1e-2,
-        }
-    }
-}
-
 impl Check for GradientCheck {
-    const NAME: &'static str = "gradient_check";
+    const NAME: &'static str = crate::config::check_params::gradient_check::NAME;
     const SECTION: Section = Section::IntermediateOutputs;
     const SUMMARY: &'static str =
         "GPU analytic gradients against finite differences of the f64 reference, every tensor, kinks recognised";

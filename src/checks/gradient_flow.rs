@@ -5,39 +5,17 @@
 //! problem only together with a symptom (the loss not falling by 10 %), unless
 //! `require_symptom` is false, since healthy networks also show uneven norms.
 
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{median, Check, Context, Finding, ParamDoc, Section, Verdict};
+pub use crate::config::check_params::gradient_flow::Params;
 use crate::error::Result;
 use crate::model::ParamRole;
 
 pub struct GradientFlow;
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Params {
-    pub window: usize,
-    pub vanish_ratio: f64,
-    pub explode_ratio: f64,
-    pub growth: f64,
-    pub require_symptom: bool,
-}
-
-impl Default for Params {
-    fn default() -> Self {
-        Params {
-            window: 50,
-            vanish_ratio: 1e-3,
-            explode_ratio: 70.0,
-            growth: 10.0,
-            require_symptom: true,
-        }
-    }
-}
-
 impl Check for GradientFlow {
-    const NAME: &'static str = "gradient_flow";
+    const NAME: &'static str = crate::config::check_params::gradient_flow::NAME;
     const SECTION: Section = Section::IntermediateOutputs;
     const SUMMARY: &'static str = "per-layer gradient norms: vanishing (first/last < 1e-3) or exploding (> 70, growth, non-finite)";
     const PARAMS: &'static [ParamDoc] = &[

@@ -4,35 +4,17 @@
 //! and checked with `checks` (by default smoke, gradient_flow and numerics). The first depth at
 //! which one of them fails is reported: that is where the model breaks.
 
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{Check, CheckSpec, Context, Finding, ParamDoc, Section, Verdict};
+pub use crate::config::check_params::grow::Params;
 use crate::error::Result;
 use crate::model::LayerSpec;
 
 pub struct Grow;
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Params {
-    /// Training steps for each depth.
-    pub steps: usize,
-    /// The checks run at each depth.
-    pub checks: Vec<String>,
-}
-
-impl Default for Params {
-    fn default() -> Self {
-        Params {
-            steps: 150,
-            checks: vec!["smoke".into(), "gradient_flow".into(), "numerics".into()],
-        }
-    }
-}
-
 impl Check for Grow {
-    const NAME: &'static str = "grow";
+    const NAME: &'static str = crate::config::check_params::grow::NAME;
     const SECTION: Section = Section::StartSimple;
     const SUMMARY: &'static str = "train the model's prefixes (1 hidden layer, 2, …) and report the first depth where a check fails";
     const PARAMS: &'static [ParamDoc] = &[
@@ -52,9 +34,30 @@ impl Check for Grow {
         // What each depth adds: a residual block in a model built of blocks (a transformer
         // layer's attention or MLP, a ResNet block), else a linear or convolution layer. The
         // head is what follows the last block (the output layers), or the last weighted layer.
-        let blocks: Vec<usize> = (0..layers.len())
+        // A transformer layer is an attention block and the blocks after it up to the next
+        // attention block (its MLP): grow adds whole transformer layers; other residual
+        // blocks one at a time. `blocks` holds the last block of each unit.
+        let residual: Vec<usize> = (0..layers.len())
             .filter(|&i| matches!(layers[i], LayerSpec::Residual { .. }))
             .collect();
+        let attends = |i: usize| {
+            let mut found = false;
+            LayerSpec::walk(&layers[i..=i], &mut |l| {
+                found |= matches!(l, LayerSpec::Attention { .. })
+            });
+            found
+        };
+        let transformer = residual.iter().any(|&i| attends(i));
+        let mut blocks: Vec<usize> = Vec::new();
+        for (k, &i) in residual.iter().enumerate() {
+            let next_starts_unit = residual
+                .get(k + 1)
+                .is_none_or(|&j| !transformer || attends(j));
+            if next_starts_unit {
+                blocks.push(i);
+            }
+        }
+        let first_block = residual.first().copied();
         let (ends, head_start, unit): (Vec<usize>, usize, &str) = if blocks.is_empty() {
             let linears: Vec<usize> = (0..layers.len())
                 .filter(|&i| layers[i].is_weighted())
@@ -63,20 +66,28 @@ impl Check for Grow {
             (linears, head_start, "hidden layers")
         } else {
             let head_start = blocks.last().expect("not empty") + 1;
-            // Depth 0 ends where the first block starts; depth d after block d.
-            let ends = std::iter::once(blocks[0])
+            // Depth 0 ends where the first block starts; depth d after unit d.
+            let ends = std::iter::once(first_block.expect("not empty"))
                 .chain(blocks.iter().map(|b| b + 1))
                 .collect();
-            (ends, head_start, "residual blocks")
+            (
+                ends,
+                head_start,
+                if transformer {
+                    "transformer layers"
+                } else {
+                    "residual blocks"
+                },
+            )
         };
         let f = Finding::new(
             Self::NAME,
             Self::SECTION,
             Verdict::Pass,
-            if blocks.is_empty() {
-                "hidden layers that train cleanly"
-            } else {
-                "residual blocks that train cleanly"
+            match unit {
+                "hidden layers" => "hidden layers that train cleanly",
+                "transformer layers" => "transformer layers that train cleanly",
+                _ => "residual blocks that train cleanly",
             },
         );
         if ends.len() < 2 {
@@ -163,7 +174,7 @@ impl Check for Grow {
                 .message(format!("with {depth} hidden layers {check} fails: {msg}"))
                 .fix(format!("the problem appears when hidden layer {depth} is added: look at that layer's init, activation and normalization")),
             Some((depth, check, msg)) => Finding { verdict: Verdict::Fail, ..f }
-                .message(format!("with {depth} residual blocks {check} fails: {msg}"))
+                .message(format!("with {depth} {unit} {check} fails: {msg}"))
                 .fix(format!("the problem appears when block {depth} (model.layers[{}]) is added: look at its normalization, its init and the learning rate", blocks[depth - 1])),
         })
     }

@@ -4,36 +4,18 @@
 //! entropy of the class prior is reported too: a model that has learnt only the label
 //! frequencies reaches it.
 
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{Check, Context, Finding, ParamDoc, Section, Verdict};
+pub use crate::config::check_params::initial_loss::Params;
 use crate::error::Result;
 use crate::ops::LossKind;
 use crate::train::{evaluate, Instrumentation};
 
 pub struct InitialLoss;
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Params {
-    /// Relative deviation from chance that warns.
-    pub warn: f64,
-    /// Relative deviation from chance that fails.
-    pub fail: f64,
-}
-
-impl Default for Params {
-    fn default() -> Self {
-        Params {
-            warn: 0.15,
-            fail: 1.0,
-        }
-    }
-}
-
 impl Check for InitialLoss {
-    const NAME: &'static str = "initial_loss";
+    const NAME: &'static str = crate::config::check_params::initial_loss::NAME;
     const SECTION: Section = Section::ConfirmLoss;
     const SUMMARY: &'static str =
         "the loss at initialization (regularization off) is at chance, e.g. ln 10 = 2.303";

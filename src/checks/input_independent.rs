@@ -2,35 +2,17 @@
 //! inputs; if not, it is not using its input (a broken data path, or labels it can guess
 //! without looking).
 
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{Check, Context, Finding, ParamDoc, Section, Verdict};
+pub use crate::config::check_params::input_independent::Params;
 use crate::error::Result;
 use crate::train::Instrumentation;
 
 pub struct InputIndependent;
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Params {
-    /// Steps for each of the two runs.
-    pub steps: usize,
-    /// The real-input loss must be below this fraction of the zero-input loss.
-    pub max_ratio: f64,
-}
-
-impl Default for Params {
-    fn default() -> Self {
-        Params {
-            steps: 200,
-            max_ratio: 0.9,
-        }
-    }
-}
-
 impl Check for InputIndependent {
-    const NAME: &'static str = "input_independent";
+    const NAME: &'static str = crate::config::check_params::input_independent::NAME;
     const SECTION: Section = Section::ConfirmLoss;
     const SUMMARY: &'static str =
         "training on zeroed inputs does clearly worse than on the real inputs";

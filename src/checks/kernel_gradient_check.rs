@@ -17,10 +17,11 @@
 //! h = 1e-6 and reported beside (it agrees to ~1e-9 when the backward is right), as is the
 //! GPU's forward against the mirror's.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
 
 use super::{grade_upper, Check, Context, Finding, ParamDoc, Section, Verdict};
+pub use crate::config::check_params::kernel_gradient_check::Params;
 use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::graph::Op;
@@ -30,25 +31,6 @@ use crate::kernels::ActivationParams;
 use crate::ops::Activation;
 
 pub struct KernelGradientCheck;
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Params {
-    /// Points spread evenly over the range (ends included).
-    pub samples: usize,
-    pub warn: f64,
-    pub fail: f64,
-}
-
-impl Default for Params {
-    fn default() -> Self {
-        Params {
-            samples: 257,
-            warn: 1e-3,
-            fail: 1e-2,
-        }
-    }
-}
 
 /// One evaluated point.
 #[derive(Clone, Debug, Serialize)]
@@ -399,7 +381,7 @@ fn user_activations(ctx: &Context) -> Vec<u32> {
 }
 
 impl Check for KernelGradientCheck {
-    const NAME: &'static str = "kernel_gradient_check";
+    const NAME: &'static str = crate::config::check_params::kernel_gradient_check::NAME;
     const SECTION: Section = Section::IntermediateOutputs;
     const SUMMARY: &'static str =
         "each user WGSL activation's backward against finite differences of its forward, on the GPU, over its range and beside its kinks";

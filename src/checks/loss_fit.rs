@@ -2,31 +2,17 @@
 //! two classes → binary or softmax cross-entropy; continuous targets → MSE), and a class
 //! imbalance above `imbalance_ratio` calls for focal loss or class weights.
 
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{Check, Context, Finding, ParamDoc, Section, Verdict};
+pub use crate::config::check_params::loss_fit::Params;
 use crate::error::Result;
 use crate::ops::LossKind;
 
 pub struct LossFit;
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Params {
-    pub imbalance_ratio: f64,
-}
-
-impl Default for Params {
-    fn default() -> Self {
-        Params {
-            imbalance_ratio: 3.0,
-        }
-    }
-}
-
 impl Check for LossFit {
-    const NAME: &'static str = "loss_fit";
+    const NAME: &'static str = crate::config::check_params::loss_fit::NAME;
     const SECTION: Section = Section::ConfirmLoss;
     const SUMMARY: &'static str =
         "the loss fits the labels; imbalanced classes get focal loss or class weights";

@@ -4,29 +4,17 @@
 //! Raising the regularization ten-fold must shrink the weights more in a step (the term is
 //! really applied by the optimizer).
 
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{Check, Context, Finding, ParamDoc, Section, Verdict};
+pub use crate::config::check_params::loss_scale::Params;
 use crate::error::Result;
 use crate::train::Instrumentation;
 
 pub struct LossScale;
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Params {
-    pub ratio: f64,
-}
-
-impl Default for Params {
-    fn default() -> Self {
-        Params { ratio: 10.0 }
-    }
-}
-
 impl Check for LossScale {
-    const NAME: &'static str = "loss_scale";
+    const NAME: &'static str = crate::config::check_params::loss_scale::NAME;
     const SECTION: Section = Section::ConfirmLoss;
     const SUMMARY: &'static str =
         "loss terms (data, L2) on the same scale; regularization never above the data loss";

@@ -7,46 +7,15 @@
 //! "no clear valley" is a valid answer. The configured learning rate is compared with the
 //! median suggestion.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
 
 use super::{Check, Context, Finding, ParamDoc, Section, Verdict};
+pub use crate::config::check_params::lr_range::Params;
 use crate::error::Result;
 use crate::train::Instrumentation;
 
 pub struct LrRange;
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Params {
-    pub min_lr: f64,
-    pub max_lr: f64,
-    pub steps: usize,
-    pub seeds: usize,
-    /// Smoothing factor of the moving average.
-    pub beta: f64,
-    /// Stop once the smoothed loss exceeds this multiple of its minimum.
-    pub diverge: f64,
-    /// The configured rate passes within this factor of the median suggestion.
-    pub tolerance: f64,
-    /// Beyond this factor it fails.
-    pub fail_factor: f64,
-}
-
-impl Default for Params {
-    fn default() -> Self {
-        Params {
-            min_lr: 1e-5,
-            max_lr: 10.0,
-            steps: 100,
-            seeds: 2,
-            beta: 0.9,
-            diverge: 4.0,
-            tolerance: 10.0,
-            fail_factor: 100.0,
-        }
-    }
-}
 
 /// One sweep: learning rates and smoothed losses, up to divergence.
 #[derive(Clone, Debug, Serialize)]
@@ -104,7 +73,7 @@ pub fn suggest(s: &Sweep) -> Option<Suggestions> {
 }
 
 impl Check for LrRange {
-    const NAME: &'static str = "lr_range";
+    const NAME: &'static str = crate::config::check_params::lr_range::NAME;
     const SECTION: Section = Section::DiagnoseParameters;
     const SUMMARY: &'static str =
         "learning-rate range test: suggestions (steepest, min/10, valley), their agreement and spread over seeds";

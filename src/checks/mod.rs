@@ -39,9 +39,8 @@ pub mod weights_update;
 pub use context::{Context, HistogramSnapshot, LayerHistogram, Observation};
 pub use registry::{catalogue, CheckInfo, CheckSpec, ParamDoc};
 
-use serde::{Deserialize, Serialize};
-
 use crate::error::Result;
+use serde::{Deserialize, Serialize};
 
 /// The checklist's sections, in report order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -125,7 +124,7 @@ pub struct Finding {
     pub details: serde_json::Value,
     /// With `--try-fixes`: the cheap fix tried and the verdict after it.
     #[serde(default)]
-    pub tried_fix: Option<crate::suite::fixes::TriedFix>,
+    pub tried_fix: Option<TriedFix>,
 }
 
 impl Finding {
@@ -227,4 +226,15 @@ pub fn grade_upper(value: f64, warn: f64, fail: f64) -> Verdict {
     } else {
         Verdict::Pass
     }
+}
+
+/// The outcome of re-running a failing or warning check with its cheap fix
+/// (`run --try-fixes`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct TriedFix {
+    /// The change, e.g. "learning rate 30 → 3".
+    pub change: String,
+    pub verdict_after: Verdict,
+    pub measured_after: Option<f64>,
+    pub message_after: String,
 }

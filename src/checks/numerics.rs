@@ -2,20 +2,16 @@
 //! and tensor where a NaN or Inf appeared during the observation run, from the non-finite
 //! counts the GPU reductions keep.
 
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{Check, Context, Finding, ParamDoc, Section, Verdict};
+pub use crate::config::check_params::numerics::Params;
 use crate::error::Result;
 
 pub struct Numerics;
 
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Params {}
-
 impl Check for Numerics {
-    const NAME: &'static str = "numerics";
+    const NAME: &'static str = crate::config::check_params::numerics::NAME;
     const SECTION: Section = Section::IntermediateOutputs;
     const SUMMARY: &'static str =
         "the first step, layer, phase and tensor where a NaN or Inf appeared";

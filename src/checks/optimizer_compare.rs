@@ -2,41 +2,18 @@
 //! momentum and Adam (each at its own learning rate), against the configured optimizer. A
 //! summary of final losses; warns when the configured setup ends far behind the best of them.
 
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{Check, Context, Finding, ParamDoc, Section, Verdict};
+pub use crate::config::check_params::optimizer_compare::Params;
 use crate::error::Result;
 use crate::ops::OptimizerKind;
 use crate::train::Instrumentation;
 
 pub struct OptimizerCompare;
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Params {
-    pub steps: usize,
-    pub sgd_lr: f64,
-    pub nesterov_lr: f64,
-    pub adam_lr: f64,
-    /// Warn when the configured run's final loss exceeds the best alternative's by this factor.
-    pub factor: f64,
-}
-
-impl Default for Params {
-    fn default() -> Self {
-        Params {
-            steps: 200,
-            sgd_lr: 0.1,
-            nesterov_lr: 0.05,
-            adam_lr: 1e-3,
-            factor: 2.0,
-        }
-    }
-}
-
 impl Check for OptimizerCompare {
-    const NAME: &'static str = "optimizer_compare";
+    const NAME: &'static str = crate::config::check_params::optimizer_compare::NAME;
     const SECTION: Section = Section::DiagnoseParameters;
     const SUMMARY: &'static str =
         "the same budget with SGD, Nesterov and Adam against the configured optimizer";

@@ -3,33 +3,15 @@
 //! examples (one per class where possible), shuffling and regularization off, until training
 //! accuracy is 100 % and the loss is below `loss_below`, within `max_steps`.
 
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{Check, Context, Finding, ParamDoc, Section, Verdict};
+pub use crate::config::check_params::overfit_small::Params;
 use crate::data::Dataset;
 use crate::error::Result;
 use crate::train::Instrumentation;
 
 pub struct OverfitSmall;
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Params {
-    pub examples: usize,
-    pub max_steps: usize,
-    pub loss_below: f64,
-}
-
-impl Default for Params {
-    fn default() -> Self {
-        Params {
-            examples: 2,
-            max_steps: 500,
-            loss_below: 0.01,
-        }
-    }
-}
 
 /// `k` examples in a seeded random order, taking classes in turn so that two examples are of
 /// two classes, and never two examples with the same input (which could carry different
@@ -75,7 +57,7 @@ pub fn small_subset(d: &Dataset, k: usize, seed: u64) -> Dataset {
 }
 
 impl Check for OverfitSmall {
-    const NAME: &'static str = "overfit_small";
+    const NAME: &'static str = crate::config::check_params::overfit_small::NAME;
     const SECTION: Section = Section::StartSimple;
     const SUMMARY: &'static str =
         "train on a few examples until accuracy is 100 % and the loss near 0; report the steps needed";

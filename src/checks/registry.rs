@@ -1,10 +1,10 @@
-//! The list of checks, built once by a macro so the YAML names, the parameter types, the
-//! catalogue printed by `netdx checks` and the dispatch to `run` cannot disagree.
+//! The list of checks, built once by a macro so the catalogue printed by `netdx checks` and the
+//! dispatch to `run` cannot disagree with the YAML names and parameter types
+//! (`config::check_params`, where the `checks:` list is parsed).
 
-use std::fmt;
+use serde::Serialize;
 
-use serde::de::{self, MapAccess, Visitor};
-use serde::{Deserialize, Deserializer, Serialize};
+pub use crate::config::check_params::CheckSpec;
 
 use super::{Check, Context, Finding, Section};
 use crate::error::Result;
@@ -29,52 +29,16 @@ pub struct CheckInfo {
 
 macro_rules! registry {
     ($($variant:ident => $module:ident :: $check:ident),* $(,)?) => {
-        /// A check with its parameters, as written in a suite's `checks:` list.
-        #[derive(Clone, Debug, Serialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum CheckSpec {
-            $($variant(<super::$module::$check as Check>::Params),)*
-        }
-
-        /// Every check name, in catalogue order.
-        pub const NAMES: &[&str] = &[$(<super::$module::$check as Check>::NAME,)*];
-
         impl CheckSpec {
-            pub fn name(&self) -> &'static str {
-                match self {
-                    $(CheckSpec::$variant(_) => <super::$module::$check as Check>::NAME,)*
-                }
-            }
-
             pub fn section(&self) -> Section {
                 match self {
                     $(CheckSpec::$variant(_) => <super::$module::$check as Check>::SECTION,)*
                 }
             }
 
-            /// The check `name` with default parameters.
-            pub fn with_defaults(name: &str) -> Option<CheckSpec> {
-                match name {
-                    $(n if n == <super::$module::$check as Check>::NAME => Some(CheckSpec::$variant(Default::default())),)*
-                    _ => None,
-                }
-            }
-
-            /// Every check, with default parameters.
-            pub fn all() -> Vec<CheckSpec> {
-                NAMES.iter().filter_map(|n| CheckSpec::with_defaults(n)).collect()
-            }
-
             pub fn run(&self, ctx: &mut Context) -> Result<Finding> {
                 match self {
                     $(CheckSpec::$variant(p) => <super::$module::$check as Check>::run(ctx, p),)*
-                }
-            }
-
-            fn from_map<'de, A: MapAccess<'de>>(name: &str, map: &mut A) -> Result<CheckSpec, A::Error> {
-                match name {
-                    $(n if n == <super::$module::$check as Check>::NAME => Ok(CheckSpec::$variant(map.next_value()?)),)*
-                    other => Err(de::Error::custom(unknown_check(other))),
                 }
             }
         }
@@ -122,44 +86,6 @@ registry! {
     Data => data_stats::DataStats,
 }
 
-/// "unknown check `x`", with the nearest name when one is close.
-fn unknown_check(name: &str) -> String {
-    match crate::text::nearest(name, NAMES) {
-        Some(n) => {
-            format!("unknown check `{name}`; did you mean `{n}`? (`netdx checks` lists them)")
-        }
-        None => format!("unknown check `{name}`; `netdx checks` lists the checks"),
-    }
-}
-
-impl<'de> Deserialize<'de> for CheckSpec {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = CheckSpec;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a check name, or {name: {parameters}}")
-            }
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<CheckSpec, E> {
-                CheckSpec::with_defaults(s).ok_or_else(|| E::custom(unknown_check(s)))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<CheckSpec, A::Error> {
-                let name: String = map
-                    .next_key()?
-                    .ok_or_else(|| de::Error::custom("empty check map"))?;
-                let spec = CheckSpec::from_map(&name, &mut map)?;
-                if let Some(extra) = map.next_key::<String>()? {
-                    return Err(de::Error::custom(format!(
-                        "a check map has exactly one key; found `{extra}` after `{name}`"
-                    )));
-                }
-                Ok(spec)
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,7 +107,7 @@ mod tests {
                 c.name
             );
         }
-        assert_eq!(NAMES.len(), catalogue().len());
+        assert_eq!(crate::config::check_params::NAMES.len(), catalogue().len());
     }
 
     #[test]

@@ -5,34 +5,16 @@
 //! the two pulls balance, so only the start of training tells whether regularization drowns
 //! the data.)
 
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{grade_upper, median, Check, Context, Finding, ParamDoc, Section, Verdict};
+pub use crate::config::check_params::regularization::Params;
 use crate::error::Result;
 
 pub struct Regularization;
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Params {
-    pub window: usize,
-    pub warn: f64,
-    pub fail: f64,
-}
-
-impl Default for Params {
-    fn default() -> Self {
-        Params {
-            window: 10,
-            warn: 0.5,
-            fail: 1.0,
-        }
-    }
-}
-
 impl Check for Regularization {
-    const NAME: &'static str = "regularization";
+    const NAME: &'static str = crate::config::check_params::regularization::NAME;
     const SECTION: Section = Section::DiagnoseParameters;
     const SUMMARY: &'static str = "the regularization gradient does not mask the data gradient";
     const PARAMS: &'static [ParamDoc] = &[

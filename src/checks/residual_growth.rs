@@ -15,34 +15,13 @@
 //! from measurements (README, "residual_growth"): healthy pre-LN transformers and MLPs stay
 //! below 1.2 there; unnormalized residual blocks grow by 1.3–1.7× at every block.
 
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{Check, Context, Finding, ParamDoc, Section, Verdict};
+pub use crate::config::check_params::residual_growth::Params;
 use crate::error::Result;
 
 pub struct ResidualGrowth;
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Params {
-    /// Smallest growth per block over the deeper half of the blocks that warns.
-    pub warn: f64,
-    /// Smallest growth per block that fails.
-    pub fail: f64,
-    /// Blocks needed before growth can be called geometric.
-    pub min_blocks: usize,
-}
-
-impl Default for Params {
-    fn default() -> Self {
-        Params {
-            warn: 1.3,
-            fail: 2.0,
-            min_blocks: 3,
-        }
-    }
-}
 
 /// The smallest growth factor per block over the deeper half of the blocks of a stream
 /// measured before the first block and after each (`rms[k]` after block k).
@@ -54,7 +33,7 @@ fn deep_growth(rms: &[f64]) -> Option<f64> {
 }
 
 impl Check for ResidualGrowth {
-    const NAME: &'static str = "residual_growth";
+    const NAME: &'static str = crate::config::check_params::residual_growth::NAME;
     const SECTION: Section = Section::IntermediateOutputs;
     const SUMMARY: &'static str =
         "size of the residual stream after each block, at init and after training: geometric growth with depth warns";

@@ -7,11 +7,11 @@
 //! gradient: a model on tokens is judged by the gradient with respect to each token's
 //! embedding, ‖∂L/∂e_t‖ per position t.
 
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::overfit_small::small_subset;
 use super::{Check, Context, Finding, ParamDoc, Section, Verdict};
+pub use crate::config::check_params::saliency::Params;
 use crate::error::Result;
 use crate::graph::{Graph, Image, Op};
 use crate::model::HostParams;
@@ -19,24 +19,8 @@ use crate::train::{Instrumentation, Trainer, TrainerOptions};
 
 pub struct Saliency;
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Params {
-    pub examples: usize,
-    pub top: usize,
-}
-
-impl Default for Params {
-    fn default() -> Self {
-        Params {
-            examples: 8,
-            top: 5,
-        }
-    }
-}
-
 impl Check for Saliency {
-    const NAME: &'static str = "saliency";
+    const NAME: &'static str = crate::config::check_params::saliency::NAME;
     const SECTION: Section = Section::IntermediateOutputs;
     const SUMMARY: &'static str =
         "gradient of the loss with respect to the inputs for sample examples; top features";

@@ -1,28 +1,15 @@
 //! Start simple: a short run finishes with finite values and the loss goes down.
 
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{Check, Context, Finding, ParamDoc, Section, Verdict};
+pub use crate::config::check_params::smoke::Params;
 use crate::error::Result;
 
 pub struct Smoke;
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Params {
-    /// Required relative decrease of the loss from the first to the last tenth of the run.
-    pub min_decrease: f64,
-}
-
-impl Default for Params {
-    fn default() -> Self {
-        Params { min_decrease: 0.1 }
-    }
-}
-
 impl Check for Smoke {
-    const NAME: &'static str = "smoke";
+    const NAME: &'static str = crate::config::check_params::smoke::NAME;
     const SECTION: Section = Section::StartSimple;
     const SUMMARY: &'static str = "a short training run stays finite and the loss goes down";
     const PARAMS: &'static [ParamDoc] = &[ParamDoc {

@@ -5,37 +5,17 @@
 //! steps (to under 1e-3 of their start) is a network that died, typically from a too-high
 //! rate, and is reported as such rather than as "raise the learning rate".
 
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{median, Check, Context, Finding, ParamDoc, Section, Verdict};
+pub use crate::config::check_params::update_ratio::Params;
 use crate::error::Result;
 use crate::model::ParamRole;
 
 pub struct UpdateRatio;
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Params {
-    pub warn_low: f64,
-    pub warn_high: f64,
-    pub fail_low: f64,
-    pub fail_high: f64,
-}
-
-impl Default for Params {
-    fn default() -> Self {
-        Params {
-            warn_low: 1e-4,
-            warn_high: 1e-2,
-            fail_low: 1e-6,
-            fail_high: 1e-1,
-        }
-    }
-}
-
 impl Check for UpdateRatio {
-    const NAME: &'static str = "update_ratio";
+    const NAME: &'static str = crate::config::check_params::update_ratio::NAME;
     const SECTION: Section = Section::IntermediateOutputs;
     const SUMMARY: &'static str = "per-layer ‖ΔW‖/‖W‖ per step against ≈ 1e-3";
     const PARAMS: &'static [ParamDoc] = &[

@@ -2,21 +2,17 @@
 //! does not change has a zero gradient (dead units, a layer cut off from the loss) or an update
 //! too small to register (learning rate).
 
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{Check, Context, Finding, ParamDoc, Section, Verdict};
+pub use crate::config::check_params::weights_update::Params;
 use crate::error::Result;
 use crate::train::Instrumentation;
 
 pub struct WeightsUpdate;
 
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Params {}
-
 impl Check for WeightsUpdate {
-    const NAME: &'static str = "weights_update";
+    const NAME: &'static str = crate::config::check_params::weights_update::NAME;
     const SECTION: Section = Section::IntermediateOutputs;
     const SUMMARY: &'static str =
         "every trainable tensor changes after a step; zero gradients are named";

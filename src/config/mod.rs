@@ -2,22 +2,23 @@
 //! for values that parse but cannot work (before any GPU work starts).
 
 pub mod cases;
-pub mod limits;
-mod locate;
+pub mod check_params;
+/// The ceilings on sizes a config may ask for (where they live: below every module).
+pub use crate::limits;
+pub(crate) mod locate;
 mod name_or_map;
-mod preflight;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::checks::CheckSpec;
 use crate::data::DataSpec;
 use crate::error::{Error, Result};
 use crate::model::{LayerSpec, ModelSpec};
 use crate::ops::{LossKind, OptimizerKind};
 pub use cases::CaseSpec;
+pub use check_params::CheckSpec;
 use name_or_map::name_or_map;
 
 /// A whole config file.
@@ -760,22 +761,6 @@ pub fn read_text(path: &Path) -> Result<String> {
         message: format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
     })
 }
-
-/// Everything about a config file that can be checked without a GPU: it parses, every
-/// variant of its cases and matrix is valid, its data loads, and its model fits the data and
-/// the loss. What `netdx validate` runs; returns the number of variants.
-pub fn check_file(path: &Path) -> Result<usize> {
-    let text = read_text(path)?;
-    let config = Config::parse(&text, path)?;
-    let variants = cases::expand(&text, path, &config)?;
-    for (_, v) in &variants {
-        let data = preflight::load_data(v, &text, path)?;
-        preflight::preflight(v, &text, path, &data.train)?;
-    }
-    Ok(variants.len())
-}
-
-pub use preflight::{load_data, preflight};
 
 /// A finite number above zero (NaN is not).
 fn positive(v: f64) -> bool {

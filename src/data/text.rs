@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::{Dataset, SequenceInfo};
-use crate::config::limits;
 use crate::error::{Error, Result};
+use crate::limits;
 
 /// How a text file is cut into tokens.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::{Dataset, SequenceInfo};
-use crate::config::limits;
 use crate::error::Result;
 use crate::io::{self, Array, Origin};
+use crate::limits;
 
 /// `data: {tokens: {path: tokens.npy}}`, `{tokens: {path: corpus.npz, array: train, vocab: 512}}`
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -346,7 +346,8 @@ impl Op {
                 _ if vocab == 0 || dim == 0 => fail("vocab and dim must each be at least 1"),
                 Shape::Tokens(len) => one(Shape::Seq { len, width: dim }),
                 other => fail(format!(
-                    "takes token ids (sequence data), but gets {other}; an embedding is the first layer of a model on tokens"
+                    "takes token ids (sequence data), but gets {}; an embedding is the first layer of a model on tokens",
+                    other.phrase()
                 )),
             },
             Op::Position { max_len } => match x {
@@ -355,7 +356,8 @@ impl Op {
                 )),
                 Shape::Seq { .. } => one(x),
                 other => fail(format!(
-                    "adds a learned vector per position of a sequence, but gets {other}; put it after an `embedding`"
+                    "adds a learned vector per position of a sequence, but gets {}; put it after an `embedding`",
+                    other.phrase()
                 )),
             },
             Op::Add => {

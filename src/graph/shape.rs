@@ -126,6 +126,18 @@ impl Shape {
         }
     }
 
+    /// The shape as a message names it: `a vector of 2 features`, `a 1×8×8 image`, `a sequence
+    /// of 6 positions × 16`.
+    pub fn phrase(&self) -> String {
+        match *self {
+            Shape::Flat(n) => format!("a vector of {n} features"),
+            Shape::Image(i) => format!("a {i} image"),
+            Shape::Seq { len, width } => format!("a sequence of {len} positions × {width}"),
+            Shape::Heads { .. } => format!("attention heads {self}"),
+            Shape::Tokens(n) => format!("{n} token ids"),
+        }
+    }
+
     /// How per-unit statistics see this tensor: (rows per example, units, values per unit and
     /// row that follow the unit in memory). A unit is a feature of a vector, a channel of an
     /// image, a last-dimension feature of a sequence (over every position).

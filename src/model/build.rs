@@ -19,6 +19,8 @@ pub struct DataShape {
     pub width: usize,
     pub image: Option<[usize; 3]>,
     pub tokens: bool,
+    /// The vocabulary of token data (an embedding needs a row for every id).
+    pub vocab: Option<usize>,
 }
 
 impl DataShape {
@@ -27,6 +29,7 @@ impl DataShape {
             width: d.x_width,
             image: d.image,
             tokens: d.sequence.is_some(),
+            vocab: d.sequence.map(|s| s.vocab),
         }
     }
 }
@@ -75,6 +78,7 @@ pub fn build(spec: &ModelSpec, data: DataShape) -> Result<Graph> {
     };
     let (builder, x) = GraphBuilder::new(shape);
     let mut b = Builder {
+        vocab: data.vocab,
         g: builder,
         parts: vec![match image {
             Some(i) => i.to_string(),
@@ -123,6 +127,8 @@ impl Place {
 
 struct Builder {
     g: GraphBuilder,
+    /// The data's vocabulary, when it is token data.
+    vocab: Option<usize>,
     /// The architecture string, part by part.
     parts: Vec<String>,
 }
@@ -432,6 +438,16 @@ impl Builder {
                 )
             }
             LayerSpec::Embedding { vocab, dim, init } => {
+                if let Some(data) = self.vocab.filter(|v| v > vocab) {
+                    return Err(Self::fail(
+                        at,
+                        kind,
+                        format!(
+                            "has {vocab} rows, but the data's token ids go up to {} (vocabulary {data}); set `vocab: {data}` or more",
+                            data - 1
+                        ),
+                    ));
+                }
                 let w = format!("{name}.weight");
                 let params = vec![(
                     w.clone(),
@@ -494,7 +510,13 @@ impl Builder {
                 let skip = if fx == shape {
                     x
                 } else if *projection {
-                    self.projection(at, x, fx)?
+                    let (j, what) = last_change.unwrap_or((0, "residual"));
+                    self.projection(at, x, fx).map_err(|e| match e {
+                        Error::LayerShape { message, .. } => {
+                            Self::fail(&at.child(j, child_path(j)), what, message)
+                        }
+                        other => other,
+                    })?
                 } else {
                     let (j, what) = last_change.unwrap_or((0, "residual"));
                     return Err(Self::fail(
@@ -535,7 +557,7 @@ impl Builder {
                             at,
                             "residual",
                             format!(
-                                "no strided 1×1 projection takes the {i} input to f's {o} output"
+                                "the block turns the {i} stream into {o}, which no strided 1×1 projection of the stream gives; pad the convolutions (`padding: 1` for a 3×3 kernel) so the block keeps the size or divides it by its stride"
                             ),
                         )
                     })?;
@@ -571,7 +593,7 @@ impl Builder {
                 return Err(Self::fail(
                     at,
                     "residual",
-                    format!("no linear projection takes {a} to f's output {b}"),
+                    format!("the block turns the {a} stream into {b}, which no linear projection of the stream gives"),
                 ))
             }
         };
@@ -605,16 +627,25 @@ impl Builder {
                 at,
                 kind,
                 format!(
-                    "attends over a sequence [positions, width], but gets {}",
-                    self.shape(x)
+                    "attends over a sequence [positions, width], but gets {}; put it after an `embedding`",
+                    self.shape(x).phrase()
                 ),
             ));
         };
         if heads == 0 || d % heads != 0 {
+            let divisors: Vec<String> = (1..=d)
+                .filter(|h| d % h == 0)
+                .take(8)
+                .map(|h| h.to_string())
+                .collect();
             return Err(Self::fail(
                 at,
                 kind,
-                format!("{heads} heads do not divide the width {d}"),
+                format!(
+                    "{heads} heads do not divide the width {d}; use a number of heads that does ({}{}), or a width divisible by {heads}",
+                    divisors.join(", "),
+                    if divisors.len() == 8 { ", …" } else { "" }
+                ),
             ));
         }
         let n = &at.name;

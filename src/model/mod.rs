@@ -5,11 +5,13 @@
 
 mod build;
 mod init;
+mod output;
 mod spec;
 pub mod weights;
 
 pub use build::{build, DataShape};
 pub use init::{init_params, HostParams, HostTensor};
+pub use output::check_output;
 pub use spec::{Init, LayerSpec, ModelSpec, LAYER_NAMES};
 
 pub use crate::graph::{

@@ -16,9 +16,8 @@ use crate::config::{Config, Fault, LossConfig};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::gpu::{Dispatch, Gpu, Tensor};
-use crate::graph::Graph;
 use crate::kernels::{self, *};
-use crate::ops::{LossKind, OptimizerKind};
+use crate::ops::OptimizerKind;
 use crate::reference::ReduceStats;
 
 pub use data::{DeviceData, Placement, Residency};
@@ -412,72 +411,6 @@ pub(crate) fn matmul_by(
         &[&u, a, b, bias_buf, c],
         variant.groups(m, n),
     )
-}
-
-/// Checks that the model's output fits the loss and the data's targets: one prediction per
-/// example, or per position of a sequence model (whose targets are the next tokens).
-pub fn check_output(
-    loss: LossKind,
-    graph: &Graph,
-    y_width: usize,
-    classes: Option<usize>,
-) -> Result<()> {
-    let output = graph.output_width();
-    let positions = graph.predictions();
-    let msg = match loss {
-        _ if positions > 1 && y_width != positions => Some(format!(
-            "the model predicts at {positions} positions, but the data has {y_width} targets per example"
-        )),
-        LossKind::SoftmaxCrossEntropy | LossKind::Focal => match classes {
-            Some(c) if c != output => Some(format!(
-                "the last layer gives {output} outputs but the data has {c} classes"
-            )),
-            None => Some(
-                "softmax cross-entropy needs class labels, but the data has continuous targets"
-                    .into(),
-            ),
-            _ => None,
-        },
-        LossKind::BinaryCrossEntropy => {
-            if output != 1 {
-                Some(format!("binary cross-entropy takes one logit per example, but the last layer gives {output}"))
-            } else if classes.is_some_and(|c| c != 2) {
-                Some(format!(
-                    "binary cross-entropy needs 2 classes, the data has {}",
-                    classes.unwrap_or(0)
-                ))
-            } else {
-                None
-            }
-        }
-        LossKind::Mse => (output * positions != y_width).then(|| {
-            format!(
-                "mse compares {} outputs with {y_width} targets per example",
-                output * positions
-            )
-        }),
-        LossKind::User(id) => {
-            let u = crate::kernels::user_loss::get(id);
-            match (u.classes(), classes) {
-                (true, None) => Some(format!(
-                    "the user loss {} declares `targets: classes`, but the data has continuous targets",
-                    u.name
-                )),
-                (true, Some(c)) if c != output && !(output == 1 && c == 2) => Some(format!(
-                    "the last layer gives {output} outputs but the data has {c} classes"
-                )),
-                (false, _) if output * positions != y_width => Some(format!(
-                    "the user loss {} compares {output} outputs with {y_width} targets per example",
-                    u.name
-                )),
-                _ => None,
-            }
-        }
-    };
-    match msg {
-        Some(message) => Err(Error::OutputShape { message }),
-        None => Ok(()),
-    }
 }
 
 /// `d` with each range of `swaps` (in order, not overlapping) replaced by its dispatches.

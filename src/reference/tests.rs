@@ -349,3 +349,300 @@ fn dropout_host_mask_is_reproducible() {
         "kept {kept} of 1000 at rate 0.3"
     );
 }
+
+/// The largest relative error of `analytic` against `numeric` under `assert_grad`'s rule.
+fn worst_rel_err(analytic: &[f64], numeric: &[f64]) -> f64 {
+    analytic
+        .iter()
+        .zip(numeric)
+        .map(|(a, n)| (a - n).abs() / a.abs().max(n.abs()).max(1e-4))
+        .fold(0.0, f64::max)
+}
+
+/// Builds the model of `yaml` for data of `shape`.
+fn graph_of(yaml: &str, shape: DataShape) -> crate::graph::Graph {
+    let config = Config::parse(yaml, std::path::Path::new("t.yaml")).unwrap();
+    build(&config.model, shape).unwrap()
+}
+
+/// Checks the gradient of every parameter tensor of `model` (and of the input, unless it is
+/// token ids) against central differences of `loss_value`, and that every tensor but those
+/// named in `zero_ok` (biases before batch norm) gets a gradient at all, so the check is not
+/// vacuous. Prints and returns the worst relative error.
+fn check_whole_model(
+    what: &str,
+    model: &crate::graph::Graph,
+    p: &RefParams,
+    (x, y, batch): (&[f64], &[f64], usize),
+    mode: Mode,
+    zero_ok: &[&str],
+) -> super::network::Gradients {
+    use super::network::loss_value;
+    let cfg = LossConfig::default();
+    let g = loss_and_grads(model, p, x, y, batch, &cfg, mode);
+    assert!(g.loss.is_finite(), "{what}: loss {}", g.loss);
+    assert_eq!(g.params.len(), model.params.len());
+    let mut worst = 0.0f64;
+    for (k, info) in model.params.iter().enumerate() {
+        let numeric = numeric_grad(&p.params[k], &|v| {
+            let mut q = p.clone();
+            q.params[k] = v.to_vec();
+            loss_value(model, &q, x, y, batch, &cfg, mode)
+        });
+        assert_grad(&format!("{what}: {}", info.name), &g.params[k], &numeric);
+        worst = worst.max(worst_rel_err(&g.params[k], &numeric));
+        let largest = g.params[k].iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        assert!(
+            largest > 1e-8 || zero_ok.contains(&info.name.as_str()),
+            "{what}: {} gets no gradient (largest {largest:.1e})",
+            info.name
+        );
+    }
+    if !model.takes_tokens() {
+        let numeric = numeric_grad(x, &|v| loss_value(model, p, v, y, batch, &cfg, mode));
+        assert_grad(&format!("{what}: input"), &g.input, &numeric);
+        worst = worst.max(worst_rel_err(&g.input, &numeric));
+    }
+    eprintln!(
+        "{what}: {} parameter tensors, worst relative error {worst:.2e}",
+        model.params.len()
+    );
+    g
+}
+
+/// A pre-LN transformer with odd sizes: vocabulary 7, `heads` heads of width `head_dim`,
+/// learned positions one longer than the context (the unused row gets no gradient), attention
+/// dropout 0.3, an MLP block (GELU) behind a layer norm without affine parameters, a final
+/// layer norm and linear.
+fn transformer_yaml(heads: usize, head_dim: usize, max_len: usize, causal: bool) -> String {
+    let d = heads * head_dim;
+    format!(
+        r#"
+data: {{builtin: reverse}}
+model:
+  layers:
+    - {{embedding: {{vocab: 7, dim: {d}, init: {{normal: {{std: 0.7}}}}}}}}
+    - {{position: {{max_len: {max_len}, init: {{uniform: {{low: -0.5, high: 0.5}}}}}}}}
+    - residual: [layer_norm, {{attention: {{heads: {heads}, causal: {causal}, dropout: 0.3}}}}]
+    - residual: {{layers: [{{layer_norm: {{affine: false, eps: 1.0e-3}}}}, {{linear: {{out: 11, bias: 0.05}}}}, gelu, {{linear: {{out: {d}}}}}]}}
+    - layer_norm
+    - {{linear: {{out: 7, init: xavier_normal}}}}
+training: {{optimizer: {{name: sgd, lr: 0.1}}, batch_size: 3, steps: 1}}
+"#
+    )
+}
+
+/// Token ids in [0, 7) for `batch` sequences of `context`, and next-token targets with every
+/// third position ignored (−1).
+fn token_batch(batch: usize, context: usize, seed: u64) -> (Vec<f64>, Vec<f64>) {
+    let mut r = SplitMix64::new(seed);
+    let x: Vec<f64> = (0..batch * context)
+        .map(|_| (r.uniform_in(0.0, 7.0).floor()).min(6.0))
+        .collect();
+    let y = (0..batch * context)
+        .map(|i| {
+            if i % 3 == 1 {
+                -1.0
+            } else {
+                ((x[i] as usize * 3 + i) % 7) as f64
+            }
+        })
+        .collect();
+    (x, y)
+}
+
+/// The whole transformer of `transformer_yaml` against finite differences; then the exact
+/// properties finite differences cannot see: ignored positions get no logit gradient, the
+/// attention dropout really dropped weights, and (when causal) changing the last token changes
+/// no earlier position's logits, while without the mask it changes them all.
+fn transformer_gradients(heads: usize, head_dim: usize, context: usize, causal: bool) {
+    let batch = 3;
+    let yaml = transformer_yaml(heads, head_dim, context + 1, causal);
+    let shape = DataShape {
+        width: context,
+        tokens: true,
+        image: None,
+        vocab: Some(7),
+    };
+    let model = graph_of(&yaml, shape);
+    assert!(model.takes_tokens());
+    assert_eq!(model.predictions(), context);
+    let p = RefParams::from_host(&init_params(&model, 11));
+    let (x, y) = token_batch(batch, context, 7);
+    let mode = Mode::Train { seed: 3, step: 2 };
+    let what = format!("transformer heads {heads}×{head_dim} context {context} causal {causal}");
+    let g = check_whole_model(&what, &model, &p, (&x, &y, batch), mode, &[]);
+
+    // Ignored positions pass no gradient into their logits.
+    let dlogits = &g.tensors[model.output];
+    for (i, _) in y.iter().enumerate().filter(|(_, &t)| t < 0.0) {
+        assert!(
+            dlogits[i * 7..(i + 1) * 7].iter().all(|&v| v == 0.0),
+            "{what}: ignored position {i} has a logit gradient"
+        );
+    }
+    // The attention dropout zeroed some weights that the softmax gave (> 0).
+    let drop = model
+        .nodes
+        .iter()
+        .find(|n| matches!(n.op, crate::graph::Op::Dropout { .. }) && n.name.ends_with(".dropout"))
+        .expect("an attention dropout node");
+    let weights = &g.trace.acts[drop.input()];
+    let dropped = weights
+        .iter()
+        .zip(&g.trace.acts[drop.output()])
+        .filter(|(&w, &d)| w > 0.0 && d == 0.0)
+        .count();
+    assert!(dropped > 0, "{what}: attention dropout dropped nothing");
+    // Causality through the whole graph: a different last token of the first sequence.
+    let mut x2 = x.clone();
+    x2[context - 1] = (x[context - 1] + 1.0) % 7.0;
+    let before = &g.trace.acts[model.output];
+    let after = &super::network::forward(&model, &p, &x2, batch, mode).acts[model.output];
+    let earlier = (context - 1) * 7;
+    if causal {
+        assert_eq!(
+            before[..earlier],
+            after[..earlier],
+            "{what}: the last token changed an earlier position's logits"
+        );
+    } else {
+        for t in 0..context - 1 {
+            assert_ne!(
+                before[t * 7..(t + 1) * 7],
+                after[t * 7..(t + 1) * 7],
+                "{what}: without the mask, position {t} must see the last token"
+            );
+        }
+    }
+    assert_ne!(before[earlier..context * 7], after[earlier..context * 7]);
+    // Other sequences of the batch are untouched either way.
+    assert_eq!(before[context * 7..], after[context * 7..]);
+}
+
+/// A causal transformer (2 heads of width 5, context 5) against finite differences of
+/// `loss_value`, every parameter tensor.
+#[test]
+fn whole_causal_transformer_gradients_match_finite_differences() {
+    transformer_gradients(2, 5, 5, true);
+}
+
+/// The same without the causal mask (3 heads of width 3, context 7).
+#[test]
+fn whole_bidirectional_transformer_gradients_match_finite_differences() {
+    transformer_gradients(3, 3, 7, false);
+}
+
+/// A residual CNN: a block that keeps the stream (conv, channel batch norm, GELU, dilated
+/// conv) and a strided block whose stream is projected by a strided 1×1 convolution, on a
+/// non-square image; the input's gradient too. The conv biases right before batch norm have
+/// zero gradient (batch norm removes the mean), so only they may get none.
+#[test]
+fn whole_residual_cnn_gradients_match_finite_differences() {
+    let yaml = r#"
+data: {builtin: shapes}
+model:
+  shape: [2, 7, 5]
+  layers:
+    - {conv2d: {out: 3, kernel: 3, padding: 1, bias: 0.1}}
+    - tanh
+    - residual: [{conv2d: {out: 3, kernel: 3, padding: 1}}, batch_norm, gelu_tanh, {conv2d: {out: 3, kernel: 3, padding: 2, dilation: 2}}]
+    - residual: {layers: [{conv2d: {out: 4, kernel: 3, stride: 2, padding: 1}}, batch_norm, tanh], projection: linear}
+    - global_avg_pool
+    - flatten
+    - {linear: {out: 3}}
+training: {optimizer: {name: sgd, lr: 0.1}, batch_size: 3, steps: 1}
+"#;
+    let model = graph_of(
+        yaml,
+        DataShape {
+            width: 2 * 7 * 5,
+            ..Default::default()
+        },
+    );
+    // The projection is a 1×1 convolution of stride 2: 7×5 → 4×3.
+    let proj = model
+        .param("layers.3.projection.weight")
+        .expect("a projection");
+    assert_eq!(model.params[proj].shape, vec![4, 3, 1, 1]);
+    let node = &model.nodes[model.params[proj].node];
+    assert!(
+        matches!(node.op, crate::graph::Op::Conv2d { stride: 2, .. }),
+        "{:?}",
+        node.op
+    );
+    let p = RefParams::from_host(&init_params(&model, 9));
+    let x = rand_vec(3 * 70, 21, -1.0, 1.0);
+    let y = vec![2.0, 0.0, 1.0];
+    check_whole_model(
+        "residual cnn",
+        &model,
+        &p,
+        (&x, &y, 3),
+        Mode::Train { seed: 4, step: 1 },
+        &["layers.2.0.bias", "layers.3.0.bias"],
+    );
+}
+
+/// A residual MLP whose streams fan out: a block nested in a block reads the outer stream
+/// (the inner block's first layer, the inner add and the outer add: three readers), then a
+/// block with batch norm and dropout, a projected block that narrows the stream, a linear head.
+/// The YAML refuses an empty block (`{residual: []}`, in the bad-config corpus), so x + x —
+/// an add reading one tensor in both slots — is built from a spec made in code.
+#[test]
+fn whole_residual_mlp_with_fan_out_gradients_match_finite_differences() {
+    let yaml = r#"
+data: {builtin: spiral}
+model:
+  layers:
+    - {linear: {out: 6, bias: 0.1}}
+    - residual: [{residual: [{linear: {out: 6}}, tanh]}, {linear: {out: 6}}, gelu]
+    - residual: [batch_norm, {linear: {out: 6}}, sigmoid, {dropout: {rate: 0.3}}]
+    - residual: {layers: [layer_norm, {linear: {out: 5}}, tanh], projection: linear}
+    - {linear: {out: 3}}
+training: {optimizer: {name: sgd, lr: 0.1}, batch_size: 4, steps: 1}
+"#;
+    let shape = DataShape {
+        width: 3,
+        ..Default::default()
+    };
+    let model = graph_of(yaml, shape);
+    let readers = model.tensors.iter().map(|t| t.consumers.len()).max();
+    assert_eq!(readers, Some(3), "the outer stream feeds three nodes");
+    let x = rand_vec(4 * 3, 23, -1.5, 1.5);
+    let y = vec![0.0, 2.0, 1.0, 2.0];
+    let mode = Mode::Train { seed: 6, step: 3 };
+    let p = RefParams::from_host(&init_params(&model, 13));
+    check_whole_model("residual mlp", &model, &p, (&x, &y, 4), mode, &[]);
+
+    // x + x: an empty block before the head.
+    let mut config = Config::parse(yaml, std::path::Path::new("t.yaml")).unwrap();
+    let head = config.model.layers.pop().expect("the head");
+    config.model.layers.push(crate::model::LayerSpec::Residual {
+        layers: Vec::new(),
+        projection: false,
+        mapped: false,
+    });
+    config.model.layers.push(head);
+    let model = build(&config.model, shape).unwrap();
+    let twice = model
+        .nodes
+        .iter()
+        .find(|n| matches!(n.op, crate::graph::Op::Add) && n.inputs[0] == n.inputs[1])
+        .expect("an add of a tensor to itself");
+    assert_eq!(model.tensors[twice.input()].consumers.len(), 2);
+    let p = RefParams::from_host(&init_params(&model, 13));
+    let g = check_whole_model(
+        "residual mlp with x + x",
+        &model,
+        &p,
+        (&x, &y, 4),
+        mode,
+        &[],
+    );
+    // dL/dx = 2·dL/d(x + x).
+    let (dx, dy) = (&g.tensors[twice.input()], &g.tensors[twice.output()]);
+    for (a, b) in dx.iter().zip(dy) {
+        assert_eq!(*a, 2.0 * b);
+    }
+}

@@ -3,25 +3,13 @@
 //! ReLU instead of saturating activations, clipping — the check is run again on the config
 //! with that one change, and the finding records the verdict before and after.
 
-use serde::{Deserialize, Serialize};
-
-use crate::checks::{CheckSpec, Context, Finding, Verdict};
+use crate::checks::{CheckSpec, Context, Finding, TriedFix, Verdict};
 use crate::config::Config;
 use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::model::{Init, LayerSpec};
 use crate::ops::Activation;
 use crate::text::number;
-
-/// The outcome of trying one fix.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct TriedFix {
-    /// The change, e.g. "learning rate 30 → 3".
-    pub change: String,
-    pub verdict_after: Verdict,
-    pub measured_after: Option<f64>,
-    pub message_after: String,
-}
 
 fn scale_lr(c: &Config, factor: f64) -> (String, Config) {
     let mut n = c.clone();

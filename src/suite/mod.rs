@@ -2,6 +2,8 @@
 //! [`SuiteReport`]. A check that errors (a GPU fault, say) becomes a failed finding naming the
 //! error; the other checks still run.
 
+pub mod preflight;
+pub use preflight::{check_file, load_data, preflight};
 pub mod fixes;
 pub mod schema;
 pub mod shard;

@@ -70,10 +70,20 @@ fn layer() -> Value {
         .filter(|n| {
             !matches!(
                 *n,
-                "linear" | "wgsl" | "conv2d" | "max_pool2d" | "avg_pool2d"
+                "linear"
+                    | "wgsl"
+                    | "conv2d"
+                    | "max_pool2d"
+                    | "avg_pool2d"
+                    | "residual"
+                    | "embedding"
+                    | "position"
+                    | "attention"
             )
         })
         .collect();
+    // Layers nest inside residual blocks: they refer to this definition by `$ref`.
+    let layers = json!({"type": "array", "items": {"$ref": "#/$defs/layer"}, "minItems": 1});
     let wgsl = json!({"oneOf": [
         {"type": "string"},
         strict(json!({
@@ -105,6 +115,20 @@ fn layer() -> Value {
         }), &["out", "kernel"])}), &["conv2d"]),
         strict(json!({"max_pool2d": pool.clone()}), &["max_pool2d"]),
         strict(json!({"avg_pool2d": pool}), &["avg_pool2d"]),
+        strict(json!({"residual": {"oneOf": [
+            layers.clone(),
+            strict(json!({"layers": layers, "projection": {"enum": ["linear"]}}), &["layers"]),
+        ]}}), &["residual"]),
+        strict(json!({"layer_norm": {"oneOf": [
+            {"type": "null"},
+            strict(json!({"eps": {"type": "number", "exclusiveMinimum": 0}, "affine": {"type": "boolean"}}), &[]),
+        ]}}), &["layer_norm"]),
+        strict(json!({"embedding": strict(json!({"vocab": integer(), "dim": integer(), "init": init}), &["vocab", "dim"])}), &["embedding"]),
+        strict(json!({"position": strict(json!({"max_len": integer(), "init": init}), &["max_len"])}), &["position"]),
+        strict(json!({"attention": strict(json!({
+            "heads": integer(), "causal": {"type": "boolean"},
+            "dropout": {"type": "number", "minimum": 0, "exclusiveMaximum": 1},
+        }), &["heads"])}), &["attention"]),
     ]})
 }
 
@@ -243,7 +267,7 @@ pub fn schema() -> Value {
             "name": {"type": "string"},
             "seed": integer(),
             "data": data,
-            "model": strict(json!({"input": integer(), "shape": {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 3, "maxItems": 3}, "layers": {"type": "array", "items": layer(), "minItems": 1}, "weights": {"type": "string"}}), &["layers"]),
+            "model": strict(json!({"input": integer(), "shape": {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 3, "maxItems": 3}, "layers": {"type": "array", "items": {"$ref": "#/$defs/layer"}, "minItems": 1}, "weights": {"type": "string"}}), &["layers"]),
             "loss": loss,
             "training": training,
             "checks": checks(),
@@ -259,6 +283,7 @@ pub fn schema() -> Value {
             json!("https://json-schema.org/draft/2020-12/schema"),
         );
         o.insert("title".into(), json!("netdx suite"));
+        o.insert("$defs".into(), json!({"layer": layer()}));
     }
     root
 }

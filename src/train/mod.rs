@@ -19,12 +19,13 @@ use crate::kernels::StepUniform;
 use crate::model::{init_params, HostParams, HostTensor};
 use crate::rng::SplitMix64;
 
-pub use crate::plan::{
-    check_output, BatchPlan, DeviceData, DeviceNetwork, Instrumentation, Placement, PlanMode,
-    PlanOptions, Residency, StepStats,
-};
+pub use crate::model::check_output;
 /// The plan's building blocks, where older code looks for them.
 pub use crate::plan::{column_sums, conv, reduction};
+pub use crate::plan::{
+    BatchPlan, DeviceData, DeviceNetwork, Instrumentation, Placement, PlanMode, PlanOptions,
+    Residency, StepStats,
+};
 
 /// One training step as recorded.
 #[derive(Clone, Debug, Serialize)]
@@ -368,8 +369,19 @@ impl EvalPlans {
     }
 
     pub fn new(gpu: &Gpu, net: &DeviceNetwork, data: &DeviceData, config: &Config) -> Result<Self> {
+        Self::first(gpu, net, data, config, data.n)
+    }
+
+    /// Evaluation plans over the first `n` examples of `data` (all of them when `n` is larger).
+    pub fn first(
+        gpu: &Gpu,
+        net: &DeviceNetwork,
+        data: &DeviceData,
+        config: &Config,
+        n: usize,
+    ) -> Result<Self> {
         let opts = PlanOptions::from_config(config, Instrumentation::Bare);
-        let n = data.n;
+        let n = n.clamp(1, data.n.max(1));
         let full = n.min(Self::chunk(gpu, &net.graph));
         let mut plans = vec![BatchPlan::new(gpu, net, data, full, PlanMode::Eval, &opts)?];
         let rest = n % full;

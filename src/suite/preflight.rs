@@ -1,11 +1,12 @@
-//! The checks of a config that need its data but no GPU: layer widths against the data and
+//! The checks of a config that need its data and its model graph but no GPU (above the config
+//! itself, which knows neither): layer widths against the data and
 //! each other, the model's size, the output against the loss and the labels, the batch size
 //! against the dataset. Run before any GPU work, each error names the file, the line and
 //! column of the key to change, and the key path.
 
 use std::path::Path;
 
-use super::{limits, locate, Config};
+use crate::config::{cases, limits, locate, read_text, Config};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::graph::Graph;
@@ -108,7 +109,7 @@ pub fn preflight(config: &Config, text: &str, path: &Path, data: &Dataset) -> Re
         ));
     }
     let last = format!("model.layers[{}]", model.layer_count.saturating_sub(1));
-    crate::train::check_output(config.loss.name, &model, data.y_width, data.classes).map_err(
+    crate::model::check_output(config.loss.name, &model, data.y_width, data.classes).map_err(
         |e| {
             // A mismatch of kinds is the loss's to fix; a width mismatch the last layer's.
             let key = if text.contains("loss:") && e.to_string().contains("needs") {
@@ -147,4 +148,18 @@ pub fn preflight(config: &Config, text: &str, path: &Path, data: &Dataset) -> Re
         ));
     }
     Ok(model)
+}
+
+/// Everything about a config file that can be checked without a GPU: it parses, every
+/// variant of its cases and matrix is valid, its data loads, and its model fits the data and
+/// the loss. What `netdx validate` runs; returns the number of variants.
+pub fn check_file(path: &Path) -> Result<usize> {
+    let text = read_text(path)?;
+    let config = Config::parse(&text, path)?;
+    let variants = cases::expand(&text, path, &config)?;
+    for (_, v) in &variants {
+        let data = load_data(v, &text, path)?;
+        preflight(v, &text, path, &data.train)?;
+    }
+    Ok(variants.len())
 }
