@@ -195,3 +195,74 @@ fn graph_gradients_are_bit_identical_on_rerun() {
         assert_eq!(run(), run(), "{yaml}");
     }
 }
+
+/// Runs a shipped suite and asserts that it runs every check of the catalogue and that each
+/// passes or skips; returns the checks that skipped.
+fn suite_passes(gpu: &Gpu, file: &str) -> Vec<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("configs")
+        .join(file);
+    let config = Config::load(&path).expect("the shipped config");
+    let report = netdx::suite::run_suite(gpu, &config, file, &[], &mut |_| {}).expect("suite");
+    assert_eq!(
+        report.findings.len(),
+        netdx::checks::catalogue().len(),
+        "{file} runs every check"
+    );
+    for f in &report.findings {
+        assert!(
+            matches!(
+                f.verdict,
+                netdx::checks::Verdict::Pass | netdx::checks::Verdict::Skip
+            ),
+            "{file}: {}: {:?} — {} (measured {:?}, {})",
+            f.check,
+            f.verdict,
+            f.message,
+            f.measured,
+            f.threshold
+        );
+    }
+    report
+        .findings
+        .iter()
+        .filter(|f| f.verdict == netdx::checks::Verdict::Skip)
+        .map(|f| f.check.clone())
+        .collect()
+}
+
+/// The shipped transformer suite passes every check that applies; it skips only the checks
+/// with nothing to look at (no ReLU, no L2, no clipping, no batch norm, no user kernels).
+#[test]
+fn the_transformer_suite_passes_every_applicable_check() {
+    let gpu = gpu_or_skip!();
+    let skipped = suite_passes(gpu, "transformer.yaml");
+    assert_eq!(
+        skipped,
+        [
+            "loss_scale",
+            "kernel_gradient_check",
+            "dead_units",
+            "clipping",
+            "dropout_bn"
+        ]
+    );
+}
+
+/// The shipped residual CNN suite passes every check that applies.
+#[test]
+fn the_resnet_suite_passes_every_applicable_check() {
+    let gpu = gpu_or_skip!();
+    let skipped = suite_passes(gpu, "resnet.yaml");
+    assert!(
+        !skipped.iter().any(|c| [
+            "gradient_check",
+            "grow",
+            "dead_units",
+            "batch_independence",
+            "saliency"
+        ]
+        .contains(&c.as_str())),
+        "{skipped:?}"
+    );
+}

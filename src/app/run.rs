@@ -44,7 +44,7 @@ impl SuiteEvents for Events<'_> {
 
     fn observed(&mut self, case: &str, obs: &Observation) {
         for record in &obs.records {
-            let line = step_line(case, record, &obs.infos);
+            let line = step_line(case, record, &obs.infos, &obs.activation_names);
             let value = serde_json::to_value(&line).unwrap_or_default();
             if let Some(rec) = self.recorder.as_deref_mut() {
                 keep_first(&mut self.write_error, rec.metric(&line));
@@ -65,7 +65,7 @@ impl SuiteEvents for Events<'_> {
             for snap in &obs.histograms {
                 for l in &snap.layers {
                     let h = Histogram::from_bins(l.lo as f64, l.hi as f64, &l.counts);
-                    let tag = format!("{prefix}activations/act.{}", l.layer);
+                    let tag = format!("{prefix}activations/{}", l.name);
                     keep_first(
                         &mut self.write_error,
                         tb.histogram(snap.step as u64, &tag, &h),

@@ -81,7 +81,7 @@ pub fn train_source(args: &TrainArgs, source: &str, path: &Path) -> Result<(u8, 
     let every = args.every;
     let mut write_error = None;
     let outcome = train_with(&gpu, &config, data, &options, |r| {
-        let line = step_line("", r, &[]);
+        let line = step_line("", r, &[], &[]);
         if let Some(rec) = &mut recorder {
             keep_first(&mut write_error, rec.metric(&line));
         }

@@ -20,6 +20,8 @@ pub struct Observation {
     /// Every step's record, up to and including the first non-finite loss.
     pub records: Vec<StepRecord>,
     pub infos: Vec<ParamInfo>,
+    /// The name of each reduced activation tensor (`StepStats::acts` order).
+    pub activation_names: Vec<String>,
     /// Per node: for ReLU-family nodes, how many examples of the dataset make each unit
     /// positive (a unit: a feature, a channel of an image, a feature of a sequence over its
     /// positions), before training and after the observation run.
@@ -86,6 +88,8 @@ pub struct HistogramSnapshot {
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct LayerHistogram {
     pub layer: usize,
+    /// The tensor's name (`act.3`, `act.2.1`).
+    pub name: String,
     pub lo: f32,
     pub hi: f32,
     pub counts: Vec<u32>,
@@ -270,6 +274,12 @@ impl<'g> Context<'g> {
         let obs = Observation {
             records,
             infos: trainer.net.infos.clone(),
+            activation_names: trainer
+                .model
+                .activations()
+                .into_iter()
+                .map(|t| trainer.model.tensors[t].name.clone())
+                .collect(),
             activity_before,
             activity_after,
             final_eval,
@@ -573,8 +583,9 @@ fn layer_histograms(
         .iter()
         .enumerate()
         .zip(counts)
-        .map(|((slot, &(_, _, lo, hi)), counts)| LayerHistogram {
+        .map(|((slot, &(t, _, lo, hi)), counts)| LayerHistogram {
             layer: slot,
+            name: trainer.model.tensors[t].name.clone(),
             lo,
             hi,
             counts,

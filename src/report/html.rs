@@ -263,10 +263,25 @@ fn charts(report: Option<&SuiteReport>, metrics: &[Value]) -> Vec<(String, Strin
                         .unwrap_or_default(),
                 );
             }
+            // A graph's tensors by name (`act.2.1`); a layer list's by layer.
+            let name = snaps
+                .first()
+                .and_then(|s| s["layers"].as_array())
+                .and_then(|ls| ls.iter().find(|l| l["layer"].as_i64() == Some(layer)))
+                .and_then(|l| l["name"].as_str())
+                .filter(|n| n.matches('.').count() > 1)
+                .map(str::to_string);
+            let (what, title) = match &name {
+                Some(n) => (format!("{n}'s values"), format!("{n} over time")),
+                None => (
+                    format!("layer {layer}'s outputs"),
+                    format!("Layer {layer} outputs over time"),
+                ),
+            };
             out.push((
-                format!("Histogram of layer {layer}'s outputs over the dataset at steps of the observation run (shade: log count)."),
+                format!("Histogram of {what} over the dataset at steps of the observation run (shade: log count)."),
                 HeatMap {
-                    title: format!("Layer {layer} outputs over time"),
+                    title,
                     x_label: "step".into(),
                     y_label: "output value".into(),
                     columns,

@@ -23,15 +23,22 @@ pub struct StepLine<'a> {
     /// zero, where the ratio means nothing).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub update_ratio: BTreeMap<String, f64>,
-    /// Mean and standard deviation of each layer's output over the batch, by `act.{i}`.
+    /// Mean and standard deviation of each activation tensor over the batch, by its name
+    /// (`act.{i}` for layer i, `act.{i}.{j}` inside a block).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub act_mean: BTreeMap<String, f64>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub act_std: BTreeMap<String, f64>,
 }
 
-/// The line for `record`; `infos` name the parameter tensors (empty without statistics).
-pub fn step_line<'a>(case: &'a str, record: &'a StepRecord, infos: &[ParamInfo]) -> StepLine<'a> {
+/// The line for `record`; `infos` name the parameter tensors and `activations` the reduced
+/// activation tensors (both empty without statistics).
+pub fn step_line<'a>(
+    case: &'a str,
+    record: &'a StepRecord,
+    infos: &[ParamInfo],
+    activations: &[String],
+) -> StepLine<'a> {
     let s = &record.stats;
     let named = |f: &dyn Fn(usize) -> Option<f64>| -> BTreeMap<String, f64> {
         infos
@@ -49,7 +56,13 @@ pub fn step_line<'a>(case: &'a str, record: &'a StepRecord, infos: &[ParamInfo])
         s.acts
             .iter()
             .enumerate()
-            .map(|(i, a)| (format!("act.{i}"), f(a)))
+            .map(|(i, a)| {
+                let name = activations
+                    .get(i)
+                    .cloned()
+                    .unwrap_or_else(|| format!("act.{i}"));
+                (name, f(a))
+            })
             .collect()
     };
     StepLine {
