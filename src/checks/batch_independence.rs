@@ -139,8 +139,8 @@ impl Check for BatchIndependence {
                 .measured((changed.len() + l.position - l.earliest) as f64)
                 .margin(-((changed.len() + l.position - l.earliest) as f64))
                 .message(format!(
-                    "the model sees the future: changing token {} changes position {} of {} (layer {}, {}), so next-token predictions can read their own answer",
-                    l.position, l.earliest, l.tensor, l.layer, l.path
+                    "the model sees the future: changing token {} changes position {} of {}, written by the layer at {}, so next-token predictions can read their own answer",
+                    l.position, l.earliest, l.tensor, l.path
                 ))
                 .fix("mask attention to later positions (`{attention: {heads: …, causal: true}}`), and mix positions only through causal layers"));
         }

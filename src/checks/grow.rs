@@ -57,6 +57,11 @@ impl Check for Grow {
                 blocks.push(i);
             }
         }
+        // A model that ends in a block (one that projects to the outputs) keeps that block as
+        // its head.
+        if blocks.last().is_some_and(|&b| b + 1 == layers.len()) {
+            blocks.pop();
+        }
         let first_block = residual.first().copied();
         let (ends, head_start, unit): (Vec<usize>, usize, &str) = if blocks.is_empty() {
             let linears: Vec<usize> = (0..layers.len())

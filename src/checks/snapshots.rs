@@ -60,15 +60,23 @@ pub fn attention_sites(g: &Graph) -> Vec<AttentionSite> {
         .collect()
 }
 
-/// The residual blocks of `g` in order, preceded by the stream that enters the first one
-/// (`node` is then the node writing it, or the graph input's `usize::MAX`).
+/// The top-level residual blocks of `g` in order (a block's addition is the last node of its
+/// layer), preceded by the stream that enters the first one: the first block's own input,
+/// not its projection (`node` is the node writing it, or `usize::MAX` for the graph input).
+/// Blocks nested inside blocks are part of their outer block's update.
 pub fn residual_sites(g: &Graph) -> Vec<ResidualSite> {
-    let adds: Vec<&crate::graph::Node> =
-        g.nodes.iter().filter(|n| matches!(n.op, Op::Add)).collect();
-    let Some(first) = adds.first() else {
+    let blocks: Vec<&crate::graph::Node> = (0..g.layer_count)
+        .filter_map(|layer| g.layer_output(layer))
+        .filter(|n| matches!(n.op, Op::Add))
+        .collect();
+    let Some(first) = blocks.first() else {
         return Vec::new();
     };
-    let stream = first.inputs[0];
+    // The block's input: the first node of its layer reads it.
+    let stream = g
+        .layer_nodes(first.layer)
+        .next()
+        .map_or(first.inputs[0], |n| n.input());
     let entry = ResidualSite {
         node: g.tensors[stream].producer.unwrap_or(usize::MAX),
         layer: g.tensors[stream]
@@ -77,7 +85,7 @@ pub fn residual_sites(g: &Graph) -> Vec<ResidualSite> {
         tensor: stream,
     };
     std::iter::once(entry)
-        .chain(adds.iter().map(|n| ResidualSite {
+        .chain(blocks.iter().map(|n| ResidualSite {
             node: n.index,
             layer: n.short_name().to_string(),
             tensor: n.output(),

@@ -656,11 +656,7 @@ impl Config {
                         ),
                     ))
                 }
-                Some(
-                    LayerSpec::Linear { .. }
-                    | LayerSpec::Conv2d { .. }
-                    | LayerSpec::BatchNorm { .. },
-                ) => {}
+                Some(l) if l.has_params() => {}
                 Some(_) if !matches!(f.kind, FaultKind::CorruptOutput | FaultKind::MixBatch) => {
                     return Err(bad(
                         &key,

@@ -93,9 +93,13 @@ pub fn load(source: &TextSource, base: &Path, train: Option<&Dataset>) -> Result
             None => return Err(err("the training data is not token data".into())),
         }
     }
-    let size = std::fs::metadata(&path)
-        .map_err(|e| err(e.to_string()))?
-        .len();
+    let meta = std::fs::metadata(&path).map_err(|e| err(e.to_string()))?;
+    if !meta.is_file() {
+        return Err(err(
+            "is not a regular file (a directory or a device): give a text file".into(),
+        ));
+    }
+    let size = meta.len();
     if size == 0 {
         return Err(err("is empty".into()));
     }

@@ -451,7 +451,8 @@ impl Builder {
                 let w = format!("{name}.weight");
                 let params = vec![(
                     w.clone(),
-                    distribution(init, *vocab, *dim, Self::stream(at, &w)),
+                    // PyTorch's fans of a [vocab, dim] table: fan_in dim, fan_out vocab.
+                    distribution(init, *dim, *vocab, Self::stream(at, &w)),
                 )];
                 let op = Op::Embedding {
                     vocab: *vocab,
@@ -466,7 +467,7 @@ impl Builder {
                 let w = format!("{name}.weight");
                 let params = vec![(
                     w.clone(),
-                    distribution(init, *max_len, shape.last(), Self::stream(at, &w)),
+                    distribution(init, shape.last(), *max_len, Self::stream(at, &w)),
                 )];
                 let op = Op::Position { max_len: *max_len };
                 (
@@ -507,7 +508,7 @@ impl Builder {
                 }
                 let inner_parts = std::mem::replace(&mut self.parts, outer_parts);
                 let fx = self.shape(f);
-                let skip = if fx == shape {
+                let skip = if fx == shape && !*projection {
                     x
                 } else if *projection {
                     let (j, what) = last_change.unwrap_or((0, "residual"));

@@ -20,6 +20,14 @@ pub fn check_output(
         LossKind::SoftmaxCrossEntropy | LossKind::Focal | LossKind::BinaryCrossEntropy
     );
     let msg = match loss {
+        LossKind::BinaryCrossEntropy | LossKind::Mse | LossKind::User(_)
+            if graph.takes_tokens() && positions > 1 =>
+        {
+            Some(format!(
+                "{} cannot score next tokens (whose unscored positions are −1): next-token prediction takes `softmax_cross_entropy` (or `focal`)",
+                loss.name()
+            ))
+        }
         _ if (positions > 1 || per_class) && classes.is_some() && y_width != positions => {
             Some(if positions == 1 {
                 format!(

@@ -222,6 +222,23 @@ impl LayerSpec {
         matches!(self, LayerSpec::Linear { .. } | LayerSpec::Conv2d { .. })
     }
 
+    /// Whether the layer owns trainable tensors (itself or, for a block, a layer inside it).
+    pub fn has_params(&self) -> bool {
+        match self {
+            LayerSpec::Linear { .. }
+            | LayerSpec::Conv2d { .. }
+            | LayerSpec::BatchNorm { .. }
+            | LayerSpec::Embedding { .. }
+            | LayerSpec::Position { .. }
+            | LayerSpec::Attention { .. } => true,
+            LayerSpec::LayerNorm { affine, .. } => *affine,
+            LayerSpec::Residual {
+                layers, projection, ..
+            } => *projection || layers.iter().any(LayerSpec::has_params),
+            _ => false,
+        }
+    }
+
     /// Calls `f` on every layer of `layers`, those inside residual blocks included (a block
     /// before its layers).
     pub fn walk_mut(layers: &mut [LayerSpec], f: &mut dyn FnMut(&mut LayerSpec)) {
