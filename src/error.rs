@@ -70,6 +70,15 @@ pub enum Error {
         message: String,
     },
 
+    /// An ONNX model that cannot be read or imported: `node` names the node (its name, op
+    /// type and opset) or the tensor the message is about.
+    #[error("{}: {}{message}", file.display(), node.as_deref().map(|n| format!("{n}: ")).unwrap_or_default())]
+    Onnx {
+        file: PathBuf,
+        node: Option<String>,
+        message: String,
+    },
+
     /// The declared input image shape does not fit the data.
     #[error("model.shape: {message}")]
     InputShape { message: String },
@@ -161,6 +170,7 @@ impl Error {
             | Error::ConfigValue { .. }
             | Error::Data { .. }
             | Error::Weights { .. }
+            | Error::Onnx { .. }
             | Error::Shape { .. }
             | Error::LayerShape { .. }
             | Error::InputShape { .. }

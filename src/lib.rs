@@ -18,6 +18,7 @@ pub mod io;
 pub mod kernels;
 pub mod limits;
 pub mod model;
+pub mod onnx;
 pub mod ops;
 pub mod plan;
 pub mod reference;

@@ -14,6 +14,7 @@ mod fuzz;
 mod golden;
 mod graphs;
 mod kernels;
+mod onnx;
 mod report;
 mod robustness;
 mod runs;

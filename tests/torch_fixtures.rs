@@ -22,10 +22,10 @@ use safetensors::{Dtype, SafeTensors};
 use crate::common::assert_close;
 use crate::gpu_or_skip;
 
-const RTOL: f64 = 1e-4;
-const FLOOR: f64 = 1e-5;
+pub(crate) const RTOL: f64 = 1e-4;
+pub(crate) const FLOOR: f64 = 1e-5;
 
-fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
@@ -34,12 +34,12 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 /// A fixture's tensors (f32 or f64, widened to f64) by name, with their shapes.
-struct Fixture {
+pub(crate) struct Fixture {
     bytes: Vec<u8>,
 }
 
 impl Fixture {
-    fn open(path: &Path) -> Fixture {
+    pub(crate) fn open(path: &Path) -> Fixture {
         let bytes = std::fs::read(path).unwrap_or_else(|e| {
             panic!(
                 "{}: {e} (regenerate with `python3 scripts/torch_fixtures.py`)",
@@ -54,7 +54,7 @@ impl Fixture {
         SafeTensors::deserialize(&self.bytes).expect("validated in open")
     }
 
-    fn names(&self) -> Vec<String> {
+    pub(crate) fn names(&self) -> Vec<String> {
         let mut names: Vec<String> = self
             .tensors()
             .names()
@@ -65,7 +65,7 @@ impl Fixture {
         names
     }
 
-    fn get(&self, name: &str) -> (Vec<usize>, Vec<f64>) {
+    pub(crate) fn get(&self, name: &str) -> (Vec<usize>, Vec<f64>) {
         let tensors = self.tensors();
         let view = tensors
             .tensor(name)
@@ -86,16 +86,16 @@ impl Fixture {
         (view.shape().to_vec(), data)
     }
 
-    fn f64s(&self, name: &str) -> Vec<f64> {
+    pub(crate) fn f64s(&self, name: &str) -> Vec<f64> {
         self.get(name).1
     }
 
-    fn f32s(&self, name: &str) -> Vec<f32> {
+    pub(crate) fn f32s(&self, name: &str) -> Vec<f32> {
         self.get(name).1.iter().map(|&v| v as f32).collect()
     }
 }
 
-fn largest(v: &[f64]) -> f64 {
+pub(crate) fn largest(v: &[f64]) -> f64 {
     v.iter().fold(0.0f64, |m, x| m.max(x.abs()))
 }
 
@@ -103,22 +103,22 @@ fn largest(v: &[f64]) -> f64 {
 /// entry used, the largest absolute error relative to its tensor's scale, and the largest
 /// relative error among entries the relative bound governs.
 #[derive(Default)]
-struct Worst {
-    used: (f64, String),
+pub(crate) struct Worst {
+    pub(crate) used: (f64, String),
     scaled_abs: (f64, String),
     rel: (f64, String),
     /// The largest |value| netdx gives for a gradient that is zero but for rounding.
-    zero: (f64, String),
+    pub(crate) zero: (f64, String),
 }
 
 impl Worst {
     /// Asserts `got` against `want` under the rule above and records the errors.
-    fn check(&mut self, what: &str, got: &[f32], want: &[f64]) {
+    pub(crate) fn check(&mut self, what: &str, got: &[f32], want: &[f64]) {
         self.check_at_scale(what, got, want, largest(want));
     }
 
     /// Like [`Worst::check`], with the absolute floor `FLOOR × scale`.
-    fn check_at_scale(&mut self, what: &str, got: &[f32], want: &[f64], scale: f64) {
+    pub(crate) fn check_at_scale(&mut self, what: &str, got: &[f32], want: &[f64], scale: f64) {
         let atol = FLOOR * scale;
         assert_close(what, got, want, RTOL, atol);
         for (&x, &y) in got.iter().zip(want) {
@@ -143,7 +143,7 @@ impl Worst {
         }
     }
 
-    fn report(&self, model: &str, gpu: &netdx::gpu::Gpu) {
+    pub(crate) fn report(&self, model: &str, gpu: &netdx::gpu::Gpu) {
         eprintln!(
             "{model} vs PyTorch on {}:\n  worst relative error {:.2e} ({})\n  worst absolute error / tensor scale {:.2e} ({})\n  {:.0}% of the tolerance used at most ({})",
             gpu.describe(),

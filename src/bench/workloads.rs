@@ -35,10 +35,12 @@ pub fn mlp_config(batch: usize, steps: usize) -> (Config, Dataset) {
             ..Default::default()
         },
         model: ModelSpec {
-            input: Some(784),
+            input: Some(crate::model::ModelInput::Width(784)),
             shape: None,
             layers: vec![linear(256), relu.clone(), linear(256), relu, linear(10)],
+            onnx: None,
             weights: None,
+            without_dropout: false,
         },
         loss: LossConfig {
             name: LossKind::SoftmaxCrossEntropy,
@@ -110,7 +112,7 @@ pub(super) fn step_flops(model: &crate::graph::Graph, batch: usize) -> f64 {
         .nodes
         .iter()
         .map(|n| match &n.op {
-            Op::Linear { input, output } => {
+            Op::Linear { input, output, .. } => {
                 6.0 * (batch * n.in_shape.rows() * input * output) as f64
             }
             Op::Conv2d { .. } => {

@@ -115,6 +115,12 @@ impl Check for InitialLoss {
                 crate::graph::ParamInit::Uniform { low, high, .. } => {
                     Some((high - low) / 12f64.sqrt())
                 }
+                crate::graph::ParamInit::Values(ref v) => {
+                    let n = v.len().max(1) as f64;
+                    let mean = v.iter().map(|&x| x as f64).sum::<f64>() / n;
+                    let var = v.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / n;
+                    Some(var.sqrt())
+                }
                 crate::graph::ParamInit::Constant(_) => None,
             });
         Ok(match verdict {

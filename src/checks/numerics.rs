@@ -19,7 +19,7 @@ impl Check for Numerics {
     type Params = Params;
 
     fn run(ctx: &mut Context, _p: &Params) -> Result<Finding> {
-        let last_layer = ctx.config.model.layers.len().saturating_sub(1);
+        let last_layer = ctx.model.layer_count.saturating_sub(1);
         // Each reduced activation's tensor name and top-level layer.
         let model = &ctx.model;
         let acts: Vec<(String, usize)> = model

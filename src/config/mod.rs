@@ -384,6 +384,10 @@ impl Config {
         let mut config: Config =
             crate::kernels::user::with_base_dir(&base_dir, || serde_yaml::from_str(text))
                 .map_err(|e| yaml_error(&e, path))?;
+        // The model file is found from the config's folder, wherever netdx runs.
+        if let Some(file) = config.model.onnx.take() {
+            config.model.onnx = Some(crate::io::resolve(&base_dir, &file));
+        }
         config.base_dir = base_dir;
         // Values that parse but cannot work: name the line and column of their key as well.
         config.validate(path).map_err(|e| match e {
@@ -589,10 +593,28 @@ impl Config {
                 ));
             }
         }
-        if self.model.layers.is_empty() {
+        if self.model.onnx.is_some() {
+            if !self.model.layers.is_empty() {
+                return Err(bad(
+                    "model.onnx",
+                    "give either an ONNX file or `layers`, not both".into(),
+                ));
+            }
+            if self.model.shape.is_some() {
+                return Err(bad(
+                    "model.shape",
+                    "an ONNX model takes the input's dimensions as `model.input: [c, h, w]`".into(),
+                ));
+            }
+        } else if self.model.layers.is_empty() {
             return Err(bad(
                 "model.layers",
-                "the model needs at least one layer".into(),
+                "the model needs at least one layer (or an ONNX file: `model: {onnx: model.onnx, input: [3, 32, 32]}`)".into(),
+            ));
+        } else if matches!(self.model.input, Some(crate::model::ModelInput::Dims(_))) {
+            return Err(bad(
+                "model.input",
+                "a layer list takes the input's width (an image's shape is `model.shape: [c, h, w]`); dimensions are for ONNX models".into(),
             ));
         }
         if self.model.layers.len() > limits::MAX_LAYERS {
@@ -605,15 +627,22 @@ impl Config {
                 ),
             ));
         }
-        if let Some(w) = self
-            .model
-            .input
-            .filter(|w| *w == 0 || *w > limits::MAX_WIDTH)
-        {
-            return Err(bad(
-                "model.input",
-                format!("must be between 1 and {}, got {w}", limits::MAX_WIDTH),
-            ));
+        if let Some(input) = &self.model.input {
+            let dims = input.dims();
+            let w = input.len();
+            if dims.is_empty() || dims.contains(&0) || w > limits::MAX_WIDTH {
+                return Err(bad(
+                    "model.input",
+                    format!(
+                        "must be between 1 and {} values per example, got {}",
+                        limits::MAX_WIDTH,
+                        match input {
+                            crate::model::ModelInput::Width(w) => w.to_string(),
+                            crate::model::ModelInput::Dims(d) => format!("{d:?}"),
+                        }
+                    ),
+                ));
+            }
         }
         if let Some([c, h, w]) = self.model.shape {
             let side = 1..=limits::MAX_IMAGE_SIDE;

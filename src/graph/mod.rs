@@ -34,9 +34,18 @@ pub struct TensorInfo {
 /// filled with a constant.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ParamInit {
-    Uniform { low: f64, high: f64, stream: u64 },
-    Normal { std: f64, stream: u64 },
+    Uniform {
+        low: f64,
+        high: f64,
+        stream: u64,
+    },
+    Normal {
+        std: f64,
+        stream: u64,
+    },
     Constant(f64),
+    /// Given values (an imported model's initializer), in row-major order.
+    Values(std::sync::Arc<[f32]>),
 }
 
 /// One trainable tensor.
@@ -76,6 +85,8 @@ pub struct StateInfo {
     pub node: NodeId,
     pub shape: Vec<usize>,
     pub fill: f32,
+    /// Given values instead of `fill` (an imported model's running statistics).
+    pub values: Option<std::sync::Arc<[f32]>>,
 }
 
 /// One op applied to tensors.
@@ -224,6 +235,7 @@ impl GraphBuilder {
                 node: index,
                 shape: vec![shapes[0].features()],
                 fill,
+                values: None,
             });
         }
         for &t in &spec.inputs {

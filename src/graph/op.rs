@@ -43,11 +43,18 @@ pub enum ParamRole {
 /// One operation of the graph.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Op {
-    /// y = x·Wᵀ + b over the last dimension; W is `[output, input]` as `nn.Linear` stores it.
-    Linear { input: usize, output: usize },
-    /// 2-D convolution of an NCHW image; weight `[out, in, kh, kw]`.
+    /// y = x·Wᵀ + b over the last dimension; W is `[output, input]` as `nn.Linear` stores it
+    /// (no b without `bias`, as `nn.Linear(…, bias=False)`).
+    Linear {
+        input: usize,
+        output: usize,
+        bias: bool,
+    },
+    /// 2-D convolution of an NCHW image; weight `[out, in, kh, kw]`, and a bias per output
+    /// channel unless `bias` is false.
     Conv2d {
         out: usize,
+        bias: bool,
         kernel: [usize; 2],
         stride: usize,
         padding: usize,
@@ -160,6 +167,7 @@ impl Op {
                 stride,
                 padding,
                 dilation,
+                ..
             } => Some(Conv2d {
                 batch,
                 in_channels: i.channels,
@@ -202,17 +210,29 @@ impl Op {
     pub fn params(&self, inputs: &[Shape]) -> Vec<(Vec<usize>, ParamRole)> {
         let x = inputs.first().copied().unwrap_or(Shape::Flat(0));
         match *self {
-            Op::Linear { input, output } => vec![
-                (vec![output, input], ParamRole::Weight),
-                (vec![output], ParamRole::Bias),
-            ],
-            Op::Conv2d { out, kernel, .. } => vec![
-                (
+            Op::Linear {
+                input,
+                output,
+                bias,
+            } => {
+                let mut p = vec![(vec![output, input], ParamRole::Weight)];
+                if bias {
+                    p.push((vec![output], ParamRole::Bias));
+                }
+                p
+            }
+            Op::Conv2d {
+                out, kernel, bias, ..
+            } => {
+                let mut p = vec![(
                     vec![out, x.features(), kernel[0], kernel[1]],
                     ParamRole::Weight,
-                ),
-                (vec![out], ParamRole::Bias),
-            ],
+                )];
+                if bias {
+                    p.push((vec![out], ParamRole::Bias));
+                }
+                p
+            }
             Op::BatchNorm { .. } => vec![
                 (vec![x.features()], ParamRole::Gamma),
                 (vec![x.features()], ParamRole::Beta),
@@ -239,7 +259,7 @@ impl Op {
         let x = inputs[0];
         let one = |s: Shape| Ok(vec![s]);
         match *self {
-            Op::Linear { input, output } => match x {
+            Op::Linear { input, output, .. } => match x {
                 Shape::Image(i) => fail(format!(
                     "takes a vector, but gets a {i} image; add `flatten` before it"
                 )),
@@ -262,6 +282,7 @@ impl Op {
                 stride,
                 padding,
                 dilation,
+                ..
             } => {
                 let Shape::Image(i) = x else {
                     return needs_image(x);

@@ -39,11 +39,29 @@ impl DataShape {
 /// has image layers, so an MLP on image files still sees a vector); else a vector. The first
 /// layer that cannot take what it is given is named by its key path.
 pub fn build(spec: &ModelSpec, data: DataShape) -> Result<Graph> {
+    let mut graph = match &spec.onnx {
+        Some(file) => {
+            let dims = spec.input.as_ref().map(|i| i.dims());
+            crate::onnx::import(file, dims.as_deref(), data.width, data.tokens)?
+        }
+        None => build_layers(spec, data)?,
+    };
+    if spec.without_dropout {
+        for n in &mut graph.nodes {
+            if let Op::Dropout { rate } = &mut n.op {
+                *rate = 0.0;
+            }
+        }
+    }
+    Ok(graph)
+}
+
+fn build_layers(spec: &ModelSpec, data: DataShape) -> Result<Graph> {
     let input = data.width;
     let data_image = data
         .image
         .filter(|_| spec.layers.iter().any(LayerSpec::takes_image));
-    if let Some(declared) = spec.input {
+    if let Some(declared) = spec.input.as_ref().map(|i| i.len()) {
         if declared != input {
             return Err(Error::Shape {
                 layer: 0,
@@ -297,6 +315,7 @@ impl Builder {
                 let op = Op::Linear {
                     input: shape.last(),
                     output: *out,
+                    bias: true,
                 };
                 (
                     one(self.node(at, name.clone(), kind, op, vec![x], params)?),
@@ -332,6 +351,7 @@ impl Builder {
                     stride: *stride,
                     padding: *padding,
                     dilation: *dilation,
+                    bias: true,
                 };
                 let part = if kernel[0] == kernel[1] {
                     format!("conv{}({out})", kernel[0])
@@ -569,6 +589,7 @@ impl Builder {
                         stride,
                         padding: 0,
                         dilation: 1,
+                        bias: true,
                     },
                     i.channels,
                     o.channels,
@@ -578,6 +599,7 @@ impl Builder {
                 Op::Linear {
                     input: a,
                     output: b,
+                    bias: true,
                 },
                 a,
                 b,
@@ -586,6 +608,7 @@ impl Builder {
                 Op::Linear {
                     input: width,
                     output: w2,
+                    bias: true,
                 },
                 width,
                 w2,
@@ -658,6 +681,7 @@ impl Builder {
             Op::Linear {
                 input: d,
                 output: 3 * d,
+                bias: true,
             },
             vec![x],
             vec![
@@ -731,6 +755,7 @@ impl Builder {
             Op::Linear {
                 input: d,
                 output: d,
+                bias: true,
             },
             vec![merged],
             vec![

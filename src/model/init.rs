@@ -25,6 +25,7 @@ pub struct HostParams {
 /// `n` values of `init` drawn with `seed`.
 fn draw(init: &ParamInit, n: usize, seed: u64) -> Vec<f32> {
     match *init {
+        ParamInit::Values(ref v) => v.to_vec(),
         ParamInit::Constant(v) => vec![v as f32; n],
         ParamInit::Uniform { low, high, stream } => {
             let mut rng = SplitMix64::stream(seed, stream);
@@ -54,7 +55,10 @@ pub fn init_params(graph: &Graph, seed: u64) -> HostParams {
         .map(|s| HostTensor {
             name: s.name.clone(),
             shape: s.shape.clone(),
-            data: vec![s.fill; s.shape.iter().product()],
+            data: match &s.values {
+                Some(v) => v.to_vec(),
+                None => vec![s.fill; s.shape.iter().product()],
+            },
         })
         .collect();
     HostParams { params, state }

@@ -12,7 +12,7 @@ pub mod weights;
 pub use build::{build, DataShape};
 pub use init::{init_params, HostParams, HostTensor};
 pub use output::check_output;
-pub use spec::{Init, LayerSpec, ModelSpec, LAYER_NAMES};
+pub use spec::{Init, LayerSpec, ModelInput, ModelSpec, LAYER_NAMES};
 
 pub use crate::graph::{
     Graph, Image, Node, NodeId, Op, ParamInfo, ParamRole, PoolKind, Shape, TensorId,

@@ -748,20 +748,91 @@ impl<'de> Deserialize<'de> for LayerSpec {
     }
 }
 
-/// The `model:` section.
+/// `model.input`: the width of a vector (a layer-list model), or the dimensions of one
+/// example without the batch (an ONNX model: `[3, 32, 32]`, `[T]` for tokens).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum ModelInput {
+    Width(usize),
+    Dims(Vec<usize>),
+}
+
+impl ModelInput {
+    /// Values per example.
+    pub fn len(&self) -> usize {
+        match self {
+            ModelInput::Width(w) => *w,
+            ModelInput::Dims(d) => d
+                .iter()
+                .try_fold(1usize, |a, &x| a.checked_mul(x))
+                .unwrap_or(usize::MAX),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn dims(&self) -> Vec<usize> {
+        match self {
+            ModelInput::Width(w) => vec![*w],
+            ModelInput::Dims(d) => d.clone(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ModelInput {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> de::Visitor<'de> for V {
+            type Value = ModelInput;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a width (16) or the dimensions of one example ([3, 32, 32])")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<ModelInput, E> {
+                Ok(ModelInput::Width(v as usize))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<ModelInput, E> {
+                usize::try_from(v)
+                    .map(ModelInput::Width)
+                    .map_err(|_| E::custom(format!("must be at least 1, got {v}")))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<ModelInput, A::Error> {
+                let mut dims = Vec::new();
+                while let Some(d) = seq.next_element::<usize>()? {
+                    dims.push(d);
+                }
+                Ok(ModelInput::Dims(dims))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// The `model:` section: a layer list, or an ONNX file.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelSpec {
-    /// Input width; inferred from the data when absent, checked against it when present.
+    /// Input width (or, for an ONNX model, the dimensions of one example); inferred from the
+    /// data when absent, checked against it when present.
     #[serde(default)]
-    pub input: Option<usize>,
+    pub input: Option<ModelInput>,
     /// The input as an image `[channels, height, width]` (NCHW), for image layers; inferred
     /// from image data (the built-in `shapes`, IDX files) when absent.
     #[serde(default)]
     pub shape: Option<[usize; 3]>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub layers: Vec<LayerSpec>,
+    /// A model exported to ONNX (`torch.onnx.export`), instead of `layers`: the file gives the
+    /// architecture and the initial weights. Relative to the config's folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub onnx: Option<std::path::PathBuf>,
     /// Initial weights from a safetensors file (netdx or PyTorch `nn.Sequential` names; see
     /// `model::weights`) instead of the seeded init; relative to the config's folder.
     #[serde(default)]
     pub weights: Option<std::path::PathBuf>,
+    /// Train with every dropout rate at 0 (set by checks that measure without
+    /// regularization; a layer list has its dropout layers changed instead).
+    #[serde(skip)]
+    pub without_dropout: bool,
 }

@@ -293,23 +293,30 @@ impl<'a> Compiler<'a> {
         let y = self.acts[node.output()].clone();
         let ph = &self.net.placeholders;
         match &node.op {
-            Op::Conv2d { .. } => {
+            Op::Conv2d { bias, out, .. } => {
                 let conv = node
                     .op
                     .conv(node.in_shape.image().expect("conv2d takes an image"), batch)
                     .expect("a conv2d op");
                 let params = Conv2dParams::of(&conv).expect("checked by the graph");
                 let u = gpu.uniform("conv2d", &params)?;
+                // A convolution without bias adds zeros (buffers start zeroed).
+                let zeros = match bias {
+                    true => None,
+                    false => Some(gpu.tensor(
+                        &format!("{} (no bias)", node.name),
+                        *out,
+                        TensorUsage::Storage,
+                    )?),
+                };
+                let b = match &zeros {
+                    Some(z) => &z.buffer,
+                    None => &self.param(node, 1).buffer,
+                };
                 self.d.push(gpu.dispatch(
                     &CONV2D_FORWARD,
                     &params.constants(),
-                    &[
-                        &u,
-                        &x.buffer,
-                        &self.param(node, 0).buffer,
-                        &self.param(node, 1).buffer,
-                        &y.buffer,
-                    ],
+                    &[&u, &x.buffer, &self.param(node, 0).buffer, b, &y.buffer],
                     gpu.groups_1d(&CONV2D_FORWARD, params.forward_invocations()),
                 )?);
             }
@@ -348,14 +355,23 @@ impl<'a> Compiler<'a> {
                 self.saved[node.index].extend(argmax);
             }
             Op::Flatten => self.d.push(identity(gpu, Direction::Forward, &x, &y)?),
-            Op::Linear { input, output } => {
+            Op::Linear {
+                input,
+                output,
+                bias,
+            } => {
+                let w = &self.param(node, 0).buffer;
                 self.d.push(matmul(
                     gpu,
                     (self.rows(node.in_shape), *output, *input),
-                    (false, true, true),
+                    (false, true, *bias),
                     &x.buffer,
-                    &self.param(node, 0).buffer,
-                    &self.param(node, 1).buffer,
+                    w,
+                    if *bias {
+                        &self.param(node, 1).buffer
+                    } else {
+                        w
+                    },
                     &y.buffer,
                 )?);
             }
@@ -742,26 +758,35 @@ impl<'a> Compiler<'a> {
             .clone()
             .expect("every output of a trained node has a gradient");
         match &node.op {
-            Op::Conv2d { .. } => {
+            Op::Conv2d { out, .. } => {
                 let conv = node
                     .op
                     .conv(node.in_shape.image().expect("conv2d takes an image"), batch)
                     .expect("a conv2d op");
                 let params = Conv2dParams::of(&conv).expect("checked by the graph");
                 let u = gpu.uniform("conv2d", &params)?;
-                let (pw, pb) = (node.params[0], node.params[1]);
+                let pw = node.params[0];
                 let w = self.param(node, 0);
+                // Without a bias, its gradient goes to a scratch buffer nobody reads.
+                let scratch = match node.params.get(1) {
+                    Some(_) => None,
+                    None => Some(gpu.tensor(
+                        &format!("{} (no bias gradient)", node.name),
+                        *out,
+                        TensorUsage::Storage,
+                    )?),
+                };
+                let db = match (&scratch, node.params.get(1)) {
+                    (Some(t), _) => &t.buffer,
+                    (None, Some(&pb)) => &self.param_grads[pb].buffer,
+                    (None, None) => unreachable!("a scratch buffer without a bias"),
+                };
                 self.d.extend(super::conv::weight_gradient(
                     gpu,
                     &self.param_grads[pw].name,
                     &params,
                     &u,
-                    [
-                        &x.buffer,
-                        &dy.buffer,
-                        &self.param_grads[pw].buffer,
-                        &self.param_grads[pb].buffer,
-                    ],
+                    [&x.buffer, &dy.buffer, &self.param_grads[pw].buffer, db],
                 )?);
                 if let Some(sink) = self.sink(i)? {
                     self.d.push(gpu.dispatch(
@@ -807,9 +832,9 @@ impl<'a> Compiler<'a> {
                     self.settle(sink, x.len)?;
                 }
             }
-            Op::Linear { input, output } => {
+            Op::Linear { input, output, .. } => {
                 let rows = self.rows(node.in_shape);
-                let (pw, pb) = (node.params[0], node.params[1]);
+                let pw = node.params[0];
                 // dW[out, in] = dYᵀ · X
                 self.d.push(matmul(
                     gpu,
@@ -820,13 +845,15 @@ impl<'a> Compiler<'a> {
                     &x.buffer,
                     &self.param_grads[pw].buffer,
                 )?);
-                self.d.extend(column_sums(
-                    gpu,
-                    &self.param_grads[pb].name,
-                    (rows, *output),
-                    &dy.buffer,
-                    &self.param_grads[pb].buffer,
-                )?);
+                if let Some(&pb) = node.params.get(1) {
+                    self.d.extend(column_sums(
+                        gpu,
+                        &self.param_grads[pb].name,
+                        (rows, *output),
+                        &dy.buffer,
+                        &self.param_grads[pb].buffer,
+                    )?);
+                }
                 if let Some(sink) = self.sink(i)? {
                     // dX[rows, in] = dY · W
                     self.d.push(matmul(

@@ -93,11 +93,11 @@ pub fn forward(g: &Graph, p: &RefParams, x: &[f64], batch: usize, mode: Mode) ->
         let w = |k: usize| &p.params[node.params[k]];
         let mut outs: Vec<Vec<f64>> = Vec::new();
         let out = match &node.op {
-            Op::Conv2d { .. } => node
+            Op::Conv2d { out, bias, .. } => node
                 .op
                 .conv(node.in_shape.image().expect("conv2d on an image"), batch)
                 .expect("a conv2d op")
-                .forward(input, w(0), w(1)),
+                .forward(input, w(0), &bias_or_zeros(bias.then(|| w(1)), *out)),
             Op::Pool2d { .. } | Op::GlobalAvgPool => {
                 let (y, chosen) = node
                     .op
@@ -111,7 +111,15 @@ pub fn forward(g: &Graph, p: &RefParams, x: &[f64], batch: usize, mode: Mode) ->
             Op::Linear {
                 input: i,
                 output: o,
-            } => linear_forward(input, w(0), w(1), rows(node.in_shape, batch), *i, *o),
+                bias,
+            } => linear_forward(
+                input,
+                w(0),
+                &bias_or_zeros(bias.then(|| w(1)), *o),
+                rows(node.in_shape, batch),
+                *i,
+                *o,
+            ),
             Op::Activation { kind, slope } => input
                 .iter()
                 .map(|&v| act_forward(*kind, *slope, v))
@@ -300,11 +308,13 @@ pub fn loss_and_grads(
         // Contributions to the inputs' gradients, in input order.
         let mut dx: Vec<Vec<f64>> = Vec::new();
         match &node.op {
-            Op::Linear { input, output } => {
+            Op::Linear { input, output, .. } => {
                 let (d, dw, db) =
                     linear_backward(x_in, w(0), &dy, rows(node.in_shape, batch), *input, *output);
                 grads[node.params[0]] = dw;
-                grads[node.params[1]] = db;
+                if let Some(&b) = node.params.get(1) {
+                    grads[b] = db;
+                }
                 dx.push(d);
             }
             Op::Conv2d { .. } => {
@@ -314,7 +324,9 @@ pub fn loss_and_grads(
                     .expect("a conv2d op");
                 let (d, dw, db) = conv.backward(x_in, w(0), &dy);
                 grads[node.params[0]] = dw;
-                grads[node.params[1]] = db;
+                if let Some(&b) = node.params.get(1) {
+                    grads[b] = db;
+                }
                 dx.push(d);
             }
             Op::Pool2d { .. } | Op::GlobalAvgPool => {
@@ -460,4 +472,12 @@ pub fn l2_term(g: &Graph, p: &RefParams, l2: f64) -> f64 {
             .filter(|(i, _)| i.regularized())
             .map(|(_, t)| t.iter().map(|v| v * v).sum::<f64>())
             .sum::<f64>()
+}
+
+/// A layer's bias, or zeros for a layer without one (`bias=False`).
+fn bias_or_zeros(bias: Option<&Vec<f64>>, n: usize) -> std::borrow::Cow<'_, [f64]> {
+    match bias {
+        Some(b) => std::borrow::Cow::Borrowed(b),
+        None => std::borrow::Cow::Owned(vec![0.0; n]),
+    }
 }

@@ -1,0 +1,1232 @@
+//! ONNX nodes onto IR ops. Nodes are visited in the file's (topological) order; each output
+//! becomes a [`Value`]: a constant (an initializer, a `Constant`, or anything folded from
+//! constants), or a tensor of the IR graph. Patterns that exporters spread over several nodes
+//! are recognized where they start: `MatMul` + `Add` of a bias is one linear layer, the erf
+//! form of GELU (`Div`, `Erf`, `Add`, `Mul`, `Mul`) one activation.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+
+use super::attrs::Attrs;
+use super::file::{self, ModelFile};
+use super::fold::{self, reshape_dims};
+use super::proto::{type_proto, NodeProto};
+use super::tensor::{is_integer, Const, BATCH};
+use crate::error::{Error, Result};
+use crate::graph::{
+    Graph, GraphBuilder, Image, NodeSpec, Op, ParamInit, PoolKind, Shape, ShapeError, TensorId,
+};
+use crate::ops::Activation;
+
+/// The ONNX ops netdx maps onto its own (what PyTorch's exporters write for the layers it
+/// trains), then the ops it evaluates at load when their inputs are constants.
+pub const SUPPORTED_OPS: &[&str] = &[
+    "Gemm",
+    "MatMul (by a weight, with its bias Add)",
+    "Conv",
+    "BatchNormalization",
+    "LayerNormalization",
+    "Gather (embedding)",
+    "Relu",
+    "LeakyRelu",
+    "Tanh",
+    "Sigmoid",
+    "Gelu",
+    "Erf (the GELU pattern)",
+    "Dropout",
+    "MaxPool",
+    "AveragePool",
+    "GlobalAveragePool",
+    "ReduceMean (over height and width)",
+    "Flatten",
+    "Reshape (to a vector)",
+    "Add (residual)",
+    "Identity",
+    "LogSoftmax (last, before the loss)",
+    "on constants: Constant, Shape, Gather, Slice, Concat, Unsqueeze, Squeeze, Reshape, Cast, CastLike, Transpose, ConstantOfShape, Range, Equal, Where, Expand, Add, Sub, Mul, Div, Mod, Pow, Sqrt, Neg, Reciprocal",
+];
+
+/// What a name of the ONNX graph holds.
+#[derive(Clone, Debug)]
+enum Value {
+    Const(Const),
+    Tensor(TensorId),
+    /// An output netdx does not compute (batch norm's updated statistics, dropout's mask).
+    Absent,
+}
+
+/// A parameter as the file gives it.
+struct Param {
+    name: String,
+    dims: Vec<usize>,
+    values: Arc<[f32]>,
+}
+
+/// Imports the model at `path` for data of `width` values per example (token ids when
+/// `tokens`); `declared` is `model.input` (the dimensions of one example without the batch),
+/// needed when the file leaves them symbolic.
+pub fn import(
+    path: &Path,
+    declared: Option<&[usize]>,
+    width: usize,
+    tokens: bool,
+) -> Result<Graph> {
+    let file = file::read(path)?;
+    Importer::new(path, &file, declared, DataShape { width, tokens })?.run()
+}
+
+/// What the data gives the model: values per example, and whether they are token ids.
+#[derive(Clone, Copy)]
+struct DataShape {
+    width: usize,
+    tokens: bool,
+}
+
+struct Importer<'a> {
+    path: &'a Path,
+    file: &'a ModelFile,
+    builder: GraphBuilder,
+    values: HashMap<String, Value>,
+    /// The nodes reading each name, by node index.
+    readers: HashMap<String, Vec<usize>>,
+    /// Initializers that became parameters (a second use would be a tied weight).
+    taken: HashSet<String>,
+    node_names: HashSet<String>,
+    /// Top-level modules in order of first appearance: a node's layer is its module's index.
+    layers: Vec<String>,
+    /// Nodes folded into a pattern that an earlier node emitted, with the tensor their output
+    /// stands for (`None`: an inner node whose output nothing else reads).
+    absorbed: HashMap<usize, Option<TensorId>>,
+    state_values: Vec<Arc<[f32]>>,
+    outputs: Vec<String>,
+}
+
+fn shape_message(e: ShapeError) -> String {
+    match e {
+        ShapeError::Width { expected, found } => {
+            format!("expects width {expected}, but its input has {found}")
+        }
+        ShapeError::Message(m) => m,
+    }
+}
+
+/// The IR shape of one example of dimensions `dims`.
+fn ir_shape(dims: &[usize], tokens: bool) -> Option<Shape> {
+    match (dims, tokens) {
+        (&[t], true) => Some(Shape::Tokens(t)),
+        (&[n], false) => Some(Shape::Flat(n)),
+        (&[len, width], false) => Some(Shape::Seq { len, width }),
+        (&[c, h, w], false) => Some(Shape::Image(Image::new([c, h, w]))),
+        _ => None,
+    }
+}
+
+impl<'a> Importer<'a> {
+    fn new(
+        path: &'a Path,
+        file: &'a ModelFile,
+        declared: Option<&[usize]>,
+        data: DataShape,
+    ) -> Result<Importer<'a>> {
+        let graph = file.model.graph.as_ref().expect("checked by file::read");
+        let fail = |message: String| Error::Onnx {
+            file: path.to_path_buf(),
+            node: None,
+            message,
+        };
+        let mut values = HashMap::new();
+        for t in &graph.initializer {
+            let mut c =
+                Const::from_proto(t).map_err(|m| fail(format!("initializer `{}`: {m}", t.name)))?;
+            c.source = Some(super::tensor::Source {
+                name: t.name.clone(),
+                transposed: false,
+            });
+            values.insert(t.name.clone(), Value::Const(c));
+        }
+        let inputs: Vec<_> = graph
+            .input
+            .iter()
+            .filter(|i| !values.contains_key(&i.name))
+            .collect();
+        let [input] = inputs.as_slice() else {
+            return Err(fail(format!(
+                "has {} inputs ({}); netdx trains models with one input",
+                inputs.len(),
+                inputs
+                    .iter()
+                    .map(|i| format!("`{}`", i.name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        };
+        let (elem, file_dims) = match input.r#type.as_ref().and_then(|t| t.value.as_ref()) {
+            Some(type_proto::Value::TensorType(t)) => (
+                t.elem_type,
+                t.shape.as_ref().map(|s| {
+                    s.dim
+                        .iter()
+                        .map(|d| match d.value {
+                            Some(super::proto::tensor_shape_proto::dimension::Value::DimValue(
+                                v,
+                            )) if v > 0 => Some(v as usize),
+                            _ => None,
+                        })
+                        .collect::<Vec<_>>()
+                }),
+            ),
+            _ => return Err(fail(format!("input `{}` is not a tensor", input.name))),
+        };
+        let tokens = is_integer(elem);
+        let per_example: Vec<Option<usize>> = match &file_dims {
+            Some(d) if !d.is_empty() => d[1..].to_vec(),
+            _ => Vec::new(),
+        };
+        let dims: Vec<usize> = match declared {
+            Some(d) => {
+                if !per_example.is_empty() {
+                    let clash = per_example.len() != d.len()
+                        || per_example.iter().zip(d).any(|(f, &g)| f.is_some_and(|f| f != g));
+                    if clash {
+                        return Err(fail(format!(
+                            "model.input is {d:?}, but the file's input `{}` is {} per example",
+                            input.name,
+                            describe_dims(&per_example)
+                        )));
+                    }
+                }
+                d.to_vec()
+            }
+            None if !per_example.is_empty() && per_example.iter().all(Option::is_some) => {
+                per_example.iter().map(|d| d.expect("checked")).collect()
+            }
+            None => {
+                return Err(fail(format!(
+                    "the shape of input `{}` is {} per example, not fixed in the file: declare it as `model.input` ([channels, height, width] for images, [length] for tokens, [features] for vectors)",
+                    input.name,
+                    describe_dims(&per_example)
+                )))
+            }
+        };
+        let len: usize = dims.iter().product();
+        if tokens != data.tokens {
+            return Err(fail(if tokens {
+                format!("input `{}` takes token ids, but the data are values; give token data (`text`, a token array or a built-in sequence task)", input.name)
+            } else {
+                format!("input `{}` takes values, but the data are token ids; a model on tokens starts with an embedding (Gather)", input.name)
+            }));
+        }
+        if len != data.width {
+            return Err(fail(format!(
+                "input `{}` is {dims:?} = {len} values per example, but the data has {} features",
+                input.name, data.width
+            )));
+        }
+        let shape = ir_shape(&dims, tokens).ok_or_else(|| {
+            fail(format!(
+                "input `{}` of {} dimensions per example ({dims:?}): netdx takes vectors [n], sequences [T, d], images [c, h, w] and token ids [T]",
+                input.name,
+                dims.len()
+            ))
+        })?;
+        let (builder, x) = GraphBuilder::new(shape);
+        values.insert(input.name.clone(), Value::Tensor(x));
+        let mut readers: HashMap<String, Vec<usize>> = HashMap::new();
+        for (k, n) in graph.node.iter().enumerate() {
+            for i in &n.input {
+                readers.entry(i.clone()).or_default().push(k);
+            }
+        }
+        let outputs: Vec<String> = graph.output.iter().map(|o| o.name.clone()).collect();
+        if outputs.len() != 1 {
+            return Err(fail(format!(
+                "has {} outputs; netdx trains models with one output (the logits)",
+                outputs.len()
+            )));
+        }
+        Ok(Importer {
+            path,
+            file,
+            builder,
+            values,
+            readers,
+            taken: HashSet::new(),
+            node_names: HashSet::new(),
+            layers: Vec::new(),
+            absorbed: HashMap::new(),
+            state_values: Vec::new(),
+            outputs,
+        })
+    }
+
+    fn nodes(&self) -> &'a [NodeProto] {
+        &self.file.model.graph.as_ref().expect("checked").node
+    }
+
+    fn label(&self, node: &NodeProto) -> String {
+        let name = if node.name.is_empty() {
+            node.output.first().cloned().unwrap_or_default()
+        } else {
+            node.name.clone()
+        };
+        format!("node `{name}` ({} opset {})", node.op_type, self.file.opset)
+    }
+
+    fn fail(&self, node: &NodeProto, message: impl Into<String>) -> Error {
+        Error::Onnx {
+            file: self.path.to_path_buf(),
+            node: Some(self.label(node)),
+            message: message.into(),
+        }
+    }
+
+    fn run(mut self) -> Result<Graph> {
+        let nodes = self.nodes();
+        for (k, node) in nodes.iter().enumerate() {
+            if !node.domain.is_empty() && node.domain != "ai.onnx" {
+                return Err(self.fail(
+                    node,
+                    format!(
+                        "is in domain `{}`; netdx maps the default ONNX domain: {}",
+                        node.domain,
+                        SUPPORTED_OPS.join(", ")
+                    ),
+                ));
+            }
+            if let Some(stands_for) = self.absorbed.get(&k).copied() {
+                if let (Some(t), Some(out)) = (stands_for, node.output.first()) {
+                    self.values.insert(out.clone(), Value::Tensor(t));
+                }
+                continue;
+            }
+            let inputs: Vec<Option<Value>> = node
+                .input
+                .iter()
+                .map(|name| {
+                    if name.is_empty() {
+                        Ok(None)
+                    } else {
+                        self.values.get(name).cloned().map(Some).ok_or_else(|| {
+                            self.fail(node, format!("reads `{name}`, which no earlier node writes (the nodes are not in topological order, or the graph is corrupted)"))
+                        })
+                    }
+                })
+                .collect::<Result<_>>()?;
+            if inputs.iter().flatten().any(|v| matches!(v, Value::Absent)) {
+                return Err(self.fail(node, "reads an output netdx does not compute (batch norm's updated running statistics, or dropout's mask)"));
+            }
+            let outputs = self.node(k, node, &inputs)?;
+            for (name, v) in node.output.iter().zip(outputs) {
+                if !name.is_empty() {
+                    self.values.insert(name.clone(), v);
+                }
+            }
+        }
+        let out = &self.outputs[0];
+        let output = match self.values.get(out) {
+            Some(Value::Tensor(t)) => *t,
+            _ => {
+                return Err(Error::Onnx {
+                    file: self.path.to_path_buf(),
+                    node: None,
+                    message: format!("output `{out}` does not depend on the input"),
+                })
+            }
+        };
+        let stem = self
+            .path
+            .file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let description = format!("onnx:{stem}");
+        let layers = self.layers.len();
+        let mut graph = self.builder.finish(output, description, layers);
+        for (s, v) in graph.state.iter_mut().zip(self.state_values) {
+            s.values = Some(v);
+        }
+        Ok(graph)
+    }
+
+    /// A constant input, or why it must be one.
+    fn constant<'v>(
+        &self,
+        node: &NodeProto,
+        v: &'v Option<Value>,
+        what: &str,
+    ) -> Result<&'v Const> {
+        match v {
+            Some(Value::Const(c)) => Ok(c),
+            Some(_) => Err(self.fail(
+                node,
+                format!("its {what} is computed from the input; netdx needs it constant"),
+            )),
+            None => Err(self.fail(node, format!("has no {what}"))),
+        }
+    }
+
+    fn tensor(&self, node: &NodeProto, v: &Option<Value>) -> Result<TensorId> {
+        match v {
+            Some(Value::Tensor(t)) => Ok(*t),
+            _ => Err(self.fail(
+                node,
+                "its first input is not computed from the model's input",
+            )),
+        }
+    }
+
+    /// A parameter from an initializer in a weight position.
+    fn param(&mut self, node: &NodeProto, c: &Const, what: &str) -> Result<Param> {
+        let Some(source) = &c.source else {
+            return Err(self.fail(
+                node,
+                format!("its {what} is a computed constant, not an initializer; netdx trains initializers"),
+            ));
+        };
+        if source.transposed {
+            return Err(self.fail(node, format!("its {what} is `{}` transposed", source.name)));
+        }
+        if !self.taken.insert(source.name.clone()) {
+            return Err(self.fail(
+                node,
+                format!("reuses `{}`, which another node already trains (tied weights are not supported yet)", source.name),
+            ));
+        }
+        Ok(Param {
+            name: source.name.clone(),
+            dims: c.dims.clone(),
+            values: c.data.as_f32().into(),
+        })
+    }
+
+    /// The module path a node belongs to: its parameters' prefix (`3.conv1` for
+    /// `3.conv1.weight`), else the TorchScript exporter's scope (`/3/relu/Relu` → `3.relu`),
+    /// else the dynamo exporter's name scope, else the node's own name.
+    fn module(&self, node: &NodeProto, params: &[&Param]) -> String {
+        if let Some(p) = params.first() {
+            if let Some((m, _)) = p.name.rsplit_once('.') {
+                return m.to_string();
+            }
+        }
+        if let Some(rest) = node.name.strip_prefix('/') {
+            let parts: Vec<&str> = rest.split('/').collect();
+            if parts.len() > 1 {
+                return parts[..parts.len() - 1].join(".");
+            }
+        }
+        if let Some(scope) = node
+            .metadata_props
+            .iter()
+            .find(|p| p.key == "pkg.torch.onnx.name_scopes")
+            .and_then(|p| scope_path(&p.value))
+        {
+            return scope;
+        }
+        if node.name.is_empty() {
+            node.op_type.to_lowercase()
+        } else {
+            node.name.clone()
+        }
+    }
+
+    /// Adds `op` reading `inputs` with `params` (checked against the shapes the op needs) and
+    /// batch-norm `state`; returns its first output.
+    fn emit(
+        &mut self,
+        node: &NodeProto,
+        op: Op,
+        inputs: Vec<TensorId>,
+        params: Vec<Param>,
+        state: Vec<Param>,
+    ) -> Result<TensorId> {
+        let shapes: Vec<Shape> = inputs.iter().map(|&t| self.builder.shape(t)).collect();
+        if let Err(e) = op.infer(&shapes) {
+            return Err(self.fail(node, format!("{} {}", op.name(), shape_message(e))));
+        }
+        let wanted = op.params(&shapes);
+        if wanted.len() != params.len() {
+            return Err(self.fail(
+                node,
+                format!(
+                    "{} takes {} parameter tensors here, the file gives {}",
+                    op.name(),
+                    wanted.len(),
+                    params.len()
+                ),
+            ));
+        }
+        for ((dims, _), p) in wanted.iter().zip(&params) {
+            // A bias stored [1, n] is the same vector.
+            let squeezed: Vec<usize> = p.dims.iter().copied().filter(|&d| d != 1).collect();
+            let want: Vec<usize> = dims.iter().copied().filter(|&d| d != 1).collect();
+            if squeezed != want {
+                return Err(self.fail(
+                    node,
+                    format!(
+                        "`{}` is {:?}, but {} needs {dims:?} here",
+                        p.name,
+                        p.dims,
+                        op.name()
+                    ),
+                ));
+            }
+        }
+        let refs: Vec<&Param> = params.iter().collect();
+        let module = self.module(node, &refs);
+        let top = module.split('.').next().unwrap_or("").to_string();
+        let layer = match self.layers.iter().position(|l| *l == top) {
+            Some(i) => i,
+            None => {
+                self.layers.push(top);
+                self.layers.len() - 1
+            }
+        };
+        let mut name = module.clone();
+        let mut k = 1;
+        while !self.node_names.insert(name.clone()) {
+            name = format!("{module}_{k}");
+            k += 1;
+        }
+        let state_names: Vec<(String, f32)> = state.iter().map(|s| (s.name.clone(), 0.0)).collect();
+        for s in &state {
+            self.state_values.push(s.values.clone());
+        }
+        let path = self.label(node);
+        let outs = self
+            .builder
+            .node(NodeSpec {
+                name,
+                layer,
+                path,
+                op,
+                inputs,
+                params: params
+                    .into_iter()
+                    .map(|p| (p.name, ParamInit::Values(p.values)))
+                    .collect(),
+                state: state_names,
+            })
+            .map_err(|e| self.fail(node, shape_message(e)))?;
+        Ok(outs[0])
+    }
+
+    /// The single node reading `name`, if exactly one does (and the graph output does not).
+    fn sole_reader(&self, name: &str) -> Option<usize> {
+        if self.outputs.iter().any(|o| o == name) {
+            return None;
+        }
+        match self.readers.get(name).map(Vec::as_slice) {
+            Some(&[k]) => Some(k),
+            _ => None,
+        }
+    }
+
+    /// The constant `name` holds, looking ahead at `Constant` nodes not reached yet.
+    fn peek_const(&self, name: &str) -> Option<f64> {
+        if let Some(Value::Const(c)) = self.values.get(name) {
+            return c.scalar();
+        }
+        let node = self
+            .nodes()
+            .iter()
+            .find(|n| n.output.iter().any(|o| o == name))?;
+        if node.op_type != "Constant" {
+            return None;
+        }
+        fold::fold("Constant", &[], &Attrs(&node.attribute))
+            .ok()??
+            .first()?
+            .scalar()
+    }
+
+    /// The other input of binary node `k` than `name`, as a constant.
+    fn other_const(&self, k: usize, name: &str) -> Option<f64> {
+        let n = &self.nodes()[k];
+        let other = n.input.iter().find(|i| *i != name)?;
+        self.peek_const(other)
+    }
+
+    /// The erf GELU starting at node `k` (`x / √2` or `x · (1/√2)`): the nodes it spans and
+    /// the last one, whose output is the activation.
+    fn gelu_pattern(&self, k: usize, x: &str) -> Option<(Vec<usize>, usize)> {
+        let nodes = self.nodes();
+        let c = self.other_const(k, x)?;
+        let scaled = match nodes[k].op_type.as_str() {
+            "Div" => (c - std::f64::consts::SQRT_2).abs() < 1e-5,
+            "Mul" => (c - std::f64::consts::FRAC_1_SQRT_2).abs() < 1e-5,
+            _ => false,
+        };
+        if !scaled {
+            return None;
+        }
+        let erf = self.sole_reader(&nodes[k].output[0])?;
+        if nodes[erf].op_type != "Erf" {
+            return None;
+        }
+        let add = self.sole_reader(&nodes[erf].output[0])?;
+        if nodes[add].op_type != "Add" || self.other_const(add, &nodes[erf].output[0])? != 1.0 {
+            return None;
+        }
+        let mul = self.sole_reader(&nodes[add].output[0])?;
+        if nodes[mul].op_type != "Mul" {
+            return None;
+        }
+        let other = nodes[mul]
+            .input
+            .iter()
+            .find(|i| **i != nodes[add].output[0])?;
+        if other == x {
+            // (x · (1 + erf)) · 0.5
+            let half = self.sole_reader(&nodes[mul].output[0])?;
+            (nodes[half].op_type == "Mul" && self.other_const(half, &nodes[mul].output[0])? == 0.5)
+                .then(|| (vec![erf, add, mul, half], half))
+        } else {
+            // (x · 0.5) · (1 + erf)
+            let h = nodes.iter().position(|n| n.output.first() == Some(other))?;
+            let is_half = nodes[h].op_type == "Mul"
+                && nodes[h].input.iter().any(|i| i == x)
+                && self.other_const(h, x)? == 0.5
+                && self.sole_reader(other) == Some(mul);
+            is_half.then(|| (vec![h, erf, add, mul], mul))
+        }
+    }
+
+    /// The outputs of node `k`.
+    fn node(&mut self, k: usize, node: &NodeProto, inputs: &[Option<Value>]) -> Result<Vec<Value>> {
+        let attrs = Attrs(&node.attribute);
+        let all_const = inputs
+            .iter()
+            .flatten()
+            .all(|v| matches!(v, Value::Const(_)));
+        if all_const {
+            let consts: Vec<Option<&Const>> = inputs
+                .iter()
+                .map(|v| match v {
+                    Some(Value::Const(c)) => Some(c),
+                    _ => None,
+                })
+                .collect();
+            match fold::fold(&node.op_type, &consts, &attrs) {
+                Ok(Some(out)) => return Ok(out.into_iter().map(Value::Const).collect()),
+                Ok(None) => {
+                    return Err(self.fail(
+                        node,
+                        "is computed from constants only, and netdx does not evaluate this op on constants",
+                    ))
+                }
+                Err(m) => return Err(self.fail(node, m)),
+            }
+        }
+        let one = |t: TensorId| Ok(vec![Value::Tensor(t)]);
+        let x = inputs.first().cloned().flatten();
+        match node.op_type.as_str() {
+            "Shape" => {
+                let t = self.tensor(node, &inputs[0])?;
+                let mut dims = vec![BATCH];
+                dims.extend(self.builder.shape(t).dims().iter().map(|&d| d as i64));
+                Ok(vec![Value::Const(fold::shape_slice(&dims, &attrs))])
+            }
+            "Identity" => Ok(vec![x.expect("an input")]),
+            // A constant cast to the type of a computed tensor (the dynamo exporter's zero bias):
+            // computed tensors are float, token ids aside.
+            "CastLike" => match (&inputs[0], &inputs.get(1).cloned().flatten()) {
+                (Some(Value::Const(c)), Some(Value::Tensor(t))) => {
+                    let ints = matches!(self.builder.shape(*t), Shape::Tokens(_));
+                    let data = if ints {
+                        super::tensor::Data::I64(c.data.as_i64())
+                    } else {
+                        super::tensor::Data::F32(c.data.as_f32())
+                    };
+                    Ok(vec![Value::Const(Const::new(c.dims.clone(), data))])
+                }
+                _ => Err(self.unsupported(node, "casting a computed tensor")),
+            },
+            "Relu" | "Tanh" | "Sigmoid" | "LeakyRelu" | "Gelu" => {
+                let t = self.tensor(node, &inputs[0])?;
+                let (kind, slope) =
+                    match node.op_type.as_str() {
+                        "Relu" => (Activation::Relu, 0.0),
+                        "Tanh" => (Activation::Tanh, 0.0),
+                        "Sigmoid" => (Activation::Sigmoid, 0.0),
+                        "LeakyRelu" => (Activation::LeakyRelu, attrs.float("alpha", 0.01)),
+                        _ => match attrs.string("approximate").as_deref() {
+                            None | Some("none") => (Activation::Gelu, 0.0),
+                            Some("tanh") => (Activation::GeluTanh, 0.0),
+                            Some(other) => return Err(self.fail(
+                                node,
+                                format!(
+                                    "approximate `{other}` is not a GELU netdx knows (none, tanh)"
+                                ),
+                            )),
+                        },
+                    };
+                one(self.emit(
+                    node,
+                    Op::Activation { kind, slope },
+                    vec![t],
+                    vec![],
+                    vec![],
+                )?)
+            }
+            "Div" | "Mul" if matches!(inputs.get(1), Some(Some(Value::Const(_)))) => {
+                let t = self.tensor(node, &inputs[0])?;
+                match self.gelu_pattern(k, &node.input[0]) {
+                    Some((span, last)) => {
+                        let y = self.emit(
+                            node,
+                            Op::Activation {
+                                kind: Activation::Gelu,
+                                slope: 0.0,
+                            },
+                            vec![t],
+                            vec![],
+                            vec![],
+                        )?;
+                        for s in span {
+                            self.absorbed.insert(s, (s == last).then_some(y));
+                        }
+                        one(y)
+                    }
+                    None => Err(self.unsupported(
+                        node,
+                        "scaling a computed tensor by a constant outside the GELU pattern",
+                    )),
+                }
+            }
+            "Dropout" => {
+                let t = self.tensor(node, &inputs[0])?;
+                let rate = match inputs.get(1).cloned().flatten() {
+                    Some(Value::Const(c)) => c.scalar().unwrap_or(0.5),
+                    Some(_) => {
+                        return Err(
+                            self.fail(node, "its ratio is computed; netdx needs it constant")
+                        )
+                    }
+                    None => attrs.float("ratio", 0.5),
+                };
+                if node
+                    .output
+                    .get(1)
+                    .is_some_and(|m| !m.is_empty() && self.readers.contains_key(m))
+                {
+                    return Err(self.fail(node, "its mask is read by another node; netdx does not compute dropout masks as tensors"));
+                }
+                let y = if rate == 0.0 {
+                    t
+                } else {
+                    self.emit(node, Op::Dropout { rate }, vec![t], vec![], vec![])?
+                };
+                Ok(vec![Value::Tensor(y), Value::Absent])
+            }
+            "Gemm" => {
+                let t = self.tensor(node, &inputs[0])?;
+                if attrs.int("transA", 0) != 0
+                    || attrs.float("alpha", 1.0) != 1.0
+                    || attrs.float("beta", 1.0) != 1.0
+                {
+                    return Err(self.fail(
+                        node,
+                        "transA, alpha or beta differ from PyTorch's linear layer (0, 1, 1)",
+                    ));
+                }
+                let b = self.constant(node, &inputs[1], "weight B")?.clone();
+                let weight = self.linear_weight(node, &b, attrs.int("transB", 0) != 0)?;
+                let bias = match inputs.get(2).cloned().flatten() {
+                    Some(Value::Const(c)) => Some(self.param(node, &c, "bias C")?),
+                    Some(_) => {
+                        return Err(
+                            self.fail(node, "its bias C is computed; netdx needs an initializer")
+                        )
+                    }
+                    None => None,
+                };
+                one(self.linear(node, t, weight, bias)?)
+            }
+            "MatMul" => {
+                let t = self.tensor(node, &inputs[0])?;
+                let w = match &inputs[1] {
+                    Some(Value::Const(c)) => c.clone(),
+                    _ => {
+                        return Err(
+                            self.unsupported(node, "a product of two computed tensors (attention)")
+                        )
+                    }
+                };
+                let weight = self.linear_weight(node, &w, false)?;
+                let out = weight.dims[0];
+                // The bias Add that follows a MatMul of a linear layer on sequences.
+                let bias_add = self.sole_reader(&node.output[0]).filter(|&a| {
+                    let n = &self.nodes()[a];
+                    n.op_type == "Add"
+                        && n.input.iter().any(|i| match self.values.get(i) {
+                            Some(Value::Const(c)) => {
+                                c.source.is_some()
+                                    && c.dims.iter().product::<usize>() == out
+                                    && c.dims.len() <= 2
+                            }
+                            _ => false,
+                        })
+                });
+                let bias = match bias_add {
+                    Some(a) => {
+                        let n = &self.nodes()[a];
+                        let name = n
+                            .input
+                            .iter()
+                            .find(|i| *i != &node.output[0])
+                            .expect("a bias input");
+                        let Some(Value::Const(c)) = self.values.get(name).cloned() else {
+                            unreachable!("checked")
+                        };
+                        Some(self.param(n, &c, "bias")?)
+                    }
+                    None => None,
+                };
+                let y = self.linear(node, t, weight, bias)?;
+                if let Some(a) = bias_add {
+                    self.absorbed.insert(a, Some(y));
+                }
+                one(y)
+            }
+            "Add" => match (&inputs[0], &inputs[1]) {
+                (Some(Value::Tensor(a)), Some(Value::Tensor(b))) => {
+                    one(self.emit(node, Op::Add, vec![*a, *b], vec![], vec![])?)
+                }
+                _ => Err(self.unsupported(
+                    node,
+                    "adding a constant to a computed tensor, other than a linear layer's bias",
+                )),
+            },
+            "Conv" => {
+                let t = self.tensor(node, &inputs[0])?;
+                let w = self.constant(node, &inputs[1], "weight W")?.clone();
+                if attrs.int("group", 1) != 1 {
+                    return Err(self.unsupported(node, "grouped convolution"));
+                }
+                if attrs.string("auto_pad").is_some_and(|p| p != "NOTSET") {
+                    return Err(self.unsupported(node, "auto_pad (export with explicit padding)"));
+                }
+                let kernel = match w.dims.as_slice() {
+                    &[_, _, kh, kw] => [kh, kw],
+                    d => return Err(self.fail(node, format!("weight W is {d:?}; netdx convolves images with [out, in, kh, kw] filters"))),
+                };
+                let stride =
+                    uniform(node, &attrs, "strides", 1, 2).map_err(|m| self.fail(node, m))?;
+                let dilation =
+                    uniform(node, &attrs, "dilations", 1, 2).map_err(|m| self.fail(node, m))?;
+                let padding =
+                    uniform(node, &attrs, "pads", 0, 4).map_err(|m| self.fail(node, m))?;
+                let mut op = Op::Conv2d {
+                    out: w.dims[0],
+                    kernel,
+                    stride,
+                    padding,
+                    dilation,
+                    bias: true,
+                };
+                let weight = self.param(node, &w, "weight W")?;
+                let mut params = vec![weight];
+                match inputs.get(2).cloned().flatten() {
+                    // The dynamo exporter gives a convolution without bias a computed zero bias.
+                    Some(Value::Const(c))
+                        if c.source.is_none() && c.data.as_f32().iter().all(|&v| v == 0.0) => {}
+                    Some(Value::Const(c)) => params.push(self.param(node, &c, "bias B")?),
+                    Some(_) => {
+                        return Err(
+                            self.fail(node, "its bias B is computed; netdx needs an initializer")
+                        )
+                    }
+                    None => {}
+                }
+                if params.len() == 1 {
+                    if let Op::Conv2d { bias, .. } = &mut op {
+                        *bias = false;
+                    }
+                }
+                one(self.emit(node, op, vec![t], params, vec![])?)
+            }
+            "BatchNormalization" => {
+                let t = self.tensor(node, &inputs[0])?;
+                let mut get = |i: usize, what: &str| -> Result<Param> {
+                    let c = self
+                        .constant(node, &inputs.get(i).cloned().flatten(), what)?
+                        .clone();
+                    self.param(node, &c, what)
+                };
+                let (scale, bias, mean, var) = (
+                    get(1, "scale")?,
+                    get(2, "bias B")?,
+                    get(3, "input_mean")?,
+                    get(4, "input_var")?,
+                );
+                let op = Op::BatchNorm {
+                    eps: attrs.float("epsilon", 1e-5),
+                    // ONNX keeps `momentum` of the old statistics; PyTorch's is the new batch's share.
+                    momentum: 1.0 - attrs.float("momentum", 0.9),
+                };
+                let y = self.emit(node, op, vec![t], vec![scale, bias], vec![mean, var])?;
+                let mut out = vec![Value::Tensor(y)];
+                out.extend(node.output.iter().skip(1).map(|_| Value::Absent));
+                Ok(out)
+            }
+            "LayerNormalization" => {
+                let t = self.tensor(node, &inputs[0])?;
+                let rank = self.builder.shape(t).dims().len() as i64 + 1;
+                let axis = attrs.int("axis", -1);
+                if axis != -1 && axis != rank - 1 {
+                    return Err(self.unsupported(node, &format!("normalizing from axis {axis} (netdx normalizes the last dimension, as nn.LayerNorm(d) does)")));
+                }
+                let scale = self.constant(node, &inputs[1], "scale")?.clone();
+                let scale = self.param(node, &scale, "scale")?;
+                let bias = match inputs.get(2).cloned().flatten() {
+                    Some(Value::Const(c)) => self.param(node, &c, "bias B")?,
+                    _ => {
+                        return Err(self.unsupported(node, "a layer norm without bias (bias=False)"))
+                    }
+                };
+                let op = Op::LayerNorm {
+                    eps: attrs.float("epsilon", 1e-5),
+                    affine: true,
+                };
+                let y = self.emit(node, op, vec![t], vec![scale, bias], vec![])?;
+                let mut out = vec![Value::Tensor(y)];
+                out.extend(node.output.iter().skip(1).map(|_| Value::Absent));
+                Ok(out)
+            }
+            "Gather" => {
+                let table = self.constant(node, &inputs[0], "table")?.clone();
+                let t = self
+                    .tensor(node, &inputs[1])
+                    .map_err(|_| self.fail(node, "its indices are not computed from the input"))?;
+                if attrs.int("axis", 0) != 0 || table.dims.len() != 2 {
+                    return Err(self.unsupported(
+                        node,
+                        "a gather other than rows of a [vocab, dim] table (an embedding)",
+                    ));
+                }
+                let op = Op::Embedding {
+                    vocab: table.dims[0],
+                    dim: table.dims[1],
+                };
+                let w = self.param(node, &table, "table")?;
+                one(self.emit(node, op, vec![t], vec![w], vec![])?)
+            }
+            "MaxPool" | "AveragePool" => {
+                let t = self.tensor(node, &inputs[0])?;
+                if attrs.int("ceil_mode", 0) != 0 {
+                    return Err(
+                        self.unsupported(node, "ceil_mode (PyTorch's default floor is supported)")
+                    );
+                }
+                if uniform(node, &attrs, "dilations", 1, 2).map_err(|m| self.fail(node, m))? != 1 {
+                    return Err(self.unsupported(node, "dilated pooling"));
+                }
+                let kernel = match attrs.ints("kernel_shape").as_deref() {
+                    Some(&[kh, kw]) if kh > 0 && kw > 0 => [kh as usize, kw as usize],
+                    other => {
+                        return Err(self.fail(
+                            node,
+                            format!("kernel_shape {other:?}: netdx pools images with a 2-D window"),
+                        ))
+                    }
+                };
+                let stride = match attrs.ints("strides").as_deref() {
+                    None => [1, 1],
+                    Some(&[sh, sw]) if sh > 0 && sw > 0 => [sh as usize, sw as usize],
+                    Some(other) => return Err(self.fail(node, format!("strides {other:?}"))),
+                };
+                let padding =
+                    uniform(node, &attrs, "pads", 0, 4).map_err(|m| self.fail(node, m))?;
+                let kind = if node.op_type == "MaxPool" {
+                    PoolKind::Max
+                } else {
+                    PoolKind::Avg
+                };
+                if kind == PoolKind::Avg && padding > 0 && attrs.int("count_include_pad", 0) == 0 {
+                    return Err(self.unsupported(node, "average pooling that leaves the padding out of the count (count_include_pad=False)"));
+                }
+                if node.output.get(1).is_some_and(|o| !o.is_empty()) {
+                    return Err(self.unsupported(node, "max pooling's Indices output"));
+                }
+                one(self.emit(
+                    node,
+                    Op::Pool2d {
+                        kind,
+                        kernel,
+                        stride,
+                        padding,
+                    },
+                    vec![t],
+                    vec![],
+                    vec![],
+                )?)
+            }
+            "GlobalAveragePool" => {
+                let t = self.tensor(node, &inputs[0])?;
+                one(self.emit(node, Op::GlobalAvgPool, vec![t], vec![], vec![])?)
+            }
+            "ReduceMean" => {
+                let t = self.tensor(node, &inputs[0])?;
+                let consts: Vec<Option<&Const>> = inputs
+                    .iter()
+                    .map(|v| match v {
+                        Some(Value::Const(c)) => Some(c),
+                        _ => None,
+                    })
+                    .collect();
+                let axes = fold::axes_of(&consts, &attrs)
+                    .map_err(|m| self.fail(node, m))?
+                    .unwrap_or_default();
+                let mut axes: Vec<i64> = axes
+                    .iter()
+                    .map(|&a| if a < 0 { a + 4 } else { a })
+                    .collect();
+                axes.sort();
+                if !matches!(self.builder.shape(t), Shape::Image(_)) || axes != [2, 3] {
+                    return Err(self.unsupported(
+                        node,
+                        "a mean other than over the height and width of an image",
+                    ));
+                }
+                let y = self.emit(node, Op::GlobalAvgPool, vec![t], vec![], vec![])?;
+                if attrs.int("keepdims", 1) == 0 {
+                    return one(self.emit(node, Op::Flatten, vec![y], vec![], vec![])?);
+                }
+                one(y)
+            }
+            "Flatten" => {
+                let t = self.tensor(node, &inputs[0])?;
+                if attrs.int("axis", 1) != 1 {
+                    return Err(self.unsupported(
+                        node,
+                        "flattening other than everything after the batch (axis 1)",
+                    ));
+                }
+                self.flattened(node, t)
+            }
+            "Reshape" => {
+                let t = self.tensor(node, &inputs[0])?;
+                let target = self
+                    .constant(node, &inputs[1], "target shape")?
+                    .data
+                    .as_i64();
+                let dims = self.builder.shape(t).dims();
+                let len: usize = dims.iter().product();
+                let per_example = match target.split_first() {
+                    Some((&b, rest)) if b == BATCH || b == 0 => {
+                        let rest_dims: Vec<i64> = rest.to_vec();
+                        let padded: Vec<usize> = dims.clone();
+                        // A 0 in `rest` copies the same position of the input after the batch.
+                        let shifted: Vec<i64> = rest_dims
+                            .iter()
+                            .enumerate()
+                            .map(|(i, &d)| {
+                                if d == 0 {
+                                    padded.get(i).map_or(0, |&v| v as i64)
+                                } else {
+                                    d
+                                }
+                            })
+                            .collect();
+                        reshape_dims(&padded, &shifted, len).map_err(|m| self.fail(node, m))?
+                    }
+                    Some((-1, rest))
+                        if rest.iter().all(|&d| d > 0 && d < BATCH)
+                            && rest.iter().product::<i64>() as usize == len =>
+                    {
+                        rest.iter().map(|&d| d as usize).collect()
+                    }
+                    _ => {
+                        return Err(self.unsupported(
+                            node,
+                            &format!(
+                                "reshaping across the batch dimension (target {})",
+                                describe_target(&target)
+                            ),
+                        ))
+                    }
+                };
+                if per_example == dims {
+                    one(t)
+                } else if per_example.len() == 1 {
+                    self.flattened(node, t)
+                } else {
+                    Err(self.unsupported(
+                        node,
+                        &format!("reshaping {dims:?} to {per_example:?} per example"),
+                    ))
+                }
+            }
+            "LogSoftmax" if self.outputs.contains(&node.output[0]) => {
+                // Softmax cross-entropy of log-probabilities equals that of the logits: the
+                // loss netdx applies to the output already normalizes it.
+                let t = self.tensor(node, &inputs[0])?;
+                let last = self.builder.shape(t).dims().len() as i64;
+                if !matches!(attrs.int("axis", -1), -1) && attrs.int("axis", -1) != last {
+                    return Err(
+                        self.unsupported(node, "a log-softmax over other than the last dimension")
+                    );
+                }
+                one(t)
+            }
+            _ => Err(self.unsupported(node, "this op")),
+        }
+    }
+
+    fn unsupported(&self, node: &NodeProto, what: &str) -> Error {
+        self.fail(
+            node,
+            format!(
+                "{what} is not supported; netdx imports: {}",
+                SUPPORTED_OPS.join(", ")
+            ),
+        )
+    }
+
+    /// A vector of everything in `t` (Flatten; nothing to do for a vector).
+    fn flattened(&mut self, node: &NodeProto, t: TensorId) -> Result<Vec<Value>> {
+        Ok(vec![Value::Tensor(match self.builder.shape(t) {
+            Shape::Flat(_) => t,
+            _ => self.emit(node, Op::Flatten, vec![t], vec![], vec![])?,
+        })])
+    }
+
+    /// The `[out, in]` weight of a linear layer given as B of `x · B` (`transposed`: as Bᵀ,
+    /// Gemm's transB).
+    fn linear_weight(&mut self, node: &NodeProto, b: &Const, trans_b: bool) -> Result<Param> {
+        if b.dims.len() != 2 {
+            return Err(self.unsupported(
+                node,
+                &format!("a product with a {}-D constant", b.dims.len()),
+            ));
+        }
+        let source = b.source.clone().ok_or_else(|| {
+            self.fail(
+                node,
+                "its weight is a computed constant, not an initializer",
+            )
+        })?;
+        // x · Wᵀ with W [out, in] as nn.Linear stores it: either transB with W itself, or
+        // Transpose(W) feeding the product.
+        if trans_b != source.transposed {
+            let mut w = b.clone();
+            if source.transposed {
+                w = fold::fold("Transpose", &[Some(b)], &Attrs(&[]))
+                    .map_err(|m| self.fail(node, m))?
+                    .expect("folds")
+                    .remove(0);
+            }
+            w.source = Some(super::tensor::Source {
+                name: source.name,
+                transposed: false,
+            });
+            self.param(node, &w, "weight")
+        } else {
+            Err(self.unsupported(
+                node,
+                &format!(
+                    "a weight `{}` stored [in, out] (netdx keeps nn.Linear's [out, in] layout)",
+                    source.name
+                ),
+            ))
+        }
+    }
+
+    fn linear(
+        &mut self,
+        node: &NodeProto,
+        t: TensorId,
+        weight: Param,
+        bias: Option<Param>,
+    ) -> Result<TensorId> {
+        let (output, input) = (weight.dims[0], weight.dims[1]);
+        let op = Op::Linear {
+            input,
+            output,
+            bias: bias.is_some(),
+        };
+        let params = std::iter::once(weight).chain(bias).collect();
+        self.emit(node, op, vec![t], params, vec![])
+    }
+}
+
+/// A 2-D attribute (strides, dilations: 2 values; pads: 4) that is the same along both axes,
+/// as netdx's convolution and pooling take it.
+fn uniform(
+    _node: &NodeProto,
+    attrs: &Attrs,
+    name: &str,
+    default: usize,
+    count: usize,
+) -> std::result::Result<usize, String> {
+    match attrs.ints(name) {
+        None => Ok(default),
+        Some(v) if v.len() == count && v.iter().all(|&x| x == v[0]) && v[0] >= 0 => Ok(v[0] as usize),
+        Some(v) => Err(format!("{name} {v:?} differ between the axes; netdx takes the same value along height and width")),
+    }
+}
+
+fn describe_dims(d: &[Option<usize>]) -> String {
+    let parts: Vec<String> = d
+        .iter()
+        .map(|x| x.map_or("?".into(), |v| v.to_string()))
+        .collect();
+    format!("[{}]", parts.join(", "))
+}
+
+fn describe_target(t: &[i64]) -> String {
+    let parts: Vec<String> = t
+        .iter()
+        .map(|&d| {
+            if d != 0 && d % BATCH == 0 {
+                if d == BATCH {
+                    "batch".into()
+                } else {
+                    format!("batch×{}", d / BATCH)
+                }
+            } else {
+                d.to_string()
+            }
+        })
+        .collect();
+    format!("[{}]", parts.join(", "))
+}
+
+/// The module path in the dynamo exporter's `pkg.torch.onnx.name_scopes` metadata: the
+/// enclosing modules' full paths, then the node's own name (`['', '3', '3.conv1',
+/// 'conv2d_1']` → `3.conv1`; `['', '3', 'relu_1']` → `3`).
+fn scope_path(value: &str) -> Option<String> {
+    let parts: Vec<String> = value
+        .trim_matches(|c| c == '[' || c == ']')
+        .split(',')
+        .map(|s| s.trim().trim_matches('\'').trim_matches('"').to_string())
+        .collect();
+    let modules = &parts[..parts.len().saturating_sub(1)];
+    modules.iter().rev().find(|s| !s.is_empty()).cloned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_dynamo_name_scopes() {
+        assert_eq!(
+            scope_path("['', '3', '3.conv1', 'conv2d_1']").as_deref(),
+            Some("3.conv1")
+        );
+        assert_eq!(scope_path("['', '3', 'relu_1']").as_deref(), Some("3"));
+        assert_eq!(scope_path("['', 'relu']"), None);
+        assert_eq!(describe_target(&[BATCH * 4, -1]), "[batch×4, -1]");
+    }
+
+    #[test]
+    fn shapes_of_examples() {
+        assert_eq!(ir_shape(&[5], true), Some(Shape::Tokens(5)));
+        assert_eq!(
+            ir_shape(&[3, 4], false),
+            Some(Shape::Seq { len: 3, width: 4 })
+        );
+        assert_eq!(ir_shape(&[1, 2, 3, 4], false), None);
+    }
+}

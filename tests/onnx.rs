@@ -1,0 +1,198 @@
+//! Bring your PyTorch model: models exported by `torch.onnx.export` (both exporters) import,
+//! and one training step from the file's weights equals PyTorch's, computed in f64 by
+//! `scripts/onnx_fixtures.py` (committed under `tests/fixtures/onnx/`): the output, the loss,
+//! every parameter gradient under its `state_dict` name, and the batch-norm running statistics
+//! after the step. The tolerance is the PyTorch-fixture tests' (1e-4 relative, 1e-5 × the
+//! tensor's largest value), see tests/torch_fixtures.rs.
+
+use std::path::PathBuf;
+
+use netdx::config::Config;
+use netdx::data::{Dataset, SequenceInfo};
+use netdx::model::{build, DataShape};
+use netdx::train::{Instrumentation, Trainer};
+
+use crate::gpu_or_skip;
+use crate::torch_fixtures::{largest, root, Fixture, Worst};
+
+fn fixture(name: &str) -> PathBuf {
+    root().join("tests/fixtures/onnx").join(name)
+}
+
+/// What the step fixture's batch is.
+enum Input {
+    Vectors,
+    Images([usize; 3]),
+    Tokens { vocab: usize },
+}
+
+fn dataset(step: &Fixture, input: &Input, classes: usize) -> Dataset {
+    let (shape, _) = step.get("x");
+    let n = shape[0];
+    let width: usize = shape[1..].iter().product();
+    match *input {
+        Input::Tokens { vocab } => {
+            let mut d = Dataset::new(
+                "tokens (PyTorch fixture)",
+                step.f32s("x"),
+                step.f32s("y"),
+                width,
+                width,
+                Some(vocab),
+            );
+            d.sequence = Some(SequenceInfo {
+                context: width,
+                vocab,
+            });
+            d
+        }
+        Input::Images(image) => {
+            let mut d = Dataset::new(
+                "images (PyTorch fixture)",
+                step.f32s("x"),
+                step.f32s("y"),
+                width,
+                1,
+                Some(classes),
+            );
+            assert_eq!(d.n, n);
+            d.image = Some(image);
+            d
+        }
+        Input::Vectors => Dataset::new(
+            "vectors (PyTorch fixture)",
+            step.f32s("x"),
+            step.f32s("y"),
+            width,
+            1,
+            Some(classes),
+        ),
+    }
+}
+
+fn config(file: &str, batch: usize) -> Config {
+    let text = format!(
+        "model: {{onnx: {file}}}\nloss: softmax_cross_entropy\ntraining: {{optimizer: {{name: sgd, lr: 0.1}}, batch_size: {batch}, steps: 1, shuffle: false}}\ndata: {{builtin: blobs}}\n"
+    );
+    Config::parse(&text, &fixture("suite.yaml")).expect("the test config")
+}
+
+/// One fully instrumented step of `{name}.{exporter}.onnx` against `{name}.step.safetensors`.
+/// `zero_gradients`: parameters whose gradient is zero in exact arithmetic (a convolution
+/// bias before batch norm), judged against the model's largest gradient.
+fn step_equals_pytorch(
+    name: &str,
+    exporter: &str,
+    input: Input,
+    classes: usize,
+    zero_gradients: &[&str],
+) {
+    let gpu = gpu_or_skip!();
+    let step = Fixture::open(&fixture(&format!("{name}.step.safetensors")));
+    let data = dataset(&step, &input, classes);
+    let file = format!("{name}.{exporter}.onnx");
+    let mut config = config(&file, data.n);
+    // The reference step runs without dropout; the file keeps its rate.
+    config.model.without_dropout = true;
+    let graph =
+        build(&config.model, DataShape::of(&data)).unwrap_or_else(|e| panic!("{file}: {e}"));
+    let what = format!("{name} ({exporter})");
+    let mut trainer =
+        Trainer::new(gpu, &config, data, Instrumentation::Full, None).expect("trainer");
+    let rec = trainer.step(1).expect("step");
+    let mut worst = Worst::default();
+    let out = gpu.read::<f32>(&trainer.plan.acts[graph.output]).unwrap();
+    worst.check(&format!("{what}: output"), &out, &step.f64s("output"));
+    worst.check(
+        &format!("{what}: loss"),
+        &[rec.loss as f32],
+        &step.f64s("loss"),
+    );
+    let grads: Vec<String> = step
+        .names()
+        .into_iter()
+        .filter(|n| n.starts_with("grad."))
+        .collect();
+    let names: Vec<String> = trainer
+        .net
+        .infos
+        .iter()
+        .map(|i| format!("grad.{}", i.name))
+        .collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(sorted, grads, "{what}: the parameters are the state_dict's");
+    let model_scale = grads
+        .iter()
+        .map(|g| largest(&step.f64s(g)))
+        .fold(0.0, f64::max);
+    let mut zero = Vec::new();
+    for (k, info) in trainer.net.infos.iter().enumerate() {
+        let (shape, want) = step.get(&format!("grad.{}", info.name));
+        assert_eq!(info.shape, shape, "{what}: shape of {}", info.name);
+        let got = gpu.read::<f32>(&trainer.plan.param_grads[k]).unwrap();
+        let label = format!("{what}: gradient of {}", info.name);
+        if largest(&want) <= 1e-12 * model_scale {
+            zero.push(info.name.as_str());
+            worst.check_at_scale(&label, &got, &want, model_scale);
+        } else {
+            worst.check(&label, &got, &want);
+        }
+    }
+    assert_eq!(
+        zero, zero_gradients,
+        "{what}: gradients that are zero but for rounding"
+    );
+    let state = trainer.net.download(gpu).unwrap().state;
+    let running = step
+        .names()
+        .iter()
+        .filter(|n| n.starts_with("running."))
+        .count();
+    assert_eq!(state.len(), running, "{what}: batch-norm statistics");
+    for s in &state {
+        worst.check(
+            &format!("{what}: {} after the step", s.name),
+            &s.data,
+            &step.f64s(&format!("running.{}", s.name)),
+        );
+    }
+    worst.report(&what, gpu);
+}
+
+#[test]
+fn an_exported_mlp_steps_as_pytorch_does() {
+    for exporter in ["torchscript", "dynamo"] {
+        step_equals_pytorch("mlp", exporter, Input::Vectors, 5, &[]);
+    }
+}
+
+#[test]
+fn an_exported_cnn_with_batch_norm_steps_as_pytorch_does() {
+    for exporter in ["torchscript", "dynamo"] {
+        step_equals_pytorch(
+            "cnn_bn",
+            exporter,
+            Input::Images([3, 9, 9]),
+            4,
+            &["0.bias", "4.bias"],
+        );
+    }
+}
+
+#[test]
+fn an_exported_embedding_model_steps_as_pytorch_does() {
+    for exporter in ["torchscript", "dynamo"] {
+        step_equals_pytorch("embedding", exporter, Input::Tokens { vocab: 11 }, 11, &[]);
+    }
+}
+
+/// Convolutions without bias (`bias=False` before batch norm), residual adds, global average
+/// pooling: the TorchScript exporter leaves the bias out, the dynamo exporter computes a zero
+/// bias in the graph; both import as convolutions without bias.
+#[test]
+fn an_exported_residual_cnn_steps_as_pytorch_does() {
+    for exporter in ["torchscript", "dynamo"] {
+        step_equals_pytorch("resnet", exporter, Input::Images([2, 8, 8]), 3, &[]);
+    }
+}
