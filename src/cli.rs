@@ -101,6 +101,14 @@ pub enum Command {
         /// A user WGSL activation to measure beside the built-ins (repeatable).
         #[arg(long = "kernel", value_name = "FILE.wgsl")]
         kernels: Vec<PathBuf>,
+        /// Measure only this ONNX model: the time to import it and its training steps per
+        /// second, bare and fully instrumented, on random data of its input shape.
+        #[arg(long, value_name = "FILE.onnx")]
+        onnx: Option<PathBuf>,
+        /// The ONNX model's input dimensions per example, where the file leaves them open
+        /// (`--input 3,32,32`).
+        #[arg(long, value_name = "DIMS", value_delimiter = ',', requires = "onnx")]
+        input: Vec<usize>,
         #[command(flatten)]
         device: DeviceArgs,
     },
@@ -160,8 +168,9 @@ pub struct TrainArgs {
     /// instead of `model.weights` or the seeded init.
     #[arg(long, value_name = "FILE.safetensors")]
     pub weights: Option<PathBuf>,
-    /// Write the final weights here (safetensors, `layers.{i}.*` names; loadable again
-    /// with --weights or `model.weights`).
+    /// Write the final weights here (safetensors: `layers.{i}.*` names, an ONNX model's own
+    /// names; loadable again with --weights or `model.weights`, and by PyTorch's
+    /// `load_state_dict`).
     #[arg(long, value_name = "FILE.safetensors")]
     pub save: Option<PathBuf>,
     /// Write every tensor of one step here: weights before the update, gradients, each

@@ -72,7 +72,22 @@ fn run(cli: Cli) -> Result<u8, Error> {
             quick,
             json,
             kernels,
+            onnx: Some(file),
+            input,
             device,
-        } => app::bench_command(quick, json, &kernels, &device),
+        } if kernels.is_empty() => app::bench_onnx_command(&file, &input, quick, json, &device),
+        Command::Bench {
+            quick,
+            json,
+            kernels,
+            onnx,
+            device,
+            ..
+        } => match onnx {
+            Some(_) => Err(netdx::Error::Usage(
+                "--onnx measures one imported model; --kernel belongs to the full bench".into(),
+            )),
+            None => app::bench_command(quick, json, &kernels, &device),
+        },
     }
 }

@@ -198,7 +198,7 @@ fn graph_gradients_are_bit_identical_on_rerun() {
 
 /// Runs a shipped suite and asserts that it runs every check of the catalogue and that each
 /// passes or skips; returns the checks that skipped.
-fn suite_passes(gpu: &Gpu, file: &str) -> Vec<String> {
+pub(crate) fn suite_passes(gpu: &Gpu, file: &str) -> Vec<String> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("configs")
         .join(file);

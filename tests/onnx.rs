@@ -196,3 +196,71 @@ fn an_exported_residual_cnn_steps_as_pytorch_does() {
         step_equals_pytorch("resnet", exporter, Input::Images([2, 8, 8]), 3, &[]);
     }
 }
+
+/// The shipped ONNX suites run every check, and each passes or skips: the checklist on a model
+/// from PyTorch, with `grow` skipped (an imported graph is fixed).
+#[test]
+fn the_onnx_suites_pass_every_applicable_check() {
+    let gpu = gpu_or_skip!();
+    for file in ["onnx/mlp.yaml", "onnx/cnn_bn.yaml"] {
+        let skipped = crate::graphs::suite_passes(gpu, file);
+        assert!(skipped.contains(&"grow".to_string()), "{file}: {skipped:?}");
+        for applies in [
+            "gradient_check",
+            "weights_update",
+            "gradient_flow",
+            "initial_loss",
+            "overfit_small",
+            "lr_range",
+        ] {
+            assert!(
+                !skipped.iter().any(|c| c == applies),
+                "{file}: {applies} skipped"
+            );
+        }
+    }
+}
+
+/// Saved weights keep the file's names (so PyTorch's `load_state_dict` takes them) and load
+/// back into the imported model unchanged.
+#[test]
+fn weights_of_an_imported_model_save_and_load_under_their_onnx_names() {
+    let config = config("cnn_bn.torchscript.onnx", 4);
+    let data = Dataset::new("images", vec![0.0; 4 * 243], vec![0.0; 4], 243, 1, Some(4));
+    let graph = build(&config.model, DataShape::of(&data)).expect("imports");
+    let initial = netdx::model::init_params(&graph, 7);
+    let names: Vec<&str> = initial
+        .params
+        .iter()
+        .chain(&initial.state)
+        .map(|t| t.name.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "0.weight",
+            "0.bias",
+            "1.weight",
+            "1.bias",
+            "4.weight",
+            "4.bias",
+            "5.weight",
+            "5.bias",
+            "9.weight",
+            "9.bias",
+            "1.running_mean",
+            "1.running_var",
+            "5.running_mean",
+            "5.running_var"
+        ]
+    );
+    // The file's weights, not a seeded init: the same for every seed.
+    assert_eq!(initial, netdx::model::init_params(&graph, 8));
+    let dir = std::env::temp_dir().join(format!("netdx-onnx-weights-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("w.safetensors");
+    netdx::model::weights::save(&file, &initial, Default::default()).unwrap();
+    let back = netdx::model::weights::load(&file, &graph).expect("loads back");
+    assert_eq!(back, initial);
+    std::fs::remove_dir_all(&dir).ok();
+}

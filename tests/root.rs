@@ -15,6 +15,7 @@ mod golden;
 mod graphs;
 mod kernels;
 mod onnx;
+mod onnx_errors;
 mod report;
 mod robustness;
 mod runs;

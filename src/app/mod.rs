@@ -74,6 +74,29 @@ pub fn bench_command(
     Ok(0)
 }
 
+/// `netdx bench --onnx FILE`.
+pub fn bench_onnx_command(
+    file: &std::path::Path,
+    input: &[usize],
+    quick: bool,
+    json: bool,
+    device: &DeviceArgs,
+) -> Result<u8> {
+    let gpu = Gpu::open(&device.choice())?;
+    let input = (!input.is_empty()).then_some(input);
+    let figure =
+        crate::bench::onnx_figure(&gpu, file, input, quick, &mut |line| eprintln!("{line}"))?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&figure).unwrap_or_default()
+        );
+    } else {
+        println!("{}", figure.to_text());
+    }
+    Ok(0)
+}
+
 /// `netdx checks`.
 pub fn checks_command(json: bool) -> Result<u8> {
     let all = catalogue();

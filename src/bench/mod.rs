@@ -10,14 +10,15 @@
 //!
 //! One module per job: `timing` (how anything is timed), `probes` (the roofline), `matmul`,
 //! `activations`, `losses`, `conv`, `attention` (kernel figures), `workloads` (the models
-//! trained), `steps` and `sustained` (training-step figures), `report` (text and JSON); this
-//! file only runs them in order. Nothing here changes a plan or a kernel: it measures them.
+//! trained), `steps` and `sustained` (training-step figures), `onnx` (an imported model's
+//! import time and steps, `--onnx`), `report` (text and JSON); this file only runs them in order. Nothing here changes a plan or a kernel: it measures them.
 
 mod activations;
 mod attention;
 mod conv;
 mod losses;
 mod matmul;
+mod onnx;
 mod probes;
 mod report;
 mod steps;
@@ -30,6 +31,7 @@ pub use attention::AttentionFigure;
 pub use conv::ConvFigure;
 pub use losses::LossFigure;
 pub use matmul::MatmulFigure;
+pub use onnx::{onnx_figure, OnnxFigure};
 pub use report::BenchReport;
 pub use steps::{KernelTime, StepFigure, TransformerStepFigure, TRACK_EVERY};
 pub use sustained::SustainedFigure;

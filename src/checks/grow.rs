@@ -95,6 +95,13 @@ impl Check for Grow {
                 _ => "residual blocks that train cleanly",
             },
         );
+        if ctx.config.model.onnx.is_some() {
+            return Ok(Finding {
+                verdict: Verdict::Skip,
+                ..f
+            }
+            .message("an imported (ONNX) model is one fixed graph: grow builds models from a `layers:` list"));
+        }
         if ends.len() < 2 {
             return Ok(Finding {
                 verdict: Verdict::Skip,

@@ -674,6 +674,12 @@ impl Config {
                 continue;
             }
             let key = format!("faults[{i}].layer");
+            if self.model.onnx.is_some() {
+                return Err(bad(
+                    &key,
+                    "faults name a layer of a `layers:` list; an ONNX model takes only lose_device faults".into(),
+                ));
+            }
             match self.model.layers.get(f.layer) {
                 None => {
                     return Err(bad(

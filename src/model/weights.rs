@@ -4,7 +4,8 @@
 //! `nn.Sequential` names the same tensors `{i}.weight`, `{i}.{j}.in_proj_weight`, … with the
 //! same counting and the same `[out, in]` (`nn.Linear`) and `[out, in, kh, kw]` (`nn.Conv2d`)
 //! layouts, so a `state_dict` saved with `safetensors.torch.save_file` loads as it is. Batch
-//! norm's `num_batches_tracked` is ignored.
+//! norm's `num_batches_tracked` is ignored. An imported ONNX model's tensors keep their names
+//! in the file (the `state_dict` names when PyTorch exported it), in and out.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -13,9 +14,12 @@ use super::{init_params, Graph, HostParams, HostTensor};
 use crate::error::{Error, Result};
 use crate::io::safetensors::{self, Named, SafetensorsFile};
 
-/// The netdx name of a tensor named either way (`0.weight` → `layers.0.weight`).
-fn canonical(name: &str) -> String {
-    if name.starts_with("layers.") {
+/// The model's name of a tensor named either way (`0.weight` → `layers.0.weight` for a layer
+/// list; an imported model's tensors keep the names they have in its file).
+fn canonical(model: &Graph, name: &str) -> String {
+    let known =
+        model.params.iter().any(|p| p.name == name) || model.state.iter().any(|s| s.name == name);
+    if known || name.starts_with("layers.") {
         name.to_string()
     } else {
         format!("layers.{name}")
@@ -51,7 +55,7 @@ pub fn load(path: &Path, model: &Graph) -> Result<HostParams> {
         if name.ends_with(".num_batches_tracked") {
             continue;
         }
-        let key = canonical(&name);
+        let key = canonical(model, &name);
         if let Some((other, _)) = found.get(&key) {
             problems.push(format!(
                 "`{name}` and `{other}` are the same tensor, given twice"

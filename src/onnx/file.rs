@@ -1,6 +1,6 @@
 //! Reading a model file: the protobuf decoded by prost, then the facts the importer relies
-//! on checked once (an ONNX graph, a supported opset of the default domain, weights inside
-//! the file), each refusal naming the file.
+//! on checked once (an ONNX graph, a supported opset of the default domain) and weights kept
+//! in external files read in, each refusal naming the file.
 
 use std::path::Path;
 
@@ -94,31 +94,74 @@ pub fn read(path: &Path) -> Result<ModelFile> {
             ),
         ));
     }
-    for t in &graph.initializer {
-        if t.data_location == super::proto::tensor_proto::DataLocation::External as i32 {
-            let location = t
-                .external_data
-                .iter()
-                .find(|e| e.key == "location")
-                .map(|e| e.value.clone())
-                .unwrap_or_default();
-            let dir = path.parent().unwrap_or(Path::new("."));
-            let missing = location.is_empty() || !dir.join(&location).is_file();
-            return Err(error(
-                path,
-                if missing {
-                    format!(
-                        "keeps the weights of `{}` in the external file `{location}`, which is missing next to it; netdx reads models whose weights are inside the file (export with `external_data=False`, or `onnx.save_model(m, path, save_as_external_data=False)`)",
-                        t.name
-                    )
-                } else {
-                    format!(
-                        "keeps the weights of `{}` in the external file `{location}`; netdx reads models whose weights are inside the file (export with `external_data=False`, or `onnx.save_model(m, path, save_as_external_data=False)`)",
-                        t.name
-                    )
-                },
-            ));
-        }
-    }
+    let mut model = model;
+    load_external_data(path, &mut model)?;
     Ok(ModelFile { model, opset })
+}
+
+/// Reads the weights the dynamo exporter (by default) and `onnx.save_model(...,
+/// save_as_external_data=True)` keep beside the model: each such initializer names a file in
+/// the model's folder, with an optional byte offset and length.
+fn load_external_data(path: &Path, model: &mut ModelProto) -> Result<()> {
+    use super::proto::tensor_proto::DataLocation;
+    use std::io::{Read, Seek, SeekFrom};
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let graph = model.graph.as_mut().expect("checked by read");
+    for t in &mut graph.initializer {
+        if t.data_location != DataLocation::External as i32 {
+            continue;
+        }
+        let key = |k: &str| {
+            t.external_data
+                .iter()
+                .find(|e| e.key == k)
+                .map(|e| e.value.clone())
+        };
+        let location = key("location").unwrap_or_default();
+        let name = t.name.clone();
+        let refuse = |message: String| error(path, format!("initializer `{name}`: {message}"));
+        let relative = Path::new(&location);
+        if location.is_empty()
+            || relative.is_absolute()
+            || relative
+                .components()
+                .any(|c| matches!(c, std::path::Component::ParentDir))
+        {
+            return Err(refuse(format!(
+                "its external data location `{location}` is not a file name in the model's folder"
+            )));
+        }
+        let number = |k: &str| -> Result<Option<u64>> {
+            key(k)
+                .map(|v| {
+                    v.parse::<u64>()
+                        .map_err(|_| refuse(format!("its external data {k} `{v}` is not a number")))
+                })
+                .transpose()
+        };
+        let (offset, length) = (number("offset")?.unwrap_or(0), number("length")?);
+        let file = dir.join(relative);
+        let mut f = std::fs::File::open(&file).map_err(|e| {
+            refuse(format!(
+                "its weights are in the external file `{}`, which cannot be read ({e}); keep that file next to the model, or export with `external_data=False`",
+                file.display()
+            ))
+        })?;
+        let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+        let length = length.unwrap_or(size.saturating_sub(offset));
+        if offset.checked_add(length).is_none_or(|end| end > size) || length > MAX_BYTES {
+            return Err(refuse(format!(
+                "its external data (offset {offset}, {length} bytes) lies beyond the end of `{}` ({size} bytes): a truncated or corrupted file",
+                file.display()
+            )));
+        }
+        let mut bytes = vec![0u8; length as usize];
+        f.seek(SeekFrom::Start(offset))
+            .and_then(|_| f.read_exact(&mut bytes))
+            .map_err(|e| refuse(format!("reading `{}`: {e}", file.display())))?;
+        t.raw_data = bytes;
+        t.data_location = DataLocation::Default as i32;
+        t.external_data.clear();
+    }
+    Ok(())
 }

@@ -10,9 +10,38 @@ use super::tensor::{strides, Const, Data, Source};
 
 type Folded = Result<Option<Vec<Const>>, String>;
 
+/// The most elements a folded constant may have: shape arithmetic and masks are small, and a
+/// file that asks for more is refused before anything is allocated.
+pub const MAX_ELEMENTS: usize = 1 << 24;
+
+/// The element count of `dims`, or why it is refused.
+fn bounded(dims: &[usize]) -> Result<usize, String> {
+    dims.iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .filter(|&n| n <= MAX_ELEMENTS)
+        .ok_or_else(|| format!("a constant of dimensions {dims:?} is more than the {MAX_ELEMENTS} elements netdx folds"))
+}
+
 /// Evaluates `op` on constant `inputs` (`None` for an omitted optional input). `Ok(None)`:
 /// not an op that folds.
 pub fn fold(op: &str, inputs: &[Option<&Const>], attrs: &Attrs) -> Folded {
+    let folded = evaluate(op, inputs, attrs)?;
+    // Whatever the op, a constant holds exactly the elements its dimensions say.
+    if let Some(c) = folded
+        .iter()
+        .flatten()
+        .find(|c| c.dims.iter().product::<usize>() != c.data.len())
+    {
+        return Err(format!(
+            "{op}: gives {} values for dimensions {:?}",
+            c.data.len(),
+            c.dims
+        ));
+    }
+    Ok(folded)
+}
+
+fn evaluate(op: &str, inputs: &[Option<&Const>], attrs: &Attrs) -> Folded {
     let one = |c: Const| Ok(Some(vec![c]));
     let x = inputs.first().copied().flatten();
     match op {
@@ -58,6 +87,9 @@ pub fn fold(op: &str, inputs: &[Option<&Const>], attrs: &Attrs) -> Folded {
                 .map(|&a| norm_axis(a, rank))
                 .collect::<Result<_, _>>()?;
             axes.sort();
+            if axes.windows(2).any(|w| w[0] == w[1]) {
+                return Err("Unsqueeze: an axis is given twice".into());
+            }
             let mut dims = x.dims.clone();
             for a in axes {
                 dims.insert(a, 1);
@@ -73,6 +105,9 @@ pub fn fold(op: &str, inputs: &[Option<&Const>], attrs: &Attrs) -> Folded {
                         .iter()
                         .map(|&a| norm_axis(a, x.dims.len()))
                         .collect::<Result<_, _>>()?;
+                    if let Some(&a) = axes.iter().find(|&&a| x.dims[a] != 1) {
+                        return Err(format!("Squeeze: axis {a} has size {}, not 1", x.dims[a]));
+                    }
                     x.dims
                         .iter()
                         .enumerate()
@@ -103,10 +138,11 @@ pub fn fold(op: &str, inputs: &[Option<&Const>], attrs: &Attrs) -> Folded {
                 .map(|&d| d.max(0) as usize)
                 .collect();
             let dims = broadcast(&x.dims, &shape).ok_or("Expand: shapes do not broadcast")?;
+            bounded(&dims)?;
             let idx = broadcast_index(&x.dims, &dims);
             one(Const::new(dims, x.data.pick(&idx)))
         }
-        "Transpose" => one(transpose(need(x, 0)?, attrs.ints("perm"))),
+        "Transpose" => one(transpose(need(x, 0)?, attrs.ints("perm"))?),
         "ConstantOfShape" => {
             let dims: Vec<usize> = need(x, 0)?
                 .data
@@ -114,7 +150,7 @@ pub fn fold(op: &str, inputs: &[Option<&Const>], attrs: &Attrs) -> Folded {
                 .iter()
                 .map(|&d| d.max(0) as usize)
                 .collect();
-            let n = dims.iter().product();
+            let n = bounded(&dims)?;
             let value = match attrs.tensor("value") {
                 Some(t) => Const::from_proto(t)?.data,
                 None => Data::F32(vec![0.0]),
@@ -130,9 +166,21 @@ pub fn fold(op: &str, inputs: &[Option<&Const>], attrs: &Attrs) -> Folded {
         "Range" => {
             let get = |k: usize| need(inputs.get(k).copied().flatten(), k).map(|c| c.data.clone());
             let (start, limit, delta) = (get(0)?, get(1)?, get(2)?);
-            let n = ((limit.get(0) - start.get(0)) / delta.get(0))
+            if start.len() != 1 || limit.len() != 1 || delta.len() != 1 {
+                return Err("Range takes scalars".into());
+            }
+            if delta.get(0) == 0.0 || !delta.get(0).is_finite() {
+                return Err("Range: a step of 0".into());
+            }
+            let steps = ((limit.get(0) - start.get(0)) / delta.get(0))
                 .ceil()
-                .max(0.0) as usize;
+                .max(0.0);
+            if steps.is_nan() || steps > MAX_ELEMENTS as f64 {
+                return Err(format!(
+                    "Range of more than the {MAX_ELEMENTS} elements netdx folds"
+                ));
+            }
+            let n = steps as usize;
             one(match start {
                 Data::I64(s) => Const::new(
                     vec![n],
@@ -158,6 +206,7 @@ pub fn fold(op: &str, inputs: &[Option<&Const>], attrs: &Attrs) -> Folded {
             let b = need(inputs.get(2).copied().flatten(), 2)?;
             let dims = broadcast(&c.dims, &a.dims)
                 .and_then(|d| broadcast(&d, &b.dims))
+                .filter(|d| bounded(d).is_ok())
                 .ok_or("Where: shapes do not broadcast")?;
             let (ic, ia, ib) = (
                 broadcast_index(&c.dims, &dims),
@@ -207,7 +256,7 @@ fn need(c: Option<&Const>, k: usize) -> Result<&Const, String> {
 fn norm_axis(a: i64, rank: usize) -> Result<usize, String> {
     let r = rank as i64;
     let v = if a < 0 { a + r } else { a };
-    if (0..r.max(1)).contains(&v) {
+    if (0..r).contains(&v) {
         Ok(v as usize)
     } else {
         Err(format!("axis {a} is out of range for rank {rank}"))
@@ -335,6 +384,10 @@ fn gather(data: &Const, indices: &Const, axis: i64) -> Result<Const, String> {
         .collect::<Result<_, _>>()?;
     let outer: usize = data.dims[..axis].iter().product();
     let inner: usize = data.dims[axis + 1..].iter().product();
+    let mut dims = data.dims[..axis].to_vec();
+    dims.extend(&indices.dims);
+    dims.extend(&data.dims[axis + 1..]);
+    bounded(&dims)?;
     let mut pick = Vec::with_capacity(outer * idx.len() * inner);
     for o in 0..outer {
         for &j in &idx {
@@ -343,9 +396,6 @@ fn gather(data: &Const, indices: &Const, axis: i64) -> Result<Const, String> {
             }
         }
     }
-    let mut dims = data.dims[..axis].to_vec();
-    dims.extend(&indices.dims);
-    dims.extend(&data.dims[axis + 1..]);
     Ok(Const::new(dims, data.data.pick(&pick)))
 }
 
@@ -357,6 +407,9 @@ fn slice(inputs: &[Option<&Const>]) -> Result<Const, String> {
     let rank = x.dims.len();
     let axes = get(3).unwrap_or_else(|| (0..starts.len() as i64).collect());
     let steps = get(4).unwrap_or_else(|| vec![1; starts.len()]);
+    if ends.len() != starts.len() || axes.len() != starts.len() || steps.len() != starts.len() {
+        return Err("Slice: starts, ends, axes and steps differ in length".into());
+    }
     let mut ranges: Vec<(i64, i64, i64)> = x.dims.iter().map(|&d| (0, d as i64, 1)).collect();
     for k in 0..starts.len() {
         let a = norm_axis(axes[k], rank)?;
@@ -412,6 +465,19 @@ fn concat(parts: &[&Const], axis: i64) -> Result<Const, String> {
     let first = parts.first().ok_or("Concat of nothing")?;
     let rank = first.dims.len();
     let axis = norm_axis(axis, rank)?;
+    if let Some(p) = parts.iter().find(|p| {
+        p.dims.len() != rank
+            || p.dims
+                .iter()
+                .zip(&first.dims)
+                .enumerate()
+                .any(|(a, (x, y))| a != axis && x != y)
+    }) {
+        return Err(format!(
+            "Concat along axis {axis} of {:?} and {:?}, which differ elsewhere",
+            first.dims, p.dims
+        ));
+    }
     let outer: usize = first.dims[..axis].iter().product();
     let mut dims = first.dims.clone();
     dims[axis] = parts
@@ -440,12 +506,23 @@ fn concat(parts: &[&Const], axis: i64) -> Result<Const, String> {
     ))
 }
 
-fn transpose(x: &Const, perm: Option<Vec<i64>>) -> Const {
+fn transpose(x: &Const, perm: Option<Vec<i64>>) -> Result<Const, String> {
     let rank = x.dims.len();
     let perm: Vec<usize> = perm.map_or_else(
         || (0..rank).rev().collect(),
-        |p| p.iter().map(|&a| a as usize).collect(),
+        |p| {
+            p.iter()
+                .map(|&a| usize::try_from(a).unwrap_or(usize::MAX))
+                .collect()
+        },
     );
+    let mut sorted = perm.clone();
+    sorted.sort();
+    if sorted != (0..rank).collect::<Vec<_>>() {
+        return Err(format!(
+            "Transpose: perm {perm:?} is not a permutation of the {rank} axes"
+        ));
+    }
     let dims: Vec<usize> = perm.iter().map(|&a| x.dims[a]).collect();
     let st = strides(&x.dims);
     let idx: Vec<usize> = grid(&dims)
@@ -459,11 +536,11 @@ fn transpose(x: &Const, perm: Option<Vec<i64>>) -> Const {
         }),
         _ => None,
     };
-    Const {
+    Ok(Const {
         dims,
         data: x.data.pick(&idx),
         source,
-    }
+    })
 }
 
 /// Numpy broadcasting of two shapes.
@@ -513,6 +590,7 @@ fn binary(op: &str, a: &Const, b: &Const, fmod: bool) -> Result<Const, String> {
             a.dims, b.dims
         )
     })?;
+    bounded(&dims)?;
     let (ia, ib) = (
         broadcast_index(&a.dims, &dims),
         broadcast_index(&b.dims, &dims),
@@ -528,14 +606,15 @@ fn binary(op: &str, a: &Const, b: &Const, fmod: bool) -> Result<Const, String> {
                         "Add" => p.wrapping_add(q),
                         "Sub" => p.wrapping_sub(q),
                         "Mul" => p.wrapping_mul(q),
-                        "Div" if q == 0 => return Err("Div: integer division by zero".to_string()),
+                        "Div" | "Mod" if q == 0 || (p == i64::MIN && q == -1) => {
+                            return Err(format!("{op}: integer {p} by {q} has no result"))
+                        }
                         "Div" => p / q,
-                        "Mod" if q == 0 => return Err("Mod: by zero".to_string()),
                         "Mod" if fmod => p % q,
                         "Mod" => {
                             p.rem_euclid(q) + if q < 0 && p.rem_euclid(q) != 0 { q } else { 0 }
                         }
-                        "Pow" => p.pow(q.clamp(0, 63) as u32),
+                        "Pow" => p.wrapping_pow(q.clamp(0, 63) as u32),
                         "Equal" => (p == q) as i64,
                         "Less" => (p < q) as i64,
                         "Greater" => (p > q) as i64,
@@ -652,7 +731,8 @@ mod tests {
             name: "0.weight".into(),
             transposed: false,
         });
-        let t = transpose(&w, Some(vec![1, 0]));
+        let t = transpose(&w, Some(vec![1, 0])).unwrap();
+        assert!(transpose(&w, Some(vec![0, 2])).is_err());
         assert_eq!(t.dims, vec![3, 2]);
         assert_eq!(t.data, Data::F32(vec![0., 3., 1., 4., 2., 5.]));
         assert_eq!(

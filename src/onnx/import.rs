@@ -76,6 +76,23 @@ pub fn import(
     Importer::new(path, &file, declared, DataShape { width, tokens })?.run()
 }
 
+/// Imports the model at `path` with the input shape the file (or `declared`) gives, whatever
+/// the data: for tools that make data to fit the model (`netdx bench --onnx`).
+pub fn import_for_shape(path: &Path, declared: Option<&[usize]>) -> Result<Graph> {
+    let file = file::read(path)?;
+    let (_, dims, tokens) = Importer::input_of(path, &file, declared)?;
+    Importer::new(
+        path,
+        &file,
+        Some(&dims),
+        DataShape {
+            width: dims.iter().product(),
+            tokens,
+        },
+    )?
+    .run()
+}
+
 /// What the data gives the model: values per example, and whether they are token ids.
 #[derive(Clone, Copy)]
 struct DataShape {
@@ -145,10 +162,77 @@ impl<'a> Importer<'a> {
             });
             values.insert(t.name.clone(), Value::Const(c));
         }
+        let (input, dims, tokens) = Importer::input_of(path, file, declared)?;
+        let len: usize = dims.iter().product();
+        if tokens != data.tokens {
+            return Err(fail(if tokens {
+                format!("input `{}` takes token ids, but the data are values; give token data (`text`, a token array or a built-in sequence task)", input)
+            } else {
+                format!("input `{}` takes values, but the data are token ids; a model on tokens starts with an embedding (Gather)", input)
+            }));
+        }
+        if len != data.width {
+            return Err(fail(format!(
+                "input `{}` is {dims:?} = {len} values per example, but the data has {} features",
+                input, data.width
+            )));
+        }
+        let shape = ir_shape(&dims, tokens).ok_or_else(|| {
+            fail(format!(
+                "input `{}` of {} dimensions per example ({dims:?}): netdx takes vectors [n], sequences [T, d], images [c, h, w] and token ids [T]",
+                input,
+                dims.len()
+            ))
+        })?;
+        let (builder, x) = GraphBuilder::new(shape);
+        values.insert(input.clone(), Value::Tensor(x));
+        let mut readers: HashMap<String, Vec<usize>> = HashMap::new();
+        for (k, n) in graph.node.iter().enumerate() {
+            for i in &n.input {
+                readers.entry(i.clone()).or_default().push(k);
+            }
+        }
+        let outputs: Vec<String> = graph.output.iter().map(|o| o.name.clone()).collect();
+        if outputs.len() != 1 {
+            return Err(fail(format!(
+                "has {} outputs; netdx trains models with one output (the logits)",
+                outputs.len()
+            )));
+        }
+        Ok(Importer {
+            path,
+            file,
+            builder,
+            values,
+            readers,
+            taken: HashSet::new(),
+            node_names: HashSet::new(),
+            layers: Vec::new(),
+            absorbed: HashMap::new(),
+            state_values: Vec::new(),
+            outputs,
+        })
+    }
+
+    /// The graph input: its name, one example's dimensions (`declared` where the file leaves
+    /// them open, checked against the file where it does not) and whether it takes token ids.
+    fn input_of(
+        path: &Path,
+        file: &ModelFile,
+        declared: Option<&[usize]>,
+    ) -> Result<(String, Vec<usize>, bool)> {
+        let graph = file.model.graph.as_ref().expect("checked by file::read");
+        let fail = |message: String| Error::Onnx {
+            file: path.to_path_buf(),
+            node: None,
+            message,
+        };
+        let initializers: HashSet<&str> =
+            graph.initializer.iter().map(|t| t.name.as_str()).collect();
         let inputs: Vec<_> = graph
             .input
             .iter()
-            .filter(|i| !values.contains_key(&i.name))
+            .filter(|i| !initializers.contains(i.name.as_str()))
             .collect();
         let [input] = inputs.as_slice() else {
             return Err(fail(format!(
@@ -209,55 +293,7 @@ impl<'a> Importer<'a> {
                 )))
             }
         };
-        let len: usize = dims.iter().product();
-        if tokens != data.tokens {
-            return Err(fail(if tokens {
-                format!("input `{}` takes token ids, but the data are values; give token data (`text`, a token array or a built-in sequence task)", input.name)
-            } else {
-                format!("input `{}` takes values, but the data are token ids; a model on tokens starts with an embedding (Gather)", input.name)
-            }));
-        }
-        if len != data.width {
-            return Err(fail(format!(
-                "input `{}` is {dims:?} = {len} values per example, but the data has {} features",
-                input.name, data.width
-            )));
-        }
-        let shape = ir_shape(&dims, tokens).ok_or_else(|| {
-            fail(format!(
-                "input `{}` of {} dimensions per example ({dims:?}): netdx takes vectors [n], sequences [T, d], images [c, h, w] and token ids [T]",
-                input.name,
-                dims.len()
-            ))
-        })?;
-        let (builder, x) = GraphBuilder::new(shape);
-        values.insert(input.name.clone(), Value::Tensor(x));
-        let mut readers: HashMap<String, Vec<usize>> = HashMap::new();
-        for (k, n) in graph.node.iter().enumerate() {
-            for i in &n.input {
-                readers.entry(i.clone()).or_default().push(k);
-            }
-        }
-        let outputs: Vec<String> = graph.output.iter().map(|o| o.name.clone()).collect();
-        if outputs.len() != 1 {
-            return Err(fail(format!(
-                "has {} outputs; netdx trains models with one output (the logits)",
-                outputs.len()
-            )));
-        }
-        Ok(Importer {
-            path,
-            file,
-            builder,
-            values,
-            readers,
-            taken: HashSet::new(),
-            node_names: HashSet::new(),
-            layers: Vec::new(),
-            absorbed: HashMap::new(),
-            state_values: Vec::new(),
-            outputs,
-        })
+        Ok((input.name.clone(), dims, tokens))
     }
 
     fn nodes(&self) -> &'a [NodeProto] {
@@ -293,6 +329,9 @@ impl<'a> Importer<'a> {
                         SUPPORTED_OPS.join(", ")
                     ),
                 ));
+            }
+            if node.output.first().is_none_or(String::is_empty) {
+                return Err(self.fail(node, "has no output (a corrupted file?)"));
             }
             if let Some(stands_for) = self.absorbed.get(&k).copied() {
                 if let (Some(t), Some(out)) = (stands_for, node.output.first()) {
@@ -550,6 +589,7 @@ impl<'a> Importer<'a> {
     /// the last one, whose output is the activation.
     fn gelu_pattern(&self, k: usize, x: &str) -> Option<(Vec<usize>, usize)> {
         let nodes = self.nodes();
+        let out = |k: usize| nodes[k].output.first().map(String::as_str);
         let c = self.other_const(k, x)?;
         let scaled = match nodes[k].op_type.as_str() {
             "Div" => (c - std::f64::consts::SQRT_2).abs() < 1e-5,
@@ -559,26 +599,24 @@ impl<'a> Importer<'a> {
         if !scaled {
             return None;
         }
-        let erf = self.sole_reader(&nodes[k].output[0])?;
+        let erf = self.sole_reader(out(k)?)?;
         if nodes[erf].op_type != "Erf" {
             return None;
         }
-        let add = self.sole_reader(&nodes[erf].output[0])?;
-        if nodes[add].op_type != "Add" || self.other_const(add, &nodes[erf].output[0])? != 1.0 {
+        let add = self.sole_reader(out(erf)?)?;
+        if nodes[add].op_type != "Add" || self.other_const(add, out(erf)?)? != 1.0 {
             return None;
         }
-        let mul = self.sole_reader(&nodes[add].output[0])?;
+        let mul = self.sole_reader(out(add)?)?;
         if nodes[mul].op_type != "Mul" {
             return None;
         }
-        let other = nodes[mul]
-            .input
-            .iter()
-            .find(|i| **i != nodes[add].output[0])?;
+        let sum = out(add)?;
+        let other = nodes[mul].input.iter().find(|i| *i != sum)?;
         if other == x {
             // (x · (1 + erf)) · 0.5
-            let half = self.sole_reader(&nodes[mul].output[0])?;
-            (nodes[half].op_type == "Mul" && self.other_const(half, &nodes[mul].output[0])? == 0.5)
+            let half = self.sole_reader(out(mul)?)?;
+            (nodes[half].op_type == "Mul" && self.other_const(half, out(mul)?)? == 0.5)
                 .then(|| (vec![erf, add, mul, half], half))
         } else {
             // (x · 0.5) · (1 + erf)
@@ -617,6 +655,21 @@ impl<'a> Importer<'a> {
                 Err(m) => return Err(self.fail(node, m)),
             }
         }
+        let required = match node.op_type.as_str() {
+            "BatchNormalization" => 5,
+            "Gemm" | "MatMul" | "Add" | "Conv" | "LayerNormalization" | "Gather" | "Reshape"
+            | "Div" | "Mul" | "CastLike" => 2,
+            _ => 1,
+        };
+        if inputs.len() < required || inputs[..required].iter().any(Option::is_none) {
+            return Err(self.fail(
+                node,
+                format!(
+                    "takes {required} inputs, but the file gives {} (a corrupted file?)",
+                    inputs.iter().flatten().count()
+                ),
+            ));
+        }
         let one = |t: TensorId| Ok(vec![Value::Tensor(t)]);
         let x = inputs.first().cloned().flatten();
         match node.op_type.as_str() {
@@ -643,23 +696,24 @@ impl<'a> Importer<'a> {
             },
             "Relu" | "Tanh" | "Sigmoid" | "LeakyRelu" | "Gelu" => {
                 let t = self.tensor(node, &inputs[0])?;
-                let (kind, slope) =
-                    match node.op_type.as_str() {
-                        "Relu" => (Activation::Relu, 0.0),
-                        "Tanh" => (Activation::Tanh, 0.0),
-                        "Sigmoid" => (Activation::Sigmoid, 0.0),
-                        "LeakyRelu" => (Activation::LeakyRelu, attrs.float("alpha", 0.01)),
-                        _ => match attrs.string("approximate").as_deref() {
-                            None | Some("none") => (Activation::Gelu, 0.0),
-                            Some("tanh") => (Activation::GeluTanh, 0.0),
-                            Some(other) => return Err(self.fail(
+                let (kind, slope) = match node.op_type.as_str() {
+                    "Relu" => (Activation::Relu, 0.0),
+                    "Tanh" => (Activation::Tanh, 0.0),
+                    "Sigmoid" => (Activation::Sigmoid, 0.0),
+                    "LeakyRelu" => (Activation::LeakyRelu, attrs.float("alpha", 0.01)),
+                    _ => match attrs.string("approximate").as_deref() {
+                        None | Some("none") => (Activation::Gelu, 0.0),
+                        Some("tanh") => (Activation::GeluTanh, 0.0),
+                        Some(other) => {
+                            return Err(self.fail(
                                 node,
                                 format!(
                                     "approximate `{other}` is not a GELU netdx knows (none, tanh)"
                                 ),
-                            )),
-                        },
-                    };
+                            ))
+                        }
+                    },
+                };
                 one(self.emit(
                     node,
                     Op::Activation { kind, slope },
@@ -754,36 +808,36 @@ impl<'a> Importer<'a> {
                 };
                 let weight = self.linear_weight(node, &w, false)?;
                 let out = weight.dims[0];
-                // The bias Add that follows a MatMul of a linear layer on sequences.
-                let bias_add = self.sole_reader(&node.output[0]).filter(|&a| {
-                    let n = &self.nodes()[a];
-                    n.op_type == "Add"
-                        && n.input.iter().any(|i| match self.values.get(i) {
-                            Some(Value::Const(c)) => {
-                                c.source.is_some()
-                                    && c.dims.iter().product::<usize>() == out
-                                    && c.dims.len() <= 2
-                            }
-                            _ => false,
-                        })
-                });
-                let bias = match bias_add {
-                    Some(a) => {
-                        let n = &self.nodes()[a];
-                        let name = n
-                            .input
-                            .iter()
-                            .find(|i| *i != &node.output[0])
-                            .expect("a bias input");
+                // The bias Add that follows a MatMul of a linear layer on sequences: the one
+                // node reading the product, adding it to a vector initializer.
+                let is_bias = |i: &String| match self.values.get(i) {
+                    Some(Value::Const(c)) => {
+                        c.source.is_some() && c.elements() == out && c.dims.len() <= 2
+                    }
+                    _ => false,
+                };
+                let bias_add = self
+                    .sole_reader(&node.output[0])
+                    .filter(|&a| {
+                        self.nodes()[a].op_type == "Add" && self.nodes()[a].input.len() == 2
+                    })
+                    .and_then(|a| {
+                        Some((
+                            a,
+                            self.nodes()[a].input.iter().find(|i| is_bias(i))?.clone(),
+                        ))
+                    });
+                let bias = match &bias_add {
+                    Some((a, name)) => {
                         let Some(Value::Const(c)) = self.values.get(name).cloned() else {
-                            unreachable!("checked")
+                            unreachable!("is_bias holds")
                         };
-                        Some(self.param(n, &c, "bias")?)
+                        Some(self.param(&self.nodes()[*a], &c, "bias")?)
                     }
                     None => None,
                 };
                 let y = self.linear(node, t, weight, bias)?;
-                if let Some(a) = bias_add {
+                if let Some((a, _)) = bias_add {
                     self.absorbed.insert(a, Some(y));
                 }
                 one(y)

@@ -4,7 +4,7 @@
 //! whose initial values are the file's weights.
 //!
 //! The flow: [`file`] decodes the protobuf (prost, from the ONNX project's schema compiled at
-//! build time) and checks the opset and that the weights are inside the file; [`import`]
+//! build time), checks the opset and reads weights kept in external files; [`import`]
 //! walks the nodes in order, folds every op whose inputs are constants ([`fold`]: the shape
 //! arithmetic exporters emit), and maps the rest onto IR ops, deciding what is trainable by
 //! the position an initializer feeds (a Gemm's B and C, a Conv's W and B, a normalization's
@@ -18,4 +18,4 @@ mod proto;
 mod tensor;
 
 pub use file::OPSETS;
-pub use import::{import, SUPPORTED_OPS};
+pub use import::{import, import_for_shape, SUPPORTED_OPS};

@@ -108,9 +108,6 @@ impl Const {
             .iter()
             .try_fold(1usize, |a, &d| a.checked_mul(d))
             .ok_or("its dimensions overflow")?;
-        if t.data_location == super::proto::tensor_proto::DataLocation::External as i32 {
-            return Err("its data is stored outside the model file".into());
-        }
         let dtype = DataType::try_from(t.data_type).unwrap_or(DataType::Undefined);
         let raw = &t.raw_data;
         let wrong = |found: usize| {
