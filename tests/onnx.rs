@@ -264,3 +264,91 @@ fn weights_of_an_imported_model_save_and_load_under_their_onnx_names() {
     assert_eq!(back, initial);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A pre-LN GPT block with `nn.MultiheadAttention` (causal boolean mask), layer norms, a GELU
+/// MLP and a learned position table: the attention module, spelled by the exporters as
+/// reshapes, transposes and batched products, maps onto netdx's attention.
+#[test]
+fn an_exported_gpt_block_steps_as_pytorch_does() {
+    for exporter in ["torchscript", "dynamo"] {
+        step_equals_pytorch("gpt", exporter, Input::Tokens { vocab: 13 }, 13, &[]);
+    }
+}
+
+/// The shipped transformer exported to ONNX (`scripts/onnx_transformer_fixture.py`, from the
+/// PyTorch weights of tests/fixtures/torch/) and imported gives the numbers its YAML form gives
+/// from the same weights: the loss and every gradient of one step, tensor by tensor, bit for
+/// bit (the import maps the exported graph onto the very ops, in the very order, that the
+/// YAML layers compile to).
+#[test]
+fn the_exported_transformer_equals_its_yaml_form() {
+    let gpu = gpu_or_skip!();
+    let step = Fixture::open(&root().join("tests/fixtures/torch/transformer.step.safetensors"));
+    let (shape, _) = step.get("x");
+    let context = shape[1];
+    let data = || {
+        let mut d = Dataset::new(
+            "sort (PyTorch fixture)",
+            step.f32s("x"),
+            step.f32s("y"),
+            context,
+            context,
+            Some(11),
+        );
+        d.sequence = Some(SequenceInfo { context, vocab: 11 });
+        d
+    };
+    let mut yaml = Config::load(&root().join("configs/transformer.yaml")).expect("config");
+    yaml.training.batch_size = shape[0];
+    yaml.training.shuffle = false;
+    let graph = build(&yaml.model, DataShape::of(&data())).expect("model");
+    let initial = netdx::model::weights::load(
+        &root().join("tests/fixtures/torch/transformer.weights.safetensors"),
+        &graph,
+    )
+    .expect("weights");
+    let mut onnx = yaml.clone();
+    onnx.model = config("transformer.torchscript.onnx", shape[0]).model;
+    let run = |config: &Config, initial| {
+        let mut t =
+            Trainer::new(gpu, config, data(), Instrumentation::Full, initial).expect("trainer");
+        let loss = t.step(1).expect("step").loss;
+        let grads: Vec<(String, Vec<f32>)> = t
+            .net
+            .infos
+            .iter()
+            .enumerate()
+            .map(|(k, i)| {
+                (
+                    i.name.clone(),
+                    gpu.read::<f32>(&t.plan.param_grads[k]).unwrap(),
+                )
+            })
+            .collect();
+        (loss, grads)
+    };
+    let (yaml_loss, yaml_grads) = run(&yaml, Some(initial));
+    let (onnx_loss, onnx_grads) = run(&onnx, None);
+    assert_eq!(
+        yaml_loss.to_bits(),
+        onnx_loss.to_bits(),
+        "loss: YAML {yaml_loss}, ONNX {onnx_loss}"
+    );
+    assert_eq!(yaml_grads.len(), onnx_grads.len(), "parameters");
+    let mut worst = Worst::default();
+    for (name, got) in &onnx_grads {
+        let want = &yaml_grads
+            .iter()
+            .find(|(n, _)| *n == format!("layers.{name}"))
+            .unwrap_or_else(|| panic!("the YAML model has no `layers.{name}`"))
+            .1;
+        assert_eq!(got, want, "gradient of {name}: ONNX vs YAML");
+        let want: Vec<f64> = want.iter().map(|&v| v as f64).collect();
+        worst.check(
+            &format!("transformer (ONNX vs YAML): gradient of {name}"),
+            got,
+            &want,
+        );
+    }
+    worst.report("transformer (ONNX vs YAML)", gpu);
+}

@@ -418,6 +418,7 @@ fn good_fixtures() -> Vec<(PathBuf, DataShape)> {
                 "resnet" => shape(2 * 8 * 8, false, None),
                 "embedding" => shape(6, true, Some(11)),
                 "gpt" => shape(8, true, Some(13)),
+                "transformer" => shape(16, true, Some(11)),
                 other => panic!("{other}: a good fixture this test does not know"),
             };
             (p, data)

@@ -200,6 +200,41 @@ fn evaluate(op: &str, inputs: &[Option<&Const>], attrs: &Attrs) -> Folded {
                 ),
             })
         }
+        "Trilu" => {
+            let x = need(x, 0)?;
+            let k = inputs
+                .get(1)
+                .copied()
+                .flatten()
+                .map_or(0, |c| c.data.as_i64()[0]);
+            let upper = attrs.int("upper", 1) != 0;
+            let [.., rows, cols] = x.dims[..] else {
+                return Err("Trilu takes a matrix".into());
+            };
+            let keep = |i: usize| {
+                let (r, c) = (((i / cols) % rows) as i64, (i % cols) as i64);
+                if upper {
+                    c - r >= k
+                } else {
+                    c - r <= k
+                }
+            };
+            let data = match &x.data {
+                Data::F32(v) => Data::F32(
+                    v.iter()
+                        .enumerate()
+                        .map(|(i, &e)| if keep(i) { e } else { 0.0 })
+                        .collect(),
+                ),
+                Data::I64(v) => Data::I64(
+                    v.iter()
+                        .enumerate()
+                        .map(|(i, &e)| if keep(i) { e } else { 0 })
+                        .collect(),
+                ),
+            };
+            one(Const::new(x.dims.clone(), data))
+        }
         "Where" => {
             let c = need(x, 0)?;
             let a = need(inputs.get(1).copied().flatten(), 1)?;
@@ -351,6 +386,7 @@ fn cast(x: &Const, to: i32) -> Const {
         dims: x.dims.clone(),
         data,
         source: x.source.clone(),
+        rows_of: x.rows_of.clone(),
     }
 }
 
@@ -439,12 +475,23 @@ fn slice(inputs: &[Option<&Const>]) -> Result<Const, String> {
         })
         .collect();
     let dims: Vec<usize> = pos.iter().map(Vec::len).collect();
+    // The first rows of an initializer, everything else whole: a learned table cut to length.
+    let prefix = ranges
+        .iter()
+        .enumerate()
+        .all(|(a, &(s, e, st))| st == 1 && s == 0 && (a == 0 || e == x.dims[a] as i64));
+    let rows_of = match &x.source {
+        Some(src) if prefix && !src.transposed => Some(src.name.clone()),
+        _ => None,
+    };
     let st = strides(&x.dims);
     let idx = grid(&dims)
         .into_iter()
         .map(|c| c.iter().enumerate().map(|(a, &i)| pos[a][i] * st[a]).sum())
         .collect::<Vec<usize>>();
-    Ok(Const::new(dims, x.data.pick(&idx)))
+    let mut out = Const::new(dims, x.data.pick(&idx));
+    out.rows_of = rows_of;
+    Ok(out)
 }
 
 /// Every coordinate of `dims` in row-major order.
@@ -540,6 +587,7 @@ fn transpose(x: &Const, perm: Option<Vec<i64>>) -> Result<Const, String> {
         dims,
         data: x.data.pick(&idx),
         source,
+        rows_of: None,
     })
 }
 

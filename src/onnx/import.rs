@@ -42,6 +42,8 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "Flatten",
     "Reshape (to a vector)",
     "Add (residual)",
+    "Add of a learned position table (x + pos[:T])",
+    "nn.MultiheadAttention as exported (self-attention, causal or no mask, need_weights=False)",
     "Identity",
     "LogSoftmax (last, before the loss)",
     "on constants: Constant, Shape, Gather, Slice, Concat, Unsqueeze, Squeeze, Reshape, Cast, CastLike, Transpose, ConstantOfShape, Range, Equal, Where, Expand, Add, Sub, Mul, Div, Mod, Pow, Sqrt, Neg, Reciprocal",
@@ -52,6 +54,9 @@ pub const SUPPORTED_OPS: &[&str] = &[
 enum Value {
     Const(Const),
     Tensor(TensorId),
+    /// A tensor inside an attention module, known by its dimensions only (the batch as
+    /// [`BATCH`]): the module is mapped as a whole, see [`Importer::attention`].
+    Sym(Vec<i64>),
     /// An output netdx does not compute (batch norm's updated statistics, dropout's mask).
     Absent,
 }
@@ -117,6 +122,10 @@ struct Importer<'a> {
     absorbed: HashMap<usize, Option<TensorId>>,
     state_values: Vec<Arc<[f32]>>,
     outputs: Vec<String>,
+    /// `nn.MultiheadAttention` modules: each module's prefix and its nodes, in order.
+    regions: Vec<(String, Vec<usize>)>,
+    /// The region a node belongs to.
+    region_of: HashMap<usize, usize>,
 }
 
 fn shape_message(e: ShapeError) -> String {
@@ -192,6 +201,32 @@ impl<'a> Importer<'a> {
                 readers.entry(i.clone()).or_default().push(k);
             }
         }
+        // An attention module is recognized by its packed projection, `{prefix}.in_proj_weight`:
+        // its nodes are those reading its initializers or placed in its scope by the exporter.
+        let mut regions: Vec<(String, Vec<usize>)> = Vec::new();
+        let mut region_of = HashMap::new();
+        for t in &graph.initializer {
+            let Some(prefix) = t.name.strip_suffix(".in_proj_weight") else {
+                continue;
+            };
+            let inner = format!("{prefix}.");
+            let nodes: Vec<usize> = graph
+                .node
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| {
+                    n.input
+                        .iter()
+                        .any(|i| i.starts_with(&inner) && values.contains_key(i))
+                        || scope_of(n).is_some_and(|s| s == prefix || s.starts_with(&inner))
+                })
+                .map(|(k, _)| k)
+                .collect();
+            for &k in &nodes {
+                region_of.insert(k, regions.len());
+            }
+            regions.push((prefix.to_string(), nodes));
+        }
         let outputs: Vec<String> = graph.output.iter().map(|o| o.name.clone()).collect();
         if outputs.len() != 1 {
             return Err(fail(format!(
@@ -211,6 +246,8 @@ impl<'a> Importer<'a> {
             absorbed: HashMap::new(),
             state_values: Vec::new(),
             outputs,
+            regions,
+            region_of,
         })
     }
 
@@ -333,25 +370,26 @@ impl<'a> Importer<'a> {
             if node.output.first().is_none_or(String::is_empty) {
                 return Err(self.fail(node, "has no output (a corrupted file?)"));
             }
+            if let Some(&r) = self.region_of.get(&k) {
+                // The module is mapped at its last node, when everything it reads exists.
+                if self.regions[r].1.last() == Some(&k) {
+                    self.attention(r)?;
+                }
+                continue;
+            }
             if let Some(stands_for) = self.absorbed.get(&k).copied() {
                 if let (Some(t), Some(out)) = (stands_for, node.output.first()) {
                     self.values.insert(out.clone(), Value::Tensor(t));
                 }
                 continue;
             }
-            let inputs: Vec<Option<Value>> = node
-                .input
-                .iter()
-                .map(|name| {
-                    if name.is_empty() {
-                        Ok(None)
-                    } else {
-                        self.values.get(name).cloned().map(Some).ok_or_else(|| {
-                            self.fail(node, format!("reads `{name}`, which no earlier node writes (the nodes are not in topological order, or the graph is corrupted)"))
-                        })
-                    }
-                })
-                .collect::<Result<_>>()?;
+            let inputs = self.inputs_of(node)?;
+            if inputs.iter().flatten().any(|v| matches!(v, Value::Sym(_))) {
+                return Err(self.fail(
+                    node,
+                    "reads a tensor from inside an attention module other than its output",
+                ));
+            }
             if inputs.iter().flatten().any(|v| matches!(v, Value::Absent)) {
                 return Err(self.fail(node, "reads an output netdx does not compute (batch norm's updated running statistics, or dropout's mask)"));
             }
@@ -385,6 +423,542 @@ impl<'a> Importer<'a> {
             s.values = Some(v);
         }
         Ok(graph)
+    }
+
+    /// The values `node` reads (`None` for an omitted optional input).
+    fn inputs_of(&self, node: &NodeProto) -> Result<Vec<Option<Value>>> {
+        node.input
+            .iter()
+            .map(|name| {
+                if name.is_empty() {
+                    Ok(None)
+                } else {
+                    self.values.get(name).cloned().map(Some).ok_or_else(|| {
+                        self.fail(node, format!("reads `{name}`, which no earlier node writes (the nodes are not in topological order, or the graph is corrupted)"))
+                    })
+                }
+            })
+            .collect()
+    }
+
+    /// `x + P[:T]` with P a learned `[max_len, d]` table: a position embedding.
+    fn position(&mut self, node: &NodeProto, t: TensorId, c: &Const) -> Result<TensorId> {
+        let table = c
+            .rows_of
+            .clone()
+            .or_else(|| {
+                c.source
+                    .as_ref()
+                    .filter(|s| !s.transposed)
+                    .map(|s| s.name.clone())
+            })
+            .expect("a constant from an initializer");
+        let Some(Value::Const(full)) = self.values.get(&table).cloned() else {
+            return Err(self.fail(
+                node,
+                format!("adds a slice of `{table}`, which is not an initializer"),
+            ));
+        };
+        let rows: Vec<usize> = c.dims.iter().copied().skip_while(|&d| d == 1).collect();
+        let shape = self.builder.shape(t);
+        let fits = matches!(shape, Shape::Seq { len, width } if rows == [len, width])
+            && full.dims.len() == 2
+            && full.dims[1] == rows[1];
+        if !fits {
+            return Err(self.unsupported(
+                node,
+                &format!("adding `{table}` ({:?}) to {shape} other than as positions [T, d] of a sequence", c.dims),
+            ));
+        }
+        let op = Op::Position {
+            max_len: full.dims[0],
+        };
+        let mut whole = full.clone();
+        whole.source = Some(super::tensor::Source {
+            name: table,
+            transposed: false,
+        });
+        let p = self.param(node, &whole, "position table")?;
+        self.emit(node, op, vec![t], vec![p], vec![])
+    }
+
+    /// Maps `nn.MultiheadAttention` module `r` as a whole: its nodes are followed with
+    /// dimensions only (the exporters spell self-attention as transposes, reshapes and batched
+    /// products over `[T, B·H, Dh]`), which gives the number of heads at the softmax and the
+    /// mask added before it; then the graph gets netdx's own attention (packed projection,
+    /// heads, scaled scores, softmax with the causal mask, weights × values, merged heads,
+    /// output projection), the same ops and names as a `{attention: …}` layer.
+    fn attention(&mut self, r: usize) -> Result<()> {
+        let (prefix, members) = self.regions[r].clone();
+        let nodes = self.nodes();
+        let first = &nodes[members[0]];
+        let inside: HashSet<usize> = members.iter().copied().collect();
+        let mut external: Vec<TensorId> = Vec::new();
+        let mut softmax: Option<usize> = None;
+        let mut dropout = 0.0;
+        for &k in &members {
+            let node = &nodes[k];
+            if node.output.first().is_none_or(String::is_empty) {
+                return Err(self.fail(node, "has no output (a corrupted file?)"));
+            }
+            let inputs = self.inputs_of(node)?;
+            for v in inputs.iter().flatten() {
+                match v {
+                    Value::Tensor(t) if !external.contains(t) => external.push(*t),
+                    Value::Absent => {
+                        return Err(self.fail(node, "reads an output netdx does not compute"))
+                    }
+                    _ => {}
+                }
+            }
+            match node.op_type.as_str() {
+                "Softmax" if softmax.is_some() => {
+                    return Err(self.unsupported(node, "an attention module with two softmaxes"))
+                }
+                "Softmax" => softmax = Some(k),
+                "Dropout" => {
+                    dropout = match inputs.get(1).cloned().flatten() {
+                        Some(Value::Const(c)) => c.scalar().unwrap_or(0.5),
+                        _ => Attrs(&node.attribute).float("ratio", 0.5),
+                    }
+                }
+                _ => {}
+            }
+            let outs = self.follow(node, &inputs)?;
+            for (name, v) in node.output.iter().zip(outs) {
+                if !name.is_empty() {
+                    self.values.insert(name.clone(), v);
+                }
+            }
+        }
+        let fail = |this: &Self, m: String| this.fail(first, format!("attention `{prefix}`: {m}"));
+        let [x] = external[..] else {
+            return Err(fail(self, format!("reads {} computed tensors; netdx maps self-attention (query, key and value the same tensor)", external.len())));
+        };
+        // What leaves the module: read by a node outside it, or the graph's output.
+        let leaving: Vec<String> = members
+            .iter()
+            .flat_map(|&k| nodes[k].output.iter())
+            .filter(|o| {
+                // Constants (shape arithmetic, the mask) may be read anywhere; computed
+                // tensors leave only as the output.
+                matches!(self.values.get(*o), Some(Value::Sym(_)))
+                    && (self.outputs.contains(o)
+                        || self
+                            .readers
+                            .get(*o)
+                            .is_some_and(|rs| rs.iter().any(|k| !inside.contains(k))))
+            })
+            .cloned()
+            .collect();
+        let [out_name] = &leaving[..] else {
+            return Err(fail(self, format!("gives {} tensors to the rest of the model; netdx maps attention that returns its output alone (need_weights=False)", leaving.len())));
+        };
+        let Some(sm) = softmax else {
+            return Err(fail(self, "has no softmax".into()));
+        };
+        let scores_name = nodes[sm].input.first().cloned().unwrap_or_default();
+        let Some(Value::Sym(scores)) = self.values.get(&scores_name).cloned() else {
+            return Err(fail(self, "its softmax does not read the scores".into()));
+        };
+        let heads = match scores[..] {
+            [b, h, _, _] if b == BATCH && h > 0 => h as usize,
+            [bh, _, _] if bh > 0 && bh % BATCH == 0 => (bh / BATCH) as usize,
+            _ => {
+                return Err(fail(
+                    self,
+                    format!(
+                        "its scores are {} (expected [batch, heads, T, T])",
+                        describe_target(&scores)
+                    ),
+                ))
+            }
+        };
+        // The mask: a constant added to the scores just before the softmax.
+        let causal = match nodes
+            .iter()
+            .position(|n| n.output.first() == nodes[sm].input.first())
+        {
+            Some(a) if nodes[a].op_type == "Add" => {
+                let mask = nodes[a]
+                    .input
+                    .iter()
+                    .find_map(|i| match self.values.get(i) {
+                        Some(Value::Const(c)) => Some(c.clone()),
+                        _ => None,
+                    });
+                match mask {
+                    Some(m) => causal_mask(&m).ok_or_else(|| fail(self, "adds a mask to its scores that is neither causal nor empty (padding masks are not supported yet)".into()))?,
+                    None => return Err(fail(self, "adds a computed mask to its scores (padding masks are not supported yet)".into())),
+                }
+            }
+            _ => false,
+        };
+        let get = |this: &Self, name: &str| -> Option<Const> {
+            match this.values.get(&format!("{prefix}.{name}")) {
+                Some(Value::Const(c)) => Some(c.clone()),
+                _ => None,
+            }
+        };
+        let w_in = get(self, "in_proj_weight")
+            .ok_or_else(|| fail(self, "has no in_proj_weight".into()))?;
+        let w_out = get(self, "out_proj.weight").ok_or_else(|| {
+            fail(
+                self,
+                "has no out_proj.weight (separate q, k, v projections are not supported yet)"
+                    .into(),
+            )
+        })?;
+        let d = w_in.dims.get(1).copied().unwrap_or(0);
+        let shape = self.builder.shape(x);
+        if !matches!(shape, Shape::Seq { width, .. } if width == d)
+            || w_in.dims != [3 * d, d]
+            || heads == 0
+            || d % heads != 0
+        {
+            return Err(fail(self, format!("its input is {shape}, in_proj_weight {:?} and {heads} heads: netdx maps self-attention over a [T, d] sequence with d divisible by the heads", w_in.dims)));
+        }
+        let p_in = self.param(first, &w_in, "in_proj_weight")?;
+        let b_in = get(self, "in_proj_bias")
+            .map(|c| self.param(first, &c, "in_proj_bias"))
+            .transpose()?;
+        let p_out = self.param(first, &w_out, "out_proj.weight")?;
+        let b_out = get(self, "out_proj.bias")
+            .map(|c| self.param(first, &c, "out_proj.bias"))
+            .transpose()?;
+        let named = |s: &str| Some(format!("{prefix}.{s}"));
+        let (has_in_bias, has_out_bias) = (b_in.is_some(), b_out.is_some());
+        let qkv = self.emit_named(
+            first,
+            named("in_proj"),
+            Op::Linear {
+                input: d,
+                output: 3 * d,
+                bias: has_in_bias,
+            },
+            vec![x],
+            std::iter::once(p_in).chain(b_in).collect(),
+            vec![],
+        )?;
+        let heads_out = self.emit_heads(first, &prefix, qkv, heads)?;
+        let (q, k, v) = (heads_out[0], heads_out[1], heads_out[2]);
+        let scores = self.emit_named(
+            first,
+            named("scores"),
+            Op::Matmul { trans_b: true },
+            vec![q, k],
+            vec![],
+            vec![],
+        )?;
+        let mut weights = self.emit_named(
+            first,
+            named("softmax"),
+            Op::Softmax {
+                scale: 1.0 / ((d / heads) as f64).sqrt(),
+                causal,
+            },
+            vec![scores],
+            vec![],
+            vec![],
+        )?;
+        if dropout > 0.0 {
+            weights = self.emit_named(
+                first,
+                named("dropout"),
+                Op::Dropout { rate: dropout },
+                vec![weights],
+                vec![],
+                vec![],
+            )?;
+        }
+        let context = self.emit_named(
+            first,
+            named("context"),
+            Op::Matmul { trans_b: false },
+            vec![weights, v],
+            vec![],
+            vec![],
+        )?;
+        let merged = self.emit_named(
+            first,
+            named("merge"),
+            Op::FromHeads,
+            vec![context],
+            vec![],
+            vec![],
+        )?;
+        let y = self.emit_named(
+            first,
+            Some(prefix.clone()),
+            Op::Linear {
+                input: d,
+                output: d,
+                bias: has_out_bias,
+            },
+            vec![merged],
+            std::iter::once(p_out).chain(b_out).collect(),
+            vec![],
+        )?;
+        for &k in &members {
+            for o in &nodes[k].output {
+                if matches!(self.values.get(o), Some(Value::Sym(_))) {
+                    self.values.remove(o);
+                }
+            }
+        }
+        self.values.insert(out_name.clone(), Value::Tensor(y));
+        Ok(())
+    }
+
+    /// The packed projection split into queries, keys and values per head.
+    fn emit_heads(
+        &mut self,
+        node: &NodeProto,
+        prefix: &str,
+        qkv: TensorId,
+        heads: usize,
+    ) -> Result<Vec<TensorId>> {
+        let op = Op::ToHeads { heads, parts: 3 };
+        let shapes = vec![self.builder.shape(qkv)];
+        if let Err(e) = op.infer(&shapes) {
+            return Err(self.fail(node, format!("attention `{prefix}`: {}", shape_message(e))));
+        }
+        let layer = self.layer_of(prefix);
+        let path = self.label(node);
+        let name = format!("{prefix}.heads");
+        self.node_names.insert(name.clone());
+        self.builder
+            .node(NodeSpec {
+                name,
+                layer,
+                path,
+                op,
+                inputs: vec![qkv],
+                params: vec![],
+                state: vec![],
+            })
+            .map_err(|e| self.fail(node, shape_message(e)))
+    }
+
+    /// The top-level layer of module path `module`.
+    fn layer_of(&mut self, module: &str) -> usize {
+        let top = module.split('.').next().unwrap_or("").to_string();
+        match self.layers.iter().position(|l| *l == top) {
+            Some(i) => i,
+            None => {
+                self.layers.push(top);
+                self.layers.len() - 1
+            }
+        }
+    }
+
+    /// The outputs of a node inside an attention module: folded where its inputs are
+    /// constants, else only their dimensions.
+    fn follow(&self, node: &NodeProto, inputs: &[Option<Value>]) -> Result<Vec<Value>> {
+        let attrs = Attrs(&node.attribute);
+        let consts: Vec<Option<&Const>> = inputs
+            .iter()
+            .map(|v| match v {
+                Some(Value::Const(c)) => Some(c),
+                _ => None,
+            })
+            .collect();
+        if inputs
+            .iter()
+            .flatten()
+            .all(|v| matches!(v, Value::Const(_)))
+        {
+            return match fold::fold(&node.op_type, &consts, &attrs) {
+                Ok(Some(out)) => Ok(out.into_iter().map(Value::Const).collect()),
+                Ok(None) => Err(self.fail(node, "is computed from constants only, and netdx does not evaluate this op on constants")),
+                Err(m) => Err(self.fail(node, m)),
+            };
+        }
+        let dims = |v: &Option<Value>| -> Option<Vec<i64>> {
+            match v.as_ref()? {
+                Value::Tensor(t) => {
+                    let mut d = vec![BATCH];
+                    d.extend(self.builder.shape(*t).dims().iter().map(|&x| x as i64));
+                    Some(d)
+                }
+                Value::Sym(d) => Some(d.clone()),
+                Value::Const(c) => Some(c.dims.iter().map(|&x| x as i64).collect()),
+                Value::Absent => None,
+            }
+        };
+        let x = inputs
+            .first()
+            .and_then(dims)
+            .ok_or_else(|| self.fail(node, "has no first input"))?;
+        let sym = |d: Vec<i64>| Ok(vec![Value::Sym(d)]);
+        let bad = |m: &str| self.fail(node, m.to_string());
+        match node.op_type.as_str() {
+            "Shape" => Ok(vec![Value::Const(fold::shape_slice(&x, &attrs))]),
+            "CastLike" => match inputs.first().cloned().flatten() {
+                Some(Value::Const(c)) => Ok(vec![Value::Const(Const::new(
+                    c.dims.clone(),
+                    super::tensor::Data::F32(c.data.as_f32()),
+                ))]),
+                _ => sym(x),
+            },
+            "Identity" | "Cast" | "Softmax" | "LogSoftmax" | "Sqrt" | "Relu" | "Gelu" | "Erf"
+            | "Tanh" | "Sigmoid" | "Neg" | "Reciprocal" => sym(x),
+            "Dropout" => Ok(vec![Value::Sym(x.clone()), Value::Absent]),
+            "Transpose" => {
+                let perm: Vec<usize> = match attrs.ints("perm") {
+                    Some(p) => p
+                        .iter()
+                        .map(|&a| usize::try_from(a).unwrap_or(usize::MAX))
+                        .collect(),
+                    None => (0..x.len()).rev().collect(),
+                };
+                let mut sorted = perm.clone();
+                sorted.sort();
+                if sorted != (0..x.len()).collect::<Vec<_>>() {
+                    return Err(bad("its perm is not a permutation of the axes"));
+                }
+                sym(perm.iter().map(|&a| x[a]).collect())
+            }
+            "MatMul" => {
+                let b = inputs
+                    .get(1)
+                    .and_then(dims)
+                    .ok_or_else(|| bad("has no second input"))?;
+                if x.len() < 2 || b.is_empty() {
+                    return Err(bad("multiplies tensors of rank below 2"));
+                }
+                let (m, k) = (x[x.len() - 2], x[x.len() - 1]);
+                let (kb, n, lead_b) = match b.len() {
+                    1 => (b[0], None, Vec::new()),
+                    r => (b[r - 2], Some(b[r - 1]), b[..r - 2].to_vec()),
+                };
+                if k != kb {
+                    return Err(bad("multiplies tensors whose inner sizes differ"));
+                }
+                let mut out = broadcast_i64(&x[..x.len() - 2], &lead_b)
+                    .ok_or_else(|| bad("has batch dimensions that do not broadcast"))?;
+                out.push(m);
+                out.extend(n);
+                sym(out)
+            }
+            "Gemm" => {
+                let b = inputs
+                    .get(1)
+                    .and_then(dims)
+                    .ok_or_else(|| bad("has no weight"))?;
+                if x.len() != 2 || b.len() != 2 {
+                    return Err(bad("Gemm takes matrices"));
+                }
+                let n = if attrs.int("transB", 0) != 0 {
+                    b[0]
+                } else {
+                    b[1]
+                };
+                sym(vec![x[0], n])
+            }
+            "Add" | "Sub" | "Mul" | "Div" | "Pow" | "Where" | "Equal" => {
+                let mut out = x.clone();
+                for v in &inputs[1..] {
+                    let d = dims(v).ok_or_else(|| bad("misses an input"))?;
+                    out = broadcast_i64(&out, &d)
+                        .ok_or_else(|| bad("has inputs that do not broadcast"))?;
+                }
+                sym(out)
+            }
+            "Reshape" => {
+                let target = consts
+                    .get(1)
+                    .copied()
+                    .flatten()
+                    .ok_or_else(|| bad("reshapes to a computed shape"))?
+                    .data
+                    .as_i64();
+                let total: i128 = x.iter().map(|&d| d as i128).product();
+                let mut out: Vec<i128> = Vec::new();
+                let mut infer = None;
+                for (i, &t) in target.iter().enumerate() {
+                    match t {
+                        0 if attrs.int("allowzero", 0) == 0 => out.push(
+                            *x.get(i)
+                                .ok_or_else(|| bad("copies a dimension the input lacks"))?
+                                as i128,
+                        ),
+                        -1 if infer.is_none() => {
+                            infer = Some(i);
+                            out.push(1);
+                        }
+                        t if t > 0 => out.push(t as i128),
+                        _ => return Err(bad("has an invalid target dimension")),
+                    }
+                }
+                let known: i128 = out.iter().product();
+                if let Some(i) = infer {
+                    if known == 0 || total % known != 0 {
+                        return Err(bad("cannot infer its -1 dimension"));
+                    }
+                    out[i] = total / known;
+                }
+                if out.iter().product::<i128>() != total {
+                    return Err(bad("reshapes to a different number of values"));
+                }
+                sym(out.into_iter().map(|d| d as i64).collect())
+            }
+            "Unsqueeze" | "Squeeze" => {
+                let axes = fold::axes_of(&consts, &attrs).map_err(|m| bad(&m))?;
+                let mut out = x.clone();
+                if node.op_type == "Unsqueeze" {
+                    let rank = (x.len() + axes.as_ref().map_or(0, Vec::len)) as i64;
+                    let mut a: Vec<i64> = axes
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|&a| if a < 0 { a + rank } else { a })
+                        .collect();
+                    a.sort();
+                    for a in a {
+                        if a < 0 || a as usize > out.len() {
+                            return Err(bad("has an axis out of range"));
+                        }
+                        out.insert(a as usize, 1);
+                    }
+                } else {
+                    let rank = x.len() as i64;
+                    let a: Vec<i64> =
+                        axes.unwrap_or_else(|| (0..rank).filter(|&i| x[i as usize] == 1).collect());
+                    let a: Vec<usize> = a
+                        .iter()
+                        .map(|&a| (if a < 0 { a + rank } else { a }) as usize)
+                        .collect();
+                    if a.iter().any(|&i| i >= x.len() || x[i] != 1) {
+                        return Err(bad("squeezes an axis whose size is not 1"));
+                    }
+                    out = x
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| !a.contains(i))
+                        .map(|(_, &d)| d)
+                        .collect();
+                }
+                sym(out)
+            }
+            "Gather" => {
+                let idx = consts
+                    .get(1)
+                    .copied()
+                    .flatten()
+                    .ok_or_else(|| bad("gathers computed indices"))?;
+                let rank = x.len() as i64;
+                let axis = attrs.int("axis", 0);
+                let axis = (if axis < 0 { axis + rank } else { axis }) as usize;
+                if axis >= x.len() {
+                    return Err(bad("has an axis out of range"));
+                }
+                let mut out = x[..axis].to_vec();
+                out.extend(idx.dims.iter().map(|&d| d as i64));
+                out.extend(&x[axis + 1..]);
+                sym(out)
+            }
+            _ => Err(self.unsupported(node, "this op inside an attention module")),
+        }
     }
 
     /// A constant input, or why it must be one.
@@ -443,29 +1017,13 @@ impl<'a> Importer<'a> {
     /// else the dynamo exporter's name scope, else the node's own name.
     fn module(&self, node: &NodeProto, params: &[&Param]) -> String {
         if let Some(p) = params.first() {
-            if let Some((m, _)) = p.name.rsplit_once('.') {
-                return m.to_string();
-            }
+            return match p.name.rsplit_once('.') {
+                Some((m, _)) => m.to_string(),
+                // A bare nn.Parameter (`pos`) names its own module.
+                None => p.name.clone(),
+            };
         }
-        if let Some(rest) = node.name.strip_prefix('/') {
-            let parts: Vec<&str> = rest.split('/').collect();
-            if parts.len() > 1 {
-                return parts[..parts.len() - 1].join(".");
-            }
-        }
-        if let Some(scope) = node
-            .metadata_props
-            .iter()
-            .find(|p| p.key == "pkg.torch.onnx.name_scopes")
-            .and_then(|p| scope_path(&p.value))
-        {
-            return scope;
-        }
-        if node.name.is_empty() {
-            node.op_type.to_lowercase()
-        } else {
-            node.name.clone()
-        }
+        scope_of(node).unwrap_or_else(|| node.op_type.to_lowercase())
     }
 
     /// Adds `op` reading `inputs` with `params` (checked against the shapes the op needs) and
@@ -473,6 +1031,19 @@ impl<'a> Importer<'a> {
     fn emit(
         &mut self,
         node: &NodeProto,
+        op: Op,
+        inputs: Vec<TensorId>,
+        params: Vec<Param>,
+        state: Vec<Param>,
+    ) -> Result<TensorId> {
+        self.emit_named(node, None, op, inputs, params, state)
+    }
+
+    /// [`Importer::emit`] under the module name `name` instead of the node's own.
+    fn emit_named(
+        &mut self,
+        node: &NodeProto,
+        name: Option<String>,
         op: Op,
         inputs: Vec<TensorId>,
         params: Vec<Param>,
@@ -511,15 +1082,8 @@ impl<'a> Importer<'a> {
             }
         }
         let refs: Vec<&Param> = params.iter().collect();
-        let module = self.module(node, &refs);
-        let top = module.split('.').next().unwrap_or("").to_string();
-        let layer = match self.layers.iter().position(|l| *l == top) {
-            Some(i) => i,
-            None => {
-                self.layers.push(top);
-                self.layers.len() - 1
-            }
-        };
+        let module = name.unwrap_or_else(|| self.module(node, &refs));
+        let layer = self.layer_of(&module);
         let mut name = module.clone();
         let mut k = 1;
         while !self.node_names.insert(name.clone()) {
@@ -843,6 +1407,12 @@ impl<'a> Importer<'a> {
                 one(y)
             }
             "Add" => match (&inputs[0], &inputs[1]) {
+                (Some(Value::Tensor(t)), Some(Value::Const(c)))
+                | (Some(Value::Const(c)), Some(Value::Tensor(t)))
+                    if c.rows_of.is_some() || c.source.is_some() =>
+                {
+                    one(self.position(node, *t, c)?)
+                }
                 (Some(Value::Tensor(a)), Some(Value::Tensor(b))) => {
                     one(self.emit(node, Op::Add, vec![*a, *b], vec![], vec![])?)
                 }
@@ -1204,6 +1774,55 @@ impl<'a> Importer<'a> {
     }
 }
 
+/// Numpy broadcasting of dimensions that may hold the batch sentinel.
+fn broadcast_i64(a: &[i64], b: &[i64]) -> Option<Vec<i64>> {
+    let r = a.len().max(b.len());
+    (0..r)
+        .map(|i| {
+            let da = if i + a.len() >= r {
+                a[i + a.len() - r]
+            } else {
+                1
+            };
+            let db = if i + b.len() >= r {
+                b[i + b.len() - r]
+            } else {
+                1
+            };
+            match (da, db) {
+                (x, y) if x == y => Some(x),
+                (1, y) => Some(y),
+                (x, 1) => Some(x),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// Whether an additive attention mask is causal (`Some(true)`: −∞, or a huge negative,
+/// exactly above the diagonal of its last two dimensions), empty (`Some(false)`: all zero),
+/// or something else (`None`).
+fn causal_mask(m: &Const) -> Option<bool> {
+    let [.., rows, cols] = m.dims[..] else {
+        return None;
+    };
+    let values = m.data.as_f32();
+    let masked = |v: f32| v == f32::NEG_INFINITY || v < -1e30;
+    let mut causal = true;
+    let mut empty = true;
+    for (i, &v) in values.iter().enumerate() {
+        let (r, c) = ((i / cols) % rows, i % cols);
+        let should = c > r;
+        causal &= if should { masked(v) } else { v == 0.0 };
+        empty &= v == 0.0;
+    }
+    if empty {
+        Some(false)
+    } else {
+        causal.then_some(true)
+    }
+}
+
 /// A 2-D attribute (strides, dilations: 2 values; pads: 4) that is the same along both axes,
 /// as netdx's convolution and pooling take it.
 fn uniform(
@@ -1246,6 +1865,38 @@ fn describe_target(t: &[i64]) -> String {
     format!("[{}]", parts.join(", "))
 }
 
+/// The module a node's exporter placed it in: the TorchScript exporter's node name
+/// (`/3/relu/Relu` → `3.relu`), else the dynamo exporter's name scopes.
+fn scope_of(node: &NodeProto) -> Option<String> {
+    if let Some(rest) = node.name.strip_prefix('/') {
+        let parts: Vec<&str> = rest.split('/').collect();
+        if parts.len() > 1 {
+            return Some(torchscript_path(&parts[..parts.len() - 1]));
+        }
+    }
+    node.metadata_props
+        .iter()
+        .find(|p| p.key == "pkg.torch.onnx.name_scopes")
+        .and_then(|p| scope_path(&p.value))
+}
+
+/// The module path of TorchScript scopes, each of which names its module by a path that may
+/// repeat the end of its parent's (`blocks.0`, `attn` → `blocks.0.attn`; `2`, `2.1` → `2.1`;
+/// `blocks.0`, `mlp`, `mlp.0` → `blocks.0.mlp.0`).
+fn torchscript_path(scopes: &[&str]) -> String {
+    let mut path: Vec<&str> = Vec::new();
+    for scope in scopes {
+        let part: Vec<&str> = scope.split('.').collect();
+        let overlap = (1..=part.len().min(path.len()))
+            .rev()
+            .find(|&k| path[path.len() - k..] == part[..k])
+            .unwrap_or(0);
+        path.truncate(path.len() - overlap);
+        path.extend(part);
+    }
+    path.join(".")
+}
+
 /// The module path in the dynamo exporter's `pkg.torch.onnx.name_scopes` metadata: the
 /// enclosing modules' full paths, then the node's own name (`['', '3', '3.conv1',
 /// 'conv2d_1']` → `3.conv1`; `['', '3', 'relu_1']` → `3`).
@@ -1272,6 +1923,18 @@ mod tests {
         assert_eq!(scope_path("['', '3', 'relu_1']").as_deref(), Some("3"));
         assert_eq!(scope_path("['', 'relu']"), None);
         assert_eq!(describe_target(&[BATCH * 4, -1]), "[batch×4, -1]");
+    }
+
+    #[test]
+    fn joins_torchscript_scopes() {
+        assert_eq!(torchscript_path(&["blocks.0", "attn"]), "blocks.0.attn");
+        assert_eq!(torchscript_path(&["2", "2.1"]), "2.1");
+        assert_eq!(
+            torchscript_path(&["blocks.0", "mlp", "mlp.0"]),
+            "blocks.0.mlp.0"
+        );
+        assert_eq!(torchscript_path(&["3", "relu"]), "3.relu");
+        assert_eq!(torchscript_path(&["3", "3"]), "3");
     }
 
     #[test]

@@ -63,6 +63,9 @@ pub struct Const {
     pub dims: Vec<usize>,
     pub data: Data,
     pub source: Option<Source>,
+    /// The initializer whose first rows this constant is (`pos[:T]`, a learned position
+    /// table sliced to the context).
+    pub rows_of: Option<String>,
 }
 
 /// The initializer a constant comes from.
@@ -80,6 +83,7 @@ impl Const {
             dims,
             data,
             source: None,
+            rows_of: None,
         }
     }
 

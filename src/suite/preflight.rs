@@ -72,6 +72,11 @@ pub fn preflight(config: &Config, text: &str, path: &Path, data: &Dataset) -> Re
             Error::Shape { path: key, .. } | Error::LayerShape { path: key, .. } => {
                 at(path, text, key, e.to_string())
             }
+            // The model file's errors name the file; the config's key says where it is named.
+            Error::Onnx { .. } => at(path, text, "model.onnx", e.to_string()),
+            Error::Io { path: file, .. } if config.model.onnx.as_ref() == Some(file) => {
+                at(path, text, "model.onnx", e.to_string())
+            }
             _ => e,
         },
     )?;
@@ -108,7 +113,10 @@ pub fn preflight(config: &Config, text: &str, path: &Path, data: &Dataset) -> Re
             ),
         ));
     }
-    let last = format!("model.layers[{}]", model.layer_count.saturating_sub(1));
+    let last = match config.model.onnx {
+        Some(_) => "model.onnx".to_string(),
+        None => format!("model.layers[{}]", model.layer_count.saturating_sub(1)),
+    };
     crate::model::check_output(config.loss.name, &model, data.y_width, data.classes).map_err(
         |e| {
             // A mismatch of kinds is the loss's to fix; a width mismatch the last layer's.
