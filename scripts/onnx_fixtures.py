@@ -96,6 +96,9 @@ from safetensors.torch import save_file
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "tests", "fixtures", "onnx")
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_fixtures import perturb  # noqa: E402  (the same seeded noise as the YAML fixtures)
+
 TS_OPSET = 17
 
 
@@ -200,20 +203,6 @@ def embedding():
         nn.GELU(),
         nn.Linear(16, 11),
     )
-
-
-def perturb(model, seed):
-    """Seeded noise on every parameter PyTorch initializes to a constant."""
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, (nn.LayerNorm, nn.BatchNorm2d)):
-                module.weight.add_(0.1 * torch.randn(module.weight.shape, generator=g))
-                module.bias.add_(0.1 * torch.randn(module.bias.shape, generator=g))
-            if isinstance(module, nn.MultiheadAttention):
-                module.in_proj_bias.add_(0.1 * torch.randn(module.in_proj_bias.shape, generator=g))
-                b = module.out_proj.bias
-                b.add_(0.1 * torch.randn(b.shape, generator=g))
 
 
 # ---------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ use netdx::model::{build, DataShape};
 use netdx::train::{Instrumentation, Trainer};
 
 use crate::gpu_or_skip;
-use crate::torch_fixtures::{largest, root, Fixture, Worst};
+use crate::torch_fixtures::{check_gradients_and_state, root, Fixture, Worst};
 
 fn fixture(name: &str) -> PathBuf {
     root().join("tests/fixtures/onnx").join(name)
@@ -108,55 +108,16 @@ fn step_equals_pytorch(
         &[rec.loss as f32],
         &step.f64s("loss"),
     );
-    let grads: Vec<String> = step
-        .names()
-        .into_iter()
-        .filter(|n| n.starts_with("grad."))
-        .collect();
-    let names: Vec<String> = trainer
-        .net
-        .infos
-        .iter()
-        .map(|i| format!("grad.{}", i.name))
-        .collect();
-    let mut sorted = names.clone();
-    sorted.sort();
-    assert_eq!(sorted, grads, "{what}: the parameters are the state_dict's");
-    let model_scale = grads
-        .iter()
-        .map(|g| largest(&step.f64s(g)))
-        .fold(0.0, f64::max);
-    let mut zero = Vec::new();
-    for (k, info) in trainer.net.infos.iter().enumerate() {
-        let (shape, want) = step.get(&format!("grad.{}", info.name));
-        assert_eq!(info.shape, shape, "{what}: shape of {}", info.name);
-        let got = gpu.read::<f32>(&trainer.plan.param_grads[k]).unwrap();
-        let label = format!("{what}: gradient of {}", info.name);
-        if largest(&want) <= 1e-12 * model_scale {
-            zero.push(info.name.as_str());
-            worst.check_at_scale(&label, &got, &want, model_scale);
-        } else {
-            worst.check(&label, &got, &want);
-        }
-    }
-    assert_eq!(
-        zero, zero_gradients,
-        "{what}: gradients that are zero but for rounding"
+    let same = |n: &str| n.to_string();
+    check_gradients_and_state(
+        gpu,
+        &trainer,
+        &step,
+        &what,
+        same,
+        zero_gradients,
+        &mut worst,
     );
-    let state = trainer.net.download(gpu).unwrap().state;
-    let running = step
-        .names()
-        .iter()
-        .filter(|n| n.starts_with("running."))
-        .count();
-    assert_eq!(state.len(), running, "{what}: batch-norm statistics");
-    for s in &state {
-        worst.check(
-            &format!("{what}: {} after the step", s.name),
-            &s.data,
-            &step.f64s(&format!("running.{}", s.name)),
-        );
-    }
     worst.report(&what, gpu);
 }
 

@@ -206,37 +206,70 @@ fn step_equals_pytorch(
         &[rec.loss as f32],
         &step.f64s("loss"),
     );
-    let grads: Vec<String> = step
+    let torch_name = |n: &str| n.strip_prefix("layers.").expect("netdx name").to_string();
+    check_gradients_and_state(
+        gpu,
+        &trainer,
+        &step,
+        name,
+        torch_name,
+        zero_gradients,
+        &mut worst,
+    );
+    worst.report(name, gpu);
+}
+
+/// Every parameter gradient of the step `trainer` just took against the fixture's `grad.<name>`
+/// (`torch_name` maps netdx's names to the fixture's), and the batch-norm statistics against
+/// its `running.<name>`. `zero_gradients`: the parameters whose gradient is zero but for
+/// rounding, judged against the model's largest gradient (see [`step_equals_pytorch`]).
+pub(crate) fn check_gradients_and_state(
+    gpu: &netdx::gpu::Gpu,
+    trainer: &Trainer,
+    step: &Fixture,
+    what: &str,
+    torch_name: impl Fn(&str) -> String,
+    zero_gradients: &[&str],
+    worst: &mut Worst,
+) {
+    let mut grads: Vec<String> = step
         .names()
         .into_iter()
         .filter(|n| n.starts_with("grad."))
         .collect();
-    assert_eq!(trainer.net.infos.len(), grads.len(), "{name}: parameters");
+    grads.sort();
+    let mut ours: Vec<String> = trainer
+        .net
+        .infos
+        .iter()
+        .map(|i| format!("grad.{}", torch_name(&i.name)))
+        .collect();
+    ours.sort();
+    assert_eq!(ours, grads, "{what}: the parameters are PyTorch's");
     let model_scale = grads
         .iter()
         .map(|g| largest(&step.f64s(g)))
         .fold(0.0, f64::max);
     let mut zero = Vec::new();
     for (k, info) in trainer.net.infos.iter().enumerate() {
-        let torch_name = info.name.strip_prefix("layers.").expect("netdx name");
-        let (shape, want) = step.get(&format!("grad.{torch_name}"));
-        assert_eq!(info.shape, shape, "{name}: shape of {}", info.name);
+        let (shape, want) = step.get(&format!("grad.{}", torch_name(&info.name)));
+        assert_eq!(info.shape, shape, "{what}: shape of {}", info.name);
         let got = gpu.read::<f32>(&trainer.plan.param_grads[k]).unwrap();
-        let what = format!("{name}: gradient of {}", info.name);
+        let label = format!("{what}: gradient of {}", info.name);
         if largest(&want) <= 1e-12 * model_scale {
             zero.push(info.name.as_str());
             let most = got.iter().fold(0.0f64, |m, v| m.max(v.abs() as f64));
             if most > worst.zero.0 {
-                worst.zero = (most, what.clone());
+                worst.zero = (most, label.clone());
             }
-            worst.check_at_scale(&what, &got, &want, model_scale);
+            worst.check_at_scale(&label, &got, &want, model_scale);
         } else {
-            worst.check(&what, &got, &want);
+            worst.check(&label, &got, &want);
         }
     }
     assert_eq!(
         zero, zero_gradients,
-        "{name}: gradients that are zero but for rounding"
+        "{what}: gradients that are zero but for rounding"
     );
     let state = trainer.net.download(gpu).unwrap().state;
     let running = step
@@ -244,16 +277,14 @@ fn step_equals_pytorch(
         .iter()
         .filter(|n| n.starts_with("running."))
         .count();
-    assert_eq!(state.len(), running, "{name}: batch-norm statistics");
+    assert_eq!(state.len(), running, "{what}: batch-norm statistics");
     for s in &state {
-        let torch_name = s.name.strip_prefix("layers.").expect("netdx name");
         worst.check(
-            &format!("{name}: {} after the step", s.name),
+            &format!("{what}: {} after the step", s.name),
             &s.data,
-            &step.f64s(&format!("running.{torch_name}")),
+            &step.f64s(&format!("running.{}", torch_name(&s.name))),
         );
     }
-    worst.report(name, gpu);
 }
 
 /// The 2-layer pre-LN GPT on a batch of the `sort` task: token ids in, next tokens out, −1

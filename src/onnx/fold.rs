@@ -591,26 +591,28 @@ fn transpose(x: &Const, perm: Option<Vec<i64>>) -> Result<Const, String> {
     })
 }
 
-/// Numpy broadcasting of two shapes.
-pub fn broadcast(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
+/// Numpy broadcasting of two shapes (`i64` where a dimension may be the batch sentinel).
+pub fn broadcast<T: Copy + PartialEq + From<u8>>(a: &[T], b: &[T]) -> Option<Vec<T>> {
+    let one = T::from(1);
     let r = a.len().max(b.len());
     (0..r)
         .map(|i| {
             let da = if i + a.len() >= r {
                 a[i + a.len() - r]
             } else {
-                1
+                one
             };
             let db = if i + b.len() >= r {
                 b[i + b.len() - r]
             } else {
-                1
+                one
             };
-            match (da, db) {
-                (x, y) if x == y => Some(x),
-                (1, y) => Some(y),
-                (x, 1) => Some(x),
-                _ => None,
+            if da == db || db == one {
+                Some(da)
+            } else if da == one {
+                Some(db)
+            } else {
+                None
             }
         })
         .collect()

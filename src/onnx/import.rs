@@ -642,15 +642,13 @@ impl<'a> Importer<'a> {
         )?;
         let heads_out = self.emit_heads(first, &prefix, qkv, heads)?;
         let (q, k, v) = (heads_out[0], heads_out[1], heads_out[2]);
-        let scores = self.emit_named(
+        let scores = self.emit_plain(
             first,
             named("scores"),
             Op::Matmul { trans_b: true },
             vec![q, k],
-            vec![],
-            vec![],
         )?;
-        let mut weights = self.emit_named(
+        let mut weights = self.emit_plain(
             first,
             named("softmax"),
             Op::Softmax {
@@ -658,35 +656,22 @@ impl<'a> Importer<'a> {
                 causal,
             },
             vec![scores],
-            vec![],
-            vec![],
         )?;
         if dropout > 0.0 {
-            weights = self.emit_named(
+            weights = self.emit_plain(
                 first,
                 named("dropout"),
                 Op::Dropout { rate: dropout },
                 vec![weights],
-                vec![],
-                vec![],
             )?;
         }
-        let context = self.emit_named(
+        let context = self.emit_plain(
             first,
             named("context"),
             Op::Matmul { trans_b: false },
             vec![weights, v],
-            vec![],
-            vec![],
         )?;
-        let merged = self.emit_named(
-            first,
-            named("merge"),
-            Op::FromHeads,
-            vec![context],
-            vec![],
-            vec![],
-        )?;
+        let merged = self.emit_plain(first, named("merge"), Op::FromHeads, vec![context])?;
         let y = self.emit_named(
             first,
             Some(prefix.clone()),
@@ -752,27 +737,38 @@ impl<'a> Importer<'a> {
         }
     }
 
+    /// The node's outputs evaluated at load when every input is a constant (`None` when one
+    /// is computed).
+    fn fold_constants(
+        &self,
+        node: &NodeProto,
+        inputs: &[Option<Value>],
+    ) -> Option<Result<Vec<Value>>> {
+        let consts: Vec<Option<&Const>> = inputs
+            .iter()
+            .map(|v| match v {
+                Some(Value::Const(c)) => Some(Some(c)),
+                None => Some(None),
+                _ => None,
+            })
+            .collect::<Option<_>>()?;
+        Some(match fold::fold(&node.op_type, &consts, &Attrs(&node.attribute)) {
+            Ok(Some(out)) => Ok(out.into_iter().map(Value::Const).collect()),
+            Ok(None) => Err(self.fail(
+                node,
+                "is computed from constants only, and netdx does not evaluate this op on constants",
+            )),
+            Err(m) => Err(self.fail(node, m)),
+        })
+    }
+
     /// The outputs of a node inside an attention module: folded where its inputs are
     /// constants, else only their dimensions.
     fn follow(&self, node: &NodeProto, inputs: &[Option<Value>]) -> Result<Vec<Value>> {
         let attrs = Attrs(&node.attribute);
-        let consts: Vec<Option<&Const>> = inputs
-            .iter()
-            .map(|v| match v {
-                Some(Value::Const(c)) => Some(c),
-                _ => None,
-            })
-            .collect();
-        if inputs
-            .iter()
-            .flatten()
-            .all(|v| matches!(v, Value::Const(_)))
-        {
-            return match fold::fold(&node.op_type, &consts, &attrs) {
-                Ok(Some(out)) => Ok(out.into_iter().map(Value::Const).collect()),
-                Ok(None) => Err(self.fail(node, "is computed from constants only, and netdx does not evaluate this op on constants")),
-                Err(m) => Err(self.fail(node, m)),
-            };
+        let consts = constants(inputs);
+        if let Some(folded) = self.fold_constants(node, inputs) {
+            return folded;
         }
         let dims = |v: &Option<Value>| -> Option<Vec<i64>> {
             match v.as_ref()? {
@@ -835,7 +831,7 @@ impl<'a> Importer<'a> {
                 if k != kb {
                     return Err(bad("multiplies tensors whose inner sizes differ"));
                 }
-                let mut out = broadcast_i64(&x[..x.len() - 2], &lead_b)
+                let mut out = fold::broadcast(&x[..x.len() - 2], &lead_b)
                     .ok_or_else(|| bad("has batch dimensions that do not broadcast"))?;
                 out.push(m);
                 out.extend(n);
@@ -860,7 +856,7 @@ impl<'a> Importer<'a> {
                 let mut out = x.clone();
                 for v in &inputs[1..] {
                     let d = dims(v).ok_or_else(|| bad("misses an input"))?;
-                    out = broadcast_i64(&out, &d)
+                    out = fold::broadcast(&out, &d)
                         .ok_or_else(|| bad("has inputs that do not broadcast"))?;
                 }
                 sym(out)
@@ -1039,6 +1035,17 @@ impl<'a> Importer<'a> {
         self.emit_named(node, None, op, inputs, params, state)
     }
 
+    /// An op without parameters under the module name `name` (`None`: the node's own).
+    fn emit_plain(
+        &mut self,
+        node: &NodeProto,
+        name: Option<String>,
+        op: Op,
+        inputs: Vec<TensorId>,
+    ) -> Result<TensorId> {
+        self.emit_named(node, name, op, inputs, vec![], vec![])
+    }
+
     /// [`Importer::emit`] under the module name `name` instead of the node's own.
     fn emit_named(
         &mut self,
@@ -1196,28 +1203,8 @@ impl<'a> Importer<'a> {
     /// The outputs of node `k`.
     fn node(&mut self, k: usize, node: &NodeProto, inputs: &[Option<Value>]) -> Result<Vec<Value>> {
         let attrs = Attrs(&node.attribute);
-        let all_const = inputs
-            .iter()
-            .flatten()
-            .all(|v| matches!(v, Value::Const(_)));
-        if all_const {
-            let consts: Vec<Option<&Const>> = inputs
-                .iter()
-                .map(|v| match v {
-                    Some(Value::Const(c)) => Some(c),
-                    _ => None,
-                })
-                .collect();
-            match fold::fold(&node.op_type, &consts, &attrs) {
-                Ok(Some(out)) => return Ok(out.into_iter().map(Value::Const).collect()),
-                Ok(None) => {
-                    return Err(self.fail(
-                        node,
-                        "is computed from constants only, and netdx does not evaluate this op on constants",
-                    ))
-                }
-                Err(m) => return Err(self.fail(node, m)),
-            }
+        if let Some(folded) = self.fold_constants(node, inputs) {
+            return folded;
         }
         let required = match node.op_type.as_str() {
             "BatchNormalization" => 5,
@@ -1278,27 +1265,20 @@ impl<'a> Importer<'a> {
                         }
                     },
                 };
-                one(self.emit(
-                    node,
-                    Op::Activation { kind, slope },
-                    vec![t],
-                    vec![],
-                    vec![],
-                )?)
+                one(self.emit_plain(node, None, Op::Activation { kind, slope }, vec![t])?)
             }
             "Div" | "Mul" if matches!(inputs.get(1), Some(Some(Value::Const(_)))) => {
                 let t = self.tensor(node, &inputs[0])?;
                 match self.gelu_pattern(k, &node.input[0]) {
                     Some((span, last)) => {
-                        let y = self.emit(
+                        let y = self.emit_plain(
                             node,
+                            None,
                             Op::Activation {
                                 kind: Activation::Gelu,
                                 slope: 0.0,
                             },
                             vec![t],
-                            vec![],
-                            vec![],
                         )?;
                         for s in span {
                             self.absorbed.insert(s, (s == last).then_some(y));
@@ -1332,7 +1312,7 @@ impl<'a> Importer<'a> {
                 let y = if rate == 0.0 {
                     t
                 } else {
-                    self.emit(node, Op::Dropout { rate }, vec![t], vec![], vec![])?
+                    self.emit_plain(node, None, Op::Dropout { rate }, vec![t])?
                 };
                 Ok(vec![Value::Tensor(y), Value::Absent])
             }
@@ -1414,7 +1394,7 @@ impl<'a> Importer<'a> {
                     one(self.position(node, *t, c)?)
                 }
                 (Some(Value::Tensor(a)), Some(Value::Tensor(b))) => {
-                    one(self.emit(node, Op::Add, vec![*a, *b], vec![], vec![])?)
+                    one(self.emit_plain(node, None, Op::Add, vec![*a, *b])?)
                 }
                 _ => Err(self.unsupported(
                     node,
@@ -1587,17 +1567,11 @@ impl<'a> Importer<'a> {
             }
             "GlobalAveragePool" => {
                 let t = self.tensor(node, &inputs[0])?;
-                one(self.emit(node, Op::GlobalAvgPool, vec![t], vec![], vec![])?)
+                one(self.emit_plain(node, None, Op::GlobalAvgPool, vec![t])?)
             }
             "ReduceMean" => {
                 let t = self.tensor(node, &inputs[0])?;
-                let consts: Vec<Option<&Const>> = inputs
-                    .iter()
-                    .map(|v| match v {
-                        Some(Value::Const(c)) => Some(c),
-                        _ => None,
-                    })
-                    .collect();
+                let consts = constants(inputs);
                 let axes = fold::axes_of(&consts, &attrs)
                     .map_err(|m| self.fail(node, m))?
                     .unwrap_or_default();
@@ -1612,9 +1586,9 @@ impl<'a> Importer<'a> {
                         "a mean other than over the height and width of an image",
                     ));
                 }
-                let y = self.emit(node, Op::GlobalAvgPool, vec![t], vec![], vec![])?;
+                let y = self.emit_plain(node, None, Op::GlobalAvgPool, vec![t])?;
                 if attrs.int("keepdims", 1) == 0 {
-                    return one(self.emit(node, Op::Flatten, vec![y], vec![], vec![])?);
+                    return one(self.emit_plain(node, None, Op::Flatten, vec![y])?);
                 }
                 one(y)
             }
@@ -1711,7 +1685,7 @@ impl<'a> Importer<'a> {
     fn flattened(&mut self, node: &NodeProto, t: TensorId) -> Result<Vec<Value>> {
         Ok(vec![Value::Tensor(match self.builder.shape(t) {
             Shape::Flat(_) => t,
-            _ => self.emit(node, Op::Flatten, vec![t], vec![], vec![])?,
+            _ => self.emit_plain(node, None, Op::Flatten, vec![t])?,
         })])
     }
 
@@ -1772,31 +1746,6 @@ impl<'a> Importer<'a> {
         let params = std::iter::once(weight).chain(bias).collect();
         self.emit(node, op, vec![t], params, vec![])
     }
-}
-
-/// Numpy broadcasting of dimensions that may hold the batch sentinel.
-fn broadcast_i64(a: &[i64], b: &[i64]) -> Option<Vec<i64>> {
-    let r = a.len().max(b.len());
-    (0..r)
-        .map(|i| {
-            let da = if i + a.len() >= r {
-                a[i + a.len() - r]
-            } else {
-                1
-            };
-            let db = if i + b.len() >= r {
-                b[i + b.len() - r]
-            } else {
-                1
-            };
-            match (da, db) {
-                (x, y) if x == y => Some(x),
-                (1, y) => Some(y),
-                (x, 1) => Some(x),
-                _ => None,
-            }
-        })
-        .collect()
 }
 
 /// Whether an additive attention mask is causal (`Some(true)`: −∞, or a huge negative,
@@ -1863,6 +1812,17 @@ fn describe_target(t: &[i64]) -> String {
         })
         .collect();
     format!("[{}]", parts.join(", "))
+}
+
+/// Each input as a constant, `None` where it is computed or omitted.
+fn constants(inputs: &[Option<Value>]) -> Vec<Option<&Const>> {
+    inputs
+        .iter()
+        .map(|v| match v {
+            Some(Value::Const(c)) => Some(c),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The module a node's exporter placed it in: the TorchScript exporter's node name
