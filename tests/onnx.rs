@@ -163,7 +163,7 @@ fn an_exported_residual_cnn_steps_as_pytorch_does() {
 #[test]
 fn the_onnx_suites_pass_every_applicable_check() {
     let gpu = gpu_or_skip!();
-    for file in ["onnx/mlp.yaml", "onnx/cnn_bn.yaml"] {
+    for file in ["onnx/mlp.yaml", "onnx/cnn_bn.yaml", "onnx/embedding.yaml"] {
         let skipped = crate::graphs::suite_passes(gpu, file);
         assert!(skipped.contains(&"grow".to_string()), "{file}: {skipped:?}");
         for applies in [
