@@ -25,6 +25,9 @@ Files, per model:
       torch.onnx.export(dynamo=False, opset_version=17, training=TrainingMode.TRAINING,
       do_constant_folding=False, dynamic_axes on the batch dimension): batch-norm nodes in
       training mode (training_mode=1, three outputs), Dropout with training_mode=True.
+  gpt.torchscript14.onnx
+      the GPT block from the TorchScript exporter at opset 14, which has no LayerNormalization:
+      each layer norm is written as ReduceMean, Sub, Pow, Add, Sqrt, Div, Mul, Add.
   {model}.dynamo.onnx
       torch.onnx.export(dynamo=True, optimize=False, dynamic_shapes batch=Dim("batch")), the
       model in train() mode, the exporter's default opset (20 here). CAUTION: onnxscript's
@@ -277,7 +280,7 @@ def step(model, inputs, x, y):
 # Export
 
 
-def export_torchscript(model, inputs, path):
+def export_torchscript(model, inputs, path, opset=TS_OPSET):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
@@ -285,7 +288,7 @@ def export_torchscript(model, inputs, path):
             (inputs,),
             path,
             dynamo=False,
-            opset_version=TS_OPSET,
+            opset_version=opset,
             training=torch.onnx.TrainingMode.TRAINING,
             do_constant_folding=False,
             input_names=["input"],
@@ -785,6 +788,15 @@ def main():
             for k, v in state_model.state_dict().items()
             if not k.endswith("num_batches_tracked")
         }
+        if name == "gpt":
+            # Opset 14, where LayerNormalization does not exist yet: the exporter writes each
+            # layer norm as ReduceMean, Sub, Pow, Add, Sqrt, Div, Mul, Add.
+            export_torchscript(
+                copy.deepcopy(state_model).train(),
+                inputs,
+                os.path.join(OUT, "gpt.torchscript14.onnx"),
+                opset=14,
+            )
         fixture = step(state_model, inputs, x, y)
         step_path = os.path.join(OUT, f"{name}.step.safetensors")
         save_step(step_path, fixture)

@@ -42,6 +42,7 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "Flatten",
     "Reshape (to a vector)",
     "Add (residual)",
+    "ReduceMean, Sub, Pow, Add, Sqrt, Div, Mul, Add (a layer norm before opset 17)",
     "Add of a learned position table (x + pos[:T])",
     "nn.MultiheadAttention as exported (self-attention, causal or no mask, need_weights=False)",
     "Identity",
@@ -96,6 +97,15 @@ pub fn import_for_shape(path: &Path, declared: Option<&[usize]>) -> Result<Graph
         },
     )?
     .run()
+}
+
+/// A layer norm spelled out in elementwise ops: the nodes after the mean, the one whose output
+/// is the result, ε, and the names of γ and β when affine.
+struct DecomposedLayerNorm {
+    span: Vec<usize>,
+    last: usize,
+    eps: f64,
+    affine: Option<(String, String)>,
 }
 
 /// What the data gives the model: values per example, and whether they are token ids.
@@ -1200,6 +1210,126 @@ impl<'a> Importer<'a> {
         }
     }
 
+    /// The layer norm opsets before 17 spell out, starting at the mean (node `k`) of `x` over
+    /// its last dimension: `d = x − mean`, `d / sqrt(mean(d²) + eps)`, then `· γ + β` when
+    /// affine.
+    fn layer_norm_pattern(&self, k: usize, x: &str) -> Option<DecomposedLayerNorm> {
+        let nodes = self.nodes();
+        let out = |k: usize| nodes[k].output.first().map(String::as_str);
+        let op = |k: usize| nodes[k].op_type.as_str();
+        let sub = self.sole_reader(out(k)?)?;
+        if op(sub) != "Sub" || nodes[sub].input.first().map(String::as_str) != Some(x) {
+            return None;
+        }
+        // d is read twice: squared for the variance, and divided by the deviation.
+        let d = out(sub)?;
+        let readers = self.readers.get(d)?;
+        let (&pow, &div) = match readers[..] {
+            [a, b] if op(a) == "Pow" && op(b) == "Div" => (&readers[0], &readers[1]),
+            [a, b] if op(a) == "Div" && op(b) == "Pow" => (&readers[1], &readers[0]),
+            _ => return None,
+        };
+        if self.other_const(pow, d)? != 2.0 {
+            return None;
+        }
+        let var = self.sole_reader(out(pow)?)?;
+        if op(var) != "ReduceMean" || self.layer_norm_axes(var) != Some(true) {
+            return None;
+        }
+        let add = self.sole_reader(out(var)?)?;
+        if op(add) != "Add" {
+            return None;
+        }
+        let eps = self.other_const(add, out(var)?)?;
+        let sqrt = self.sole_reader(out(add)?)?;
+        if op(sqrt) != "Sqrt" || self.sole_reader(out(sqrt)?)? != div {
+            return None;
+        }
+        if nodes[div].input.first().map(String::as_str) != Some(d) {
+            return None;
+        }
+        let mut span = vec![sub, pow, var, add, sqrt, div];
+        let mut last = div;
+        let mut affine = None;
+        // · γ + β, with both from initializers.
+        let param = |k: usize, of: &str| -> Option<String> {
+            let other = nodes[k].input.iter().find(|i| *i != of)?;
+            matches!(self.values.get(other), Some(Value::Const(c)) if c.source.is_some())
+                .then(|| other.clone())
+        };
+        if let Some(mul) = self.sole_reader(out(div)?).filter(|&m| op(m) == "Mul") {
+            if let (Some(gamma), Some(bias)) = (
+                param(mul, out(div)?),
+                self.sole_reader(out(mul)?).filter(|&a| op(a) == "Add"),
+            ) {
+                if let Some(beta) = param(bias, out(mul)?) {
+                    span.extend([mul, bias]);
+                    last = bias;
+                    affine = Some((gamma, beta));
+                }
+            }
+        }
+        Some(DecomposedLayerNorm {
+            span,
+            last,
+            eps,
+            affine,
+        })
+    }
+
+    /// Whether ReduceMean node `k` averages over the last dimension only, keeping it.
+    fn layer_norm_axes(&self, k: usize) -> Option<bool> {
+        let n = &self.nodes()[k];
+        let attrs = Attrs(&n.attribute);
+        let axes = match n.input.get(1).filter(|i| !i.is_empty()) {
+            Some(i) => match self.values.get(i) {
+                Some(Value::Const(c)) => c.data.as_i64(),
+                _ => return None,
+            },
+            None => attrs.ints("axes")?,
+        };
+        Some(axes == [-1] && attrs.int("keepdims", 1) != 0)
+    }
+
+    /// A layer norm found by [`Importer::layer_norm_pattern`].
+    fn decomposed_layer_norm(
+        &mut self,
+        node: &NodeProto,
+        t: TensorId,
+        ln: DecomposedLayerNorm,
+    ) -> Result<TensorId> {
+        let nodes = self.nodes();
+        let (params, affine) = match &ln.affine {
+            Some((gamma, beta)) => {
+                let get = |name: &str| match self.values.get(name) {
+                    Some(Value::Const(c)) => c.clone(),
+                    _ => unreachable!("checked by the pattern"),
+                };
+                let (g, b) = (get(gamma), get(beta));
+                let (pn, pb) = (&nodes[ln.span[6]], &nodes[ln.span[7]]);
+                (
+                    vec![self.param(pn, &g, "scale")?, self.param(pb, &b, "bias")?],
+                    true,
+                )
+            }
+            None => (Vec::new(), false),
+        };
+        let y = self.emit(
+            node,
+            Op::LayerNorm {
+                eps: ln.eps,
+                affine,
+            },
+            vec![t],
+            params,
+            vec![],
+        )?;
+        for &s in &ln.span {
+            self.absorbed.insert(s, (s == ln.last).then_some(y));
+        }
+        Ok(y)
+    }
+
     /// The outputs of node `k`.
     fn node(&mut self, k: usize, node: &NodeProto, inputs: &[Option<Value>]) -> Result<Vec<Value>> {
         let attrs = Attrs(&node.attribute);
@@ -1575,6 +1705,13 @@ impl<'a> Importer<'a> {
                 let axes = fold::axes_of(&consts, &attrs)
                     .map_err(|m| self.fail(node, m))?
                     .unwrap_or_default();
+                let rank = self.builder.shape(t).dims().len() as i64 + 1;
+                let last = axes.len() == 1 && (axes[0] == -1 || axes[0] == rank - 1);
+                if last && attrs.int("keepdims", 1) != 0 {
+                    if let Some(ln) = self.layer_norm_pattern(k, &node.input[0]) {
+                        return one(self.decomposed_layer_norm(node, t, ln)?);
+                    }
+                }
                 let mut axes: Vec<i64> = axes
                     .iter()
                     .map(|&a| if a < 0 { a + 4 } else { a })
