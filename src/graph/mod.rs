@@ -362,6 +362,12 @@ impl Graph {
         self.params.iter().map(ParamInfo::len).sum()
     }
 
+    /// Whether the graph came from a model file (the ONNX front-end describes it as
+    /// `onnx:FILE`) rather than a layer list, for advice that names the config's layers.
+    pub fn is_imported(&self) -> bool {
+        self.description.starts_with("onnx:")
+    }
+
     /// A short architecture string.
     pub fn describe(&self) -> String {
         self.description.clone()
