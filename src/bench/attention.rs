@@ -2,16 +2,17 @@
 //! tokens, heads of width/heads, causal): the batched products of attention, Q·Kᵀ and P·V,
 //! against the FMA probe and the roofline; softmax and layer norm, forward and backward,
 //! memory-bound, by bytes read + written against the copy probe. Each dispatch is built the
-//! way the plan builds it for training (`plan::matmul_batched`, the same parameters).
+//! way the plan builds it for training (`plan::matmul_batched`, `plan::rows`, the same
+//! parameters).
 
 use serde::Serialize;
 
 use super::timing::seconds_per_launch;
 use crate::error::Result;
 use crate::gpu::{Dispatch, Gpu, TensorUsage};
-use crate::kernels::{
-    LayerNormParams, SoftmaxParams, LAYER_NORM_BACKWARD, LAYER_NORM_FORWARD, SOFTMAX_BACKWARD,
-    SOFTMAX_FORWARD,
+use crate::kernels::{LayerNormParams, SoftmaxParams};
+use crate::plan::rows::{
+    layer_norm_backward, layer_norm_forward, softmax_backward, softmax_forward,
 };
 use crate::rng::SplitMix64;
 
@@ -110,18 +111,8 @@ pub(super) fn attention_figure(
     let dy = gpu.tensor_from("bench.softmax.dy", &values(scores_len))?;
     let y = gpu.tensor("bench.softmax.y", scores_len, TensorUsage::Storage)?;
     let dx = gpu.tensor("bench.softmax.dx", scores_len, TensorUsage::Storage)?;
-    let sf = gpu.dispatch(
-        &SOFTMAX_FORWARD,
-        &[],
-        &[&u, &p.buffer, &y.buffer],
-        gpu.groups_1d(&SOFTMAX_FORWARD, rows),
-    )?;
-    let sb = gpu.dispatch(
-        &SOFTMAX_BACKWARD,
-        &[],
-        &[&u, &y.buffer, &dy.buffer, &dx.buffer],
-        gpu.groups_1d(&SOFTMAX_BACKWARD, rows),
-    )?;
+    let sf = softmax_forward(gpu, &u, [&p.buffer, &y.buffer], rows)?;
+    let sb = softmax_backward(gpu, &u, [&y.buffer, &dy.buffer, &dx.buffer], rows)?;
     // Unmasked scores: row t of each context block has t + 1.
     let unmasked = (count * context * (context + 1) / 2) as f64;
     let tsf = time(&sf)?;
@@ -145,11 +136,10 @@ pub(super) fn attention_figure(
     let invstd = gpu.tensor("bench.layer_norm.invstd", rows, TensorUsage::Storage)?;
     let dx = gpu.tensor("bench.layer_norm.dx", n, TensorUsage::Storage)?;
     let dyxhat = gpu.tensor("bench.layer_norm.dy_xhat", n, TensorUsage::Storage)?;
-    let lf = gpu.dispatch(
-        &LAYER_NORM_FORWARD,
-        &[],
-        &[
-            &u,
+    let lf = layer_norm_forward(
+        gpu,
+        &u,
+        [
             &x.buffer,
             &gamma.buffer,
             &beta.buffer,
@@ -157,13 +147,12 @@ pub(super) fn attention_figure(
             &mean.buffer,
             &invstd.buffer,
         ],
-        gpu.groups_1d(&LAYER_NORM_FORWARD, rows),
+        rows,
     )?;
-    let lb = gpu.dispatch(
-        &LAYER_NORM_BACKWARD,
-        &[],
-        &[
-            &u,
+    let lb = layer_norm_backward(
+        gpu,
+        &u,
+        [
             &x.buffer,
             &gamma.buffer,
             &mean.buffer,
@@ -172,7 +161,7 @@ pub(super) fn attention_figure(
             &dx.buffer,
             &dyxhat.buffer,
         ],
-        gpu.groups_1d(&LAYER_NORM_BACKWARD, rows),
+        rows,
     )?;
     // The forward first, so that the backward reads the mean and invstd it saved.
     let tlf = time(&lf)?;

@@ -122,6 +122,8 @@ struct Importer<'a> {
     values: HashMap<String, Value>,
     /// The nodes reading each name, by node index.
     readers: HashMap<String, Vec<usize>>,
+    /// The node writing each name.
+    producer: HashMap<String, usize>,
     /// Initializers that became parameters (a second use would be a tied weight).
     taken: HashSet<String>,
     node_names: HashSet<String>,
@@ -206,9 +208,13 @@ impl<'a> Importer<'a> {
         let (builder, x) = GraphBuilder::new(shape);
         values.insert(input.clone(), Value::Tensor(x));
         let mut readers: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut producer = HashMap::new();
         for (k, n) in graph.node.iter().enumerate() {
             for i in &n.input {
                 readers.entry(i.clone()).or_default().push(k);
+            }
+            for o in n.output.iter().filter(|o| !o.is_empty()) {
+                producer.insert(o.clone(), k);
             }
         }
         // An attention module is recognized by its packed projection, `{prefix}.in_proj_weight`:
@@ -250,6 +256,7 @@ impl<'a> Importer<'a> {
             builder,
             values,
             readers,
+            producer,
             taken: HashSet::new(),
             node_names: HashSet::new(),
             layers: Vec::new(),
@@ -585,10 +592,7 @@ impl<'a> Importer<'a> {
             }
         };
         // The mask: a constant added to the scores just before the softmax.
-        let causal = match nodes
-            .iter()
-            .position(|n| n.output.first() == nodes[sm].input.first())
-        {
+        let causal = match self.producer.get(&scores_name).copied() {
             Some(a) if nodes[a].op_type == "Add" => {
                 let mask = nodes[a]
                     .input
@@ -650,8 +654,16 @@ impl<'a> Importer<'a> {
             std::iter::once(p_in).chain(b_in).collect(),
             vec![],
         )?;
-        let heads_out = self.emit_heads(first, &prefix, qkv, heads)?;
-        let (q, k, v) = (heads_out[0], heads_out[1], heads_out[2]);
+        // The packed projection split into queries, keys and values per head.
+        let split = self.emit_outputs(
+            first,
+            named("heads"),
+            Op::ToHeads { heads, parts: 3 },
+            vec![qkv],
+            vec![],
+            vec![],
+        )?;
+        let (q, k, v) = (split[0], split[1], split[2]);
         let scores = self.emit_plain(
             first,
             named("scores"),
@@ -703,36 +715,6 @@ impl<'a> Importer<'a> {
         }
         self.values.insert(out_name.clone(), Value::Tensor(y));
         Ok(())
-    }
-
-    /// The packed projection split into queries, keys and values per head.
-    fn emit_heads(
-        &mut self,
-        node: &NodeProto,
-        prefix: &str,
-        qkv: TensorId,
-        heads: usize,
-    ) -> Result<Vec<TensorId>> {
-        let op = Op::ToHeads { heads, parts: 3 };
-        let shapes = vec![self.builder.shape(qkv)];
-        if let Err(e) = op.infer(&shapes) {
-            return Err(self.fail(node, format!("attention `{prefix}`: {}", shape_message(e))));
-        }
-        let layer = self.layer_of(prefix);
-        let path = self.label(node);
-        let name = format!("{prefix}.heads");
-        self.node_names.insert(name.clone());
-        self.builder
-            .node(NodeSpec {
-                name,
-                layer,
-                path,
-                op,
-                inputs: vec![qkv],
-                params: vec![],
-                state: vec![],
-            })
-            .map_err(|e| self.fail(node, shape_message(e)))
     }
 
     /// The top-level layer of module path `module`.
@@ -1066,6 +1048,19 @@ impl<'a> Importer<'a> {
         params: Vec<Param>,
         state: Vec<Param>,
     ) -> Result<TensorId> {
+        Ok(self.emit_outputs(node, name, op, inputs, params, state)?[0])
+    }
+
+    /// [`Importer::emit_named`] returning every output of the op (`to_heads` gives three).
+    fn emit_outputs(
+        &mut self,
+        node: &NodeProto,
+        name: Option<String>,
+        op: Op,
+        inputs: Vec<TensorId>,
+        params: Vec<Param>,
+        state: Vec<Param>,
+    ) -> Result<Vec<TensorId>> {
         let shapes: Vec<Shape> = inputs.iter().map(|&t| self.builder.shape(t)).collect();
         if let Err(e) = op.infer(&shapes) {
             return Err(self.fail(node, format!("{} {}", op.name(), shape_message(e))));
@@ -1127,7 +1122,7 @@ impl<'a> Importer<'a> {
                 state: state_names,
             })
             .map_err(|e| self.fail(node, shape_message(e)))?;
-        Ok(outs[0])
+        Ok(outs)
     }
 
     /// The single node reading `name`, if exactly one does (and the graph output does not).
@@ -1146,10 +1141,7 @@ impl<'a> Importer<'a> {
         if let Some(Value::Const(c)) = self.values.get(name) {
             return c.scalar();
         }
-        let node = self
-            .nodes()
-            .iter()
-            .find(|n| n.output.iter().any(|o| o == name))?;
+        let node = &self.nodes()[*self.producer.get(name)?];
         if node.op_type != "Constant" {
             return None;
         }
@@ -1201,7 +1193,7 @@ impl<'a> Importer<'a> {
                 .then(|| (vec![erf, add, mul, half], half))
         } else {
             // (x · 0.5) · (1 + erf)
-            let h = nodes.iter().position(|n| n.output.first() == Some(other))?;
+            let h = *self.producer.get(other)?;
             let is_half = nodes[h].op_type == "Mul"
                 && nodes[h].input.iter().any(|i| i == x)
                 && self.other_const(h, x)? == 0.5

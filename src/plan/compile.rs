@@ -465,11 +465,10 @@ impl<'a> Compiler<'a> {
                     rows,
                     TensorUsage::Storage,
                 )?;
-                self.d.push(gpu.dispatch(
-                    &LAYER_NORM_FORWARD,
-                    &[],
-                    &[
-                        &u,
+                self.d.push(super::rows::layer_norm_forward(
+                    gpu,
+                    &u,
+                    [
                         &x.buffer,
                         &gamma.buffer,
                         &beta.buffer,
@@ -477,7 +476,7 @@ impl<'a> Compiler<'a> {
                         &mean.buffer,
                         &invstd.buffer,
                     ],
-                    gpu.groups_1d(&LAYER_NORM_FORWARD, rows),
+                    rows,
                 )?);
                 self.saved[node.index] = vec![mean, invstd];
             }
@@ -562,11 +561,11 @@ impl<'a> Compiler<'a> {
             }
             Op::Softmax { scale, causal } => {
                 let u = gpu.uniform("softmax", &self.softmax_params(node, *scale, *causal))?;
-                self.d.push(gpu.dispatch(
-                    &SOFTMAX_FORWARD,
-                    &[],
-                    &[&u, &x.buffer, &y.buffer],
-                    gpu.groups_1d(&SOFTMAX_FORWARD, self.rows(node.in_shape)),
+                self.d.push(super::rows::softmax_forward(
+                    gpu,
+                    &u,
+                    [&x.buffer, &y.buffer],
+                    self.rows(node.in_shape),
                 )?);
             }
         }
@@ -968,11 +967,10 @@ impl<'a> Compiler<'a> {
                         add_to: None,
                     },
                 };
-                self.d.push(gpu.dispatch(
-                    &LAYER_NORM_BACKWARD,
-                    &[],
-                    &[
-                        &u,
+                self.d.push(super::rows::layer_norm_backward(
+                    gpu,
+                    &u,
+                    [
                         &x.buffer,
                         &gamma.buffer,
                         &mean.buffer,
@@ -981,7 +979,7 @@ impl<'a> Compiler<'a> {
                         &sink.write.buffer,
                         &dyxhat.buffer,
                     ],
-                    gpu.groups_1d(&LAYER_NORM_BACKWARD, rows),
+                    rows,
                 )?);
                 self.settle(sink, x.len)?;
                 if *affine {
@@ -1128,11 +1126,11 @@ impl<'a> Compiler<'a> {
             Op::Softmax { scale, causal } => {
                 if let Some(sink) = self.sink(i)? {
                     let u = gpu.uniform("softmax", &self.softmax_params(node, *scale, *causal))?;
-                    self.d.push(gpu.dispatch(
-                        &SOFTMAX_BACKWARD,
-                        &[],
-                        &[&u, &y.buffer, &dy.buffer, &sink.write.buffer],
-                        gpu.groups_1d(&SOFTMAX_BACKWARD, self.rows(node.in_shape)),
+                    self.d.push(super::rows::softmax_backward(
+                        gpu,
+                        &u,
+                        [&y.buffer, &dy.buffer, &sink.write.buffer],
+                        self.rows(node.in_shape),
                     )?);
                     self.settle(sink, x.len)?;
                 }

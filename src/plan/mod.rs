@@ -9,6 +9,7 @@ pub mod conv;
 mod data;
 mod network;
 pub mod reduction;
+pub mod rows;
 
 use std::sync::Arc;
 
