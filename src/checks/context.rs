@@ -189,7 +189,6 @@ impl<'g> Context<'g> {
         let mut c = self.config.clone();
         c.training.l2 = 0.0;
         c.training.weight_decay = 0.0;
-        crate::model::LayerSpec::walk_mut(&mut c.model.layers, &mut |l| l.drop_dropout());
         c.model.without_dropout = true;
         c
     }

@@ -154,6 +154,9 @@ pub struct Graph {
     pub description: String,
     /// How many top-level layers the front-end declared.
     pub layer_count: usize,
+    /// Whether a model file gave the graph (the ONNX front-end) rather than a layer list:
+    /// advice that names the config's layers does not apply to it.
+    pub imported: bool,
 }
 
 /// What a front-end gives [`GraphBuilder::node`]: the op, its inputs, and how to name and
@@ -192,6 +195,7 @@ impl GraphBuilder {
             state: Vec::new(),
             description: String::new(),
             layer_count: 0,
+            imported: false,
         };
         (GraphBuilder { graph }, 0)
     }
@@ -360,12 +364,6 @@ impl Graph {
     /// Total number of trainable scalars.
     pub fn param_count(&self) -> usize {
         self.params.iter().map(ParamInfo::len).sum()
-    }
-
-    /// Whether the graph came from a model file (the ONNX front-end describes it as
-    /// `onnx:FILE`) rather than a layer list, for advice that names the config's layers.
-    pub fn is_imported(&self) -> bool {
-        self.description.starts_with("onnx:")
     }
 
     /// A short architecture string.

@@ -38,22 +38,30 @@ impl DataShape {
 /// ids for token data; an image (`spec.shape`, else the data's own image shape when the model
 /// has image layers, so an MLP on image files still sees a vector); else a vector. The first
 /// layer that cannot take what it is given is named by its key path.
+///
+/// `spec.without_dropout` turns every dropout off: in a layer list before it is compiled (an
+/// attention layer without dropout has no dropout node), in an imported graph on its nodes.
 pub fn build(spec: &ModelSpec, data: DataShape) -> Result<Graph> {
-    let mut graph = match &spec.onnx {
+    match &spec.onnx {
         Some(file) => {
             let dims = spec.input.as_ref().map(|i| i.dims());
-            crate::onnx::import(file, dims.as_deref(), data.width, data.tokens)?
-        }
-        None => build_layers(spec, data)?,
-    };
-    if spec.without_dropout {
-        for n in &mut graph.nodes {
-            if let Op::Dropout { rate } = &mut n.op {
-                *rate = 0.0;
+            let mut graph = crate::onnx::import(file, dims.as_deref(), data.width, data.tokens)?;
+            if spec.without_dropout {
+                for n in &mut graph.nodes {
+                    if let Op::Dropout { rate } = &mut n.op {
+                        *rate = 0.0;
+                    }
+                }
             }
+            Ok(graph)
         }
+        None if spec.without_dropout => {
+            let mut plain = spec.clone();
+            LayerSpec::walk_mut(&mut plain.layers, &mut |l| l.drop_dropout());
+            build_layers(&plain, data)
+        }
+        None => build_layers(spec, data),
     }
-    Ok(graph)
 }
 
 fn build_layers(spec: &ModelSpec, data: DataShape) -> Result<Graph> {

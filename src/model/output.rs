@@ -42,7 +42,7 @@ pub fn check_output(
         LossKind::SoftmaxCrossEntropy | LossKind::Focal => match classes {
             Some(c) if c != output && positions > 1 => Some(format!(
                 "the last layer gives {output} logits per position, but the data's vocabulary is {c} tokens; {}",
-                if graph.is_imported() {
+                if graph.imported {
                     format!("export the model with a {c}-token head, or give data of {output} tokens")
                 } else {
                     format!("set its `out: {c}`")

@@ -832,7 +832,7 @@ pub struct ModelSpec {
     #[serde(default)]
     pub weights: Option<std::path::PathBuf>,
     /// Train with every dropout rate at 0 (set by checks that measure without
-    /// regularization; a layer list has its dropout layers changed instead).
+    /// regularization; `model::build` applies it to either front-end).
     #[serde(skip)]
     pub without_dropout: bool,
 }

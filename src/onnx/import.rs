@@ -436,6 +436,7 @@ impl<'a> Importer<'a> {
         let description = format!("onnx:{stem}");
         let layers = self.layers.len();
         let mut graph = self.builder.finish(output, description, layers);
+        graph.imported = true;
         for (s, v) in graph.state.iter_mut().zip(self.state_values) {
             s.values = Some(v);
         }
