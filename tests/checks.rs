@@ -311,6 +311,39 @@ fn reports_render_as_json_and_valid_junit() {
             && text.contains("fix: lower `training.l2`"),
         "{text}"
     );
+
+    // An info note passes everywhere: counted apart from warnings, a passing JUnit case with
+    // its message, `note:` rather than `fix:` in the text, and exit code unchanged.
+    let mut r = r;
+    let code = r.exit_code();
+    let note = netdx::checks::Finding::new(
+        "a_note",
+        netdx::checks::Section::DiagnoseParameters,
+        Verdict::Info,
+        "something",
+    )
+    .message("unusual but harmless")
+    .fix("nothing to change");
+    r.add(note);
+    assert_eq!((r.counts.info, r.counts.warn, r.exit_code()), (1, 0, code));
+    let back: SuiteReport = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+    assert_eq!(back.findings.last().unwrap().verdict, Verdict::Info);
+    assert_eq!(back.counts, r.counts);
+    let xml = netdx::report::to_junit(&r);
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let noted = doc
+        .descendants()
+        .find(|n| n.has_tag_name("testcase") && n.attribute("name") == Some("a_note"))
+        .unwrap();
+    assert!(!noted
+        .children()
+        .any(|c| c.has_tag_name("failure") || c.has_tag_name("skipped")));
+    let text = netdx::report::to_text(&r, false);
+    assert!(
+        text.contains("info  a_note") && text.contains("note: nothing to change"),
+        "{text}"
+    );
+    assert!(text.contains("(1 with notes), 0 warned"), "{text}");
 }
 
 #[test]

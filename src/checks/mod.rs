@@ -74,12 +74,16 @@ impl Section {
     }
 }
 
-/// A check's outcome. `Skip` means the check does not apply to this model or data (the reason
-/// is in the message); it is neither a pass nor a failure.
+/// A check's outcome. `Info` is a pass with a note worth reading but nothing to change (a
+/// measurement near a threshold the user cannot move, a setting that is unusual but harmless):
+/// it is shown, never counted as a warning, and never fails a run. `Skip` means the check does
+/// not apply to this model or data (the reason is in the message); it is neither a pass nor a
+/// failure. A warning is kept for what the user can act on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     Pass,
+    Info,
     Skip,
     Warn,
     Fail,
@@ -89,6 +93,7 @@ impl Verdict {
     pub fn label(self) -> &'static str {
         match self {
             Verdict::Pass => "pass",
+            Verdict::Info => "info",
             Verdict::Skip => "skip",
             Verdict::Warn => "warn",
             Verdict::Fail => "FAIL",

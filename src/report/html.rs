@@ -17,7 +17,7 @@ const STYLE: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;m
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}\
 table{border-collapse:collapse;width:100%;font-size:13px}td,th{border-bottom:1px solid #eee;padding:4px 6px;text-align:left;vertical-align:top}\
 .meta td:first-child{color:#666;width:110px}.v{font-weight:700;text-transform:uppercase;font-size:12px}\
-.pass{color:#107010}.warn{color:#a06000}.fail{color:#b00000}.skip{color:#777}\
+.pass{color:#107010}.warn{color:#a06000}.fail{color:#b00000}.skip{color:#777}.info{color:#1a5f8a}\
 .badge{display:inline-block;padding:2px 8px;border-radius:4px;color:#fff;font-weight:600}\
 .b-passed{background:#1a7f37}.b-failed,.b-crashed{background:#b00000}.b-interrupted,.b-running{background:#a06000}\
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(460px,1fr));gap:12px}\
@@ -27,6 +27,7 @@ figure{margin:0;border:1px solid #eee;border-radius:6px;padding:6px}svg.chart{wi
 fn verdict_class(v: Verdict) -> &'static str {
     match v {
         Verdict::Pass => "pass",
+        Verdict::Info => "info",
         Verdict::Warn => "warn",
         Verdict::Fail => "fail",
         Verdict::Skip => "skip",
@@ -445,8 +446,8 @@ pub fn page(record: &RunRecord, report: Option<&SuiteReport>, metrics: &[Value])
     if let Some(r) = report {
         let _ = write!(
             h,
-            "<h2>Checks</h2><p>{} passed, {} warned, {} failed, {} skipped</p><table><tr><th>check</th><th>verdict</th><th>measured</th><th>threshold</th><th>finding</th></tr>",
-            r.counts.pass, r.counts.warn, r.counts.fail, r.counts.skip
+            "<h2>Checks</h2><p>{}</p><table><tr><th>check</th><th>verdict</th><th>measured</th><th>threshold</th><th>finding</th></tr>",
+            r.counts.summary()
         );
         let mut section = None;
         for f in &r.findings {
@@ -462,7 +463,14 @@ pub fn page(record: &RunRecord, report: Option<&SuiteReport>, metrics: &[Value])
             let fix = f
                 .fix
                 .as_ref()
-                .map(|x| format!("<div class=\"fix\">fix: {}</div>", escape(x)))
+                .map(|x| {
+                    let label = if f.verdict == Verdict::Info {
+                        "note"
+                    } else {
+                        "fix"
+                    };
+                    format!("<div class=\"fix\">{label}: {}</div>", escape(x))
+                })
                 .unwrap_or_default();
             let _ = write!(
                 h,

@@ -1,6 +1,6 @@
 //! JUnit XML: one test case per check (classname: the checklist section), a `<failure>` for a
-//! failed check, `<skipped>` for a check that does not apply; warnings pass with the message in
-//! `<system-out>`, since JUnit has no warning state.
+//! failed check, `<skipped>` for a check that does not apply; warnings and info notes pass with
+//! the message in `<system-out>`, since JUnit has no warning state.
 
 use crate::checks::Verdict;
 use crate::suite::SuiteReport;

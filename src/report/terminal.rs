@@ -18,6 +18,7 @@ fn paint(s: &str, verdict: Verdict, color: bool) -> String {
     }
     let code = match verdict {
         Verdict::Pass => "32",
+        Verdict::Info => "36",
         Verdict::Warn => "33",
         Verdict::Fail => "1;31",
         Verdict::Skip => "2",
@@ -42,10 +43,7 @@ pub fn to_text(r: &SuiteReport, color: bool) -> String {
         render_sections(&mut s, r, case, color);
     }
     let c = &r.counts;
-    s.push_str(&format!(
-        "\n{} passed, {} warned, {} failed, {} skipped in {:.1} s\n",
-        c.pass, c.warn, c.fail, c.skip, r.seconds
-    ));
+    s.push_str(&format!("\n{} in {:.1} s\n", c.summary(), r.seconds));
     s
 }
 
@@ -66,9 +64,11 @@ fn render_sections(s: &mut String, r: &SuiteReport, case: Option<&str>, color: b
             if !f.message.is_empty() {
                 s.push_str(&format!("        {}\n", f.message));
             }
-            if f.verdict != Verdict::Pass {
-                if let Some(fix) = &f.fix {
-                    s.push_str(&format!("        fix: {fix}\n"));
+            if let Some(fix) = &f.fix {
+                match f.verdict {
+                    Verdict::Pass => {}
+                    Verdict::Info => s.push_str(&format!("        note: {fix}\n")),
+                    _ => s.push_str(&format!("        fix: {fix}\n")),
                 }
             }
             if let Some(t) = &f.tried_fix {

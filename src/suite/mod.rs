@@ -27,15 +27,36 @@ pub const MAX_OBSERVE_STEPS: usize = 200;
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Counts {
     pub pass: usize,
+    /// Passes with a note (`Verdict::Info`); absent from records written before it existed.
+    #[serde(default)]
+    pub info: usize,
     pub warn: usize,
     pub fail: usize,
     pub skip: usize,
 }
 
 impl Counts {
+    /// `21 passed, 0 warned, 0 failed, 3 skipped`, with `(2 with notes)` after the passes when
+    /// some passes carry an info note.
+    pub fn summary(&self) -> String {
+        let notes = if self.info > 0 {
+            format!(" ({} with notes)", self.info)
+        } else {
+            String::new()
+        };
+        format!(
+            "{} passed{notes}, {} warned, {} failed, {} skipped",
+            self.pass + self.info,
+            self.warn,
+            self.fail,
+            self.skip
+        )
+    }
+
     pub fn count(&mut self, v: Verdict) {
         match v {
             Verdict::Pass => self.pass += 1,
+            Verdict::Info => self.info += 1,
             Verdict::Warn => self.warn += 1,
             Verdict::Fail => self.fail += 1,
             Verdict::Skip => self.skip += 1,
