@@ -85,7 +85,11 @@ pub enum Error {
 
     /// The model's output does not fit the loss or the data.
     #[error("model output: {message}")]
-    OutputShape { message: String },
+    OutputShape {
+        message: String,
+        /// The loss does not fit the task (rather than a layer's width the data).
+        loss_at_fault: bool,
+    },
 
     /// No adapter could be found at all.
     #[error("no GPU adapter found (backends tried: {tried}).\n  hint: on Debian/Ubuntu a software adapter comes with `apt-get install mesa-vulkan-drivers libvulkan1` (Vulkan, lavapipe); the GL backend needs EGL (`libegl1 libegl-mesa0`). Set WGPU_BACKEND=vulkan or WGPU_BACKEND=gl to pick one")]

@@ -10,6 +10,7 @@ mod cli;
 mod cnn;
 mod data;
 mod data_sequence;
+mod diagnosis;
 mod fuzz;
 mod golden;
 mod graphs;

@@ -42,12 +42,17 @@ pub struct Observation {
     pub attention_sites: Vec<super::snapshots::AttentionSite>,
     pub residual_sites: Vec<super::snapshots::ResidualSite>,
     pub snapshots: Vec<super::snapshots::Snapshot>,
+    /// The loss and gradient norm's course over the run, against its start and chance.
+    pub trajectory: super::trajectory::Trajectory,
 }
 
 /// Steps at the start of the observation run tracked whatever `training.track_every` says: the
 /// windows of `gradient_flow` (50 steps) and `regularization` (10) read them, and a schedule
 /// of every 50th step would leave them one sample.
 pub const TRACK_FIRST: usize = 50;
+
+/// The decrease of the loss below which the checks gated on a symptom report what they see.
+pub const SYMPTOM_DECREASE: f64 = 0.1;
 
 impl Observation {
     /// The records of the first `window` steps whose statistics were all gathered (every step
@@ -103,25 +108,10 @@ pub const HISTOGRAM_BINS: usize = 32;
 pub const HISTOGRAM_EXAMPLES: usize = 1024;
 
 impl Observation {
-    /// Mean loss over the first and the last `frac` of the run.
-    pub fn loss_trend(&self, frac: f64) -> (f64, f64) {
-        let losses: Vec<f64> = self.records.iter().map(|r| r.loss).collect();
-        let k = ((losses.len() as f64 * frac).ceil() as usize).clamp(1, losses.len().max(1));
-        let mean = |s: &[f64]| s.iter().sum::<f64>() / s.len().max(1) as f64;
-        (
-            mean(&losses[..k.min(losses.len())]),
-            mean(&losses[losses.len().saturating_sub(k)..]),
-        )
-    }
-
-    /// Whether training shows a symptom: the loss did not fall by at least 10 % over the run,
-    /// or a loss was non-finite.
+    /// Whether training shows a symptom: the loss did not fall by at least 10 % from its
+    /// start, rose, diverged (finite or not) or climbed back to chance (see `trajectory`).
     pub fn has_symptom(&self) -> bool {
-        let (first, last) = self.loss_trend(0.1);
-        !last.is_finite()
-            || last.is_nan()
-            || last >= 0.9 * first
-            || self.records.iter().any(|r| !r.loss.is_finite())
+        self.trajectory.course(SYMPTOM_DECREASE).is_symptom()
     }
 
     pub fn window(&self) -> String {
@@ -271,6 +261,17 @@ impl<'g> Context<'g> {
         } else {
             None
         };
+        let chance = super::trajectory::chance_loss(
+            &self.config,
+            &self.dataset,
+            self.model.output_width(),
+        )
+        .map(|(c, _)| c);
+        let trajectory = super::trajectory::Trajectory::of(
+            &records,
+            self.config.training.batch_size,
+            chance,
+        );
         let obs = Observation {
             records,
             infos: trainer.net.infos.clone(),
@@ -290,6 +291,7 @@ impl<'g> Context<'g> {
             attention_sites,
             residual_sites,
             snapshots,
+            trajectory,
         };
         Ok((obs, trainer))
     }

@@ -33,6 +33,7 @@ pub mod regularization;
 pub mod residual_growth;
 pub mod saliency;
 pub mod smoke;
+pub mod trajectory;
 pub mod update_ratio;
 pub mod weights_update;
 

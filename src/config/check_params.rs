@@ -112,13 +112,17 @@ pub mod initial_loss {
         pub warn: f64,
         /// Relative deviation from chance that fails.
         pub fail: f64,
+        /// Fraction of the observation run within which an over-confident start must have
+        /// fallen below chance to count as recovered.
+        pub recover_within: f64,
     }
 
     impl Default for Params {
         fn default() -> Self {
             Params {
                 warn: 0.15,
-                fail: 1.0,
+                fail: 3.0,
+                recover_within: 0.25,
             }
         }
     }

@@ -48,6 +48,11 @@ pub fn check_output(
                     format!("set its `out: {c}`")
                 }
             )),
+            // One logit for two classes is the binary layout: the loss is the mismatch.
+            Some(2) if output == 1 => Some(format!(
+                "{} over 2 classes takes 2 logits per example (one per class), but the last layer gives 1: with one logit use `loss: binary_cross_entropy`, or set the last layer's `out: 2`",
+                loss.name()
+            )),
             Some(c) if c != output => Some(format!(
                 "the last layer gives {output} outputs but the data has {c} classes"
             )),
@@ -69,11 +74,22 @@ pub fn check_output(
                 None
             }
         }
-        LossKind::Mse => (output * positions != y_width).then(|| {
-            format!(
+        LossKind::Mse => (output * positions != y_width).then(|| match classes {
+            // Class labels under a regression loss: the shapes disagree because the loss is
+            // wrong for the task, which is what to say.
+            Some(c) => format!(
+                "mse is a regression loss, but the data has {c} class labels (one index per example) and the last layer gives {} outputs: use `loss: softmax_cross_entropy` with one output per class{}",
+                output * positions,
+                if c == 2 {
+                    " (or `binary_cross_entropy` with one logit)"
+                } else {
+                    ""
+                }
+            ),
+            None => format!(
                 "mse compares {} outputs with {y_width} targets per example",
                 output * positions
-            )
+            ),
         }),
         LossKind::User(id) => {
             let u = crate::kernels::user_loss::get(id);
@@ -94,7 +110,31 @@ pub fn check_output(
         }
     };
     match msg {
-        Some(message) => Err(Error::OutputShape { message }),
+        Some(message) => Err(Error::OutputShape {
+            message,
+            loss_at_fault: loss_at_fault(loss, graph, classes),
+        }),
         None => Ok(()),
+    }
+}
+
+/// Whether a mismatch is one of kinds — a loss that does not fit the task (a regression loss on
+/// class labels, a classification loss on continuous targets, one logit under a loss that takes
+/// one per class, a loss that cannot score next tokens) — which the `loss` key fixes, rather
+/// than a width the last layer fixes.
+fn loss_at_fault(loss: LossKind, graph: &Graph, classes: Option<usize>) -> bool {
+    let output = graph.output_width();
+    match loss {
+        LossKind::BinaryCrossEntropy | LossKind::Mse | LossKind::User(_)
+            if graph.takes_tokens() && graph.predictions() > 1 =>
+        {
+            true
+        }
+        LossKind::SoftmaxCrossEntropy | LossKind::Focal => {
+            classes.is_none() || (classes == Some(2) && output == 1)
+        }
+        LossKind::BinaryCrossEntropy => output == 1 && classes.is_some_and(|c| c != 2),
+        LossKind::Mse => classes.is_some(),
+        LossKind::User(id) => crate::kernels::user_loss::get(id).classes() && classes.is_none(),
     }
 }

@@ -636,6 +636,7 @@ impl<'a> Compiler<'a> {
             Some(w) => {
                 if w.len() != classes {
                     return Err(Error::OutputShape {
+                        loss_at_fault: false,
                         message: format!(
                             "loss.class_weights has {} entries for {} classes",
                             w.len(),

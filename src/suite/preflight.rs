@@ -120,9 +120,14 @@ pub fn preflight(config: &Config, text: &str, path: &Path, data: &Dataset) -> Re
     crate::model::check_output(config.loss.name, &model, data.y_width, data.classes).map_err(
         |e| {
             // A mismatch of kinds is the loss's to fix; a width mismatch the last layer's.
-            let key = if text.contains("loss:")
-                && (e.to_string().contains("needs") || e.to_string().contains("cannot score"))
-            {
+            let blame_loss = matches!(
+                e,
+                crate::Error::OutputShape {
+                    loss_at_fault: true,
+                    ..
+                }
+            );
+            let key = if text.contains("loss:") && blame_loss {
                 "loss"
             } else {
                 &last

@@ -1,0 +1,138 @@
+//! Diagnostic precision: the course of a run is judged against its start and chance, so an
+//! explosion early in the run is a divergence (not a decrease), a run that ends at chance is
+//! caught, and a start above chance that training recovers from at once is a note, not a
+//! failure. Each case over two seeds: the verdicts must not hang on one draw.
+
+use std::path::Path;
+
+use netdx::checks::{Finding, Verdict};
+use netdx::config::Config;
+use netdx::suite::{run_suite, SuiteReport};
+
+use crate::gpu_or_skip;
+
+fn run(yaml: &str, only: &[&str]) -> SuiteReport {
+    let gpu = crate::common::gpu().expect("gpu checked by the caller");
+    let config = Config::parse(yaml, Path::new("test.yaml")).expect("valid test config");
+    let only: Vec<String> = only.iter().map(|s| s.to_string()).collect();
+    run_suite(gpu, &config, "test", &only, &mut |_| {}).expect("suite runs")
+}
+
+fn finding<'a>(r: &'a SuiteReport, check: &str) -> &'a Finding {
+    r.findings
+        .iter()
+        .find(|f| f.check == check)
+        .unwrap_or_else(|| panic!("no finding for {check}"))
+}
+
+/// A three-hidden-layer ReLU MLP on the spiral with `optimizer`, `last` the output layer's
+/// init.
+fn spiral(seed: u64, optimizer: &str, last: &str) -> String {
+    format!(
+        "seed: {seed}
+data: {{builtin: spiral, classes: 3, points_per_class: 100, noise: 0.2}}
+model:
+  layers:
+    - {{linear: {{out: 64, init: kaiming_normal}}}}
+    - relu
+    - {{linear: {{out: 64, init: kaiming_normal}}}}
+    - relu
+    - {{linear: {{out: 64, init: kaiming_normal}}}}
+    - relu
+    - {{linear: {{out: 3, init: {last}}}}}
+loss: softmax_cross_entropy
+training:
+  optimizer: {optimizer}
+  batch_size: 64
+  steps: 200
+"
+    )
+}
+
+#[test]
+fn an_explosion_that_stays_finite_is_a_divergence_and_opens_the_gradient_gate() {
+    let _ = gpu_or_skip!();
+    for seed in [0, 1] {
+        // SGD at 30: the loss grows by more than 1e12 without a NaN and ends far above chance.
+        let r = run(
+            &spiral(seed, "{name: sgd, lr: 30.0}", "kaiming_normal"),
+            &["smoke", "gradient_flow", "numerics"],
+        );
+        let smoke = finding(&r, "smoke");
+        assert_eq!(smoke.verdict, Verdict::Fail, "{}", smoke.message);
+        assert!(smoke.message.contains("diverged"), "{}", smoke.message);
+        assert!(smoke.fix.as_deref().unwrap_or("").contains("lower the learning rate"));
+        assert_eq!(smoke.details["course"], "diverged");
+        // The symptom gate no longer reads the run as a healthy decrease.
+        assert_eq!(
+            finding(&r, "gradient_flow").details["symptom"],
+            true,
+            "{}",
+            finding(&r, "gradient_flow").message
+        );
+
+        // Adam at 1: the loss spikes 3000× and the run ends at chance.
+        let r = run(
+            &spiral(seed, "{name: adam, lr: 1.0}", "kaiming_normal"),
+            &["smoke"],
+        );
+        let smoke = finding(&r, "smoke");
+        assert_eq!(smoke.verdict, Verdict::Fail, "{}", smoke.message);
+        assert_eq!(smoke.details["course"], "diverged", "{}", smoke.message);
+    }
+}
+
+#[test]
+fn a_start_above_chance_that_training_recovers_from_is_a_note() {
+    let _ = gpu_or_skip!();
+    for seed in [0, 1] {
+        // Unstandardized blobs under Kaiming layers start 2.2–2.5× above ln 5 and train to a
+        // loss of 0.01: initial_loss failed this before it read the recovery.
+        let yaml = format!(
+            "seed: {seed}
+data: {{builtin: blobs, classes: 5, points_per_class: 60, dims: 10, noise: 1.0}}
+model:
+  layers:
+    - {{linear: {{out: 64, init: kaiming_normal}}}}
+    - relu
+    - {{linear: {{out: 5, init: kaiming_normal}}}}
+loss: softmax_cross_entropy
+training:
+  optimizer: {{name: sgd, lr: 0.1}}
+  batch_size: 32
+  steps: 200
+"
+        );
+        let r = run(&yaml, &["initial_loss", "smoke"]);
+        let f = finding(&r, "initial_loss");
+        assert!(f.details["relative_deviation"].as_f64().unwrap() > 1.0);
+        assert_eq!(f.verdict, Verdict::Info, "{}", f.message);
+        assert!(f.message.contains("by step"), "{}", f.message);
+        assert_eq!(finding(&r, "smoke").verdict, Verdict::Pass);
+        assert_eq!(r.exit_code(), 0);
+    }
+}
+
+#[test]
+fn a_large_init_that_collapses_to_chance_fails_initial_loss_and_smoke() {
+    let _ = gpu_or_skip!();
+    for seed in [0, 1] {
+        let r = run(
+            &spiral(
+                seed,
+                "{name: sgd, lr: 0.1, momentum: 0.9}",
+                "{normal: {std: 10.0}}",
+            ),
+            &["initial_loss", "smoke"],
+        );
+        let f = finding(&r, "initial_loss");
+        assert_eq!(f.verdict, Verdict::Fail, "{}", f.message);
+        assert!(f
+            .fix
+            .as_deref()
+            .unwrap_or("")
+            .contains("initialize the last layer smaller"));
+        let smoke = finding(&r, "smoke");
+        assert_ne!(smoke.verdict, Verdict::Pass, "{}", smoke.message);
+    }
+}
