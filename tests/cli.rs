@@ -332,7 +332,7 @@ fn corpus_manifest_errors_exit_2_with_file_line_and_column() {
     let (code, _, err) = netdx(&["corpus", p.to_str().unwrap()]);
     assert_eq!(code, 2, "{err}");
     assert!(
-        err.contains("corpus_manifest.yaml:2:5: healthy[0].config: no suite file"),
+        err.contains("corpus_manifest.yaml:2:6: healthy[0].config: no suite file"),
         "{err}"
     );
     let (code, _, err) = netdx(&["corpus", "--seeds", "0"]);

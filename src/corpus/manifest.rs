@@ -215,7 +215,7 @@ mod tests {
         let missing = ok.replace("default.yaml", "nothing.yaml");
         let e = parse(&missing).unwrap_err().to_string();
         assert!(
-            e.starts_with("Cargo.toml:2:5: healthy[0].config: no suite file"),
+            e.starts_with("Cargo.toml:2:6: healthy[0].config: no suite file"),
             "{e}"
         );
 
