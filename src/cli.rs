@@ -46,6 +46,15 @@ pub enum Command {
     },
     /// Train a model described by a YAML config and print loss and accuracy as it goes.
     Train(TrainArgs),
+    /// Run the calibration corpus (tests/corpus/): healthy suites that should pass every check
+    /// and suites with one planted problem that a named check must catch with a named fix,
+    /// each over several seeds on one GPU. Prints per check the healthy pass / warn / fail /
+    /// skip counts and the planted caught / flagged by another check / missed counts, totals
+    /// per part (calibration, held-out), every false alarm and miss, and the slowest suites.
+    /// Exit 0 when the targets are met (no healthy failure, at most one healthy warning per
+    /// four suite runs, every planted entry caught with its fix on every seed), 1 when not,
+    /// 2 on a usage or config error.
+    Corpus(CorpusArgs),
     /// List, show, compare, rerun and prune run records.
     Runs {
         #[command(subcommand)]
@@ -148,6 +157,37 @@ pub struct RunArgs {
     pub record: RecordArgs,
     #[command(flatten)]
     pub device: DeviceArgs,
+}
+
+/// `netdx corpus`.
+#[derive(Args, Debug, Clone)]
+pub struct CorpusArgs {
+    /// The corpus manifest.
+    #[arg(default_value = "tests/corpus/manifest.yaml")]
+    pub manifest: PathBuf,
+    /// Run each suite with seeds 0..N (its `seed` replaced by each).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..))]
+    pub seeds: u64,
+    /// Which entries: those kept for calibrating thresholds, those held out, or all.
+    #[arg(long, value_enum, default_value_t = PartArg::All)]
+    pub part: PartArg,
+    /// Only the entries marked `fast: true` (the subset tests/corpus.rs runs).
+    #[arg(long)]
+    pub fast: bool,
+    /// Print the results as JSON: per entry and seed every finding's check, verdict,
+    /// measured value, message and fix.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+}
+
+/// `netdx corpus --part`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum PartArg {
+    Calibration,
+    HeldOut,
+    All,
 }
 
 /// `netdx train`.

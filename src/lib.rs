@@ -9,6 +9,7 @@ pub mod bench;
 pub mod checks;
 pub mod cli;
 pub mod config;
+pub mod corpus;
 pub mod data;
 pub mod error;
 pub mod gpu;

@@ -68,6 +68,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
         }
         Command::Adapters { device, json } => app::adapters(&device, json),
         Command::Train(args) => app::train_command(&args),
+        Command::Corpus(args) => app::corpus_command(&args),
         Command::Bench {
             quick,
             json,

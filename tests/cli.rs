@@ -321,3 +321,20 @@ fn train_reads_a_csv_and_a_bad_one_exits_2_naming_the_row() {
         "{err}"
     );
 }
+
+#[test]
+fn corpus_manifest_errors_exit_2_with_file_line_and_column() {
+    // Before any GPU work: the manifest and every suite it names are checked first.
+    let p = write_config(
+        "corpus_manifest.yaml",
+        "healthy:\n  - {config: nothing.yaml, part: calibration}\n",
+    );
+    let (code, _, err) = netdx(&["corpus", p.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("corpus_manifest.yaml:2:6: healthy[0].config: no suite file"),
+        "{err}"
+    );
+    let (code, _, err) = netdx(&["corpus", "--seeds", "0"]);
+    assert_eq!(code, 2, "{err}");
+}

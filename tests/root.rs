@@ -8,6 +8,7 @@ mod bad_configs;
 mod checks;
 mod cli;
 mod cnn;
+mod corpus;
 mod data;
 mod data_sequence;
 mod diagnosis;

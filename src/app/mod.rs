@@ -3,12 +3,14 @@
 //! modules of their own, with the run record both share in `recording`.
 
 mod adapters_parallel;
+mod corpus;
 pub mod merge;
 mod recording;
 mod run;
 mod runs;
 mod train;
 
+pub use corpus::corpus_command;
 pub use run::run_command;
 pub use runs::{baseline_command, report_command, runs_command};
 pub use train::train_command;
