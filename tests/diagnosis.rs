@@ -61,7 +61,11 @@ fn an_explosion_that_stays_finite_is_a_divergence_and_opens_the_gradient_gate() 
         let smoke = finding(&r, "smoke");
         assert_eq!(smoke.verdict, Verdict::Fail, "{}", smoke.message);
         assert!(smoke.message.contains("diverged"), "{}", smoke.message);
-        assert!(smoke.fix.as_deref().unwrap_or("").contains("lower the learning rate"));
+        assert!(smoke
+            .fix
+            .as_deref()
+            .unwrap_or("")
+            .contains("lower the learning rate"));
         assert_eq!(smoke.details["course"], "diverged");
         // The symptom gate no longer reads the run as a healthy decrease.
         assert_eq!(

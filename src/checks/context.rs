@@ -261,17 +261,11 @@ impl<'g> Context<'g> {
         } else {
             None
         };
-        let chance = super::trajectory::chance_loss(
-            &self.config,
-            &self.dataset,
-            self.model.output_width(),
-        )
-        .map(|(c, _)| c);
-        let trajectory = super::trajectory::Trajectory::of(
-            &records,
-            self.config.training.batch_size,
-            chance,
-        );
+        let chance =
+            super::trajectory::chance_loss(&self.config, &self.dataset, self.model.output_width())
+                .map(|(c, _)| c);
+        let trajectory =
+            super::trajectory::Trajectory::of(&records, self.config.training.batch_size, chance);
         let obs = Observation {
             records,
             infos: trainer.net.infos.clone(),

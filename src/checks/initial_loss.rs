@@ -42,7 +42,8 @@ impl Check for InitialLoss {
     fn run(ctx: &mut Context, p: &Params) -> Result<Finding> {
         let f = Finding::new(Self::NAME, Self::SECTION, Verdict::Pass, "initial loss");
         let config = ctx.config_without_regularization();
-        let chance = super::trajectory::chance_loss(&config, &ctx.dataset, ctx.model.output_width());
+        let chance =
+            super::trajectory::chance_loss(&config, &ctx.dataset, ctx.model.output_width());
         let Some((chance, what)) = chance else {
             let kind = config.loss.name;
             return Ok(Finding {

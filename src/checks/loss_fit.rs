@@ -54,6 +54,15 @@ impl Check for LossFit {
                     "use `loss: softmax_cross_entropy` with one output per class"
                 }));
         }
+        if let Some((path, act)) = super::wiring::squashed_logits(&ctx.model, loss.name) {
+            return Ok(Finding { verdict: Verdict::Fail, ..f }
+                .threshold("logits into a loss that applies the sigmoid or softmax itself")
+                .message(format!(
+                    "{} takes logits, but the last layer ({path}) applies {act}: the outputs are squashed twice and cannot become confident",
+                    loss.name.name()
+                ))
+                .fix(format!("remove the final {act} ({path}); the loss applies the sigmoid or softmax itself")));
+        }
         let counts = d.class_counts().unwrap_or_default();
         let max = counts.iter().copied().max().unwrap_or(0) as f64;
         let min = counts.iter().copied().filter(|&c| c > 0).min().unwrap_or(0) as f64;
@@ -73,8 +82,8 @@ impl Check for LossFit {
                 .fix("use `loss: {name: focal, gamma: 2.0}` or set `class_weights` (e.g. inverse class frequency)")
         } else {
             f.message(format!(
-                "{:?} for {classes} classes (imbalance {ratio:.1}:1)",
-                loss.name
+                "{} for {classes} classes (imbalance {ratio:.1}:1)",
+                loss.name.name()
             ))
         })
     }

@@ -36,6 +36,7 @@ pub mod smoke;
 pub mod trajectory;
 pub mod update_ratio;
 pub mod weights_update;
+pub mod wiring;
 
 pub use context::{Context, HistogramSnapshot, LayerHistogram, Observation};
 pub use registry::{catalogue, CheckInfo, CheckSpec, ParamDoc};

@@ -25,6 +25,7 @@ impl Check for Smoke {
     type Params = Params;
 
     fn run(ctx: &mut Context, p: &Params) -> Result<Finding> {
+        let wiring = super::wiring::underfitting_cause(&ctx.model, ctx.config.loss.name);
         let obs = ctx.observation()?;
         let t = &obs.trajectory;
         let course = t.course(p.min_decrease);
@@ -113,14 +114,18 @@ impl Check for Smoke {
                 .message(format!(
                     "the loss fell from {start:.4} to chance and stayed there ({last:.4}{chance}): the model learnt nothing"
                 ))
-                .fix(if start > 2.0 * t.chance.unwrap_or(f64::INFINITY) {
-                    "the start is far above chance: initialize the last layer smaller ({normal: {std: 0.01}}) — large initial logits push ReLU units dead as they shrink; then look at the learning rate (lr_range)"
+                .fix(if let Some(w) = wiring {
+                    w
+                } else if start > 2.0 * t.chance.unwrap_or(f64::INFINITY) {
+                    "the start is far above chance: initialize the last layer smaller ({normal: {std: 0.01}}) — large initial logits push ReLU units dead as they shrink; then look at the learning rate (lr_range)".to_string()
                 } else {
-                    LOWER_RATE
+                    LOWER_RATE.to_string()
                 }),
             Course::Flat => Finding { verdict: Verdict::Warn, ..f }
                 .message(format!("the loss barely moved: {start:.4} → {last:.4}{chance}"))
-                .fix("raise the learning rate (see lr_range), check that weights update, or train longer"),
+                .fix(wiring.unwrap_or_else(|| {
+                    "raise the learning rate (see lr_range), check that weights update, or train longer".to_string()
+                })),
             // Returned above with the step; kept for the match to be whole.
             Course::NonFinite => Finding { verdict: Verdict::Fail, ..f }
                 .message("a loss was not finite")

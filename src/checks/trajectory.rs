@@ -54,7 +54,10 @@ pub fn chance_loss(config: &Config, dataset: &Dataset, width: usize) -> Option<(
                     u.example_f64(&zeros, &t).0
                 })
                 .sum();
-            Some((total / n.max(1) as f64, format!("{} at zero logits", u.name)))
+            Some((
+                total / n.max(1) as f64,
+                format!("{} at zero logits", u.name),
+            ))
         }
         _ => None,
     }
@@ -119,10 +122,7 @@ impl Trajectory {
     pub fn of(records: &[StepRecord], batch_size: usize, chance: Option<f64>) -> Trajectory {
         let n = records.len();
         let losses: Vec<f64> = records.iter().map(|r| r.loss).collect();
-        let non_finite_step = records
-            .iter()
-            .find(|r| !r.loss.is_finite())
-            .map(|r| r.step);
+        let non_finite_step = records.iter().find(|r| !r.loss.is_finite()).map(|r| r.step);
         let k = START_EXAMPLES
             .div_ceil(batch_size.max(1))
             .clamp(1, (n / 10).max(1));

@@ -176,7 +176,7 @@ impl Manifest {
 /// How strongly a verdict flags a problem: 0 not at all, 1 a warning, 2 a failure.
 pub fn severity(v: Verdict) -> u8 {
     match v {
-        Verdict::Pass | Verdict::Skip => 0,
+        Verdict::Pass | Verdict::Info | Verdict::Skip => 0,
         Verdict::Warn => 1,
         Verdict::Fail => 2,
     }

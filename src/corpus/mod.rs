@@ -27,6 +27,7 @@ pub const SUITES_PER_WARNING: usize = 4;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Tally {
     pub pass: usize,
+    pub info: usize,
     pub warn: usize,
     pub fail: usize,
     pub skip: usize,
@@ -37,6 +38,7 @@ impl Tally {
         // Exhaustive on purpose: a new verdict must be given its own column here.
         match v {
             Verdict::Pass => self.pass += 1,
+            Verdict::Info => self.info += 1,
             Verdict::Warn => self.warn += 1,
             Verdict::Fail => self.fail += 1,
             Verdict::Skip => self.skip += 1,

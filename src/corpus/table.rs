@@ -79,13 +79,13 @@ fn checks_table(s: &mut String, r: &CorpusReport) {
     }
     let _ = writeln!(
         s,
-        "\n{:<22} {:<23}   planted runs expecting it",
+        "\n{:<22} {:<29}   planted runs expecting it",
         "", "healthy findings"
     );
     let _ = writeln!(
         s,
-        "{:<22} {:>5} {:>5} {:>5} {:>5}   {:>6} {:>6} {:>6}",
-        "check", "pass", "warn", "fail", "skip", "caught", "other", "missed"
+        "{:<22} {:>5} {:>5} {:>5} {:>5} {:>5}   {:>6} {:>6} {:>6}",
+        "check", "pass", "info", "warn", "fail", "skip", "caught", "other", "missed"
     );
     for n in &names {
         let h = healthy.get(n.as_str()).copied().unwrap_or_default();
@@ -97,8 +97,8 @@ fn checks_table(s: &mut String, r: &CorpusReport) {
         };
         let _ = writeln!(
             s,
-            "{n:<22} {:>5} {:>5} {:>5} {:>5}   {planted}",
-            h.pass, h.warn, h.fail, h.skip
+            "{n:<22} {:>5} {:>5} {:>5} {:>5} {:>5}   {planted}",
+            h.pass, h.info, h.warn, h.fail, h.skip
         );
     }
 }
