@@ -12,10 +12,16 @@ use netdx::suite::{run_suite, SuiteReport};
 use crate::gpu_or_skip;
 
 fn run(yaml: &str, only: &[&str]) -> SuiteReport {
+    run_config(
+        &Config::parse(yaml, Path::new("test.yaml")).expect("valid test config"),
+        only,
+    )
+}
+
+fn run_config(config: &Config, only: &[&str]) -> SuiteReport {
     let gpu = crate::common::gpu().expect("gpu checked by the caller");
-    let config = Config::parse(yaml, Path::new("test.yaml")).expect("valid test config");
     let only: Vec<String> = only.iter().map(|s| s.to_string()).collect();
-    run_suite(gpu, &config, "test", &only, &mut |_| {}).expect("suite runs")
+    run_suite(gpu, config, "test", &only, &mut |_| {}).expect("suite runs")
 }
 
 fn finding<'a>(r: &'a SuiteReport, check: &str) -> &'a Finding {
@@ -139,4 +145,42 @@ fn a_large_init_that_collapses_to_chance_fails_initial_loss_and_smoke() {
         let smoke = finding(&r, "smoke");
         assert_ne!(smoke.verdict, Verdict::Pass, "{}", smoke.message);
     }
+}
+
+#[test]
+fn the_wiring_behind_underfitting_is_named() {
+    let _ = gpu_or_skip!();
+    let load = |name: &str| {
+        Config::load(Path::new(&format!("tests/corpus/planted/{name}.yaml"))).expect("valid")
+    };
+    // Dropout 0.9 after 16 units: the loss barely moves, and smoke names the dropout layer
+    // instead of advising a higher rate.
+    let r = run_config(&load("dropout_09_narrow"), &["smoke"]);
+    let smoke = finding(&r, "smoke");
+    assert_ne!(smoke.verdict, Verdict::Pass, "{}", smoke.message);
+    let fix = smoke.fix.as_deref().unwrap_or("");
+    assert!(
+        fix.contains("lower the dropout rate at model.layers[2]"),
+        "{fix}"
+    );
+
+    // A sigmoid before binary cross-entropy, which takes logits.
+    let r = run_config(&load("bce_after_sigmoid"), &["loss_fit"]);
+    let f = finding(&r, "loss_fit");
+    assert_eq!(f.verdict, Verdict::Fail, "{}", f.message);
+    assert!(f
+        .fix
+        .as_deref()
+        .unwrap_or("")
+        .contains("remove the final sigmoid"));
+
+    // A layer that mixes examples is named by its config path.
+    let r = run_config(&load("batch_mixing_layer"), &["batch_independence"]);
+    let f = finding(&r, "batch_independence");
+    assert_eq!(f.verdict, Verdict::Fail);
+    assert_eq!(
+        f.details["mixing_layer"]["path"], "model.layers[1]",
+        "{}",
+        f.message
+    );
 }

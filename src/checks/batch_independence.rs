@@ -105,6 +105,31 @@ impl Check for BatchIndependence {
             None
         };
         let j = first_j.unwrap_or(0);
+        // Where the examples first mix: the first activation (in the graph's order) in which
+        // another example's values move when example j is perturbed.
+        let mixer = match first_j {
+            Some(j) => {
+                data.x.copy_from_slice(&original);
+                device_data.write_features(ctx.gpu, &data.x)?;
+                let read = || -> Result<Vec<Vec<f32>>> {
+                    plan.run(ctx.gpu, &trainer.net, &idx, &step)?;
+                    trainer
+                        .model
+                        .activations()
+                        .into_iter()
+                        .map(|t| ctx.gpu.read::<f32>(&plan.acts[t]))
+                        .collect()
+                };
+                let before = read()?;
+                for v in &mut data.x[j * xw..(j + 1) * xw] {
+                    *v = perturb(*v);
+                }
+                device_data.write_features(ctx.gpu, &data.x)?;
+                let after = read()?;
+                first_mixing_node(&trainer.model, j, n, &before, &after)
+            }
+            None => None,
+        };
         let bn = ctx
             .model
             .nodes
@@ -132,7 +157,7 @@ impl Check for BatchIndependence {
             }
         ))
         .details(
-            json!({"changed_examples": changed, "first_perturbed_example_that_leaked": first_j, "causal_leak": leak.as_ref().map(|l| json!({"position": l.position, "tensor": l.tensor, "layer": l.layer, "path": l.path, "earliest_changed_position": l.earliest}))}),
+            json!({"changed_examples": changed, "first_perturbed_example_that_leaked": first_j, "mixing_layer": mixer.as_ref().map(|(layer, path)| json!({"layer": layer, "path": path})), "causal_leak": leak.as_ref().map(|l| json!({"position": l.position, "tensor": l.tensor, "layer": l.layer, "path": l.path, "earliest_changed_position": l.earliest}))}),
         );
         if let Some(l) = &leak {
             return Ok(Finding { verdict: Verdict::Fail, ..f }
@@ -156,8 +181,18 @@ impl Check for BatchIndependence {
                 .fix("expected with batch norm; run with train_mode: false to test the kernels, or use layer-wise normalization if examples must stay independent")
         } else {
             Finding { verdict: Verdict::Fail, ..f }
-                .message(format!("perturbing example {j} changed the outputs of {} other examples", changed.len()))
-                .fix("some layer mixes examples across the batch: look for a reshape, transpose or reduction over the batch dimension")
+                .message(format!(
+                    "perturbing example {j} changed the outputs of {} other examples{}",
+                    changed.len(),
+                    mixer
+                        .as_ref()
+                        .map(|(layer, path)| format!("; they first mix in the output of layer {layer} ({path})"))
+                        .unwrap_or_default()
+                ))
+                .fix(match &mixer {
+                    Some((layer, path)) => format!("layer {layer} ({path}) mixes examples across the batch: look in it for a reshape, transpose or reduction over the batch dimension"),
+                    None => "some layer mixes examples across the batch: look for a reshape, transpose or reduction over the batch dimension".to_string(),
+                })
         })
     }
 }
@@ -234,4 +269,29 @@ fn causality(
         }
     }
     Ok(None)
+}
+
+/// The first node (in the graph's order) whose output for an example other than `j` differs
+/// between `before` and `after` (each activation tensor of `model.activations()`, `n` examples
+/// laid out one after another): its short name and config path.
+fn first_mixing_node(
+    model: &crate::graph::Graph,
+    j: usize,
+    n: usize,
+    before: &[Vec<f32>],
+    after: &[Vec<f32>],
+) -> Option<(String, String)> {
+    let tensors = model.activations();
+    let k = tensors
+        .iter()
+        .zip(before.iter().zip(after))
+        .position(|(&t, (b, a))| {
+            let len = model.tensors[t].shape.len();
+            (0..n).filter(|&i| i != j).any(|i| {
+                let rows = i * len..(i + 1) * len;
+                b.get(rows.clone()) != a.get(rows)
+            })
+        })?;
+    let node = &model.nodes[model.tensors[tensors[k]].producer?];
+    Some((node.short_name().to_string(), node.path.clone()))
 }
