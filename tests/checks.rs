@@ -601,3 +601,34 @@ fn loss_scale_keeps_its_probe_stable_and_notes_a_small_l2() {
     assert_eq!(finding(&r, "loss_scale").verdict, Verdict::Info);
     assert_eq!(r.counts.warn, 0);
 }
+
+#[test]
+fn batch_size_advice_stays_within_the_training_set() {
+    let _ = gpu_or_skip!();
+    // The whole training set as the batch: nothing bigger to advise, whatever the estimate.
+    for seed in 0..3 {
+        let c = mlp(
+            SPIRAL,
+            "  optimizer: {name: sgd, lr: 0.1, momentum: 0.9}\n  batch_size: 300\n  steps: 100\n",
+            seed,
+        );
+        let r = run(&c, &["batch_size"]).unwrap();
+        let f = finding(&r, "batch_size");
+        assert!(
+            matches!(f.verdict, Verdict::Pass | Verdict::Info),
+            "seed {seed}: {:?} {}",
+            f.verdict,
+            f.message
+        );
+        // Batch 1: measured at 2 and 32, never a skip.
+        let c = mlp(
+            SPIRAL,
+            "  optimizer: {name: sgd, lr: 0.01}\n  batch_size: 1\n  steps: 100\n",
+            seed,
+        );
+        let r = run(&c, &["batch_size"]).unwrap();
+        let f = finding(&r, "batch_size");
+        assert_ne!(f.verdict, Verdict::Skip, "seed {seed}: {}", f.message);
+        assert_eq!(f.details["big_batch"], 32, "seed {seed}");
+    }
+}
