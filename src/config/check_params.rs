@@ -602,6 +602,8 @@ pub mod optimizer_compare {
         pub adam_lr: f64,
         /// Warn when the configured run's final loss exceeds the best alternative's by this factor.
         pub factor: f64,
+        /// Fraction of the initial loss added to both final losses before dividing.
+        pub floor: f64,
     }
 
     impl Default for Params {
@@ -612,6 +614,7 @@ pub mod optimizer_compare {
                 nesterov_lr: 0.05,
                 adam_lr: 1e-3,
                 factor: 2.0,
+                floor: 0.1,
             }
         }
     }
