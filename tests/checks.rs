@@ -649,3 +649,51 @@ fn optimizer_compare_takes_near_zero_losses_as_equal() {
         assert_eq!(f.verdict, Verdict::Pass, "seed {seed}: {}", f.message);
     }
 }
+
+#[test]
+fn update_ratio_names_the_setting_that_sized_the_step() {
+    let _ = gpu_or_skip!();
+    let base = "  batch_size: 100\n  steps: 200\n";
+    let cases = [
+        (
+            "  optimizer: {name: sgd, lr: 0.1, momentum: 0.9}\n  schedule: {name: step, step_size: 1, gamma: 0.1}\n",
+            "",
+            "the schedule (step, step_size: 1, gamma: 0.1)",
+            "counts steps, not epochs",
+        ),
+        (
+            "  optimizer: {name: sgd, lr: 0.1, momentum: 0.9}\n  clip: {norm: 1.0e-6}\n",
+            "",
+            "clipping by norm at 0.000001 scales every update",
+            "raise `training.clip.norm`",
+        ),
+        (
+            "  optimizer: {name: sgd, lr: 0.1, momentum: 0.999}\n",
+            "",
+            "lr/(1−β) = 1000 × lr",
+            "lower the momentum",
+        ),
+        (
+            "  optimizer: {name: sgd, lr: 0.1, momentum: 0.9}\n",
+            "faults: [{kind: skip_update, layer: 2}]\n",
+            "the update was not applied",
+            "skipped",
+        ),
+    ];
+    for data in [SPIRAL, BLOBS] {
+        for (training, faults, message, fix) in cases {
+            let mut yaml = mlp_yaml(data, &format!("{training}{base}"), 0, "kaiming_normal");
+            yaml.push_str(faults);
+            let r = run(&parse(&yaml), &["update_ratio"]).unwrap();
+            let f = finding(&r, "update_ratio");
+            assert_ne!(f.verdict, Verdict::Pass, "{training}");
+            assert!(f.message.contains(message), "{training}: {}", f.message);
+            let got = f.fix.as_deref().unwrap_or("");
+            assert!(got.contains(fix), "{training}: {got}");
+            assert!(
+                !got.contains("raise the learning rate"),
+                "{training}: {got}"
+            );
+        }
+    }
+}
