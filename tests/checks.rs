@@ -697,3 +697,20 @@ fn update_ratio_names_the_setting_that_sized_the_step() {
         }
     }
 }
+
+#[test]
+fn grow_names_the_learning_rate_when_it_is_the_cause() {
+    let _ = gpu_or_skip!();
+    // Diverges at depth 2 (seeds 0, 1) or already fails at depth 1 (lr 30): not a depth problem.
+    for (lr, seed) in [("3.0", 0), ("3.0", 1), ("30.0", 0)] {
+        let c = mlp(BLOBS, &format!("  optimizer: {{name: sgd, lr: {lr}, momentum: 0.9}}\n  batch_size: 100\n  steps: 200\n"), seed);
+        let r = run(&c, &["grow"]).unwrap();
+        let f = finding(&r, "grow");
+        assert_eq!(f.verdict, Verdict::Fail, "lr {lr}: {}", f.message);
+        let fix = f.fix.as_deref().unwrap();
+        assert!(
+            fix.contains("learning rate") && !fix.contains("look at that layer"),
+            "lr {lr}: {fix}"
+        );
+    }
+}
