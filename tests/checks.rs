@@ -714,3 +714,39 @@ fn grow_names_the_learning_rate_when_it_is_the_cause() {
         );
     }
 }
+
+#[test]
+fn lr_range_fails_at_its_own_divergence_and_warns_where_the_loss_rises() {
+    let _ = gpu_or_skip!();
+    let at = |opt: &str, batch: usize, seed: u64| {
+        let c = mlp(
+            SPIRAL,
+            &format!("  optimizer: {opt}\n  batch_size: {batch}\n  steps: 500\n"),
+            seed,
+        );
+        let r = run(&c, &["lr_range"]).unwrap();
+        finding(&r, "lr_range").clone()
+    };
+    for seed in 0..3 {
+        // Batch 1, Adam at 0.1: 9-27× the suggestion, trains to chance; it passed at 8.7×.
+        let f = at("{name: adam, lr: 0.1}", 1, seed);
+        assert_ne!(f.verdict, Verdict::Pass, "seed {seed}: {}", f.message);
+        // Batch 1, momentum at 1: above its own sweep's divergence point.
+        let f = at("{name: sgd, lr: 1.0, momentum: 0.9}", 1, seed);
+        assert_eq!(f.verdict, Verdict::Fail, "seed {seed}: {}", f.message);
+        // The whole set as the batch, momentum at 0.1 and 0.316: healthy, passes.
+        for lr in ["0.1", "0.316"] {
+            let f = at(
+                &format!("{{name: sgd, lr: {lr}, momentum: 0.9}}"),
+                300,
+                seed,
+            );
+            assert_eq!(
+                f.verdict,
+                Verdict::Pass,
+                "seed {seed}, lr {lr}: {}",
+                f.message
+            );
+        }
+    }
+}

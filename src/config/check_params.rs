@@ -473,6 +473,8 @@ pub mod lr_range {
         pub tolerance: f64,
         /// Beyond this factor it fails.
         pub fail_factor: f64,
+        /// From this factor above the suggestion, a rate past the sweep's loss minimum warns.
+        pub rising: f64,
     }
 
     impl Default for Params {
@@ -486,6 +488,7 @@ pub mod lr_range {
                 diverge: 4.0,
                 tolerance: 10.0,
                 fail_factor: 100.0,
+                rising: 8.0,
             }
         }
     }
