@@ -2,7 +2,9 @@
 //! hidden block (a linear layer with the activation, normalization and dropout after it), then
 //! the first two, … — each followed by the model's output layer, are trained on the same budget
 //! and checked with `checks` (by default smoke, gradient_flow and numerics). The first depth at
-//! which one of them fails is reported: that is where the model breaks.
+//! which one of them fails is reported: that is where the model breaks — unless the failure is
+//! a divergence (a non-finite loss in smoke, or numerics) or already the shallowest prefix
+//! fails: then depth is not the cause, and the learning rate is named instead of the layer.
 
 use serde_json::json;
 
@@ -121,7 +123,7 @@ impl Check for Grow {
             .collect::<Result<_>>()?;
         let hidden = ends.len() - 1;
         let mut rows = Vec::new();
-        let mut broke: Option<(usize, String, String)> = None;
+        let mut broke: Option<(usize, String, String, bool)> = None;
         for (depth, &end) in ends.iter().enumerate().skip(1) {
             let mut c = ctx.config.clone();
             // Initial weights from a file fit only the whole model; the prefixes start seeded.
@@ -163,7 +165,15 @@ impl Check for Grow {
                 let finding = s.run(&mut sub)?;
                 verdicts.push(json!({"check": finding.check, "verdict": finding.verdict}));
                 if finding.verdict == Verdict::Fail && broke.is_none() {
-                    broke = Some((depth, finding.check.clone(), finding.message.clone()));
+                    // A loss or tensor that became NaN or Inf: the step size, not the layer.
+                    let diverged = finding.check == "numerics"
+                        || !finding.details["non_finite_step"].is_null();
+                    broke = Some((
+                        depth,
+                        finding.check.clone(),
+                        finding.message.clone(),
+                        diverged,
+                    ));
                 }
             }
             rows.push(
@@ -174,6 +184,7 @@ impl Check for Grow {
             }
         }
         let good = broke.as_ref().map_or(hidden, |b| b.0 - 1);
+        let lr = ctx.config.training.optimizer.lr;
         let f = f
             .measured(good as f64)
             .threshold(format!("all {hidden} {unit}"))
@@ -182,10 +193,17 @@ impl Check for Grow {
             .details(json!({"depths": rows}));
         Ok(match broke {
             None => f.message(format!("every prefix up to {hidden} {unit} trains cleanly")),
-            Some((depth, check, msg)) if blocks.is_empty() => Finding { verdict: Verdict::Fail, ..f }
+            Some((depth, check, msg, diverged)) if diverged || depth == 1 => Finding { verdict: Verdict::Fail, ..f }
+                .message(format!("with {depth} {unit} {check} fails: {msg}"))
+                .fix(if diverged {
+                    format!("the run diverged, which depth does not explain: the learning rate (now {lr}) is the likely cause — lower it (see lr_range), or clip gradients")
+                } else {
+                    format!("the shallowest model fails too, so depth is not the cause: look at the learning rate (now {lr}; see lr_range), the data and the loss")
+                }),
+            Some((depth, check, msg, _)) if blocks.is_empty() => Finding { verdict: Verdict::Fail, ..f }
                 .message(format!("with {depth} hidden layers {check} fails: {msg}"))
                 .fix(format!("the problem appears when hidden layer {depth} is added: look at that layer's init, activation and normalization")),
-            Some((depth, check, msg)) => Finding { verdict: Verdict::Fail, ..f }
+            Some((depth, check, msg, _)) => Finding { verdict: Verdict::Fail, ..f }
                 .message(format!("with {depth} {unit} {check} fails: {msg}"))
                 .fix(format!("the problem appears when block {depth} (model.layers[{}]) is added: look at its normalization, its init and the learning rate", blocks[depth - 1])),
         })

@@ -32,6 +32,7 @@ pub mod overfit_small;
 pub mod regularization;
 pub mod residual_growth;
 pub mod saliency;
+pub mod setup;
 pub mod smoke;
 pub mod trajectory;
 pub mod update_ratio;

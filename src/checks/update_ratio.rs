@@ -4,15 +4,27 @@
 //! the observation run is judged. A tiny median whose gradients also collapsed after the first
 //! steps (to under 1e-3 of their start) is a network that died, typically from a too-high
 //! rate, and is reported as such rather than as "raise the learning rate".
+//!
+//! Before advising to move the learning rate, the setting that set the step's size is named
+//! (`setup::limiters`): a schedule that drove the rate toward 0, clipping by norm that scales
+//! every update, momentum ≥ 0.99 that multiplies the effective step. An update that is
+//! (nearly) zero although the rate, the clipping and the gradient would move the tensor —
+//! ‖ΔW‖ under 1e-3 of the plain step lr·clip·‖g‖ at every tracked step where that step is at
+//! least `warn_low` of ‖W‖ (a smaller one may vanish in f32 rounding) — was skipped: the
+//! optimizer did not apply it, and a higher rate would change nothing.
 
 use serde_json::json;
 
+use super::setup::limiters;
 use super::{median, Check, Context, Finding, ParamDoc, Section, Verdict};
 pub use crate::config::check_params::update_ratio::Params;
 use crate::error::Result;
 use crate::model::ParamRole;
 
 pub struct UpdateRatio;
+
+/// An update under this fraction of the plain step lr·clip·‖g‖ was not applied.
+pub const SKIPPED: f64 = 1e-3;
 
 impl Check for UpdateRatio {
     const NAME: &'static str = crate::config::check_params::update_ratio::NAME;
@@ -39,9 +51,11 @@ impl Check for UpdateRatio {
     type Params = Params;
 
     fn run(ctx: &mut Context, p: &Params) -> Result<Finding> {
+        let config = ctx.config.clone();
         let obs = ctx.observation()?;
         let mut rows = Vec::new();
-        let mut extreme: Option<(f64, String, bool)> = None;
+        let mut extreme: Option<(f64, String, bool, bool)> = None;
+        let clip = config.training.clip.norm.filter(|c| *c > 0.0);
         let score = |r: f64| (r / 1e-3).log10().abs();
         for (k, info) in obs.infos.iter().enumerate() {
             if info.role != ParamRole::Weight {
@@ -63,12 +77,35 @@ impl Check for UpdateRatio {
             // A gradient that is zero throughout or collapsed after the start.
             let collapsed =
                 median_grad == 0.0 || (first_grad > 0.0 && median_grad < 1e-3 * first_grad);
+            // The plain step this tensor's gradient asks for at each step's rate and clipping,
+            // against the update applied.
+            // Per tracked step: the plain step lr·clip·‖g‖ and the update applied. Where the
+            // plain step would move the tensor by a usual fraction of its norm (a smaller one
+            // may vanish in f32 rounding: weights_update reports that) and next to nothing was
+            // applied at every such step, the update was skipped.
+            let steps: Vec<(f64, f64, f64)> = tracked
+                .iter()
+                .filter_map(|r| {
+                    let g = r.stats.grads.get(k)?.norm();
+                    let c =
+                        clip.map_or(1.0, |c| (c / (r.stats.grad_sumsq().sqrt() + 1e-6)).min(1.0));
+                    let applied = r.stats.updates.get(k)?.norm();
+                    let norm = r.stats.weights.get(k)?.norm();
+                    Some((r.lr * c * g, applied, norm))
+                })
+                .filter(|(plain, _, norm)| *plain > 0.0 && *plain >= p.warn_low * norm)
+                .collect();
+            let skipped = !collapsed
+                && !steps.is_empty()
+                && steps
+                    .iter()
+                    .all(|(plain, applied, _)| *applied < SKIPPED * plain);
             rows.push(json!({"tensor": info.name, "median_update_ratio": med, "gradient_collapsed": collapsed}));
             if extreme
                 .as_ref()
                 .is_none_or(|e| score(med).total_cmp(&score(e.0)).is_gt())
             {
-                extreme = Some((med, info.name.clone(), collapsed));
+                extreme = Some((med, info.name.clone(), collapsed, skipped));
             }
         }
         let f = Finding::new(
@@ -79,15 +116,18 @@ impl Check for UpdateRatio {
         )
         .window(obs.window())
         .threshold(format!("within [{:e}, {:e}]", p.warn_low, p.warn_high))
-        .details(json!({"layers": rows}));
-        let Some((r, name, collapsed)) = extreme else {
+        .details(json!({"layers": rows.clone()}));
+        let Some((r, name, collapsed, skipped)) = extreme else {
             return Ok(Finding {
                 verdict: Verdict::Skip,
                 ..f
             }
             .message("no weight tensors"));
         };
-        let lr = ctx.config.training.optimizer.lr;
+        let lr = config.training.optimizer.lr;
+        let setup = limiters(&config, &obs.records);
+        let shrinking = setup.iter().find(|l| l.shrinks);
+        let enlarging = setup.iter().find(|l| !l.shrinks);
         let f = f
             .measured(r)
             .margin((r / p.warn_low).log10().min((p.warn_high / r).log10()));
@@ -110,11 +150,36 @@ impl Check for UpdateRatio {
                 .fix(format!(
                     "no gradient reaches this layer: dead units (see dead_units), or a network killed early by a too-high learning rate (now {lr}; see lr_range)"
                 )),
+            _ if r < p.warn_low && shrinking.is_some() => {
+                let l = shrinking.expect("matched");
+                f.message(format!(
+                    "{name} moves by only {r:.1e} of its norm per step: {}",
+                    l.effect
+                ))
+                .fix(l.fix.clone())
+                .details(json!({"layers": rows, "limiter": l}))
+            }
+            _ if r < p.warn_low && skipped => f
+                .message(format!(
+                    "{name} moves by only {r:.1e} of its norm per step although its gradient, the rate and the clipping would move it: the update was not applied"
+                ))
+                .fix(format!(
+                    "the optimizer skipped {name}'s update (see weights_update): look for a frozen tensor or a skipped step; a higher rate would change nothing"
+                )),
             _ if r < p.warn_low => f
                 .message(format!("{name} moves by only {r:.1e} of its norm per step"))
                 .fix(format!(
                     "raise the learning rate (now {lr}); a ratio near 1e-3 is typical"
                 )),
+            _ if r > p.warn_high && enlarging.is_some() => {
+                let l = enlarging.expect("matched");
+                f.message(format!(
+                    "{name} moves by {r:.1e} of its norm per step: {}",
+                    l.effect
+                ))
+                .fix(l.fix.clone())
+                .details(json!({"layers": rows, "limiter": l}))
+            }
             _ => f
                 .message(format!("{name} moves by {r:.1e} of its norm per step"))
                 .fix(format!(

@@ -477,6 +477,8 @@ pub mod lr_range {
         pub tolerance: f64,
         /// Beyond this factor it fails.
         pub fail_factor: f64,
+        /// From this factor above the suggestion, a rate past the sweep's loss minimum warns.
+        pub rising: f64,
     }
 
     impl Default for Params {
@@ -490,6 +492,7 @@ pub mod lr_range {
                 diverge: 4.0,
                 tolerance: 10.0,
                 fail_factor: 100.0,
+                rising: 8.0,
             }
         }
     }
@@ -606,6 +609,8 @@ pub mod optimizer_compare {
         pub adam_lr: f64,
         /// Warn when the configured run's final loss exceeds the best alternative's by this factor.
         pub factor: f64,
+        /// Fraction of the initial loss added to both final losses before dividing.
+        pub floor: f64,
     }
 
     impl Default for Params {
@@ -616,6 +621,7 @@ pub mod optimizer_compare {
                 nesterov_lr: 0.05,
                 adam_lr: 1e-3,
                 factor: 2.0,
+                floor: 0.1,
             }
         }
     }
