@@ -26,7 +26,11 @@ impl Check for Smoke {
 
     fn run(ctx: &mut Context, p: &Params) -> Result<Finding> {
         let wiring = super::wiring::underfitting_cause(&ctx.model, ctx.config.loss.name);
+        let config = ctx.config.clone();
         let obs = ctx.observation()?;
+        // A setting that shrinks every step (a schedule at ~0, clipping at a tiny norm) or
+        // inflates it (momentum near 1) is named before any advice about the rate itself.
+        let limiter = super::setup::rate_limiters(&config, &obs.records);
         let t = &obs.trajectory;
         let course = t.course(p.min_decrease);
         let f = Finding::new(
@@ -123,7 +127,7 @@ impl Check for Smoke {
                 }),
             Course::Flat => Finding { verdict: Verdict::Warn, ..f }
                 .message(format!("the loss barely moved: {start:.4} → {last:.4}{chance}"))
-                .fix(wiring.unwrap_or_else(|| {
+                .fix(wiring.or(limiter).unwrap_or_else(|| {
                     "raise the learning rate (see lr_range), check that weights update, or train longer".to_string()
                 })),
             // Returned above with the step; kept for the match to be whole.
