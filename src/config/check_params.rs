@@ -357,10 +357,10 @@ pub mod update_ratio {
     impl Default for Params {
         fn default() -> Self {
             Params {
-                warn_low: 1e-4,
-                warn_high: 1e-2,
+                warn_low: 1e-5,
+                warn_high: 1e-1,
                 fail_low: 1e-6,
-                fail_high: 1e-1,
+                fail_high: 1.0,
             }
         }
     }
