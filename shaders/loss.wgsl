@@ -6,7 +6,8 @@
 //       2 mean squared error, 3 softmax focal loss (gamma, alpha).
 // targets: a class index (as f32) per example for 0 and 3; 0/1 for 1; `width` values for 2.
 // Means follow PyTorch: over the batch (weighted by class weight when HAS_WEIGHTS), and for
-// MSE over batch and outputs. A sequence model's rows are its examples' positions; a negative
+// MSE over batch and outputs. For binary cross-entropy HAS_WEIGHTS means class_weights[0] is
+// pos_weight, the weight of the positive term (the mean stays over the batch). A sequence model's rows are its examples' positions; a negative
 // class index marks a position that is not scored (PyTorch's ignore_index): weight 0, no loss,
 // no gradient, not counted correct.
 override LOSS: u32 = 0u;
@@ -77,9 +78,18 @@ fn example(i: u32, scale: f32) -> vec2<f32> {
     if (LOSS == 1u) {
         let z = logits[i];
         let y = targets[i];
+        let correct = select(0.0, 1.0, (z > 0.0) == (y > 0.5));
+        if (HAS_WEIGHTS) {
+            // −[pw·y·log σ(z) + (1−y)·log(1−σ(z))] with log σ(z) = −softplus(−z).
+            let pw = class_weights[0];
+            let softplus_neg = max(-z, 0.0) + log(1.0 + exp(-abs(z)));
+            let softplus_pos = max(z, 0.0) + log(1.0 + exp(-abs(z)));
+            let loss = pw * y * softplus_neg + (1.0 - y) * softplus_pos;
+            dlogits[i] = (sigmoid_stable(z) * (pw * y + 1.0 - y) - pw * y) * scale;
+            return vec2<f32>(loss, correct);
+        }
         let loss = max(z, 0.0) - z * y + log(1.0 + exp(-abs(z)));
         dlogits[i] = (sigmoid_stable(z) - y) * scale;
-        let correct = select(0.0, 1.0, (z > 0.0) == (y > 0.5));
         return vec2<f32>(loss, correct);
     }
     if (LOSS == 2u) {

@@ -112,6 +112,7 @@ fn one_cnn_training_step_matches_the_reference_for_every_image_layer() {
         3,
         &r::LossOptions {
             class_weights: None,
+            pos_weight: None,
             gamma: 2.0,
             alpha: 1.0,
         },

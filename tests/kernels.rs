@@ -373,7 +373,13 @@ fn run_loss(
         .unwrap();
     gpu.run(&[d]).unwrap();
     let opts = LossOptions {
-        class_weights: weights.map(widen),
+        // For binary cross-entropy the one weight is pos_weight.
+        class_weights: weights
+            .filter(|_| kind != LossKind::BinaryCrossEntropy)
+            .map(widen),
+        pos_weight: weights
+            .filter(|_| kind == LossKind::BinaryCrossEntropy)
+            .map(|w| w[0] as f64),
         gamma: gamma as f64,
         alpha: alpha as f64,
     };
@@ -429,6 +435,17 @@ fn losses_match_reference() {
             run_loss(gpu, LossKind::Mse, batch, width, None, 0.0, 1.0);
         }
         run_loss(gpu, LossKind::BinaryCrossEntropy, batch, 1, None, 0.0, 1.0);
+        for pos_weight in [0.25f32, 3.0] {
+            run_loss(
+                gpu,
+                LossKind::BinaryCrossEntropy,
+                batch,
+                1,
+                Some(&[pos_weight]),
+                0.0,
+                1.0,
+            );
+        }
     }
 }
 

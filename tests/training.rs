@@ -160,6 +160,7 @@ fn one_training_step_matches_the_reference_for_every_layer_kind() {
         3,
         &r::LossOptions {
             class_weights: config.loss.class_weights.clone(),
+            pos_weight: config.loss.pos_weight,
             gamma: 2.0,
             alpha: 1.0,
         },

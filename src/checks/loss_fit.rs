@@ -75,11 +75,20 @@ impl Check for LossFit {
             ))
             .margin(p.imbalance_ratio - ratio)
             .details(json!({"class_counts": counts, "loss": loss.name}));
-        let handled = loss.name == LossKind::Focal || loss.class_weights.is_some();
+        let handled = loss.name == LossKind::Focal
+            || loss.class_weights.is_some()
+            || loss.pos_weight.is_some();
         Ok(if ratio > p.imbalance_ratio && !handled {
             Finding { verdict: Verdict::Warn, ..f }
                 .message(format!("classes are imbalanced {ratio:.1}:1 and the loss treats them alike"))
-                .fix("use `loss: {name: focal, gamma: 2.0}` or set `class_weights` (e.g. inverse class frequency)")
+                .fix(if loss.name == LossKind::BinaryCrossEntropy {
+                    // BCE takes one weight, of its positive term: negatives over positives.
+                    let pos = counts.get(1).copied().unwrap_or(0).max(1) as f64;
+                    let neg = counts.first().copied().unwrap_or(0) as f64;
+                    format!("set `loss: {{name: binary_cross_entropy, pos_weight: {:.3}}}` (negatives / positives), or use softmax cross-entropy over 2 classes with `class_weights`", neg / pos)
+                } else {
+                    "use `loss: {name: focal, gamma: 2.0}` or set `class_weights` (e.g. inverse class frequency)".to_string()
+                })
         } else {
             f.message(format!(
                 "{} for {classes} classes (imbalance {ratio:.1}:1)",

@@ -40,7 +40,20 @@ pub fn chance_loss(config: &Config, dataset: &Dataset, width: usize) -> Option<(
         (LossKind::SoftmaxCrossEntropy, Some(c)) if config.loss.class_weights.is_none() => {
             Some(((c as f64).ln(), format!("ln {c}")))
         }
-        (LossKind::BinaryCrossEntropy, _) => Some((2f64.ln(), "ln 2".to_string())),
+        (LossKind::BinaryCrossEntropy, _) => match config.loss.pos_weight {
+            None => Some((2f64.ln(), "ln 2".to_string())),
+            // At zero logits each positive costs pw·ln 2 and each negative ln 2.
+            Some(pw) => {
+                let q = dataset.class_counts().and_then(|c| {
+                    let n: usize = c.iter().sum();
+                    (n > 0 && c.len() == 2).then(|| c[1] as f64 / n as f64)
+                })?;
+                Some((
+                    2f64.ln() * (pw * q + 1.0 - q),
+                    format!("ln 2 × (pos_weight·{q:.2} + {:.2})", 1.0 - q),
+                ))
+            }
+        },
         (LossKind::User(id), _) => {
             let u = crate::kernels::user_loss::get(id);
             let n = dataset.n.min(1000);

@@ -114,6 +114,10 @@ pub struct LossConfig {
     /// Per-class weights (softmax cross-entropy and focal loss).
     #[serde(default)]
     pub class_weights: Option<Vec<f64>>,
+    /// Binary cross-entropy's weight of positive examples (PyTorch's `pos_weight`: negatives
+    /// over positives balances the classes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pos_weight: Option<f64>,
     /// Focal loss focusing parameter γ.
     #[serde(default = "default_gamma")]
     pub gamma: f64,
@@ -133,6 +137,8 @@ struct RawLoss {
     wgsl: Option<WgslLoss>,
     #[serde(default)]
     class_weights: Option<Vec<f64>>,
+    #[serde(default)]
+    pos_weight: Option<f64>,
     #[serde(default = "default_gamma")]
     gamma: f64,
     #[serde(default = "default_alpha")]
@@ -189,6 +195,7 @@ impl TryFrom<RawLoss> for LossConfig {
         Ok(LossConfig {
             name,
             class_weights: raw.class_weights,
+            pos_weight: raw.pos_weight,
             gamma: raw.gamma,
             alpha: raw.alpha,
         })
@@ -208,6 +215,7 @@ impl Default for LossConfig {
         LossConfig {
             name: LossKind::SoftmaxCrossEntropy,
             class_weights: None,
+            pos_weight: None,
             gamma: default_gamma(),
             alpha: default_alpha(),
         }
@@ -548,10 +556,29 @@ impl Config {
             return Err(bad(
                 "loss.class_weights",
                 format!(
-                    "class weights apply to softmax_cross_entropy and focal, not {}",
-                    yaml_name(&l.name)
+                    "class weights apply to softmax_cross_entropy and focal, not {}{}",
+                    yaml_name(&l.name),
+                    if l.name == LossKind::BinaryCrossEntropy {
+                        " (binary cross-entropy weighs its positive class with `pos_weight`)"
+                    } else {
+                        ""
+                    }
                 ),
             ));
+        }
+        if let Some(pw) = l.pos_weight {
+            if l.name != LossKind::BinaryCrossEntropy {
+                return Err(bad(
+                    "loss.pos_weight",
+                    format!(
+                        "pos_weight applies to binary_cross_entropy, not {} (which takes `class_weights`)",
+                        yaml_name(&l.name)
+                    ),
+                ));
+            }
+            if !positive(pw) {
+                return Err(bad("loss.pos_weight", format!("must be > 0, got {pw}")));
+            }
         }
         let m = t.optimizer.momentum();
         if !(0.0..1.0).contains(&m) {

@@ -649,7 +649,13 @@ impl<'a> Compiler<'a> {
                     &w.iter().map(|&v| v as f32).collect::<Vec<_>>(),
                 )?)
             }
-            None => None,
+            // Binary cross-entropy's one weight rides in the same binding.
+            None => self
+                .opt
+                .loss
+                .pos_weight
+                .map(|pw| gpu.tensor_from("loss.pos_weight", &[pw as f32]))
+                .transpose()?,
         };
         let logits = &self.acts[graph.output];
         let dlogits = self.grads[graph.output]

@@ -178,6 +178,8 @@ pub struct LossOutput {
 #[derive(Clone, Debug, Default)]
 pub struct LossOptions {
     pub class_weights: Option<Vec<f64>>,
+    /// Binary cross-entropy's weight of the positive term (PyTorch's `pos_weight`).
+    pub pos_weight: Option<f64>,
     pub gamma: f64,
     pub alpha: f64,
 }
@@ -229,11 +231,15 @@ pub fn loss(
         }
         LossKind::BinaryCrossEntropy => {
             let mut total = 0.0;
+            // −[p·y·log σ(z) + (1−y)·log(1−σ(z))], log σ(z) = −softplus(−z), mean over the batch
+            // whatever p (as PyTorch's BCEWithLogitsLoss).
+            let softplus = |x: f64| x.max(0.0) + (1.0 + (-x.abs()).exp()).ln();
+            let pw = opt.pos_weight.unwrap_or(1.0);
             for i in 0..batch {
                 let z = logits[i];
                 let y = targets[i];
-                total += z.max(0.0) - z * y + (1.0 + (-z.abs()).exp()).ln();
-                grad[i] = (sigmoid(z) - y) / batch as f64;
+                total += pw * y * softplus(-z) + (1.0 - y) * softplus(z);
+                grad[i] = (sigmoid(z) * (pw * y + 1.0 - y) - pw * y) / batch as f64;
                 if (z > 0.0) == (y > 0.5) {
                     correct += 1;
                 }

@@ -242,6 +242,7 @@ pub fn loss_value(
     let trace = forward(g, p, x, batch, mode);
     let opts = LossOptions {
         class_weights: loss_cfg.class_weights.clone(),
+        pos_weight: loss_cfg.pos_weight,
         gamma: loss_cfg.gamma,
         alpha: loss_cfg.alpha,
     };
@@ -283,6 +284,7 @@ pub fn loss_and_grads(
     let logits = &trace.acts[g.output];
     let opts = LossOptions {
         class_weights: loss_cfg.class_weights.clone(),
+        pos_weight: loss_cfg.pos_weight,
         gamma: loss_cfg.gamma,
         alpha: loss_cfg.alpha,
     };

@@ -111,6 +111,7 @@ fn loss_gradients_match_finite_differences() {
                 gamma: 0.5,
                 alpha: 1.0,
                 class_weights: Some(vec![1.0, 3.0, 0.2]),
+                pos_weight: None,
             },
         ),
         (
@@ -125,6 +126,15 @@ fn loss_gradients_match_finite_differences() {
             1,
             LossOptions::default(),
         ),
+        (
+            LossKind::BinaryCrossEntropy,
+            vec![1.0, 0.0, 1.0, 0.0],
+            1,
+            LossOptions {
+                pos_weight: Some(3.0),
+                ..Default::default()
+            },
+        ),
     ];
     for (kind, targets, width, opts) in cases {
         let z = &logits[..b * width];
@@ -132,6 +142,40 @@ fn loss_gradients_match_finite_differences() {
         let numeric = numeric_grad(z, &|v| loss(kind, v, &targets, b, width, &opts).loss);
         assert_grad(&format!("{kind:?} {opts:?}"), &analytic, &numeric);
     }
+}
+
+#[test]
+fn binary_cross_entropy_with_pos_weight_one_is_the_plain_loss_and_weighs_positives() {
+    let z = rand_vec(6, 21, -3.0, 3.0);
+    let y = vec![1.0, 0.0, 1.0, 1.0, 0.0, 0.0];
+    let bce = |pw: Option<f64>| {
+        loss(
+            LossKind::BinaryCrossEntropy,
+            &z,
+            &y,
+            6,
+            1,
+            &LossOptions {
+                pos_weight: pw,
+                ..Default::default()
+            },
+        )
+    };
+    let (plain, one, three) = (bce(None), bce(Some(1.0)), bce(Some(3.0)));
+    assert!((plain.loss - one.loss).abs() < 1e-12);
+    // Only the positive examples' terms are tripled (PyTorch's BCEWithLogitsLoss).
+    let softplus = |x: f64| (1.0 + x.exp()).ln();
+    let want: f64 = z
+        .iter()
+        .zip(&y)
+        .map(|(&z, &y)| 3.0 * y * softplus(-z) + (1.0 - y) * softplus(z))
+        .sum::<f64>()
+        / 6.0;
+    assert!(
+        (three.loss - want).abs() < 1e-12,
+        "{} vs {want}",
+        three.loss
+    );
 }
 
 #[test]

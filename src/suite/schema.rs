@@ -250,7 +250,7 @@ pub fn schema() -> Value {
     let loss = json!({"oneOf": [
         loss_names.clone(),
         strict(json!({
-            "name": loss_names, "class_weights": {"type": "array", "items": number()},
+            "name": loss_names, "class_weights": {"type": "array", "items": number()}, "pos_weight": number(),
             "gamma": number(), "alpha": number(),
         }), &["name"]),
         strict(json!({"wgsl": user_loss}), &["wgsl"]),
