@@ -174,6 +174,15 @@ fn the_wiring_behind_underfitting_is_named() {
         .unwrap_or("")
         .contains("remove the final sigmoid"));
 
+    // Eight tanh layers at std 0.05: the forward signal vanishes (the weight gradients do not,
+    // relative to each other), and the fix names the init rather than the rate.
+    let r = run_config(&load("deep_tanh_vanishing"), &["activation_stats", "smoke"]);
+    let f = finding(&r, "activation_stats");
+    assert_eq!(f.verdict, Verdict::Fail, "{}", f.message);
+    assert!(f.measured.unwrap() < 1e-3);
+    let fix = finding(&r, "smoke").fix.clone().unwrap_or_default();
+    assert!(fix.contains("the init is too small"), "{fix}");
+
     // A layer that mixes examples is named by its config path.
     let r = run_config(&load("batch_mixing_layer"), &["batch_independence"]);
     let f = finding(&r, "batch_independence");

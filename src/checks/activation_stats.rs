@@ -112,6 +112,24 @@ impl Check for ActivationStats {
         )
         .window(window)
         .details(json!({"layers": layers, "histograms": obs.histograms}));
+        let vanished = {
+            let (model, obs) = ctx.model_and_observation()?;
+            vanishing_signal(model, obs)
+        };
+        if let Some((a, b, ratio)) = vanished {
+            return Ok(Finding {
+                verdict: Verdict::Fail,
+                quantity: "last / first hidden activation rms at init".into(),
+                ..f
+            }
+            .measured(ratio)
+                .threshold(format!("the last hidden activation's rms ≥ {SIGNAL_VANISH:e} of the first's at init"))
+                .margin(ratio.log10() - SIGNAL_VANISH.log10())
+                .message(format!(
+                    "the forward signal vanishes through depth: layer {b}'s outputs are {ratio:.1e} the size of layer {a}'s at init, so the output hardly depends on the input"
+                ))
+                .fix(SMALL_INIT));
+        }
         let Some((sat, layer)) = worst else {
             return Ok(f.message(
                 "no tanh or sigmoid layers to saturate; per-layer statistics in the details",
@@ -132,4 +150,46 @@ impl Check for ActivationStats {
                 .fix("scale the init down (xavier), normalize inputs, add batch norm before the activation, or use ReLU")
         })
     }
+}
+
+/// The forward signal shrinks by more than this factor between the first and the last hidden
+/// activation at init: the output no longer depends on the input. Healthy deep stacks stay
+/// within 0.2 (five Xavier ReLU layers: (1/√2)⁵); eight tanh layers drawn at std 0.05 give 1e-5.
+pub const SIGNAL_VANISH: f64 = 1e-3;
+
+/// Where the signal vanishes through depth at init: the first and the last hidden activation
+/// layers (short names) and the ratio of their root-mean-square values, when below
+/// [`SIGNAL_VANISH`].
+pub fn vanishing_signal(
+    model: &crate::graph::Graph,
+    obs: &super::Observation,
+) -> Option<(String, String, f64)> {
+    let first = obs.records.first()?;
+    let rms: Vec<(String, f64)> = model
+        .nodes
+        .iter()
+        .filter(|n| matches!(n.op, crate::graph::Op::Activation { .. }))
+        .filter_map(|n| {
+            let s = first.stats.acts.get(model.activation_slot(n.output())?)?;
+            (s.count > 0.0).then(|| (n.short_name().to_string(), (s.sumsq / s.count).sqrt()))
+        })
+        .collect();
+    let (a, b) = (rms.first()?, rms.last()?);
+    let ratio = b.1 / a.1.max(1e-30);
+    (rms.len() >= 2 && ratio < SIGNAL_VANISH).then(|| (a.0.clone(), b.0.clone(), ratio))
+}
+
+const SMALL_INIT: &str = "the init is too small for the depth: use xavier_uniform for tanh or sigmoid layers and kaiming_normal for ReLU ones, or normalize inside the stack (batch_norm, layer_norm)";
+
+/// One sentence for a fix when the signal vanishes, or `None`.
+pub fn vanishing_signal_fix(
+    model: &crate::graph::Graph,
+    obs: &super::Observation,
+) -> Option<String> {
+    vanishing_signal(model, obs).map(|(a, b, r)| {
+        format!(
+            "the signal shrinks {:.0e}× from layer {a} to layer {b} at init — {SMALL_INIT}",
+            1.0 / r
+        )
+    })
 }

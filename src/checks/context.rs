@@ -198,6 +198,15 @@ impl<'g> Context<'g> {
         Ok(self.observation.as_ref().expect("set above"))
     }
 
+    /// The model beside the observation run (for checks that read both).
+    pub fn model_and_observation(&mut self) -> Result<(&Graph, &Observation)> {
+        self.observation()?;
+        Ok((
+            &self.model,
+            self.observation.as_ref().expect("set by observation()"),
+        ))
+    }
+
     /// The trainer after the observation run (its weights trained for `observe_steps`).
     pub fn trained(&mut self) -> Result<&Trainer<'g>> {
         self.observation()?;

@@ -27,6 +27,10 @@ impl Check for Smoke {
     fn run(ctx: &mut Context, p: &Params) -> Result<Finding> {
         let wiring = super::wiring::underfitting_cause(&ctx.model, ctx.config.loss.name);
         let config = ctx.config.clone();
+        let vanished = {
+            let (model, obs) = ctx.model_and_observation()?;
+            super::activation_stats::vanishing_signal_fix(model, obs)
+        };
         let obs = ctx.observation()?;
         // A setting that shrinks every step (a schedule at ~0, clipping at a tiny norm) or
         // inflates it (momentum near 1) is named before any advice about the rate itself.
@@ -127,7 +131,7 @@ impl Check for Smoke {
                 }),
             Course::Flat => Finding { verdict: Verdict::Warn, ..f }
                 .message(format!("the loss barely moved: {start:.4} → {last:.4}{chance}"))
-                .fix(wiring.or(limiter).unwrap_or_else(|| {
+                .fix(wiring.or(vanished).or(limiter).unwrap_or_else(|| {
                     "raise the learning rate (see lr_range), check that weights update, or train longer".to_string()
                 })),
             // Returned above with the step; kept for the match to be whole.
