@@ -32,6 +32,10 @@ pub fn sizes(configured: usize, n: usize) -> (usize, usize) {
     (small, big)
 }
 
+/// A configured batch at most this large is not advised down: the compute it would save is
+/// negligible on any GPU.
+pub const SMALL_BATCH: usize = 64;
+
 /// What to tell about a configured batch against the noise scale `b_simple` on `n` examples:
 /// the verdict, the message, and the fix (a note for Info).
 pub fn advise(
@@ -43,7 +47,15 @@ pub fn advise(
     let ratio = configured as f64 / b_simple;
     // The largest batch there is: the whole training set.
     let target = b_simple.min(n as f64);
-    if ratio > factor {
+    if ratio > factor && configured <= SMALL_BATCH {
+        // Lowering a batch this small saves next to nothing on a GPU, and tiny estimates
+        // (1–3 on the corpus's healthy regression and sequence suites) are the least steady.
+        (
+            Verdict::Info,
+            format!("batch {configured} is above the critical batch size ≈ {b_simple:.0}, but small enough that a smaller one would save little"),
+            Some(format!("nothing to change; a batch near {:.0} would give nearly the same progress per step", b_simple.ceil())),
+        )
+    } else if ratio > factor {
         (
             Verdict::Warn,
             format!("batch {configured} is far above the critical batch size ≈ {b_simple:.0}: extra examples add little"),
@@ -213,6 +225,9 @@ mod tests {
         assert_eq!(v, Verdict::Info, "{fix:?}");
         // Within 10× of the bound: passes.
         assert_eq!(advise(32, 178, 1327.0, 10.0).0, Verdict::Pass);
+        // Far above, but a small batch: a note; a large one: a warning.
+        assert_eq!(advise(32, 1000, 2.0, 10.0).0, Verdict::Info);
+        assert_eq!(advise(1797, 1797, 75.0, 10.0).0, Verdict::Warn);
         // A noise scale inside the data set: the usual advice.
         let (v, _, fix) = advise(2, 1000, 300.0, 10.0);
         assert_eq!(v, Verdict::Warn);

@@ -117,7 +117,7 @@ pub struct Trajectory {
     pub start: f64,
     /// The mean loss over the last tenth of the run.
     pub last: f64,
-    /// The lowest mean loss over a window as long as the start's.
+    /// The lowest mean loss over a window of a tenth of the run (at least the start's).
     pub lowest: f64,
     /// The largest loss of any step, and its step.
     pub peak: f64,
@@ -142,8 +142,9 @@ impl Trajectory {
         let tenth = n.div_ceil(10).max(1);
         let start = lower_median(&losses[..k.min(n)]);
         let last = mean(&losses[n.saturating_sub(tenth)..]);
+        // Over a tenth of the run (as `last`), so one lucky batch is not a low to rebound from.
         let lowest = losses
-            .windows(k.min(n).max(1))
+            .windows(tenth.max(k).min(n).max(1))
             .map(mean)
             .fold(f64::INFINITY, f64::min);
         let (peak_step, peak) = losses

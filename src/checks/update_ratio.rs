@@ -143,6 +143,20 @@ impl Check for UpdateRatio {
             Verdict::Pass
         };
         let f = Finding { verdict, ..f };
+        // Momentum near 1 multiplies the effective step by 1/(1−β) whatever the ratio reads
+        // today (a heavy ball overshoots once it has built up speed): worth changing even while
+        // the ratios sit in the band (momentum 0.999: 1.4e-2 on the corpus's planted spiral).
+        if let (Verdict::Pass, Some(e)) = (verdict, enlarging) {
+            return Ok(Finding {
+                verdict: Verdict::Warn,
+                ..f
+            }
+            .message(format!(
+                "update/weight ratios in range (furthest: {name} at {r:.1e}), but {}",
+                e.effect
+            ))
+            .fix(e.fix.clone()));
+        }
         Ok(match verdict {
             Verdict::Pass => f.message(format!(
                 "update/weight ratios near 1e-3 (furthest: {name} at {r:.1e})"
