@@ -249,7 +249,7 @@ fn checks_not_covered_above_can_fail_or_warn() {
     let r = run(&clip("1000.0"), &["clipping"]).unwrap();
     assert_eq!(
         finding(&r, "clipping").verdict,
-        Verdict::Warn,
+        Verdict::Info,
         "clipping never active"
     );
     let median = finding(&r, "clipping").details["pre_clip_norm"]["median"]
@@ -360,7 +360,8 @@ fn growing_saliency_batch_size_optimizers_and_dropout_bn_leave_the_passing_side(
     assert_eq!(finding(&r, "saliency").verdict, Verdict::Fail);
 
     // The noise scale depends on the training state; a factor of 1 turns any mismatch into a
-    // warning, which shows the check's comparison and its direction.
+    // finding that shows the check's comparison and its direction: a warning above the
+    // critical batch, a note below it while the loss falls normally (as it does here).
     let mut strict = parse(DEFAULT_SUITE);
     strict.checks = Some(vec![
         serde_yaml::from_str("{batch_size: {factor: 1.0}}").unwrap()
@@ -370,7 +371,12 @@ fn growing_saliency_batch_size_optimizers_and_dropout_bn_leave_the_passing_side(
     let b_simple = f.details["noise_trace"].as_f64().unwrap()
         / f.details["true_gradient_sq_norm"].as_f64().unwrap();
     assert!(b_simple.is_finite() && b_simple > 0.0);
-    assert_eq!(f.verdict, Verdict::Warn, "{}", f.message);
+    let want = if 100.0 > b_simple {
+        Verdict::Warn
+    } else {
+        Verdict::Info
+    };
+    assert_eq!(f.verdict, want, "{}", f.message);
     let direction = if 100.0 > b_simple {
         "a batch near"
     } else {
