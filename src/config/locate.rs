@@ -5,6 +5,24 @@
 //! block (`- `) and flow (`[a, b]`) style. When a step cannot be found, the deepest one found is
 //! returned.
 
+/// A config error about `key` of `file`: at its line and column when the key is found in
+/// `text`, else naming the key path.
+pub fn error_at(file: &std::path::Path, text: &str, key: &str, message: String) -> crate::Error {
+    match locate(text, key) {
+        Some((line, column)) => crate::Error::Config {
+            file: file.to_path_buf(),
+            line,
+            column,
+            message: format!("{key}: {message}"),
+        },
+        None => crate::Error::ConfigValue {
+            file: file.to_path_buf(),
+            key: key.to_string(),
+            message,
+        },
+    }
+}
+
 /// 1-based (line, column) of the last key of `path` in `text`.
 pub fn locate(text: &str, path: &str) -> Option<(usize, usize)> {
     let mut pos = 0;

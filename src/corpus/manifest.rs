@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::checks::{CheckSpec, Verdict};
-use crate::config::locate::locate;
-use crate::error::{Error, Result};
+use crate::config::locate::error_at;
+use crate::error::Result;
 
 /// Whether an entry may inform threshold tuning (`calibration`) or is kept out of it to measure
 /// the tuned checks honestly (`held_out`).
@@ -99,19 +99,7 @@ impl Manifest {
 
     fn validate(&self, text: &str, path: &Path) -> Result<()> {
         // A value that parses but cannot work, at the line and column of its key.
-        let bad = |key: String, message: String| match locate(text, &key) {
-            Some((line, column)) => Error::Config {
-                file: path.to_path_buf(),
-                line,
-                column,
-                message: format!("{key}: {message}"),
-            },
-            None => Error::ConfigValue {
-                file: path.to_path_buf(),
-                key,
-                message,
-            },
-        };
+        let bad = |key: String, message: String| error_at(path, text, &key, message);
         if self.healthy.is_empty() && self.planted.is_empty() {
             return Err(bad(
                 "healthy".into(),

@@ -23,28 +23,8 @@ pub const DEFAULT_MANIFEST: &str = "tests/corpus/manifest.yaml";
 /// At most one warning per this many healthy suite runs.
 pub const SUITES_PER_WARNING: usize = 4;
 
-/// Verdict counts over healthy findings.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct Tally {
-    pub pass: usize,
-    pub info: usize,
-    pub warn: usize,
-    pub fail: usize,
-    pub skip: usize,
-}
-
-impl Tally {
-    pub fn count(&mut self, v: Verdict) {
-        // Exhaustive on purpose: a new verdict must be given its own column here.
-        match v {
-            Verdict::Pass => self.pass += 1,
-            Verdict::Info => self.info += 1,
-            Verdict::Warn => self.warn += 1,
-            Verdict::Fail => self.fail += 1,
-            Verdict::Skip => self.skip += 1,
-        }
-    }
-}
+/// Verdict counts over healthy findings: the suite report's own counts.
+pub use crate::suite::Counts as Tally;
 
 /// Planted outcomes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]

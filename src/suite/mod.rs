@@ -24,7 +24,7 @@ pub const DEFAULT_SUITE: &str = include_str!("../../configs/default.yaml");
 pub const MAX_OBSERVE_STEPS: usize = 200;
 
 /// Verdict counts.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Counts {
     pub pass: usize,
     /// Passes with a note (`Verdict::Info`); absent from records written before it existed.

@@ -13,19 +13,7 @@ use crate::graph::Graph;
 
 /// An error at key path `key` of `text`.
 fn at(path: &Path, text: &str, key: &str, message: String) -> Error {
-    match locate::locate(text, key) {
-        Some((line, column)) => Error::Config {
-            file: path.to_path_buf(),
-            line,
-            column,
-            message: format!("{key}: {message}"),
-        },
-        None => Error::ConfigValue {
-            file: path.to_path_buf(),
-            key: key.to_string(),
-            message,
-        },
-    }
+    locate::error_at(path, text, key, message)
 }
 
 /// A data or weights error about a file that does not exist, moved to the config key that
