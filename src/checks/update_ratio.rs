@@ -157,6 +157,25 @@ impl Check for UpdateRatio {
             ))
             .fix(e.fix.clone()));
         }
+        // Out of the band because of a setting that sizes every step (a collapsed gradient
+        // has its own cause): name the setting.
+        let limiter = if r < p.warn_low && !collapsed {
+            shrinking
+        } else if r > p.warn_high {
+            enlarging
+        } else {
+            None
+        };
+        if let (true, Some(l)) = (verdict != Verdict::Pass, limiter) {
+            let only = if r < p.warn_low { "only " } else { "" };
+            return Ok(f
+                .message(format!(
+                    "{name} moves by {only}{r:.1e} of its norm per step: {}",
+                    l.effect
+                ))
+                .fix(l.fix.clone())
+                .details(json!({"layers": rows, "limiter": l})));
+        }
         Ok(match verdict {
             Verdict::Pass => f.message(format!(
                 "update/weight ratios near 1e-3 (furthest: {name} at {r:.1e})"
@@ -168,15 +187,6 @@ impl Check for UpdateRatio {
                 .fix(format!(
                     "no gradient reaches this layer: dead units (see dead_units), or a network killed early by a too-high learning rate (now {lr}; see lr_range)"
                 )),
-            _ if r < p.warn_low && shrinking.is_some() => {
-                let l = shrinking.expect("matched");
-                f.message(format!(
-                    "{name} moves by only {r:.1e} of its norm per step: {}",
-                    l.effect
-                ))
-                .fix(l.fix.clone())
-                .details(json!({"layers": rows, "limiter": l}))
-            }
             _ if r < p.warn_low && skipped => f
                 .message(format!(
                     "{name} moves by only {r:.1e} of its norm per step although its gradient, the rate and the clipping would move it: the update was not applied"
@@ -189,15 +199,6 @@ impl Check for UpdateRatio {
                 .fix(format!(
                     "raise the learning rate (now {lr}); a ratio near 1e-3 is typical"
                 )),
-            _ if r > p.warn_high && enlarging.is_some() => {
-                let l = enlarging.expect("matched");
-                f.message(format!(
-                    "{name} moves by {r:.1e} of its norm per step: {}",
-                    l.effect
-                ))
-                .fix(l.fix.clone())
-                .details(json!({"layers": rows, "limiter": l}))
-            }
             _ => f
                 .message(format!("{name} moves by {r:.1e} of its norm per step"))
                 .fix(format!(
