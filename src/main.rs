@@ -23,6 +23,8 @@ fn main() -> ExitCode {
         default_hook(info);
         netdx::runs::record::on_panic(&info.to_string());
     }));
+    // A driver call past the GPU timeout ends the process from the watchdog: the record says so.
+    netdx::gpu::watchdog::on_fatal(netdx::runs::record::on_fatal);
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

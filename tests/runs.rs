@@ -282,8 +282,12 @@ fn runs_started_together_never_collide() {
     assert_eq!(unique.len(), 16);
     assert_eq!(records(&runs).len(), 16);
 
-    // What the panic hook does to a record left running.
-    netdx::runs::record::mark_crashed(&dirs[0], "boom at src/x.rs:1:1").unwrap();
+    // What the panic hook (and the GPU watchdog) does to a record left running.
+    netdx::runs::record::mark_crashed(
+        &dirs[0],
+        "netdx panicked (a bug; please report it): boom at src/x.rs:1:1",
+    )
+    .unwrap();
     let r = read_record(&dirs[0]).unwrap();
     assert_eq!(r.status, Status::Crashed);
     assert!(r

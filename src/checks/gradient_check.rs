@@ -136,6 +136,11 @@ impl Check for GradientCheck {
             };
             let mut tensor_worst = 0.0f64;
             for idx in picks {
+                // Each pick is two f64 passes on the CPU: a large `samples` must still end on
+                // Ctrl-C.
+                if crate::interrupt::requested() {
+                    return Err(crate::error::Error::Interrupted { step: 0 });
+                }
                 let mut plus = refp.clone();
                 plus.params[k][idx] += p.step;
                 let mut minus = refp.clone();

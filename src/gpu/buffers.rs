@@ -125,7 +125,7 @@ impl Gpu {
                 label: Some("read"),
             });
         encoder.copy_buffer_to_buffer(&t.buffer, 0, &staging.buffer, 0, (t.len.max(1) * 4) as u64);
-        self.queue.submit(Some(encoder.finish()));
+        self.submit_commands(&staging.name, encoder.finish());
         self.map_read(&staging)
     }
 

@@ -2,7 +2,7 @@
 //! variables (`WGPU_BACKEND`, `WGPU_ADAPTER_NAME`, `WGPU_POWER_PREF`).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
@@ -142,6 +142,9 @@ pub struct Gpu {
     /// Why the device was lost, once it has been (driver reset, out of memory, `destroy`).
     /// Every later error names this cause rather than its consequences.
     lost: Arc<Mutex<Option<String>>>,
+    /// A wait timed out: work may still run on the device, and dropping it would wait for
+    /// that work without bound, so it is leaked instead.
+    wedged: AtomicBool,
 }
 
 impl Gpu {
@@ -199,6 +202,7 @@ impl Gpu {
             created: AtomicU64::new(0),
             uncaptured,
             lost,
+            wedged: AtomicBool::new(false),
         })
     }
 
@@ -257,13 +261,26 @@ impl Gpu {
     /// no run is left hanging on a wedged driver); errors raised meanwhile outside any scope are
     /// returned here, naming what was being waited for.
     pub fn wait(&self, what: &str) -> Result<()> {
-        self.device
-            .poll(wgpu::PollType::Wait {
+        let polled = {
+            let _watched = super::watchdog::guard(what, gpu_timeout());
+            self.device.poll(wgpu::PollType::Wait {
                 submission_index: None,
                 timeout: Some(gpu_timeout()),
             })
-            .map_err(|e| Error::Poll(format!("{what}: {e}")))?;
+        };
+        if let Err(e) = polled {
+            if matches!(e, wgpu::PollError::Timeout) {
+                self.wedged.store(true, Ordering::Relaxed);
+            }
+            return Err(Error::Poll(format!("{what}: {e}")));
+        }
         self.take_uncaptured(what)
+    }
+
+    /// Submits `commands`. Watched: GL on llvmpipe runs the work inside the submission.
+    pub(crate) fn submit_commands(&self, what: &str, commands: wgpu::CommandBuffer) {
+        let _watched = super::watchdog::guard(what, gpu_timeout());
+        self.queue.submit(Some(commands));
     }
 
     /// The device-lost error for `what`, if the device has been lost.
@@ -317,6 +334,17 @@ impl Gpu {
                 kernel: what.to_string(),
                 message: e.to_string(),
             }),
+        }
+    }
+}
+
+impl Drop for Gpu {
+    fn drop(&mut self) {
+        if self.wedged.load(Ordering::Relaxed) {
+            // Dropping the last handle waits for the queue to go idle, which a kernel past the
+            // timeout may never do: keep one handle of each alive until the process ends.
+            std::mem::forget(self.device.clone());
+            std::mem::forget(self.queue.clone());
         }
     }
 }

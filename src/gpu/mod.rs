@@ -8,6 +8,7 @@ mod context;
 mod gl_errors;
 mod pipelines;
 mod profile;
+pub mod watchdog;
 
 pub use adapters::{describe_adapters, AdapterReport};
 pub use buffers::{Tensor, TensorUsage};

@@ -209,8 +209,9 @@ impl Gpu {
     pub fn run(&self, dispatches: &[Dispatch]) -> Result<()> {
         let mut encoder = self.device.create_command_encoder(&Default::default());
         self.encode(&mut encoder, dispatches);
-        self.queue.submit(Some(encoder.finish()));
-        self.wait(dispatches.first().map(|d| d.name).unwrap_or("run"))
+        let what = dispatches.first().map(|d| d.name).unwrap_or("run");
+        self.submit_commands(what, encoder.finish());
+        self.wait(what)
     }
 
     pub fn new_encoder(&self) -> wgpu::CommandEncoder {
@@ -218,6 +219,6 @@ impl Gpu {
     }
 
     pub fn submit(&self, encoder: wgpu::CommandEncoder) {
-        self.queue.submit(Some(encoder.finish()));
+        self.submit_commands("a step's kernels", encoder.finish());
     }
 }

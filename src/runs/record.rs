@@ -146,18 +146,24 @@ static ACTIVE: std::sync::Mutex<Option<PathBuf>> = std::sync::Mutex::new(None);
 /// Marks the record this process is writing (if any) `crashed` with `message`: the binary's
 /// panic hook calls this, so a bug in netdx still leaves a record that says what happened.
 pub fn on_panic(message: &str) {
+    on_fatal(&format!(
+        "netdx panicked (a bug; please report it): {message}"
+    ));
+}
+
+/// Marks the record this process is writing (if any) `crashed` with `cause`, for an end the
+/// command cannot see through (a panic, a driver call the GPU watchdog gave up on).
+pub fn on_fatal(cause: &str) {
     if let Some(dir) = ACTIVE.lock().ok().and_then(|a| a.clone()) {
-        let _ = mark_crashed(&dir, message);
+        let _ = mark_crashed(&dir, cause);
     }
 }
 
-/// Rewrites the record in `dir` as `crashed` by a panic with `message`.
-pub fn mark_crashed(dir: &Path, message: &str) -> Result<()> {
+/// Rewrites the record in `dir` as `crashed` with `cause`.
+pub fn mark_crashed(dir: &Path, cause: &str) -> Result<()> {
     let mut record = read_record(dir)?;
     record.status = Status::Crashed;
-    record.cause = Some(format!(
-        "netdx panicked (a bug; please report it): {message}"
-    ));
+    record.cause = Some(cause.to_string());
     record.finished = Some(time::now_rfc3339());
     write_json(&dir.join("record.json"), &record)
 }

@@ -48,7 +48,7 @@ pub fn write(
 pub fn capture_step(trainer: &mut Trainer, total: usize) -> Result<(StepRecord, Vec<HostTensor>)> {
     let gpu = trainer.gpu;
     let before = trainer.net.download(gpu)?;
-    let record = trainer.step_with(total, None)?;
+    let record = trainer.step_recorded(total, None)?;
     let plan = &trainer.plan;
     let batch = plan.batch;
     let mut out: Vec<HostTensor> = before.params.into_iter().chain(before.state).collect();

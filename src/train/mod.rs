@@ -252,7 +252,7 @@ impl<'g> Trainer<'g> {
     /// Runs one step and returns its record; a non-finite loss is an error (the records of
     /// earlier steps were already handed out).
     pub fn step(&mut self, total: usize) -> Result<StepRecord> {
-        let record = self.step_with(total, None)?;
+        let record = self.step_recorded(total, None)?;
         if !record.loss.is_finite() {
             return Err(Error::NonFinite { step: record.step });
         }
@@ -263,8 +263,20 @@ impl<'g> Trainer<'g> {
     }
 
     /// Runs one step and returns its record whatever the loss, optionally with the learning
-    /// rate `lr` instead of the schedule's (the learning-rate range test).
+    /// rate `lr` instead of the schedule's (the learning-rate range test). An interrupt
+    /// requested by then is an error, so every loop of steps a check runs ends on Ctrl-C or
+    /// SIGTERM, however many steps it asked for.
     pub fn step_with(&mut self, total: usize, lr: Option<f64>) -> Result<StepRecord> {
+        let record = self.step_recorded(total, lr)?;
+        if crate::interrupt::requested() {
+            return Err(Error::Interrupted { step: record.step });
+        }
+        Ok(record)
+    }
+
+    /// One step whatever the loss and whatever was requested meanwhile: for the training loop,
+    /// which records the step before it reads the interrupt flag.
+    fn step_recorded(&mut self, total: usize, lr: Option<f64>) -> Result<StepRecord> {
         let t = self.step;
         if self
             .config
@@ -494,7 +506,7 @@ pub fn train_with<'g>(
             captured = Some((r.clone(), tensors));
             r
         } else {
-            trainer.step_with(total, None)?
+            trainer.step_recorded(total, None)?
         };
         last = r.loss;
         // The caller records the step first, so a NaN step or the last step before an
