@@ -193,3 +193,38 @@ fn the_wiring_behind_underfitting_is_named() {
         f.message
     );
 }
+
+/// Wine's labels shuffled across examples: a 32-unit MLP memorizes them (its training loss
+/// with real inputs is a third of the zero-input one), so the comparison is made on held-out
+/// examples, where shuffled labels cannot be predicted; the true labels pass.
+#[test]
+fn shuffled_labels_a_model_can_memorize_fail_on_held_out_examples() {
+    let _ = gpu_or_skip!();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/planted");
+    let text = std::fs::read_to_string(dir.join("shuffled_labels_wine.yaml")).unwrap();
+    for seed in [0, 1] {
+        for shuffled in [true, false] {
+            let yaml = text.replace("seed: 0", &format!("seed: {seed}")).replace(
+                "shuffle_labels: true",
+                &format!("shuffle_labels: {shuffled}"),
+            );
+            let config = Config::parse(&yaml, &dir.join("shuffled_labels_wine.yaml")).unwrap();
+            let r = run_config(&config, &["input_independent"]);
+            let f = finding(&r, "input_independent");
+            let details = &f.details;
+            assert_eq!(details["judged_on"], "held-out", "{f:?}");
+            if shuffled {
+                assert_eq!(f.verdict, Verdict::Fail, "seed {seed}: {f:?}");
+                assert!(f.fix.as_deref().unwrap().contains("data pipeline"), "{f:?}");
+                // What made the old training-set comparison pass: the labels were memorized.
+                let (real, zero) = (
+                    details["training_real_input_loss"].as_f64().unwrap(),
+                    details["training_zero_input_loss"].as_f64().unwrap(),
+                );
+                assert!(real < 0.9 * zero, "seed {seed}: {f:?}");
+            } else {
+                assert_eq!(f.verdict, Verdict::Pass, "seed {seed}: {f:?}");
+            }
+        }
+    }
+}
