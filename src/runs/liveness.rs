@@ -78,20 +78,14 @@ impl Origin {
         })
     }
 
-    /// Whether a pid this origin recorded can be looked up from `here`: the same kernel boot
-    /// and the same PID namespace (off Linux, where neither is known, the same host).
+    /// Whether a pid this origin recorded can be looked up from `here`: the same host name,
+    /// kernel boot and PID namespace (off Linux, where the last two are unknown on both
+    /// sides, the same host). Anything that differs, or is known on one side only, means
+    /// another system.
     pub fn checkable_from(&self, here: &Origin) -> bool {
-        match (
-            &self.boot_id,
-            &here.boot_id,
-            self.pid_namespace,
-            here.pid_namespace,
-        ) {
-            (Some(a), Some(b), Some(x), Some(y)) => a == b && x == y,
-            (None, None, None, None) => self.host == here.host,
-            // One side knows its namespace and the other does not: different systems.
-            _ => false,
-        }
+        self.host == here.host
+            && self.boot_id == here.boot_id
+            && self.pid_namespace == here.pid_namespace
     }
 
     /// `host node7 (another host)` and the like, for `runs show`.
