@@ -308,6 +308,8 @@ pub enum StatusArg {
     Failed,
     Interrupted,
     Crashed,
+    /// Running elsewhere as far as its heartbeat says (another host or PID namespace).
+    Unknown,
 }
 
 /// Report formats.

@@ -154,6 +154,10 @@ pub enum Error {
     #[error("interrupted after step {} (the records so far are kept)", step + 1)]
     Interrupted { step: usize },
 
+    /// A run record that cannot be read back: empty, truncated or corrupt.
+    #[error("{path}: the run record is {message}; netdx cannot read this run (restore the file, or move its folder out of the runs folder)")]
+    Record { path: PathBuf, message: String },
+
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -183,6 +187,7 @@ impl Error {
             | Error::AdapterNotFound { .. }
             | Error::BufferLimit { .. }
             | Error::Io { .. }
+            | Error::Record { .. }
             | Error::Usage(_) => 2,
             Error::Interrupted { .. } => 130,
             _ => 1,

@@ -1,11 +1,26 @@
 //! Ctrl-C and SIGTERM: the first one sets a flag that the step loop reads after each step, so
 //! the step in flight finishes, every record is written, and the run ends as interrupted (exit
-//! 130). A second signal, or a third, restores the default and ends the process at once.
+//! 130). The second one ends the process at once (exit 130): the signal handler wakes a
+//! watcher thread, which runs the hook the run record registered (it marks the record
+//! `interrupted`) and calls `_exit`. The handler itself only does async-signal-safe work
+//! (atomics, `write`, `signal`, `alarm`, `_exit`); should the watcher not finish within
+//! [`FORCE_GRACE_SECONDS`], SIGALRM ends the process anyway, and a third signal kills it.
+//!
+//! This module must not reach up to the run records: they register their hook here.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 static REQUESTED: AtomicBool = AtomicBool::new(false);
 static COUNT: AtomicUsize = AtomicUsize::new(0);
+/// The write end of the pipe that wakes the watcher thread; -1 without one.
+static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
+/// What the watcher runs before ending the process on the second signal.
+static FORCED_EXIT_HOOK: Mutex<Option<fn()>> = Mutex::new(None);
+
+/// Seconds the watcher has to run the hook after a second signal before SIGALRM ends the
+/// process.
+pub const FORCE_GRACE_SECONDS: u32 = 3;
 
 /// Whether an interrupt was requested.
 pub fn requested() -> bool {
@@ -23,25 +38,93 @@ pub fn clear() {
     COUNT.store(0, Ordering::Relaxed);
 }
 
+/// Sets what runs (on the watcher thread) before a second signal ends the process: the run
+/// record marks itself interrupted.
+pub fn on_forced_exit(hook: fn()) {
+    if let Ok(mut h) = FORCED_EXIT_HOOK.lock() {
+        *h = Some(hook);
+    }
+}
+
 #[cfg(unix)]
 extern "C" fn on_signal(signal: libc::c_int) {
-    // Only async-signal-safe work here: atomics, and re-arming the default disposition.
+    // Only async-signal-safe work here: atomics, signal(), alarm(), write() and _exit().
     REQUESTED.store(true, Ordering::Relaxed);
     if COUNT.fetch_add(1, Ordering::Relaxed) >= 1 {
-        // SAFETY: signal() is async-signal-safe; the next signal of this kind kills us.
+        // SAFETY: all four calls are async-signal-safe; the byte written lives on the stack.
         unsafe {
+            // A third signal of this kind kills the process.
             libc::signal(signal, libc::SIG_DFL);
+            // If the watcher cannot finish, SIGALRM (default: terminate) ends the process.
+            libc::alarm(FORCE_GRACE_SECONDS);
+            let fd = WAKE_FD.load(Ordering::Relaxed);
+            let byte = 1u8;
+            if fd < 0 || libc::write(fd, (&byte as *const u8).cast(), 1) != 1 {
+                libc::_exit(130);
+            }
         }
     }
 }
 
-/// Installs the handler for SIGINT and SIGTERM (the binary calls this once at start).
+/// The watcher: waits for the handler's byte, runs the hook, ends the process.
+#[cfg(unix)]
+fn watch(read_fd: libc::c_int) {
+    let mut byte = 0u8;
+    loop {
+        // SAFETY: reads at most one byte into a local.
+        let n = unsafe { libc::read(read_fd, (&mut byte as *mut u8).cast(), 1) };
+        if n == 1 {
+            break;
+        }
+        if n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+            continue;
+        }
+        // The pipe broke: the handler ends the process itself from now on.
+        WAKE_FD.store(-1, Ordering::Relaxed);
+        return;
+    }
+    let hook = match FORCED_EXIT_HOOK.lock() {
+        Ok(h) => *h,
+        Err(poisoned) => *poisoned.into_inner(),
+    };
+    if let Some(hook) = hook {
+        hook();
+    }
+    let message = b"\ninterrupted again: ended at once (exit 130)\n";
+    // SAFETY: writes a static message to stderr (unbuffered, no lock that another thread may
+    // hold), then ends the process without running destructors, as a second Ctrl-C asks; the
+    // record was written by the hook.
+    unsafe {
+        libc::write(2, message.as_ptr().cast(), message.len());
+        libc::_exit(130)
+    }
+}
+
+/// Installs the handler for SIGINT and SIGTERM and starts the watcher thread (the binary
+/// calls this once at start).
 pub fn install() {
     #[cfg(unix)]
-    // SAFETY: the handler only touches atomics and calls signal(), both async-signal-safe.
-    unsafe {
-        let handler = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
-        libc::signal(libc::SIGINT, handler);
-        libc::signal(libc::SIGTERM, handler);
+    {
+        let mut fds = [-1 as libc::c_int; 2];
+        // SAFETY: pipe writes two descriptors into fds.
+        if unsafe { libc::pipe(fds.as_mut_ptr()) } == 0 {
+            for fd in fds {
+                // SAFETY: marks our own descriptors close-on-exec (a child must not keep them).
+                unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+            }
+            let read_fd = fds[0];
+            let spawned = std::thread::Builder::new()
+                .name("netdx-signals".into())
+                .spawn(move || watch(read_fd));
+            if spawned.is_ok() {
+                WAKE_FD.store(fds[1], Ordering::Relaxed);
+            }
+        }
+        // SAFETY: the handler does only async-signal-safe work (see on_signal).
+        unsafe {
+            let handler = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+            libc::signal(libc::SIGINT, handler);
+            libc::signal(libc::SIGTERM, handler);
+        }
     }
 }

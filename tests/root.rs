@@ -20,6 +20,7 @@ mod onnx;
 mod onnx_errors;
 mod report;
 mod robust_gpu;
+mod robust_records;
 mod robustness;
 mod runs;
 mod sequence_kernels;

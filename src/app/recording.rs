@@ -18,13 +18,73 @@ pub struct Start<'a> {
     pub overrides: Overrides,
 }
 
+/// Checks before any work that what the run will write can be written: the runs folder (unless
+/// `--no-record`) is a folder or can be made, and each output file given on the command line
+/// (`("--junit", path)`, …) goes into an existing folder this process can write to. A run
+/// that could only fail at its end fails here, with exit 2, before it starts.
+pub fn preflight(args: &RecordArgs, outputs: &[(&str, Option<&Path>)]) -> Result<()> {
+    if !args.no_record {
+        Runs::checked(args.runs_dir.as_deref())?;
+    }
+    for (flag, path) in outputs {
+        if let Some(path) = path {
+            writable_destination(flag, path)?;
+        }
+    }
+    Ok(())
+}
+
+/// `path` (given with `flag`) can be created or replaced: it is not a folder, and its folder
+/// exists and takes a new file (tried with a probe file, which also catches read-only mounts
+/// and permissions that `access` misjudges for root).
+pub fn writable_destination(flag: &str, path: &Path) -> Result<()> {
+    let fail = |why: String| {
+        Err(Error::Usage(format!(
+            "{flag} {}: {why}; nothing ran",
+            path.display()
+        )))
+    };
+    if path.is_dir() {
+        return fail("that is a folder; give a file name".into());
+    }
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    match std::fs::metadata(&folder) {
+        Err(_) => {
+            return fail(format!(
+                "the folder {} does not exist (create it first)",
+                folder.display()
+            ))
+        }
+        Ok(m) if !m.is_dir() => {
+            return fail(format!("{} is a file, not a folder", folder.display()))
+        }
+        Ok(_) => {}
+    }
+    let probe = folder.join(format!(".netdx-write-test-{}", std::process::id()));
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+    {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => fail(format!("cannot write into {}: {e}", folder.display())),
+    }
+}
+
 /// A new record, or `None` with `--no-record`. Git is read in the working directory: the
 /// code state of the project the user runs netdx in.
 pub fn start(args: &RecordArgs, gpu: &Gpu, s: Start) -> Result<Option<Recorder>> {
     if args.no_record {
         return Ok(None);
     }
-    let runs = Runs::at(args.runs_dir.as_deref());
+    let runs = Runs::checked(args.runs_dir.as_deref())?;
     let cwd = std::env::current_dir().unwrap_or_else(|_| ".".into());
     let (environment, git_diff) = Environment::capture(gpu, &cwd);
     let file = if s.path.is_file() {

@@ -97,6 +97,7 @@ pub fn run_source(args: &RunArgs, text: &str, path: &Path) -> Result<(u8, Option
             "--report writes into the run's record: drop --no-record".into(),
         ));
     }
+    recording::preflight(&args.record, &[("--junit", args.junit.as_deref())])?;
     let file = path.display().to_string();
     let config = Config::parse(text, path)?;
     let variants = crate::config::cases::expand(text, path, &config)?;

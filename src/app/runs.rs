@@ -17,12 +17,13 @@ fn status(s: StatusArg) -> Status {
         StatusArg::Failed => Status::Failed,
         StatusArg::Interrupted => Status::Interrupted,
         StatusArg::Crashed => Status::Crashed,
+        StatusArg::Unknown => Status::Unknown,
     }
 }
 
 /// `netdx runs …`.
 pub fn runs_command(command: &RunsCommand, runs_dir: Option<&std::path::Path>) -> Result<u8> {
-    let runs = Runs::at(runs_dir);
+    let runs = Runs::checked(runs_dir)?;
     match command {
         RunsCommand::List {
             suite,
@@ -35,12 +36,15 @@ pub fn runs_command(command: &RunsCommand, runs_dir: Option<&std::path::Path>) -
                 status: st.map(status),
                 since: since.clone(),
             };
-            let all = runs.all()?;
+            let scan = runs.scan()?;
+            eprint!("{}", scan.warnings());
+            let all = scan.records;
             if *json {
                 let records: Vec<_> = all
                     .iter()
                     .map(|(_, r)| r)
                     .filter(|r| filter.keeps(r))
+                    .map(history::json_view)
                     .collect();
                 println!(
                     "{}",
@@ -56,7 +60,7 @@ pub fn runs_command(command: &RunsCommand, runs_dir: Option<&std::path::Path>) -
             if *json {
                 println!(
                     "{}",
-                    serde_json::to_string_pretty(&record).unwrap_or_default()
+                    serde_json::to_string_pretty(&history::json_view(&record)).unwrap_or_default()
                 );
             } else {
                 print!("{}", history::show(&dir, &record));
@@ -71,6 +75,7 @@ pub fn runs_command(command: &RunsCommand, runs_dir: Option<&std::path::Path>) -
         }
         RunsCommand::Rerun { id, device } => rerun_command(&runs, id, device),
         RunsCommand::Gc { keep, dry_run } => {
+            eprint!("{}", runs.scan()?.warnings());
             let removed = history::gc(&runs, *keep, *dry_run)?;
             let verb = if *dry_run { "would remove" } else { "removed" };
             println!("{verb} {} runs", removed.len());

@@ -22,6 +22,13 @@ pub fn train_command(args: &TrainArgs) -> Result<u8> {
 /// `train` on the config text `source` read from `path` (a rerun passes a record's copy);
 /// returns the exit code and the run record's folder.
 pub fn train_source(args: &TrainArgs, source: &str, path: &Path) -> Result<(u8, Option<PathBuf>)> {
+    recording::preflight(
+        &args.record,
+        &[
+            ("--save", args.save.as_deref()),
+            ("--dump", args.dump.as_deref()),
+        ],
+    )?;
     let mut config = Config::parse(source, path)?;
     if let Some(w) = &args.weights {
         config.model.weights = Some(from_cwd(w));

@@ -19,7 +19,7 @@ table{border-collapse:collapse;width:100%;font-size:13px}td,th{border-bottom:1px
 .meta td:first-child{color:#666;width:110px}.v{font-weight:700;text-transform:uppercase;font-size:12px}\
 .pass{color:#107010}.warn{color:#a06000}.fail{color:#b00000}.skip{color:#777}.info{color:#1a5f8a}\
 .badge{display:inline-block;padding:2px 8px;border-radius:4px;color:#fff;font-weight:600}\
-.b-passed{background:#1a7f37}.b-failed,.b-crashed{background:#b00000}.b-interrupted,.b-running{background:#a06000}\
+.b-passed{background:#1a7f37}.b-failed,.b-crashed{background:#b00000}.b-interrupted,.b-running,.b-unknown{background:#a06000}\
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(460px,1fr));gap:12px}\
 figure{margin:0;border:1px solid #eee;border-radius:6px;padding:6px}svg.chart{width:100%;height:auto}\
 .fix{color:#555;font-size:12px}th.section{background:#f4f6f8;padding-top:8px}";

@@ -5,12 +5,33 @@
 use crate::checks::Verdict;
 use crate::suite::SuiteReport;
 
+/// `s` as XML 1.0 text or attribute value: markup characters as entities; tab, newline and
+/// carriage return as character references (so attribute values keep them); every character
+/// XML 1.0 forbids even as a reference (other C0 controls, U+FFFE, U+FFFF) written out as
+/// the visible text `\u{1b}`.
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&apos;")
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' => out.push_str("&#9;"),
+            '\n' => out.push_str("&#10;"),
+            '\r' => out.push_str("&#13;"),
+            c if xml_char(c) => out.push(c),
+            c => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+        }
+    }
+    out
+}
+
+/// Whether XML 1.0 allows `c` in a document: #x9 | #xA | #xD | [#x20-#xD7FF] |
+/// [#xE000-#xFFFD] | [#x10000-#x10FFFF] (a Rust `char` is never a surrogate).
+fn xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
 }
 
 pub fn to_junit(r: &SuiteReport) -> String {
@@ -48,8 +69,8 @@ pub fn to_junit(r: &SuiteReport) -> String {
             None => f.check.clone(),
         };
         s.push_str(&format!(
-            "    <testcase classname=\"{:?}\" name=\"{}\">\n",
-            f.section,
+            "    <testcase classname=\"{}\" name=\"{}\">\n",
+            escape(&format!("{:?}", f.section)),
             escape(&name)
         ));
         match f.verdict {

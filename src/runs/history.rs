@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::{effective_status, RunKind, RunRecord, Runs, Status};
+use super::{effective_status, liveness, RunKind, RunRecord, Runs, Status};
 use crate::error::{Error, Result};
 use crate::suite::SuiteReport;
 
@@ -124,6 +124,24 @@ pub fn list(runs: &[(PathBuf, RunRecord)], filter: &ListFilter) -> String {
     out
 }
 
+/// A record as `runs list --json` and `runs show --json` print it: `record.json` with
+/// `status` the status every output shows (see `liveness`), and, where that differs from the
+/// file, `recorded_status` (what the file says) and `status_note` (why).
+pub fn json_view(r: &RunRecord) -> Value {
+    let shown = liveness::shown_status(r);
+    let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
+    if let Value::Object(map) = &mut v {
+        map.insert("status".into(), Value::from(shown.status.name()));
+        if shown.status != r.status {
+            map.insert("recorded_status".into(), Value::from(r.status.name()));
+        }
+        if let Some(note) = shown.note {
+            map.insert("status_note".into(), Value::from(note));
+        }
+    }
+    v
+}
+
 /// The suite report a `run` left, if any.
 pub fn checks_of(dir: &Path) -> Option<SuiteReport> {
     let text = std::fs::read_to_string(dir.join("checks.json")).ok()?;
@@ -145,14 +163,15 @@ pub fn show(dir: &Path, r: &RunRecord) -> String {
     let mut kv = |k: &str, v: String| out.push_str(&format!("{k:<12} {v}\n"));
     kv("id", r.id.clone());
     kv("kind", kind_name(r.kind).into());
-    let status = effective_status(r);
-    kv(
-        "status",
-        match &r.cause {
-            Some(c) => format!("{} — {c}", status.name()),
-            None => status.name().into(),
-        },
-    );
+    let shown = liveness::shown_status(r);
+    let mut status = shown.status.name().to_string();
+    if let Some(c) = &r.cause {
+        status.push_str(&format!(" — {c}"));
+    }
+    if let Some(n) = &shown.note {
+        status.push_str(&format!(" ({n})"));
+    }
+    kv("status", status);
     kv(
         "started",
         format!(
@@ -172,6 +191,13 @@ pub fn show(dir: &Path, r: &RunRecord) -> String {
     kv(
         "host",
         format!("{} {}, {} ({} CPUs)", e.os, e.arch, e.cpu, e.cpus),
+    );
+    kv(
+        "process",
+        match &r.origin {
+            Some(o) => format!("pid {} on {}", r.pid, o.host),
+            None => format!("pid {}", r.pid),
+        },
     );
     if let Some(d) = &r.data {
         kv("data", d.to_text());
@@ -392,13 +418,15 @@ pub fn diff(a: (&Path, &RunRecord), b: (&Path, &RunRecord)) -> String {
     out
 }
 
-/// `runs gc --keep N`: removes all but the newest `keep` finished runs (running ones are
-/// never removed); returns the removed ids.
+/// `runs gc --keep N`: removes all but the newest `keep` finished runs; returns the removed
+/// ids. A run that may be live is never removed: one running here, and one that cannot be
+/// checked from here (another host or PID namespace) until its heartbeat is stale (see
+/// `liveness`). Unreadable records are left alone.
 pub fn gc(runs: &Runs, keep: usize, dry_run: bool) -> Result<Vec<String>> {
     let all = runs.all()?;
     let finished: Vec<&(PathBuf, RunRecord)> = all
         .iter()
-        .filter(|(_, r)| effective_status(r) != Status::Running)
+        .filter(|(_, r)| !liveness::may_be_live(r))
         .collect();
     let excess = finished.len().saturating_sub(keep);
     let mut removed = Vec::new();

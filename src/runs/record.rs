@@ -8,11 +8,13 @@
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Mutex};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
 use super::environment::Environment;
+use super::liveness::{self, Origin};
 use super::time;
 use crate::data::DataSummary;
 use crate::error::{Error, Result};
@@ -35,6 +37,9 @@ pub enum Status {
     Failed,
     Interrupted,
     Crashed,
+    /// Shown only, never written: a `running` record whose writer cannot be checked from
+    /// here (another host or PID namespace) and whose heartbeat is recent (see `liveness`).
+    Unknown,
 }
 
 impl Status {
@@ -45,6 +50,7 @@ impl Status {
             Status::Failed => "failed",
             Status::Interrupted => "interrupted",
             Status::Crashed => "crashed",
+            Status::Unknown => "unknown",
         }
     }
 
@@ -94,6 +100,10 @@ pub struct RunRecord {
     pub seconds: Option<f64>,
     /// The process that wrote the record (a `running` record whose process is gone crashed).
     pub pid: u32,
+    /// Where `pid` is counted: host, boot and PID namespace (absent in records written before
+    /// netdx recorded them; see `liveness`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Origin>,
     pub command: Vec<String>,
     /// The suite or config file (absolute), or a note for the built-in suite.
     pub file: String,
@@ -108,6 +118,10 @@ pub struct RunRecord {
     pub data: Option<DataSummary>,
     /// Key results: the training summary, or the suite's verdict counts.
     pub result: Option<serde_json::Value>,
+    /// When `record.json` was last modified (its writer's heartbeat), as read from disk; not
+    /// part of the file.
+    #[serde(skip)]
+    pub heartbeat: Option<std::time::SystemTime>,
 }
 
 /// Writes `bytes` to `path` through a temporary file and a rename.
@@ -140,8 +154,12 @@ fn short_id(attempt: u64) -> String {
     format!("{:06x}", rng.next_u64() & 0xff_ffff)
 }
 
-/// The folder of the record this process is writing, for the panic hook.
-static ACTIVE: std::sync::Mutex<Option<PathBuf>> = std::sync::Mutex::new(None);
+/// The folder of the record this process is writing, for the panic hook and a forced exit.
+static ACTIVE: Mutex<Option<PathBuf>> = Mutex::new(None);
+
+/// Held while `record.json` is rewritten, so the writer and a forced exit (another thread)
+/// never write it at once.
+static WRITING: Mutex<()> = Mutex::new(());
 
 /// Marks the record this process is writing (if any) `crashed` with `message`: the binary's
 /// panic hook calls this, so a bug in netdx still leaves a record that says what happened.
@@ -154,18 +172,84 @@ pub fn on_panic(message: &str) {
 /// Marks the record this process is writing (if any) `crashed` with `cause`, for an end the
 /// command cannot see through (a panic, a driver call the GPU watchdog gave up on).
 pub fn on_fatal(cause: &str) {
-    if let Some(dir) = ACTIVE.lock().ok().and_then(|a| a.clone()) {
+    if let Some(dir) = ACTIVE.try_lock().ok().and_then(|a| a.clone()) {
+        // try_lock: the panicking thread may hold the lock itself.
+        let _guard = WRITING.try_lock();
         let _ = mark_crashed(&dir, cause);
+    }
+}
+
+/// Marks the record this process is writing (if any) `interrupted`: a second Ctrl-C or
+/// SIGTERM ends the process at once (see `interrupt`), from its signal thread, and this is
+/// the last thing it does.
+pub fn on_forced_exit() {
+    let dir = match ACTIVE.lock() {
+        Ok(a) => a.clone(),
+        Err(poisoned) => poisoned.into_inner().clone(),
+    };
+    if let Some(dir) = dir {
+        let _guard = WRITING.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = mark(
+            &dir,
+            Status::Interrupted,
+            "ended at once by a second Ctrl-C or SIGTERM: the step or check in flight was lost; the metrics before it are kept".into(),
+        );
     }
 }
 
 /// Rewrites the record in `dir` as `crashed` with `cause`.
 pub fn mark_crashed(dir: &Path, cause: &str) -> Result<()> {
+    mark(dir, Status::Crashed, cause.to_string())
+}
+
+/// Rewrites the record in `dir` as ended with `status` and `cause`.
+fn mark(dir: &Path, status: Status, cause: String) -> Result<()> {
     let mut record = read_record(dir)?;
-    record.status = Status::Crashed;
-    record.cause = Some(cause.to_string());
+    record.status = status;
+    record.cause = Some(cause);
     record.finished = Some(time::now_rfc3339());
+    if record.seconds.is_none() && record.started_ms > 0 {
+        record.seconds = Some(time::now_ms().saturating_sub(record.started_ms) as f64 / 1000.0);
+    }
     write_json(&dir.join("record.json"), &record)
+}
+
+/// The thread that touches `record.json` every `liveness::heartbeat_interval()` while the run
+/// lives, so that readers elsewhere can tell a live run from a dead one; it stops when the
+/// recorder finishes or is dropped.
+struct Heartbeat {
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Heartbeat {
+    fn start(record: PathBuf) -> Heartbeat {
+        let (stop, stopped) = mpsc::channel::<()>();
+        let interval = liveness::heartbeat_interval();
+        let thread = std::thread::Builder::new()
+            .name("netdx-heartbeat".into())
+            .spawn(move || {
+                while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
+                    let _guard = WRITING.lock().unwrap_or_else(|p| p.into_inner());
+                    // A missed beat is no error: at worst a reader elsewhere sees an older one.
+                    let _ = liveness::touch(&record);
+                }
+            })
+            .ok();
+        Heartbeat {
+            stop: Some(stop),
+            thread,
+        }
+    }
+}
+
+impl Drop for Heartbeat {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 /// The writer of one run's record.
@@ -174,6 +258,7 @@ pub struct Recorder {
     record: RunRecord,
     metrics: File,
     start: Instant,
+    heartbeat: Option<Heartbeat>,
 }
 
 /// What a new record starts with.
@@ -199,6 +284,12 @@ impl Recorder {
             let path = path.to_path_buf();
             move |source| Error::Io { path, source }
         };
+        if root.exists() && !root.is_dir() {
+            return Err(Error::Usage(format!(
+                "the runs folder {} is a file, not a folder",
+                root.display()
+            )));
+        }
         std::fs::create_dir_all(root).map_err(io(root))?;
         let stamp = time::now_compact();
         let mut attempt = 0;
@@ -234,6 +325,7 @@ impl Recorder {
             finished: None,
             seconds: None,
             pid: std::process::id(),
+            origin: Some(Origin::current().clone()),
             command: std::env::args().collect(),
             file: new.file,
             base_dir: new.base_dir.display().to_string(),
@@ -244,17 +336,21 @@ impl Recorder {
             environment: new.environment,
             data: None,
             result: None,
+            heartbeat: None,
         };
-        let recorder = Recorder {
+        let mut recorder = Recorder {
             dir,
             record,
             metrics,
             start: Instant::now(),
+            heartbeat: None,
         };
         recorder.save()?;
+        recorder.heartbeat = Some(Heartbeat::start(recorder.dir.join("record.json")));
         if let Ok(mut active) = ACTIVE.lock() {
             *active = Some(recorder.dir.clone());
         }
+        crate::interrupt::on_forced_exit(on_forced_exit);
         Ok(recorder)
     }
 
@@ -267,6 +363,7 @@ impl Recorder {
     }
 
     fn save(&self) -> Result<()> {
+        let _guard = WRITING.lock().unwrap_or_else(|p| p.into_inner());
         write_json(&self.dir.join("record.json"), &self.record)
     }
 
@@ -302,6 +399,8 @@ impl Recorder {
         cause: Option<String>,
         result: Option<serde_json::Value>,
     ) -> Result<PathBuf> {
+        // The last beat before the last write, so no touch follows the end.
+        drop(self.heartbeat.take());
         self.record.status = status;
         self.record.cause = cause;
         self.record.result = result;
@@ -317,13 +416,27 @@ impl Recorder {
     }
 }
 
-/// Reads `dir/record.json`.
+/// Reads `dir/record.json`, with its modification time as the heartbeat. A file that is not
+/// a whole record (truncated, corrupt, or something else) is an error naming it.
 pub fn read_record(dir: &Path) -> Result<RunRecord> {
     let path = dir.join("record.json");
-    let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
+    let text = std::fs::read(&path).map_err(|source| Error::Io {
         path: path.clone(),
         source,
     })?;
-    serde_json::from_str(&text)
-        .map_err(|e| crate::io::Origin::file(&path).error(format!("not a netdx run record: {e}")))
+    let mut record: RunRecord = serde_json::from_slice(&text).map_err(|e| {
+        let what = if text.iter().all(u8::is_ascii_whitespace) {
+            "empty".to_string()
+        } else if e.is_eof() {
+            format!("truncated ({} bytes; {e})", text.len())
+        } else {
+            format!("corrupt ({e})")
+        };
+        Error::Record {
+            path: path.clone(),
+            message: what,
+        }
+    })?;
+    record.heartbeat = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+    Ok(record)
 }

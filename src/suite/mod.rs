@@ -100,7 +100,8 @@ pub trait SuiteEvents {
     fn check_started(&mut self, _label: &str) {}
     /// A check completed.
     fn check_finished(&mut self, _finding: &Finding) {}
-    /// The observation run of variant `case` ended (its step records and their tensors).
+    /// The observation run of variant `case` ended (its step records and their tensors): heard
+    /// once per variant, right after the check that made it.
     fn observed(&mut self, _case: &str, _observation: &crate::checks::Observation) {}
 }
 
@@ -228,6 +229,16 @@ pub fn run_variants(
         data = Some(dataset.summary());
         let mut ctx = Context::new(gpu, config.clone(), dataset, MAX_OBSERVE_STEPS)?;
         model = ctx.model.describe();
+        // The observation run's steps go to the caller (the run record's metrics.jsonl) as
+        // soon as a check has made it, not when the variant ends: a suite killed later keeps
+        // them.
+        let mut reported = false;
+        let mut report_observation = |ctx: &Context, events: &mut dyn SuiteEvents| {
+            if let (false, Some(obs)) = (reported, ctx.observed()) {
+                events.observed(name, obs);
+                reported = true;
+            }
+        };
         for c in &checks {
             events.check_started(&if named {
                 format!("{name}: {}", c.name())
@@ -242,6 +253,7 @@ pub fn run_variants(
             if named {
                 finding.case = Some(name.clone());
             }
+            report_observation(&ctx, events);
             if crate::interrupt::requested() {
                 // The check stopped part-way: it has no verdict.
                 interrupted = true;
@@ -260,9 +272,7 @@ pub fn run_variants(
             // for.
             ctx.observation()?;
         }
-        if let Some(obs) = ctx.observed() {
-            events.observed(name, obs);
-        }
+        report_observation(&ctx, events);
         if interrupted {
             break 'variants;
         }
