@@ -70,7 +70,7 @@ fn config_errors_exit_2_with_the_reason() {
         (
             "lr.yaml",
             "data: {builtin: spiral}\nmodel:\n  layers: [{linear: {out: 3}}]\ntraining: {optimizer: {name: sgd, lr: -1}, batch_size: 10, steps: 1}\n",
-            "lr.yaml:4:35: training.optimizer.lr: must be a positive number",
+            "lr.yaml:4:35: training.optimizer.lr: must be > 0, got -1",
         ),
         (
             "layer.yaml",

@@ -201,6 +201,80 @@ proptest! {
     }
 }
 
+/// The declared ranges of the checks' parameters (`checks[].NAME.PARAM`) as (check, parameter,
+/// range).
+fn check_ranges() -> Vec<(String, String, netdx::config::ranges::Range)> {
+    netdx::config::ranges::RANGES
+        .iter()
+        .filter_map(|r| {
+            let rest = r.key.strip_prefix("checks[].")?;
+            let (check, param) = rest.split_once('.')?;
+            Some((check.to_string(), param.to_string(), *r))
+        })
+        .collect()
+}
+
+/// A value as YAML writes it (`.nan`, `.inf`, `-.inf`, `1e300`).
+fn yaml_number(v: f64) -> String {
+    if v.is_nan() {
+        ".nan".into()
+    } else if v.is_infinite() {
+        if v > 0.0 { ".inf" } else { "-.inf" }.into()
+    } else {
+        format!("{v:?}")
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// Random values of each check's numeric parameters are accepted only within the
+    /// parameter's declared range, and otherwise refused at load with an error that names the
+    /// check's key (exit 2): never a panic, never a run-time failure.
+    #[test]
+    fn check_parameters_are_accepted_in_range_or_refused_naming_the_key(
+        which in any::<prop::sample::Index>(),
+        special in prop::sample::select(vec![
+            f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -1.0, 0.0, 1e-300, 0.5, 1.0, 2.0,
+            1e300, 1e12,
+        ]),
+        random in -1e6f64..1e6,
+        int in prop_oneof![0u64..4, 0u64..(1 << 40), Just(u64::MAX)],
+        pick in 0u8..3,
+    ) {
+        let ranges = check_ranges();
+        let (check, param, range) = &ranges[which.index(ranges.len())];
+        let (value, text) = match range.kind {
+            netdx::config::ranges::Kind::Int => (int as f64, int.to_string()),
+            netdx::config::ranges::Kind::Float => {
+                let v = if pick == 0 { random } else { special };
+                (v, yaml_number(v))
+            }
+        };
+        let yaml = format!(
+            "data: {{builtin: spiral, classes: 3}}\nmodel: {{layers: [{{linear: {{out: 3}}}}]}}\ntraining: {{optimizer: {{name: sgd, lr: 0.1}}, batch_size: 10, steps: 5}}\nchecks: [{{{check}: {{{param}: {text}}}}}]\n"
+        );
+        match netdx::config::Config::parse(&yaml, Path::new("params.yaml")) {
+            Ok(_) => prop_assert!(
+                range.contains(value) && (range.kind == netdx::config::ranges::Kind::Float || int <= 1 << 53),
+                "{check}.{param}: {text} accepted outside {}", range.describe()
+            ),
+            Err(e) => {
+                let message = e.to_string();
+                prop_assert_eq!(e.exit_code(), 2);
+                prop_assert!(message.starts_with("params.yaml:4:"), "{}", message);
+                // Out of range: the parameter itself; in range, a rule naming its check.
+                let named = if range.contains(value) {
+                    format!("checks[0].{check}.")
+                } else {
+                    format!("checks[0].{check}.{param}: ")
+                };
+                prop_assert!(message.contains(&named), "{check}.{param}: {text}: {message}");
+            }
+        }
+    }
+}
+
 /// A stable number per thread, so parallel cases write to their own files.
 trait StableId {
     fn as_u64_stable(&self) -> u64;

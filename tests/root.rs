@@ -19,6 +19,7 @@ mod kernels;
 mod onnx;
 mod onnx_errors;
 mod report;
+mod robust_config;
 mod robust_gpu;
 mod robust_records;
 mod robustness;

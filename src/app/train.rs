@@ -30,6 +30,11 @@ pub fn train_source(args: &TrainArgs, source: &str, path: &Path) -> Result<(u8, 
         ],
     )?;
     let mut config = Config::parse(source, path)?;
+    // The override goes through the limits of the key it overrides.
+    if let Some(n) = args.steps {
+        crate::config::ranges::check("training.steps", n as f64)
+            .map_err(|m| crate::Error::Usage(format!("--steps (training.steps): {m}")))?;
+    }
     if let Some(w) = &args.weights {
         config.model.weights = Some(from_cwd(w));
     }

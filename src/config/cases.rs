@@ -37,6 +37,7 @@ pub fn expand(text: &str, path: &Path, base: &Config) -> Result<Vec<(String, Con
     if base.cases.is_empty() && base.matrix.is_empty() {
         return Ok(vec![(String::new(), base.clone())]);
     }
+    let text = super::strip_bom(text);
     let bad = |key: String, message: String| Error::ConfigValue {
         file: path.to_path_buf(),
         key,
@@ -52,7 +53,12 @@ pub fn expand(text: &str, path: &Path, base: &Config) -> Result<Vec<(String, Con
     let mut combos: Vec<Vec<(String, Value)>> = vec![Vec::new()];
     for (key, values) in &base.matrix {
         if values.is_empty() {
-            return Err(bad(
+            let at = section(text, "matrix")
+                .and_then(|m| text[m..].find(&format!("{key}:")).map(|i| m + i));
+            return Err(placed(
+                text,
+                path,
+                at,
                 format!("matrix.{key}"),
                 "needs at least one value".into(),
             ));
@@ -90,20 +96,40 @@ pub fn expand(text: &str, path: &Path, base: &Config) -> Result<Vec<(String, Con
     let mut out = Vec::new();
     for case in variants {
         if !seen.insert(case.name.clone()) {
-            return Err(bad(
+            // The second case of the name is the one to rename.
+            let at = section(text, "cases").and_then(|c| {
+                let needle = format!("name: {}", case.name);
+                let first = c + text[c..].find(&needle)?;
+                let second = first + 1 + text[first + 1..].find(&needle)?;
+                Some(second + "name: ".len())
+            });
+            return Err(placed(
+                text,
+                path,
+                at.or_else(|| variant_at(text, &case, None)),
                 format!("cases[{}]", case.name),
                 "two cases have this name".into(),
             ));
         }
         let mut v = root.clone();
         for (key, value) in &case.set {
-            set_path(&mut v, key, value.clone())
-                .map_err(|m| bad(format!("cases[{}].set.{key}", case.name), m))?;
+            set_path(&mut v, key, value.clone()).map_err(|m| {
+                placed(
+                    text,
+                    path,
+                    variant_at(text, &case, Some(key)),
+                    format!("cases[{}].set.{key}", case.name),
+                    m,
+                )
+            })?;
         }
         let parsed =
             crate::kernels::user::with_base_dir(&base.base_dir, || serde_yaml::from_value(v));
         let mut config: Config = parsed.map_err(|e| {
-            bad(
+            placed(
+                text,
+                path,
+                variant_at(text, &case, None),
                 format!("cases[{}]", case.name),
                 super::with_suggestion(&e.to_string()),
             )
@@ -117,6 +143,55 @@ pub fn expand(text: &str, path: &Path, base: &Config) -> Result<Vec<(String, Con
     Ok(out)
 }
 
+/// The byte offset of the section `name:` (`cases`, `matrix`) at the start of a line.
+fn section(text: &str, name: &str) -> Option<usize> {
+    let head = format!("{name}:");
+    if text.starts_with(&head) {
+        return Some(0);
+    }
+    text.find(&format!("\n{head}")).map(|i| i + 1)
+}
+
+/// Where a variant is written: for a named case its name under `cases:`, for a matrix
+/// variant the `matrix:` key; then, when `key` is given and found after that, the key.
+fn variant_at(text: &str, case: &CaseSpec, key: Option<&str>) -> Option<usize> {
+    let find = |from: usize, needle: &str| text[from..].find(needle).map(|i| from + i);
+    let anchor = if case.name.contains('=') {
+        section(text, "matrix")
+    } else {
+        section(text, "cases").and_then(|c| {
+            find(c, &format!("name: {}", case.name))
+                .map(|n| n + "name: ".len())
+                .or_else(|| find(c, &case.name))
+        })
+    }?;
+    Some(
+        key.and_then(|k| find(anchor, &format!("{k}:")))
+            .unwrap_or(anchor),
+    )
+}
+
+/// An error about a variant at byte offset `at` of `text` (its line and column), else naming
+/// the key path.
+fn placed(text: &str, path: &Path, at: Option<usize>, key: String, message: String) -> Error {
+    match at {
+        Some(pos) => {
+            let (line, column) = super::locate::line_col(text, pos);
+            Error::Config {
+                file: path.to_path_buf(),
+                line,
+                column,
+                message: format!("{key}: {message}"),
+            }
+        }
+        None => Error::ConfigValue {
+            file: path.to_path_buf(),
+            key,
+            message,
+        },
+    }
+}
+
 /// A variant's validation error, placed at the line and column of the value the variant sets
 /// (`training.optimizer.lr: [0.1, -1]` under `matrix:`, or `set:` under the named case), or of
 /// the case itself when the error is about a key it does not set.
@@ -124,28 +199,13 @@ fn case_error(text: &str, path: &Path, case: &CaseSpec, e: Error) -> Error {
     let Error::ConfigValue { key, message, .. } = e else {
         return e;
     };
-    let find = |from: usize, needle: &str| text[from..].find(needle).map(|i| from + i);
-    let from_matrix = case.name.contains('=');
-    let anchor = if from_matrix {
-        find(0, "\nmatrix:")
-    } else {
-        find(0, "\ncases:").and_then(|c| find(c, &case.name))
-    };
-    let at = anchor.map(|a| find(a, &format!("{key}:")).unwrap_or(a + 1));
-    let label = format!("cases[{}]: {key}: {message}", case.name);
+    let at = variant_at(text, case, Some(&key));
+    let label = format!("cases[{}]", case.name);
     match at {
-        Some(pos) => {
-            let before = &text[..pos];
-            Error::Config {
-                file: path.to_path_buf(),
-                line: before.matches('\n').count() + 1,
-                column: before.rfind('\n').map_or(pos, |nl| pos - nl - 1) + 1,
-                message: label,
-            }
-        }
+        Some(_) => placed(text, path, at, label, format!("{key}: {message}")),
         None => Error::ConfigValue {
             file: path.to_path_buf(),
-            key: format!("cases[{}].{key}", case.name),
+            key: format!("{label}.{key}"),
             message,
         },
     }
@@ -225,7 +285,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("cases[neg]") && err.contains("must be a positive number"),
+            err.contains("cases[neg]") && err.contains("must be > 0, got -1"),
             "{err}"
         );
     }

@@ -672,6 +672,13 @@ macro_rules! specs {
                 }
             }
 
+            /// The parameters as a YAML map (NaN stays NaN, as it would not in JSON).
+            pub fn params_yaml(&self) -> serde_yaml::Value {
+                match self {
+                    $(CheckSpec::$variant(p) => serde_yaml::to_value(p).unwrap_or(serde_yaml::Value::Null),)*
+                }
+            }
+
             /// The check `name` with default parameters.
             pub fn with_defaults(name: &str) -> Option<CheckSpec> {
                 match name {
@@ -764,5 +771,154 @@ impl<'de> Deserialize<'de> for CheckSpec {
             }
         }
         d.deserialize_any(V)
+    }
+}
+
+/// Validates the parameters of a `checks:` list at load (not when a check runs): each number
+/// against its declared range (`checks[].NAME.PARAM` in [`super::ranges`]), then the rules
+/// that relate two parameters of one check.
+pub(crate) fn validate(
+    checks: &[CheckSpec],
+    bad: &dyn Fn(&str, String) -> crate::Error,
+) -> crate::error::Result<()> {
+    for (i, spec) in checks.iter().enumerate() {
+        let name = spec.name();
+        let at = format!("checks[{i}].{name}");
+        if let serde_yaml::Value::Mapping(m) = spec.params_yaml() {
+            for (k, v) in &m {
+                let number = v
+                    .as_u64()
+                    .map(super::ranges::Number::Int)
+                    .or_else(|| v.as_f64().map(super::ranges::Number::Float));
+                let (Some(k), Some(v)) = (k.as_str(), number) else {
+                    continue;
+                };
+                super::ranges::check(&format!("checks[].{name}.{k}"), v)
+                    .map_err(|message| bad(&format!("{at}.{k}"), message))?;
+            }
+        }
+        rules(spec, &at, bad)?;
+    }
+    Ok(())
+}
+
+/// `lo` (named `lo_name`) must be below `hi` (or at most `hi` when `equal` is allowed).
+fn ordered(
+    at: &str,
+    (lo_name, lo): (&str, f64),
+    (hi_name, hi): (&str, f64),
+    equal: bool,
+    bad: &dyn Fn(&str, String) -> crate::Error,
+) -> crate::error::Result<()> {
+    if lo < hi || (equal && lo == hi) {
+        return Ok(());
+    }
+    let relation = if equal { "at most" } else { "below" };
+    Err(bad(
+        &format!("{at}.{lo_name}"),
+        format!("must be {relation} `{hi_name}` ({hi}), got {lo}"),
+    ))
+}
+
+/// The rules that relate parameters of one check: a warning threshold at most the failing
+/// one, a sweep's lower end below its upper end, the checks `grow` runs known.
+fn rules(
+    spec: &CheckSpec,
+    at: &str,
+    bad: &dyn Fn(&str, String) -> crate::Error,
+) -> crate::error::Result<()> {
+    let warn_fail = |warn: f64, fail: f64| ordered(at, ("warn", warn), ("fail", fail), true, bad);
+    match spec {
+        CheckSpec::InitialLoss(p) => warn_fail(p.warn, p.fail),
+        CheckSpec::GradientCheck(p) => warn_fail(p.warn, p.fail),
+        CheckSpec::KernelGradientCheck(p) => warn_fail(p.warn, p.fail),
+        CheckSpec::DeadUnits(p) => warn_fail(p.warn, p.fail),
+        CheckSpec::ActivationStats(p) => warn_fail(p.warn, p.fail),
+        CheckSpec::ResidualGrowth(p) => warn_fail(p.warn, p.fail),
+        CheckSpec::Regularization(p) => warn_fail(p.warn, p.fail),
+        CheckSpec::DropoutBn(p) => warn_fail(p.warn, p.fail),
+        CheckSpec::UpdateRatio(p) => {
+            ordered(
+                at,
+                ("fail_low", p.fail_low),
+                ("warn_low", p.warn_low),
+                true,
+                bad,
+            )?;
+            ordered(
+                at,
+                ("warn_low", p.warn_low),
+                ("warn_high", p.warn_high),
+                false,
+                bad,
+            )?;
+            ordered(
+                at,
+                ("warn_high", p.warn_high),
+                ("fail_high", p.fail_high),
+                true,
+                bad,
+            )
+        }
+        CheckSpec::LrRange(p) => {
+            ordered(at, ("min_lr", p.min_lr), ("max_lr", p.max_lr), false, bad)?;
+            ordered(
+                at,
+                ("tolerance", p.tolerance),
+                ("fail_factor", p.fail_factor),
+                true,
+                bad,
+            )
+        }
+        CheckSpec::AttentionEntropy(p) => ordered(
+            at,
+            ("collapse", p.collapse),
+            ("uniform", p.uniform),
+            false,
+            bad,
+        ),
+        CheckSpec::GradientFlow(p) => ordered(
+            at,
+            ("vanish_ratio", p.vanish_ratio),
+            ("explode_ratio", p.explode_ratio),
+            false,
+            bad,
+        ),
+        CheckSpec::Grow(p) => {
+            for (j, c) in p.checks.iter().enumerate() {
+                if CheckSpec::with_defaults(c).is_none() {
+                    return Err(bad(&format!("{at}.checks[{j}]"), unknown_check(c)));
+                }
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_numeric_parameter_has_a_declared_range_holding_its_default() {
+        let bad = |k: &str, m: String| crate::Error::Usage(format!("{k}: {m}"));
+        if let Err(e) = validate(&CheckSpec::all(), &bad) {
+            panic!("the defaults are refused: {e}");
+        }
+        for spec in CheckSpec::all() {
+            let serde_yaml::Value::Mapping(m) = spec.params_yaml() else {
+                continue;
+            };
+            for (k, v) in &m {
+                if v.is_number() {
+                    let pattern = format!("checks[].{}.{}", spec.name(), k.as_str().unwrap());
+                    assert!(
+                        super::super::ranges::find(&pattern).is_some(),
+                        "no declared range for {pattern}"
+                    );
+                }
+            }
+        }
     }
 }

@@ -23,8 +23,18 @@ pub fn error_at(file: &std::path::Path, text: &str, key: &str, message: String) 
     }
 }
 
-/// 1-based (line, column) of the last key of `path` in `text`.
+/// 1-based (line, column) of the last key of `path` in `text`; a leading byte order mark is
+/// not part of the text (columns count characters, as an editor shows them).
 pub fn locate(text: &str, path: &str) -> Option<(usize, usize)> {
+    let text = super::strip_bom(text);
+    // Searched with the contents of quoted strings, block scalars and comments blanked out
+    // (same byte offsets), so that `steps:` inside a string is not taken for the key.
+    let keys = blank_values(text);
+    locate_in(&keys, path).map(|p| line_col(text, p))
+}
+
+/// The byte offset of the last key of `path` in `text` (already blanked).
+fn locate_in(text: &str, path: &str) -> Option<usize> {
     let mut pos = 0;
     let mut found = None;
     for token in path.split('.') {
@@ -54,23 +64,99 @@ pub fn locate(text: &str, path: &str) -> Option<(usize, usize)> {
             }
         }
     }
-    found.map(|p| line_col(text, p))
+    found
 }
 
-fn line_col(text: &str, pos: usize) -> (usize, usize) {
+/// 1-based line and column (in characters) of byte offset `pos`.
+pub(crate) fn line_col(text: &str, pos: usize) -> (usize, usize) {
     let before = &text[..pos];
     let line = before.matches('\n').count() + 1;
-    let col = before.rfind('\n').map_or(pos, |nl| pos - nl - 1) + 1;
-    (line, col)
+    let line_start = before.rfind('\n').map_or(0, |nl| nl + 1);
+    (line, before[line_start..].chars().count() + 1)
 }
 
-/// Whether `at` is inside a `#` comment (a `#` at the start of its line or after whitespace,
-/// earlier on the same line).
-fn in_comment(text: &str, at: usize) -> bool {
-    let line_start = text[..at].rfind('\n').map_or(0, |n| n + 1);
-    let line = &text[line_start..at];
-    line.char_indices()
-        .any(|(i, c)| c == '#' && (i == 0 || line[..i].ends_with(|p: char| p.is_whitespace())))
+/// `text` with every byte of a comment, of a quoted string's contents and of a block
+/// scalar's (`|`, `>`) lines replaced by a space: what is left are keys, indicators and
+/// plain values, at their own byte offsets.
+fn blank_values(text: &str) -> String {
+    let mut out: Vec<u8> = text.as_bytes().to_vec();
+    // The indentation of the line that opened a block scalar, while in one.
+    let mut block: Option<usize> = None;
+    // The quote character of a string that continues from an earlier line.
+    let mut quote: Option<u8> = None;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let bytes = line.as_bytes();
+        let body = line.trim_end_matches(['\n', '\r']);
+        let indent = body.len() - body.trim_start_matches(' ').len();
+        if let Some(parent) = block {
+            if body.trim().is_empty() || indent > parent {
+                out[offset..offset + body.len()].fill(b' ');
+                offset += line.len();
+                continue;
+            }
+            block = None;
+        }
+        let mut i = 0;
+        while i < body.len() {
+            let c = bytes[i];
+            if let Some(q) = quote {
+                if q == b'"' && c == b'\\' {
+                    out[i + offset] = b' ';
+                    if i + 1 < body.len() {
+                        out[i + offset + 1] = b' ';
+                    }
+                    i += 2;
+                    continue;
+                }
+                if c == q {
+                    if q == b'\'' && bytes.get(i + 1) == Some(&b'\'') {
+                        out[offset + i] = b' ';
+                        out[offset + i + 1] = b' ';
+                        i += 2;
+                        continue;
+                    }
+                    quote = None;
+                } else {
+                    out[offset + i] = b' ';
+                }
+                i += 1;
+                continue;
+            }
+            let starts_scalar = i == 0
+                || matches!(
+                    bytes[i - 1],
+                    b' ' | b'\t' | b':' | b'[' | b'{' | b',' | b'-'
+                );
+            match c {
+                b'#' if i == 0 || matches!(bytes[i - 1], b' ' | b'\t') => {
+                    out[offset + i..offset + body.len()].fill(b' ');
+                    break;
+                }
+                b'"' | b'\'' if starts_scalar => quote = Some(c),
+                _ => {}
+            }
+            i += 1;
+        }
+        // A block scalar's header ends its line: `key: |`, `- >-`, `text: |2`.
+        let kept = std::str::from_utf8(&out[offset..offset + body.len()])
+            .unwrap_or("")
+            .trim_end();
+        let token = kept.rsplit([' ', '\t']).next().unwrap_or("");
+        let before = kept[..kept.len() - token.len()].trim_end();
+        if quote.is_none()
+            && token.starts_with(['|', '>'])
+            && token[1..]
+                .chars()
+                .all(|c| matches!(c, '-' | '+' | '0'..='9'))
+            && (before.is_empty() || before.ends_with(':') || before.ends_with('-'))
+        {
+            block = Some(indent);
+        }
+        offset += line.len();
+    }
+    // Only ASCII bytes were written over whole characters' bytes: still UTF-8.
+    String::from_utf8(out).unwrap_or_else(|_| text.to_string())
 }
 
 /// The byte offset of `name` used as a key (`name:`) at or after `from`.
@@ -82,7 +168,7 @@ fn find_key(text: &str, from: usize, name: &str) -> Option<usize> {
             || text[..at]
                 .ends_with(|c: char| c.is_whitespace() || c == '{' || c == ',' || c == '-');
         let after = text[at + name.len()..].trim_start_matches([' ', '\t']);
-        if before_ok && after.starts_with(':') && !in_comment(text, at) {
+        if before_ok && after.starts_with(':') {
             return Some(at);
         }
         start = at + name.len();
@@ -167,5 +253,19 @@ mod tests {
         // An unknown last step falls back to the deepest step found.
         assert_eq!(locate(TEXT, "training.clip.norm"), Some((7, 1)));
         assert_eq!(locate(TEXT, "nothing.here"), None);
+    }
+
+    #[test]
+    fn keys_inside_strings_block_scalars_and_comments_are_not_keys() {
+        let text = "name: |\n  steps: 3 in the text\n  lr: 1\ntraining:\n  note: \"steps: 5, lr: 2\"\n  # steps: 7\n  x: 'it''s steps: 9'\n  steps: 0\n";
+        assert_eq!(locate(text, "training.steps"), Some((8, 3)));
+        let folded = "data:\n  - >-\n    steps: 1\n  - steps: 2\n";
+        assert_eq!(locate(folded, "data[1].steps"), Some((4, 5)));
+    }
+
+    #[test]
+    fn a_byte_order_mark_and_wide_characters_do_not_shift_columns() {
+        assert_eq!(locate("\u{feff}seed: 1\n", "seed"), Some((1, 1)));
+        assert_eq!(locate("name: \"é\", seed: 1\n", "seed"), Some((1, 12)));
     }
 }

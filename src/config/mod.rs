@@ -7,6 +7,8 @@ pub mod check_params;
 pub use crate::limits;
 pub(crate) mod locate;
 mod name_or_map;
+pub mod ranges;
+mod rules;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -388,6 +390,12 @@ impl Config {
 
     /// Parses and validates config text; `path` names the file in errors.
     pub fn parse(text: &str, path: &Path) -> Result<Config> {
+        // A byte order mark is not part of the YAML; positions count from after it, as an
+        // editor shows them.
+        let text = strip_bom(text);
+        if let Some(e) = control_character(text, path) {
+            return Err(e);
+        }
         let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let mut config: Config =
             crate::kernels::user::with_base_dir(&base_dir, || serde_yaml::from_str(text))
@@ -420,57 +428,18 @@ impl Config {
             message,
         };
         let t = &self.training;
-        if !(t.optimizer.lr.is_finite() && t.optimizer.lr > 0.0) {
-            return Err(bad(
-                "training.optimizer.lr",
-                format!("must be a positive number, got {}", t.optimizer.lr),
-            ));
-        }
-        if t.batch_size == 0 {
-            return Err(bad("training.batch_size", "must be at least 1".into()));
-        }
-        if t.steps == 0 {
-            return Err(bad("training.steps", "must be at least 1".into()));
-        }
-        if t.track_every == 0 {
-            return Err(bad(
-                "training.track_every",
-                "must be at least 1 (1 tracks every step)".into(),
-            ));
-        }
-        if t.steps > limits::MAX_STEPS {
-            return Err(bad(
-                "training.steps",
-                format!(
-                    "{} is more than netdx allows ({})",
-                    t.steps,
-                    limits::MAX_STEPS
-                ),
-            ));
-        }
-        if t.batch_size > limits::MAX_BATCH {
-            return Err(bad(
-                "training.batch_size",
-                format!(
-                    "{} is more than netdx allows ({})",
-                    t.batch_size,
-                    limits::MAX_BATCH
-                ),
-            ));
-        }
-        for (key, v) in [
-            ("training.l2", t.l2),
-            ("training.weight_decay", t.weight_decay),
-        ] {
-            if !(v.is_finite() && v >= 0.0) {
-                return Err(bad(key, format!("must be ≥ 0, got {v}")));
-            }
-        }
-        if !positive(t.optimizer.eps) {
-            return Err(bad(
-                "training.optimizer.eps",
-                format!("must be > 0, got {}", t.optimizer.eps),
-            ));
+        let o = &t.optimizer;
+        let numbers: [(&str, ranges::Number); 7] = [
+            ("training.optimizer.lr", o.lr.into()),
+            ("training.batch_size", t.batch_size.into()),
+            ("training.steps", t.steps.into()),
+            ("training.track_every", t.track_every.into()),
+            ("training.l2", t.l2.into()),
+            ("training.weight_decay", t.weight_decay.into()),
+            ("training.optimizer.eps", o.eps.into()),
+        ];
+        for (key, v) in numbers {
+            ranged(&bad, key, v)?;
         }
         let d = &self.data;
         const SOURCES: &str = "`builtin: spiral|blobs|xor|regression|shapes|copy|reverse|sort|modular_addition`, `csv: {path: …}`, `npy: {x: …, y: …}`, `npz: {path: …}`, `idx: {images: …, labels: …}`, `safetensors: {path: …}`, `text: {path: …, context: …}` or `tokens: {path: …}`";
@@ -520,7 +489,8 @@ impl Config {
             }
         }
         if let crate::data::Normalize::Scale(f) = d.normalize {
-            if !(f.is_finite() && f != 0.0) {
+            ranged(&bad, "data.normalize.scale", f)?;
+            if f == 0.0 {
                 return Err(bad(
                     "data.normalize.scale",
                     format!("must be a finite, non-zero factor, got {f}"),
@@ -544,12 +514,8 @@ impl Config {
             }
         }
         let l = &self.loss;
-        if !(l.gamma.is_finite() && l.gamma >= 0.0) {
-            return Err(bad("loss.gamma", format!("must be ≥ 0, got {}", l.gamma)));
-        }
-        if !positive(l.alpha) {
-            return Err(bad("loss.alpha", format!("must be > 0, got {}", l.alpha)));
-        }
+        ranged(&bad, "loss.gamma", l.gamma)?;
+        ranged(&bad, "loss.alpha", l.alpha)?;
         if l.class_weights.is_some()
             && !matches!(l.name, LossKind::SoftmaxCrossEntropy | LossKind::Focal)
         {
@@ -576,49 +542,36 @@ impl Config {
                     ),
                 ));
             }
-            if !positive(pw) {
-                return Err(bad("loss.pos_weight", format!("must be > 0, got {pw}")));
-            }
+            ranged(&bad, "loss.pos_weight", pw)?;
         }
-        let m = t.optimizer.momentum();
-        if !(0.0..1.0).contains(&m) {
-            return Err(bad(
-                "training.optimizer.momentum",
-                format!("must be in [0, 1), got {m}"),
-            ));
-        }
-        for (key, v) in [
-            ("training.optimizer.beta1", t.optimizer.beta1),
-            ("training.optimizer.beta2", t.optimizer.beta2),
-        ] {
-            if !(0.0..1.0).contains(&v) {
-                return Err(bad(key, format!("must be in [0, 1), got {v}")));
-            }
-        }
+        ranged(&bad, "training.optimizer.momentum", o.momentum())?;
+        ranged(&bad, "training.optimizer.beta1", o.beta1)?;
+        ranged(&bad, "training.optimizer.beta2", o.beta2)?;
         if let Some(n) = t.clip.norm {
-            if !positive(n) {
-                return Err(bad("training.clip.norm", format!("must be > 0, got {n}")));
-            }
+            ranged(&bad, "training.clip.norm", n)?;
         }
         if let Some(v) = t.clip.value {
-            if !positive(v) {
-                return Err(bad("training.clip.value", format!("must be > 0, got {v}")));
-            }
+            ranged(&bad, "training.clip.value", v)?;
         }
         let s = &t.schedule;
-        if s.name == ScheduleKind::Step && s.step_size.unwrap_or(0) == 0 {
+        ranged(&bad, "training.schedule.warmup_steps", s.warmup_steps)?;
+        if let Some(size) = s.step_size {
+            ranged(&bad, "training.schedule.step_size", size)?;
+        }
+        if s.name == ScheduleKind::Step && s.step_size.is_none() {
             return Err(bad(
                 "training.schedule.step_size",
                 "the step schedule needs step_size ≥ 1".into(),
             ));
         }
         if let Some(g) = s.gamma {
-            if !positive(g) {
-                return Err(bad(
-                    "training.schedule.gamma",
-                    format!("must be > 0, got {g}"),
-                ));
-            }
+            ranged(&bad, "training.schedule.gamma", g)?;
+        }
+        ranged(&bad, "training.schedule.min_lr", s.min_lr)?;
+        rules::cosine_floor_below_lr(self, &bad)?;
+        rules::batch_norm_needs_two_examples(self, &bad)?;
+        if let Some(checks) = &self.checks {
+            check_params::validate(checks, &bad)?;
         }
         if self.model.onnx.is_some() {
             if !self.model.layers.is_empty() {
@@ -653,6 +606,9 @@ impl Config {
                     limits::MAX_LAYERS
                 ),
             ));
+        }
+        if let Some(crate::model::ModelInput::Width(w)) = &self.model.input {
+            ranged(&bad, "model.input", *w)?;
         }
         if let Some(input) = &self.model.input {
             let dims = input.dims();
@@ -691,6 +647,10 @@ impl Config {
         }
         validate_layers(&self.model.layers, "model.layers", &bad)?;
         for (i, f) in self.faults.iter().enumerate() {
+            ranged(&bad, &format!("faults[{i}].factor"), f.factor)?;
+            if let Some(step) = f.step {
+                ranged(&bad, &format!("faults[{i}].step"), step)?;
+            }
             if f.kind == FaultKind::LoseDevice {
                 if f.step.is_none() {
                     return Err(bad(
@@ -733,7 +693,10 @@ impl Config {
             }
         }
         if let Some(w) = &self.loss.class_weights {
-            if w.iter().any(|v| !(v.is_finite() && *v >= 0.0)) || w.iter().all(|v| *v == 0.0) {
+            for (i, v) in w.iter().enumerate() {
+                ranged(&bad, &format!("loss.class_weights[{i}]"), *v)?;
+            }
+            if w.iter().all(|v| *v == 0.0) {
                 return Err(bad(
                     "loss.class_weights",
                     "weights must be ≥ 0 and not all 0".into(),
@@ -820,9 +783,41 @@ pub fn read_text(path: &Path) -> Result<String> {
     })
 }
 
-/// A finite number above zero (NaN is not).
-fn positive(v: f64) -> bool {
-    v.is_finite() && v > 0.0
+/// `text` without a leading UTF-8 byte order mark (which some Windows editors write).
+pub(crate) fn strip_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
+}
+
+/// The first character YAML does not allow (a NUL byte, another control character), at its
+/// line and column: serde_yaml reports it at 1:1 with a character offset.
+fn control_character(text: &str, path: &Path) -> Option<Error> {
+    let (pos, c) = text.char_indices().find(|&(_, c)| {
+        (c < ' ' && !matches!(c, '\t' | '\n' | '\r'))
+            || c == '\u{7f}'
+            || (('\u{80}'..='\u{9f}').contains(&c) && c != '\u{85}')
+            || matches!(c, '\u{fffe}' | '\u{ffff}')
+    })?;
+    let (line, column) = locate::line_col(text, pos);
+    let what = if c == '\0' {
+        "a NUL byte (U+0000)".to_string()
+    } else {
+        format!("the control character U+{:04X}", c as u32)
+    };
+    Some(Error::Config {
+        file: path.to_path_buf(),
+        line,
+        column,
+        message: format!("{what} is not allowed in YAML; is this a text file?"),
+    })
+}
+
+/// `v` at the concrete key `key` against the declared range of its pattern ([`ranges`]).
+fn ranged(
+    bad: &dyn Fn(&str, String) -> Error,
+    key: &str,
+    v: impl Into<ranges::Number>,
+) -> Result<()> {
+    ranges::check(&ranges::pattern_of(key), v).map_err(|m| bad(key, m))
 }
 
 /// Adds "did you mean `x`?" to serde's "unknown field/variant `y`, expected one of `a`, `b`"
@@ -849,118 +844,72 @@ pub(crate) fn with_suggestion(message: &str) -> String {
 }
 
 /// The values of each layer of `layers` (at key path `at`) that parse but cannot work, those
-/// inside residual blocks included.
+/// inside residual blocks included: each number against its declared range
+/// ([`ranges`], patterns `layer.…` and `init.…`).
 fn validate_layers(
     layers: &[LayerSpec],
     at: &str,
     bad: &dyn Fn(&str, String) -> Error,
 ) -> Result<()> {
-    let size = |key: String, v: usize, what: &str| -> Result<()> {
-        if v == 0 || v > limits::MAX_WIDTH {
-            return Err(bad(
-                &key,
-                format!(
-                    "{what} must be between 1 and {}, got {v}",
-                    limits::MAX_WIDTH
-                ),
-            ));
-        }
-        Ok(())
-    };
     for (i, l) in layers.iter().enumerate() {
         let here = format!("{at}[{i}]");
+        let name = l.name();
+        // Each number of the layer as (parameter, value): checked against `layer.NAME.PARAM`.
+        let mut numbers: Vec<(&str, ranges::Number)> = Vec::new();
         match l {
-            LayerSpec::Linear { out: 0, .. } => {
-                return Err(bad(
-                    &format!("{here}.linear.out"),
-                    "must be at least 1".into(),
-                ))
+            LayerSpec::Linear {
+                out, input, bias, ..
+            } => {
+                numbers.push(("out", (*out).into()));
+                if let Some(w) = input {
+                    numbers.push(("in", (*w).into()));
+                }
+                numbers.push(("bias", (*bias).into()));
             }
-            LayerSpec::Linear { out, .. } if *out > limits::MAX_WIDTH => {
-                return Err(bad(
-                    &format!("{here}.linear.out"),
-                    format!(
-                        "{out} units is more than netdx allows ({})",
-                        limits::MAX_WIDTH
-                    ),
-                ))
+            LayerSpec::Activation {
+                kind: crate::ops::Activation::LeakyRelu,
+                slope,
+            } => numbers.push(("slope", (*slope).into())),
+            LayerSpec::BatchNorm { eps, momentum } => {
+                numbers.extend([("eps", (*eps).into()), ("momentum", (*momentum).into())])
             }
-            LayerSpec::Conv2d { out, .. } if *out == 0 || *out > limits::MAX_WIDTH => {
-                return Err(bad(
-                    &format!("{here}.conv2d.out"),
-                    format!("must be between 1 and {}, got {out}", limits::MAX_WIDTH),
-                ))
-            }
+            LayerSpec::Dropout { rate } => numbers.push(("rate", (*rate).into())),
             LayerSpec::Conv2d {
+                out,
                 kernel,
                 stride,
                 padding,
                 dilation,
+                bias,
                 ..
-            } if !geometry_fits(&[kernel[0], kernel[1], *stride, *dilation], *padding) => {
-                return Err(bad(
-                    &format!("{here}.conv2d"),
-                    format!(
-                        "kernel, stride and dilation must each be 1 to {side}, padding 0 to {side}",
-                        side = limits::MAX_IMAGE_SIDE
-                    ),
-                ))
-            }
+            } => numbers.extend([
+                ("out", (*out).into()),
+                ("kernel", kernel[0].into()),
+                ("kernel", kernel[1].into()),
+                ("stride", (*stride).into()),
+                ("padding", (*padding).into()),
+                ("dilation", (*dilation).into()),
+                ("bias", (*bias).into()),
+            ]),
             LayerSpec::Pool2d {
-                kind,
                 kernel,
                 stride,
                 padding,
-            } if !geometry_fits(&[kernel[0], kernel[1], stride[0], stride[1]], *padding) => {
-                return Err(bad(
-                    &format!("{here}.{}", kind.name()),
-                    format!(
-                        "kernel and stride must each be 1 to {side}, padding 0 to {side}",
-                        side = limits::MAX_IMAGE_SIDE
-                    ),
-                ))
+                ..
+            } => numbers.extend([
+                ("kernel", kernel[0].into()),
+                ("kernel", kernel[1].into()),
+                ("stride", stride[0].into()),
+                ("stride", stride[1].into()),
+                ("padding", (*padding).into()),
+            ]),
+            LayerSpec::LayerNorm { eps, .. } => numbers.push(("eps", (*eps).into())),
+            LayerSpec::Embedding { vocab, dim, .. } => {
+                numbers.extend([("vocab", (*vocab).into()), ("dim", (*dim).into())])
             }
-            LayerSpec::Dropout { rate } if !(0.0..1.0).contains(rate) => {
-                return Err(bad(
-                    &format!("{here}.dropout.rate"),
-                    format!("must be in [0, 1), got {rate}"),
-                ))
-            }
-            LayerSpec::BatchNorm { eps, momentum }
-                if !positive(*eps) || !(0.0..=1.0).contains(momentum) =>
-            {
-                return Err(bad(
-                    &format!("{here}.batch_norm"),
-                    "eps must be > 0 and momentum in [0, 1]".into(),
-                ))
-            }
-            LayerSpec::LayerNorm { eps, .. } if !positive(*eps) => {
-                return Err(bad(
-                    &format!("{here}.layer_norm.eps"),
-                    format!("must be > 0, got {eps}"),
-                ))
-            }
-            LayerSpec::Embedding { vocab, dim, init } => {
-                size(format!("{here}.embedding.vocab"), *vocab, "the vocabulary")?;
-                size(format!("{here}.embedding.dim"), *dim, "the width")?;
-                validate_init(init, &format!("{here}.embedding.init"), bad)?;
-            }
-            LayerSpec::Position { max_len, init } => {
-                size(format!("{here}.position.max_len"), *max_len, "max_len")?;
-                validate_init(init, &format!("{here}.position.init"), bad)?;
-            }
+            LayerSpec::Position { max_len, .. } => numbers.push(("max_len", (*max_len).into())),
             LayerSpec::Attention { heads, dropout, .. } => {
-                size(
-                    format!("{here}.attention.heads"),
-                    *heads,
-                    "the number of heads",
-                )?;
-                if !(0.0..1.0).contains(dropout) {
-                    return Err(bad(
-                        &format!("{here}.attention.dropout"),
-                        format!("must be in [0, 1), got {dropout}"),
-                    ));
-                }
+                numbers.extend([("heads", (*heads).into()), ("dropout", (*dropout).into())])
             }
             LayerSpec::Residual {
                 layers: inner,
@@ -982,40 +931,41 @@ fn validate_layers(
             }
             _ => {}
         }
-        if let Some((init, _)) = l.init() {
-            let key = format!("{here}.{}.init", l.name());
-            validate_init(init, &key, bad)?;
+        for (param, v) in numbers {
+            ranges::check(&format!("layer.{name}.{param}"), v)
+                .map_err(|m| bad(&format!("{here}.{name}.{param}"), m))?;
+        }
+        let init = match l {
+            LayerSpec::Embedding { init, .. } | LayerSpec::Position { init, .. } => Some(init),
+            _ => l.init().map(|(init, _)| init),
+        };
+        if let Some(init) = init {
+            validate_init(init, &format!("{here}.{name}.init"), bad)?;
         }
     }
     Ok(())
 }
 
-/// An init whose parameters are numbers a distribution can have.
+/// An init whose parameters are numbers a distribution can have: each in its declared range,
+/// and a uniform interval that is not upside down (rule `uniform_low_at_most_high`).
 fn validate_init(
     init: &crate::model::Init,
     key: &str,
     bad: &dyn Fn(&str, String) -> Error,
 ) -> Result<()> {
     use crate::model::Init;
+    let check = |param: &str, v: f64| {
+        ranges::check(&format!("init.{param}"), v).map_err(|m| bad(&format!("{key}.{param}"), m))
+    };
     match *init {
-        Init::Normal { std } if !(std.is_finite() && std >= 0.0) => Err(bad(
-            key,
-            format!("std must be a finite number ≥ 0, got {std}"),
-        )),
-        Init::Uniform { low, high } if !(low.is_finite() && high.is_finite() && low <= high) => {
-            Err(bad(
-                key,
-                format!("low and high must be finite with low ≤ high, got [{low}, {high}]"),
-            ))
+        Init::Normal { std } => check("normal.std", std),
+        Init::Uniform { low, high } => {
+            check("uniform.low", low)?;
+            check("uniform.high", high)?;
+            rules::uniform_low_at_most_high(low, high, key, bad)
         }
         _ => Ok(()),
     }
-}
-
-/// Whether an image layer's sizes are each 1 to `MAX_IMAGE_SIDE` and its padding at most that.
-fn geometry_fits(sizes: &[usize], padding: usize) -> bool {
-    let side = 1..=limits::MAX_IMAGE_SIDE;
-    sizes.iter().all(|s| side.contains(s)) && padding <= limits::MAX_IMAGE_SIDE
 }
 
 /// The parameters of a built-in dataset (`data`, or its `fallback` under `prefix`): positive
@@ -1273,13 +1223,33 @@ fn validate_generated(
             ),
         ));
     }
-    for (k, v) in [("noise", d.noise), ("scale", d.scale), ("offset", d.offset)] {
-        if v.is_some_and(|v| !v.is_finite()) {
-            return Err(bad(&key(k), "must be a finite number".into()));
+    // Every number against its declared range (`data.…`, for the fallback as well).
+    for (k, v) in [
+        ("classes", d.classes.map(Into::into)),
+        ("points_per_class", d.points_per_class.map(Into::into)),
+        ("points", d.points.map(Into::into)),
+        ("dims", d.dims.map(Into::into)),
+        ("size", d.size.map(Into::into)),
+        ("length", d.length.map(Into::into)),
+        ("symbols", d.symbols.map(Into::into)),
+        ("modulus", d.modulus.map(Into::into)),
+        ("noise", d.noise.map(Into::into)),
+        ("scale", d.scale.map(Into::into)),
+        ("offset", d.offset.map(Into::into)),
+        ("text.context", d.text.as_ref().map(|t| t.context.into())),
+        (
+            "text.stride",
+            d.text.as_ref().and_then(|t| t.stride).map(Into::into),
+        ),
+        (
+            "tokens.vocab",
+            d.tokens.as_ref().and_then(|t| t.vocab).map(Into::into),
+        ),
+    ] {
+        let v: Option<ranges::Number> = v;
+        if let Some(v) = v {
+            ranges::check(&format!("data.{k}"), v).map_err(|m| bad(&key(k), m))?;
         }
-    }
-    if d.noise.is_some_and(|v| v < 0.0) {
-        return Err(bad(&key("noise"), "must be ≥ 0".into()));
     }
     Ok(())
 }

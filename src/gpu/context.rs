@@ -150,6 +150,7 @@ pub struct Gpu {
 impl Gpu {
     /// Opens the chosen adapter with its own (not WebGPU's default) limits.
     pub fn open(choice: &AdapterChoice) -> Result<Gpu> {
+        gpu_timeout_setting()?;
         let adapter = choice.select()?;
         let info = adapter.get_info();
         let desc = device_descriptor(&adapter);
@@ -352,14 +353,29 @@ impl Drop for Gpu {
 /// How long one wait for the GPU may take: `NETDX_GPU_TIMEOUT_S`, else 600 s.
 fn gpu_timeout() -> std::time::Duration {
     static TIMEOUT: std::sync::OnceLock<std::time::Duration> = std::sync::OnceLock::new();
-    *TIMEOUT.get_or_init(|| {
-        let secs = std::env::var("NETDX_GPU_TIMEOUT_S")
-            .ok()
-            .and_then(|v| v.parse::<f64>().ok())
-            .filter(|s| s.is_finite() && *s > 0.0)
-            .unwrap_or(600.0);
-        std::time::Duration::from_secs_f64(secs)
-    })
+    // `Gpu::open` has refused a bad setting before any wait.
+    *TIMEOUT.get_or_init(|| gpu_timeout_setting().unwrap_or(std::time::Duration::from_secs(600)))
+}
+
+/// `NETDX_GPU_TIMEOUT_S` (unset or empty: 600 s); a value that is not a number of seconds
+/// above 0 (at most 10⁹) is refused rather than replaced by the default.
+pub fn gpu_timeout_setting() -> Result<std::time::Duration> {
+    const MOST: f64 = 1e9;
+    let value = match std::env::var("NETDX_GPU_TIMEOUT_S") {
+        Ok(v) if !v.trim().is_empty() => v,
+        Ok(_) | Err(std::env::VarError::NotPresent) => {
+            return Ok(std::time::Duration::from_secs(600))
+        }
+        Err(std::env::VarError::NotUnicode(v)) => v.to_string_lossy().into_owned(),
+    };
+    match value.trim().parse::<f64>() {
+        Ok(s) if s.is_finite() && s > 0.0 && s <= MOST => {
+            Ok(std::time::Duration::from_secs_f64(s))
+        }
+        _ => Err(Error::Usage(format!(
+            "NETDX_GPU_TIMEOUT_S={value:?}: must be a number of seconds above 0 and at most {MOST:e} (how long one wait for the GPU may take; unset, 600)"
+        ))),
+    }
 }
 
 /// What netdx asks of an adapter's device: its own limits (not WebGPU's defaults), and

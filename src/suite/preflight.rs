@@ -123,6 +123,32 @@ pub fn preflight(config: &Config, text: &str, path: &Path, data: &Dataset) -> Re
             at(path, text, key, e.to_string())
         },
     )?;
+    // Rule: a softmax over one output is 1 whatever the logit, so the loss is 0 and nothing
+    // trains (one class of blobs and `out: 1`, say).
+    if matches!(
+        config.loss.name,
+        crate::ops::LossKind::SoftmaxCrossEntropy | crate::ops::LossKind::Focal
+    ) && model.output_width() == 1
+    {
+        let key = if config.data.classes == Some(1) {
+            "data.classes"
+        } else {
+            &last
+        };
+        return Err(at(
+            path,
+            text,
+            key,
+            format!(
+                "{} over 1 output: a softmax of one logit is always 1, so the loss is 0 whatever the weights; classification needs at least 2 classes (one logit takes `loss: binary_cross_entropy`)",
+                if config.loss.name == crate::ops::LossKind::Focal {
+                    "focal"
+                } else {
+                    "softmax_cross_entropy"
+                }
+            ),
+        ));
+    }
     if let Some(w) = &config.loss.class_weights {
         if w.len() != model.output_width() {
             return Err(at(

@@ -1,10 +1,27 @@
 //! `netdx schema`: a JSON Schema (draft 2020-12) of the suite format, for editors (e.g. the
 //! YAML language server's `# yaml-language-server: $schema=…`). The check list and each check's
-//! parameters come from the check registry, so the schema cannot miss a check.
+//! parameters come from the check registry, so the schema cannot miss a check. Every number's
+//! bounds come from the declared ranges (`config::ranges`), which validation enforces: a test
+//! compares the two.
 
 use serde_json::{json, Map, Value};
 
 use crate::checks::catalogue;
+use crate::config::ranges;
+
+/// The schema of the parameter `pattern` from its declared range (a plain number where none
+/// is declared).
+fn range(pattern: &str) -> Value {
+    ranges::find(pattern).map_or_else(number, |r| r.schema())
+}
+
+/// A square size (3) or [height, width], each in the range of `pattern`.
+fn size2(pattern: &str) -> Value {
+    json!({"oneOf": [
+        range(pattern),
+        {"type": "array", "items": range(pattern), "minItems": 2, "maxItems": 2},
+    ]})
+}
 
 fn number() -> Value {
     json!({"type": "number"})
@@ -12,6 +29,14 @@ fn number() -> Value {
 
 fn integer() -> Value {
     json!({"type": "integer", "minimum": 0})
+}
+
+/// `schema` with a description.
+fn described(mut schema: Value, description: &str) -> Value {
+    if let Some(o) = schema.as_object_mut() {
+        o.insert("description".into(), json!(description));
+    }
+    schema
 }
 
 fn strict(properties: Value, required: &[&str]) -> Value {
@@ -37,7 +62,11 @@ fn checks() -> Value {
         let mut props = Map::new();
         if let Some(defaults) = c.defaults.as_object() {
             for p in c.params {
-                let mut t = type_of(defaults.get(p.name).unwrap_or(&Value::Null));
+                let default = defaults.get(p.name).unwrap_or(&Value::Null);
+                let mut t = match default {
+                    Value::Number(_) => range(&format!("checks[].{}.{}", c.name, p.name)),
+                    _ => type_of(default),
+                };
                 if let Some(o) = t.as_object_mut() {
                     o.insert("description".into(), json!(p.doc));
                     o.insert(
@@ -58,11 +87,7 @@ fn checks() -> Value {
 }
 
 fn layer() -> Value {
-    let init = json!({"oneOf": [
-        {"enum": ["xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal", "zeros"]},
-        strict(json!({"normal": strict(json!({"std": number()}), &["std"])}), &["normal"]),
-        strict(json!({"uniform": strict(json!({"low": number(), "high": number()}), &["low", "high"])}), &["uniform"]),
-    ]});
+    let init = json!({"$ref": "#/$defs/init"});
     // Every layer name usable alone (a linear layer needs its width, a wgsl layer its file).
     let names: Vec<&str> = crate::model::LAYER_NAMES
         .iter()
@@ -93,42 +118,53 @@ fn layer() -> Value {
             "range": {"type": "array", "items": number(), "minItems": 2, "maxItems": 2},
         }), &["file"]),
     ]});
-    // A square size (3) or [height, width].
-    let size2 = json!({"oneOf": [
-        integer(),
-        {"type": "array", "items": integer(), "minItems": 2, "maxItems": 2},
-    ]});
-    let pool = strict(
-        json!({"kernel": size2.clone(), "stride": size2.clone(), "padding": integer()}),
-        &["kernel"],
-    );
+    let pool = |name: &str| {
+        strict(
+            json!({
+                "kernel": size2(&format!("layer.{name}.kernel")),
+                "stride": size2(&format!("layer.{name}.stride")),
+                "padding": range(&format!("layer.{name}.padding")),
+            }),
+            &["kernel"],
+        )
+    };
+    let r = |pattern: &str| range(&format!("layer.{pattern}"));
     json!({"oneOf": [
         {"enum": names},
-        strict(json!({"linear": strict(json!({"out": integer(), "in": integer(), "init": init, "bias": number()}), &["out"])}), &["linear"]),
-        strict(json!({"leaky_relu": strict(json!({"slope": number()}), &[])}), &["leaky_relu"]),
-        strict(json!({"batch_norm": strict(json!({"eps": number(), "momentum": number()}), &[])}), &["batch_norm"]),
-        strict(json!({"dropout": strict(json!({"rate": {"type": "number", "minimum": 0, "exclusiveMaximum": 1}}), &[])}), &["dropout"]),
+        strict(json!({"linear": strict(json!({"out": r("linear.out"), "in": r("linear.in"), "init": init, "bias": r("linear.bias")}), &["out"])}), &["linear"]),
+        strict(json!({"leaky_relu": strict(json!({"slope": r("leaky_relu.slope")}), &[])}), &["leaky_relu"]),
+        strict(json!({"batch_norm": strict(json!({"eps": r("batch_norm.eps"), "momentum": r("batch_norm.momentum")}), &[])}), &["batch_norm"]),
+        strict(json!({"dropout": strict(json!({"rate": r("dropout.rate")}), &[])}), &["dropout"]),
         strict(json!({"wgsl": wgsl}), &["wgsl"]),
         strict(json!({"conv2d": strict(json!({
-            "out": integer(), "kernel": size2.clone(), "stride": integer(), "padding": integer(),
-            "dilation": integer(), "init": init, "bias": number(),
+            "out": r("conv2d.out"), "kernel": size2("layer.conv2d.kernel"), "stride": r("conv2d.stride"),
+            "padding": r("conv2d.padding"), "dilation": r("conv2d.dilation"), "init": init, "bias": r("conv2d.bias"),
         }), &["out", "kernel"])}), &["conv2d"]),
-        strict(json!({"max_pool2d": pool.clone()}), &["max_pool2d"]),
-        strict(json!({"avg_pool2d": pool}), &["avg_pool2d"]),
+        strict(json!({"max_pool2d": pool("max_pool2d")}), &["max_pool2d"]),
+        strict(json!({"avg_pool2d": pool("avg_pool2d")}), &["avg_pool2d"]),
         strict(json!({"residual": {"oneOf": [
             layers.clone(),
             strict(json!({"layers": layers, "projection": {"enum": ["linear"]}}), &["layers"]),
         ]}}), &["residual"]),
         strict(json!({"layer_norm": {"oneOf": [
             {"type": "null"},
-            strict(json!({"eps": {"type": "number", "exclusiveMinimum": 0}, "affine": {"type": "boolean"}}), &[]),
+            strict(json!({"eps": r("layer_norm.eps"), "affine": {"type": "boolean"}}), &[]),
         ]}}), &["layer_norm"]),
-        strict(json!({"embedding": strict(json!({"vocab": integer(), "dim": integer(), "init": init}), &["vocab", "dim"])}), &["embedding"]),
-        strict(json!({"position": strict(json!({"max_len": integer(), "init": init}), &["max_len"])}), &["position"]),
+        strict(json!({"embedding": strict(json!({"vocab": r("embedding.vocab"), "dim": r("embedding.dim"), "init": init}), &["vocab", "dim"])}), &["embedding"]),
+        strict(json!({"position": strict(json!({"max_len": r("position.max_len"), "init": init}), &["max_len"])}), &["position"]),
         strict(json!({"attention": strict(json!({
-            "heads": integer(), "causal": {"type": "boolean"},
-            "dropout": {"type": "number", "minimum": 0, "exclusiveMaximum": 1},
+            "heads": r("attention.heads"), "causal": {"type": "boolean"},
+            "dropout": r("attention.dropout"),
         }), &["heads"])}), &["attention"]),
+    ]})
+}
+
+/// A layer's weight init: a name, or a distribution with its parameters.
+fn init() -> Value {
+    json!({"oneOf": [
+        {"enum": ["xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal", "zeros"]},
+        strict(json!({"normal": strict(json!({"std": range("init.normal.std")}), &["std"])}), &["normal"]),
+        strict(json!({"uniform": strict(json!({"low": range("init.uniform.low"), "high": range("init.uniform.high")}), &["low", "high"])}), &["uniform"]),
     ]})
 }
 
@@ -155,8 +191,8 @@ pub fn schema() -> Value {
     let text = strict(
         json!({
             "path": string,
-            "context": {"type": "integer", "minimum": 1, "description": "tokens per example"},
-            "stride": {"type": "integer", "minimum": 1, "description": "tokens between window starts (default: context)"},
+            "context": described(range("data.text.context"), "tokens per example"),
+            "stride": described(range("data.text.stride"), "tokens between window starts (default: context)"),
             "level": {"enum": ["char", "byte"], "description": "char (default; UTF-8, vocabulary the file's characters) or byte (vocabulary 256)"},
         }),
         &["path", "context"],
@@ -165,7 +201,7 @@ pub fn schema() -> Value {
         json!({
             "path": {"type": "string", "description": ".npy, .npz or .safetensors"},
             "array": {"type": "string", "description": "the array of an NPZ or safetensors file (optional when it holds one)"},
-            "vocab": {"type": "integer", "minimum": 1, "description": "vocabulary size (default: the largest id + 1)"},
+            "vocab": described(range("data.tokens.vocab"), "vocabulary size (default: the largest id + 1)"),
         }),
         &["path"],
     );
@@ -182,13 +218,23 @@ pub fn schema() -> Value {
         "spiral", "blobs", "xor", "regression", "shapes",
         "copy", "reverse", "sort", "modular_addition",
     ]});
-    let length = json!({"type": "integer", "minimum": 1, "description": "copy, reverse, sort: symbols per operand (default 8; the context is twice this)"});
-    let symbols = json!({"type": "integer", "minimum": 1, "description": "copy, reverse, sort: alphabet size (default 10; the vocabulary adds a separator)"});
-    let modulus = json!({"type": "integer", "minimum": 1, "description": "modular_addition: the modulus p (default 23; the vocabulary is p + 2)"});
+    let length = described(
+        range("data.length"),
+        "copy, reverse, sort: symbols per operand (default 8; the context is twice this)",
+    );
+    let symbols = described(
+        range("data.symbols"),
+        "copy, reverse, sort: alphabet size (default 10; the vocabulary adds a separator)",
+    );
+    let modulus = described(
+        range("data.modulus"),
+        "modular_addition: the modulus p (default 23; the vocabulary is p + 2)",
+    );
+    let d = |k: &str| range(&format!("data.{k}"));
     let generated = json!({
         "builtin": builtin,
-        "classes": integer(), "points_per_class": integer(), "points": integer(), "dims": integer(),
-        "size": integer(), "noise": number(), "seed": integer(),
+        "classes": d("classes"), "points_per_class": d("points_per_class"), "points": d("points"), "dims": d("dims"),
+        "size": d("size"), "noise": d("noise"), "seed": integer(),
         "length": length, "symbols": symbols, "modulus": modulus,
     });
     let data = strict(
@@ -204,37 +250,38 @@ pub fn schema() -> Value {
             ]},
             "normalize": {"oneOf": [
                 {"enum": ["none", "standardize", "minmax"]},
-                strict(json!({"scale": number()}), &["scale"]),
+                strict(json!({"scale": d("normalize.scale")}), &["scale"]),
             ]},
-            "classes": integer(), "points_per_class": integer(), "points": integer(), "dims": integer(),
-            "size": integer(), "noise": number(), "seed": integer(), "scale": number(), "offset": number(),
+            "classes": d("classes"), "points_per_class": d("points_per_class"), "points": d("points"), "dims": d("dims"),
+            "size": d("size"), "noise": d("noise"), "seed": integer(), "scale": d("scale"), "offset": d("offset"),
             "shuffle_labels": {"type": "boolean"},
         }),
         &[],
     );
+    let t = |k: &str| range(&format!("training.{k}"));
     let optimizer = strict(
         json!({
             "name": {"enum": ["sgd", "momentum", "nesterov", "adam", "adamw"]},
-            "lr": {"type": "number", "exclusiveMinimum": 0},
-            "momentum": number(), "nesterov": {"type": "boolean"},
-            "beta1": number(), "beta2": number(), "eps": number(),
+            "lr": t("optimizer.lr"),
+            "momentum": t("optimizer.momentum"), "nesterov": {"type": "boolean"},
+            "beta1": t("optimizer.beta1"), "beta2": t("optimizer.beta2"), "eps": t("optimizer.eps"),
         }),
         &["name", "lr"],
     );
     let training = strict(
         json!({
             "optimizer": optimizer,
-            "batch_size": {"type": "integer", "minimum": 1},
-            "steps": {"type": "integer", "minimum": 1},
-            "l2": number(), "weight_decay": number(),
-            "clip": strict(json!({"norm": number(), "value": number()}), &[]),
+            "batch_size": t("batch_size"),
+            "steps": t("steps"),
+            "l2": t("l2"), "weight_decay": t("weight_decay"),
+            "clip": strict(json!({"norm": t("clip.norm"), "value": t("clip.value")}), &[]),
             "schedule": {"oneOf": [schedule_names.clone(), strict(json!({
-                "name": schedule_names, "warmup_steps": integer(), "step_size": integer(),
-                "gamma": number(), "min_lr": number(),
+                "name": schedule_names, "warmup_steps": t("schedule.warmup_steps"), "step_size": t("schedule.step_size"),
+                "gamma": t("schedule.gamma"), "min_lr": t("schedule.min_lr"),
             }), &["name"])]},
             "shuffle": {"type": "boolean"},
             "on_nonfinite": {"enum": ["stop", "continue"]},
-            "track_every": {"type": "integer", "minimum": 1},
+            "track_every": t("track_every"),
         }),
         &["optimizer", "batch_size", "steps"],
     );
@@ -250,15 +297,15 @@ pub fn schema() -> Value {
     let loss = json!({"oneOf": [
         loss_names.clone(),
         strict(json!({
-            "name": loss_names, "class_weights": {"type": "array", "items": number()}, "pos_weight": number(),
-            "gamma": number(), "alpha": number(),
+            "name": loss_names, "class_weights": {"type": "array", "items": range("loss.class_weights[]")}, "pos_weight": range("loss.pos_weight"),
+            "gamma": range("loss.gamma"), "alpha": range("loss.alpha"),
         }), &["name"]),
         strict(json!({"wgsl": user_loss}), &["wgsl"]),
     ]});
     let fault = strict(
         json!({
             "kind": {"enum": ["flip_gradient_sign", "scale_gradient", "zero_gradient", "skip_update", "corrupt_output", "mix_batch", "lose_device"]},
-            "layer": integer(), "factor": number(), "step": integer(),
+            "layer": integer(), "factor": range("faults[].factor"), "step": range("faults[].step"),
         }),
         &["kind"],
     );
@@ -267,7 +314,7 @@ pub fn schema() -> Value {
             "name": {"type": "string"},
             "seed": integer(),
             "data": data,
-            "model": strict(json!({"input": integer(), "shape": {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 3, "maxItems": 3}, "layers": {"type": "array", "items": {"$ref": "#/$defs/layer"}, "minItems": 1}, "weights": {"type": "string"}}), &["layers"]),
+            "model": strict(json!({"input": range("model.input"), "shape": {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 3, "maxItems": 3}, "layers": {"type": "array", "items": {"$ref": "#/$defs/layer"}, "minItems": 1}, "weights": {"type": "string"}}), &["layers"]),
             "loss": loss,
             "training": training,
             "checks": checks(),
@@ -283,7 +330,7 @@ pub fn schema() -> Value {
             json!("https://json-schema.org/draft/2020-12/schema"),
         );
         o.insert("title".into(), json!("netdx suite"));
-        o.insert("$defs".into(), json!({"layer": layer()}));
+        o.insert("$defs".into(), json!({"layer": layer(), "init": init()}));
     }
     root
 }
@@ -327,5 +374,72 @@ mod tests {
             .unwrap()
             .len();
         assert_eq!(check_names, catalogue().len());
+    }
+
+    /// The node of the schema that describes the parameter `pattern` (see `config::ranges`).
+    fn node<'a>(s: &'a Value, pattern: &str) -> Option<&'a Value> {
+        let resolve = |v: &'a Value| -> &'a Value {
+            match v.get("$ref").and_then(Value::as_str) {
+                Some(r) => &s["$defs"][r.trim_start_matches("#/$defs/")],
+                None => v,
+            }
+        };
+        let (mut cur, rest) = if let Some(rest) = pattern.strip_prefix("layer.") {
+            (&s["$defs"]["layer"], rest)
+        } else if let Some(rest) = pattern.strip_prefix("init.") {
+            (&s["$defs"]["init"], rest)
+        } else {
+            (s, pattern)
+        };
+        for seg in rest.split('.') {
+            let (name, items) = match seg.strip_suffix("[]") {
+                Some(n) => (n, true),
+                None => (seg, false),
+            };
+            let here = resolve(cur);
+            let alternatives: Vec<&Value> = match here.get("oneOf").and_then(Value::as_array) {
+                Some(a) => a.iter().map(resolve).collect(),
+                None => vec![here],
+            };
+            cur = alternatives
+                .iter()
+                .find_map(|a| a.get("properties").and_then(|p| p.get(name)))?;
+            if items {
+                cur = resolve(cur).get("items")?;
+            }
+        }
+        Some(resolve(cur))
+    }
+
+    /// The schema's bounds of every parameter are its declared range: what `validate`
+    /// refuses, an editor marks.
+    #[test]
+    fn the_schema_bounds_are_the_declared_ranges() {
+        let s = schema();
+        let bounds = [
+            "type",
+            "minimum",
+            "exclusiveMinimum",
+            "maximum",
+            "exclusiveMaximum",
+        ];
+        for r in ranges::RANGES {
+            let leaf = node(&s, r.key).unwrap_or_else(|| panic!("the schema lacks {}", r.key));
+            // A size is a number or [height, width]: both forms carry the range.
+            let forms: Vec<&Value> = match leaf.get("oneOf").and_then(Value::as_array) {
+                Some(a) => a.iter().map(|f| f.get("items").unwrap_or(f)).collect(),
+                None => vec![leaf],
+            };
+            let want = r.schema();
+            for form in forms {
+                for b in bounds {
+                    assert_eq!(form.get(b), want.get(b), "{}: `{b}`", r.key);
+                }
+            }
+        }
+        // The data fallback shares the data section's ranges.
+        let fallback = &s["properties"]["data"]["properties"]["fallback"]["properties"];
+        assert_eq!(fallback["noise"], range("data.noise"));
+        assert_eq!(fallback["points"], range("data.points"));
     }
 }
