@@ -125,7 +125,6 @@ pub const RANGES: &[Range] = &[
     float("loss.pos_weight", POSITIVE, ANY),
     float("loss.class_weights[]", NON_NEGATIVE, ANY),
     // faults
-    float("faults[].factor", ANY, ANY),
     int("faults[].step", 0, STEPS),
     // model
     int("model.input", 1, WIDTH),

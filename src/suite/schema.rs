@@ -305,7 +305,7 @@ pub fn schema() -> Value {
     let fault = strict(
         json!({
             "kind": {"enum": ["flip_gradient_sign", "scale_gradient", "zero_gradient", "skip_update", "corrupt_output", "mix_batch", "lose_device"]},
-            "layer": integer(), "factor": range("faults[].factor"), "step": range("faults[].step"),
+            "layer": integer(), "factor": number(), "step": range("faults[].step"),
         }),
         &["kind"],
     );
