@@ -1235,7 +1235,20 @@ fn validate_generated(
             format!("must be at most {}", limits::MAX_WIDTH),
         ));
     }
-    let generated = if lists {
+    // A file's labels decide its classes; `classes` only declares them (one output unit each).
+    let file = d.file_source().is_some();
+    if let Some(c) = d.classes.filter(|c| file && *c > limits::MAX_WIDTH) {
+        return Err(bad(
+            &key("classes"),
+            format!(
+                "{c} classes is more than netdx allows ({}, one output unit per class)",
+                limits::MAX_WIDTH
+            ),
+        ));
+    }
+    let generated = if file {
+        0
+    } else if lists {
         d.points.unwrap_or(crate::data::tasks::DEFAULT_POINTS)
     } else if modular {
         d.points.unwrap_or(pairs)
@@ -1260,8 +1273,10 @@ fn validate_generated(
             "points"
         } else if lists {
             "length"
-        } else {
+        } else if d.points_per_class.is_some() {
             "points_per_class"
+        } else {
+            "classes"
         };
         return Err(bad(
             &key(k),
