@@ -19,6 +19,7 @@ mod kernels;
 mod onnx;
 mod onnx_errors;
 mod report;
+mod robust_io;
 mod robustness;
 mod runs;
 mod sequence_kernels;
