@@ -15,11 +15,30 @@ const MEMORY_CAP_KIB: u64 = 4_000_000;
 /// Longer than any of these runs takes (well under a second each when nothing hangs).
 const TIMEOUT: Duration = Duration::from_secs(60);
 
-fn scratch(name: &str) -> PathBuf {
+/// A scratch folder, removed when the test passes (kept for a look when it fails).
+struct Scratch(PathBuf);
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+fn scratch(name: &str) -> Scratch {
     let d = std::env::temp_dir().join(format!("netdx-robust-io-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
-    d
+    Scratch(d)
 }
 
 /// A config with `data` (a YAML flow map) in `dir`.
@@ -327,6 +346,9 @@ fn an_endless_csv_line_from_a_pipe_given_on_purpose_is_refused_at_the_ceiling() 
         &out,
         &["/dev/stdin: more than 67108864 bytes is more than netdx reads from one data file (67108864 bytes; NETDX_MAX_DATA_BYTES sets this ceiling)"],
     );
+    // Under the default ceiling (4 GiB) the line bound stops it first, after 256 MiB.
+    let out = sh(&dir, "exec \"$NETDX\" validate c.yaml < /dev/zero", &[]);
+    refused(&out, &["/dev/stdin: line 1 is longer than 268435456 bytes"]);
 }
 
 #[test]
