@@ -116,13 +116,6 @@ pub enum Refused {
     Io(#[from] io::Error),
 }
 
-impl Refused {
-    /// Whether the path does not exist at all (a data file that a fallback may replace).
-    pub fn is_missing(&self) -> bool {
-        matches!(self, Refused::Io(e) if e.kind() == io::ErrorKind::NotFound)
-    }
-}
-
 /// Whether `path` names a stream the user passed on purpose: `-` (standard input), or a
 /// descriptor by number (`/dev/stdin`, `/dev/fd/N`, `/proc/self/fd/N`, as shell process
 /// substitution `<(…)` gives). These are read as streams, with a bound.
