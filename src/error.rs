@@ -26,13 +26,14 @@ pub enum Error {
         message: String,
     },
 
-    /// A data file that cannot be used: the file, and the tensor (in a file of several), row
-    /// (1-based, the header is row 1) and column where known.
-    #[error("{file}{}: {message}", location(tensor.as_deref(), *row, column.as_deref()))]
+    /// A data file that cannot be used: the file, and the tensor (in a file of several), line
+    /// (of a text file such as a CSV: 1-based, blank lines counted, as an editor shows it) and
+    /// column where known.
+    #[error("{file}{}: {message}", location(tensor.as_deref(), *line, column.as_deref()))]
     Data {
         file: PathBuf,
         tensor: Option<String>,
-        row: Option<usize>,
+        line: Option<u64>,
         column: Option<String>,
         message: String,
     },
@@ -158,6 +159,15 @@ pub enum Error {
     #[error("{path}: the run record is {message}; netdx cannot read this run (restore the file, or move its folder out of the runs folder)")]
     Record { path: PathBuf, message: String },
 
+    /// A file refused before or while reading it: not a regular file (a directory, a named
+    /// pipe, a device), a symbolic link loop, or more bytes than its limit.
+    #[error("{path}: {problem}")]
+    File {
+        path: PathBuf,
+        #[source]
+        problem: crate::io::Refused,
+    },
+
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -188,6 +198,7 @@ impl Error {
             | Error::BufferLimit { .. }
             | Error::Io { .. }
             | Error::Record { .. }
+            | Error::File { .. }
             | Error::Usage(_) => 2,
             Error::Interrupted { .. } => 130,
             _ => 1,
@@ -195,14 +206,14 @@ impl Error {
     }
 }
 
-fn location(tensor: Option<&str>, row: Option<usize>, column: Option<&str>) -> String {
+fn location(tensor: Option<&str>, line: Option<u64>, column: Option<&str>) -> String {
     let tensor = tensor
         .map(|t| format!(": tensor `{t}`"))
         .unwrap_or_default();
     tensor
-        + &match (row, column) {
-            (Some(r), Some(c)) => format!(": row {r}, column `{c}`"),
-            (Some(r), None) => format!(": row {r}"),
+        + &match (line, column) {
+            (Some(l), Some(c)) => format!(": line {l}, column `{c}`"),
+            (Some(l), None) => format!(": line {l}"),
             (None, Some(c)) => format!(": column `{c}`"),
             (None, None) => String::new(),
         }

@@ -28,3 +28,11 @@ pub const MAX_CONTEXT: usize = 1 << 20;
 pub const MAX_VOCAB: usize = 1 << 24;
 /// Largest text file read as sequence data (bytes).
 pub const MAX_TEXT_BYTES: u64 = 1 << 28;
+/// Default ceiling on what netdx allocates for one data file or one array in it, as stored,
+/// inflated or widened to f32 (4 GiB: [`MAX_TENSOR_ELEMENTS`] f32 values);
+/// `NETDX_MAX_DATA_BYTES` sets it.
+pub const MAX_DATA_BYTES: u64 = 1 << 32;
+/// Longest line of a CSV file (bytes): an endless line is refused before it fills memory.
+pub const MAX_CSV_LINE_BYTES: u64 = 1 << 28;
+/// Largest NPY header (bytes): NumPy itself reads at most 10 000 by default.
+pub const MAX_NPY_HEADER_BYTES: usize = 1 << 20;

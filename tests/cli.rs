@@ -317,7 +317,7 @@ fn train_reads_a_csv_and_a_bad_one_exits_2_naming_the_row() {
     let (code, _, err) = netdx(&["train", p.to_str().unwrap()]);
     assert_eq!(code, 2, "{err}");
     assert!(
-        err.contains("points.csv: row 2, column `x2`: `oops` is not a number"),
+        err.contains("points.csv: line 2, column `x2`: `oops` is not a number"),
         "{err}"
     );
 }

@@ -72,32 +72,32 @@ fn numeric_labels_are_a_regression_target_and_the_label_column_can_be_named() {
 }
 
 #[test]
-fn bad_csv_files_name_the_file_row_and_column() {
+fn bad_csv_files_name_the_file_line_and_column() {
     let cases = [
         (
             "ragged.csv",
             "a,b,y\n1,2,0\n3,1\n",
             "",
-            "ragged.csv: row 3: has 2 cells; the header has 3",
+            "ragged.csv: line 3: has 2 cells; the header has 3",
         ),
         (
             "text.csv",
             "a,b,y\n1,x,0\n",
             "",
-            "text.csv: row 2, column `b`: `x` is not a number",
+            "text.csv: line 2, column `b`: `x` is not a number",
         ),
         (
             "nan.csv",
             "a,b,y\n1,NaN,0\n2,3,1\n",
             "",
-            "nan.csv: row 2, column `b`: `NaN` is not finite",
+            "nan.csv: line 2, column `b`: `NaN` is not finite",
         ),
         ("empty.csv", "a,b,y\n", "", "empty.csv: has no examples"),
         (
             "nolabel.csv",
             "a,b,y\n1,2,0\n",
             ", label: species",
-            "nolabel.csv: row 1, column `species`: no such column",
+            "nolabel.csv: line 1, column `species`: no such column",
         ),
         (
             "one.csv",
@@ -109,7 +109,7 @@ fn bad_csv_files_name_the_file_row_and_column() {
             "onecol.csv",
             "y\n1\n",
             "",
-            "onecol.csv: row 1: needs a feature column and a label column",
+            "onecol.csv: line 1: needs a feature column and a label column",
         ),
     ];
     for (file, csv, extra, want) in cases {
@@ -592,7 +592,7 @@ fn a_validation_split_is_held_out_and_normalization_uses_the_training_split() {
         .unwrap_err()
         .to_string();
     assert!(
-        err.contains("valid_bad.csv: row 2, column `label`: label `cow` is not one of the training classes (cat, dog)"),
+        err.contains("valid_bad.csv: line 2, column `label`: label `cow` is not one of the training classes (cat, dog)"),
         "{err}"
     );
     let err = Config::parse(

@@ -275,6 +275,122 @@ proptest! {
     }
 }
 
+/// An NPY header's shape as Python writes it: `(3,)`, `(2, 5)`.
+fn shape_text(dims: &[u64]) -> String {
+    match dims {
+        [d] => format!("({d},)"),
+        _ => format!(
+            "({})",
+            dims.iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// A dimension: mostly small, sometimes near a power of two, sometimes anything.
+fn dimension() -> impl Strategy<Value = u64> {
+    prop_oneof![
+        0u64..20,
+        (0u32..64).prop_map(|p| 1u64 << p),
+        (0u32..64).prop_map(|p| (1u64 << p).wrapping_sub(1)),
+        any::<u64>(),
+    ]
+}
+
+/// A declared size: honest-ish, a power of two, or anything.
+fn declared_size() -> impl Strategy<Value = u64> {
+    prop_oneof![
+        0u64..4096,
+        (0u32..64).prop_map(|p| 1u64 << p),
+        Just(u32::MAX as u64),
+        Just(u64::MAX),
+        any::<u64>(),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 256,
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"),
+        )),
+        ..ProptestConfig::default()
+    })]
+
+    /// An NPZ entry's declared sizes (zip64) and its NPY header's shape, each random and
+    /// disagreeing with the bytes there are: an error or an array, never a panic or an abort
+    /// (an allocation trusting a size would abort this whole test binary).
+    #[test]
+    fn npz_size_fields_never_panic_or_abort(
+        declared in declared_size(),
+        dims in prop::collection::vec(dimension(), 1..4),
+        descr in prop::sample::select(vec!["<f4", "|u1", "<f8", "<u8"]),
+        body in 0usize..64,
+        deflated in any::<bool>(),
+    ) {
+        let x = crate::robust_io::npy(descr, &shape_text(&dims), &vec![1u8; body]);
+        let (method, packed) = if deflated {
+            let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+            std::io::Write::write_all(&mut e, &x).unwrap();
+            (8, e.finish().unwrap())
+        } else {
+            (0, x.clone())
+        };
+        let tag = format!("{:x}", std::thread::current().id().as_u64_stable());
+        let path = scratch(&format!("{tag}-sizes.npz"));
+        std::fs::write(&path, crate::robust_io::zip64("x.npy", method, 0, &packed, declared)).unwrap();
+        if let Ok(mut npz) = netdx::io::npz::Npz::open(&path) {
+            if let Ok(a) = npz.read("x") {
+                prop_assert_eq!(Some(a.data.len() as u64), dims.iter().try_fold(1u64, |n, &d| n.checked_mul(d)));
+            }
+        }
+    }
+
+    /// An IDX header's dimensions and element type, raw or gzipped, random against the bytes
+    /// that follow: an error or an array, never a panic or an abort.
+    #[test]
+    fn idx_size_fields_never_panic_or_abort(
+        dims in prop::collection::vec(prop_oneof![0u32..20, any::<u32>()], 0..5),
+        code in prop::sample::select(vec![0x08u8, 0x09, 0x0B, 0x0C, 0x0D, 0x0E, 0x07]),
+        body in 0usize..200,
+        gzipped in any::<bool>(),
+    ) {
+        let mut bytes = vec![0, 0, code, dims.len() as u8];
+        for d in &dims {
+            bytes.extend(d.to_be_bytes());
+        }
+        bytes.extend(vec![3u8; body]);
+        if gzipped {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            std::io::Write::write_all(&mut e, &bytes).unwrap();
+            bytes = e.finish().unwrap();
+        }
+        let tag = format!("{:x}", std::thread::current().id().as_u64_stable());
+        let path = scratch(&format!("{tag}-sizes.idx"));
+        std::fs::write(&path, &bytes).unwrap();
+        if let Ok(a) = netdx::io::idx::read(&path) {
+            prop_assert_eq!(Some(a.data.len() as u64), dims.iter().try_fold(1u64, |n, &d| n.checked_mul(d as u64)));
+        }
+    }
+
+    /// An NPY file whose shape is random against its body, read from disk (mapped): never a
+    /// panic or an abort.
+    #[test]
+    fn npy_size_fields_never_panic_or_abort(
+        dims in prop::collection::vec(dimension(), 0..4),
+        body in 0usize..64,
+    ) {
+        let tag = format!("{:x}", std::thread::current().id().as_u64_stable());
+        let path = scratch(&format!("{tag}-sizes.npy"));
+        std::fs::write(&path, crate::robust_io::npy("<f4", &shape_text(&dims), &vec![0u8; body])).unwrap();
+        if let Ok(a) = netdx::io::npy::read(&path) {
+            prop_assert_eq!(Some(a.data.len() as u64), dims.iter().try_fold(1u64, |n, &d| n.checked_mul(d)));
+        }
+    }
+}
+
 /// A stable number per thread, so parallel cases write to their own files.
 trait StableId {
     fn as_u64_stable(&self) -> u64;

@@ -21,6 +21,7 @@ mod onnx_errors;
 mod report;
 mod robust_config;
 mod robust_gpu;
+mod robust_io;
 mod robust_records;
 mod robustness;
 mod runs;

@@ -759,24 +759,23 @@ pub(crate) fn yaml_error(e: &serde_yaml::Error, path: &Path) -> Error {
 }
 
 /// The text of a config or suite file, refusing files larger than any config (a wrong path to
-/// a dataset, say) before reading them.
+/// a dataset, say) before reading them, and anything that is not a file (a directory, a named
+/// pipe, a device) unless it is standard input (`-`) or a `/dev/fd/N` stream given on purpose;
+/// those are read up to the limit and refused past it.
 pub fn read_text(path: &Path) -> Result<String> {
-    let io = |source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let size = std::fs::metadata(path).map_err(io)?.len();
-    if size > limits::MAX_CONFIG_BYTES {
-        return Err(Error::ConfigValue {
-            file: path.to_path_buf(),
-            key: "(file)".into(),
-            message: format!(
-                "{size} bytes is larger than a config can be ({} bytes); is this the config file?",
-                limits::MAX_CONFIG_BYTES
-            ),
-        });
-    }
-    let bytes = std::fs::read(path).map_err(io)?;
+    let bytes =
+        crate::io::bounded::read(path, &crate::io::Limit::CONFIG).map_err(
+            |problem| match problem {
+                crate::io::Refused::Io(source) => Error::Io {
+                    path: path.to_path_buf(),
+                    source,
+                },
+                problem => Error::File {
+                    path: path.to_path_buf(),
+                    problem,
+                },
+            },
+        )?;
     String::from_utf8(bytes).map_err(|e| Error::ConfigValue {
         file: path.to_path_buf(),
         key: "(file)".into(),
@@ -1187,7 +1186,20 @@ fn validate_generated(
             format!("must be at most {}", limits::MAX_WIDTH),
         ));
     }
-    let generated = if lists {
+    // A file's labels decide its classes; `classes` only declares them (one output unit each).
+    let file = d.file_source().is_some();
+    if let Some(c) = d.classes.filter(|c| file && *c > limits::MAX_WIDTH) {
+        return Err(bad(
+            &key("classes"),
+            format!(
+                "{c} classes is more than netdx allows ({}, one output unit per class)",
+                limits::MAX_WIDTH
+            ),
+        ));
+    }
+    let generated = if file {
+        0
+    } else if lists {
         d.points.unwrap_or(crate::data::tasks::DEFAULT_POINTS)
     } else if modular {
         d.points.unwrap_or(pairs)
@@ -1212,8 +1224,10 @@ fn validate_generated(
             "points"
         } else if lists {
             "length"
-        } else {
+        } else if d.points_per_class.is_some() {
             "points_per_class"
+        } else {
+            "classes"
         };
         return Err(bad(
             &key(k),

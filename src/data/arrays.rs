@@ -4,6 +4,7 @@
 use super::Dataset;
 use crate::error::Result;
 use crate::io::Array;
+use crate::limits;
 
 /// Builds the dataset. `x` is [n, …] (trailing dimensions flattened: an image [n, 28, 28] is
 /// 784 features; [n] is one feature); `y` is [n] or [n, k]. Labels are classes when they are
@@ -61,6 +62,15 @@ pub fn to_dataset(
             return Err(y.origin.error(format!(
                 "example {i}: label {} is not a whole number (a class index)",
                 y.data[i]
+            )));
+        }
+        // One output unit per class: an index beyond the widest layer is no class (and a
+        // u64 near 2^64 would wrap the count to 0).
+        if let Some(i) = y.data.iter().position(|v| *v >= limits::MAX_WIDTH as f32) {
+            return Err(y.origin.error(format!(
+                "example {i}: label {} is too large for a class index (at most {}, one output unit per class)",
+                y.data[i],
+                limits::MAX_WIDTH - 1
             )));
         }
         let top = y.data.iter().fold(0.0f32, |a, b| a.max(*b)) as usize;

@@ -3,16 +3,20 @@
 //! all integers or are text are classes, mapped to indices 0.. in sorted order (the mapping is
 //! part of the dataset's name); labels that are other numbers are a regression target (or
 //! `task: regression` forces it). A bad file never panics: ragged rows, non-numeric cells,
-//! NaN/Inf features, an empty file or a missing label column give an error with the file, row
-//! and column.
+//! NaN/Inf features, an empty file or a missing label column give an error with the file, line
+//! (as an editor counts it, blank lines included) and column. The file is read with the data
+//! ceiling and a bound on a line's length: an endless line is refused, not buffered.
 
 use std::collections::BTreeSet;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use super::Dataset;
 use crate::error::{Error, Result};
+use crate::io::bounded;
+use crate::limits::MAX_CSV_LINE_BYTES;
 
 /// What the label column holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,27 +43,56 @@ pub struct CsvSource {
 /// fixes the classes (by name) and the feature width to the training data's.
 pub fn load(source: &CsvSource, base: &Path, train: Option<&Dataset>) -> Result<Dataset> {
     let path = crate::io::resolve(base, &source.path);
-    let err = |row: Option<usize>, column: Option<String>, message: String| Error::Data {
+    let err = |line: Option<u64>, column: Option<String>, message: String| Error::Data {
         file: path.clone(),
         tensor: None,
-        row,
+        line,
         column,
         message,
+    };
+    let limit = crate::io::Limit::data()?;
+    let input: Box<dyn Read> = match bounded::open(&path) {
+        Ok(bounded::Opened::File { size, .. }) if size > limit.bytes => {
+            return Err(err(
+                None,
+                None,
+                crate::io::Refused::TooLarge {
+                    size: Some(size),
+                    limit,
+                }
+                .to_string(),
+            ))
+        }
+        Ok(bounded::Opened::File { file, .. }) => Box::new(file),
+        Ok(bounded::Opened::Stream(s)) => s,
+        Err(e) => return Err(err(None, None, e.to_string())),
     };
     let mut reader = ::csv::ReaderBuilder::new()
         .has_headers(true)
         .trim(::csv::Trim::All)
-        .from_path(&path)
-        .map_err(|e| err(None, None, e.to_string()))?;
-    let headers: Vec<String> = reader
-        .headers()
-        .map_err(|e| err(Some(1), None, e.to_string()))?
-        .iter()
-        .map(|h| h.to_string())
-        .collect();
+        // Row lengths are checked here, at the line the row starts on (the csv crate's error
+        // would name the line where its search for the row began, before any blank lines).
+        .flexible(true)
+        .from_reader(LineBound::new(bounded::Bounded::new(input, limit.bytes)));
+    // A reading error: past a bound, or the csv crate's (at the line it names).
+    let read_error = |e: ::csv::Error, line: u64| {
+        let line = e.position().map_or(line, |p| p.line());
+        match e.kind() {
+            ::csv::ErrorKind::Io(io) if bounded::is_exceeded(io) => err(
+                None,
+                None,
+                crate::io::Refused::TooLarge { size: None, limit }.to_string(),
+            ),
+            ::csv::ErrorKind::Io(io) => err(None, None, io.to_string()),
+            _ => err(Some(line), None, e.to_string()),
+        }
+    };
+    let header = reader.headers().map_err(|e| read_error(e, 1))?.clone();
+    let header_line = first_line(&reader, &header);
+    let headers: Vec<String> = header.iter().map(|h| h.to_string()).collect();
     if headers.len() < 2 {
         return Err(err(
-            Some(1),
+            Some(header_line),
             None,
             format!(
                 "needs a feature column and a label column; the header has {}",
@@ -70,7 +103,7 @@ pub fn load(source: &CsvSource, base: &Path, train: Option<&Dataset>) -> Result<
     let label_col = match &source.label {
         Some(name) => headers.iter().position(|h| h == name).ok_or_else(|| {
             err(
-                Some(1),
+                Some(header_line),
                 Some(name.clone()),
                 format!("no such column; the header has: {}", headers.join(", ")),
             )
@@ -80,7 +113,7 @@ pub fn load(source: &CsvSource, base: &Path, train: Option<&Dataset>) -> Result<
     let width = headers.len() - 1;
     if let Some(t) = train.filter(|t| t.x_width != width) {
         return Err(err(
-            Some(1),
+            Some(header_line),
             None,
             format!(
                 "{width} feature columns; the training data has {}",
@@ -90,33 +123,44 @@ pub fn load(source: &CsvSource, base: &Path, train: Option<&Dataset>) -> Result<
     }
     let mut x: Vec<f32> = Vec::new();
     let mut labels: Vec<String> = Vec::new();
-    for (i, record) in reader.records().enumerate() {
-        let row = i + 2;
-        let record = record.map_err(|e| match e.kind() {
-            ::csv::ErrorKind::UnequalLengths {
-                expected_len, len, ..
-            } => err(
-                Some(row),
+    // The line each example starts on (blank lines counted), for errors about its label.
+    let mut lines: Vec<u64> = Vec::new();
+    let mut record = ::csv::StringRecord::new();
+    loop {
+        let next_line = reader.position().line();
+        match reader.read_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return Err(read_error(e, next_line)),
+        }
+        let line = first_line(&reader, &record);
+        if record.len() != headers.len() {
+            return Err(err(
+                Some(line),
                 None,
-                format!("has {len} cells; the header has {expected_len}"),
-            ),
-            _ => err(Some(row), None, e.to_string()),
-        })?;
+                format!(
+                    "has {} cells; the header has {}",
+                    record.len(),
+                    headers.len()
+                ),
+            ));
+        }
         for (c, cell) in record.iter().enumerate() {
             if c == label_col {
                 labels.push(cell.to_string());
+                lines.push(line);
                 continue;
             }
             let v: f32 = cell.parse().map_err(|_| {
                 err(
-                    Some(row),
+                    Some(line),
                     Some(headers[c].clone()),
                     format!("`{cell}` is not a number"),
                 )
             })?;
             if !v.is_finite() {
                 return Err(err(
-                    Some(row),
+                    Some(line),
                     Some(headers[c].clone()),
                     format!("`{cell}` is not finite"),
                 ));
@@ -150,14 +194,14 @@ pub fn load(source: &CsvSource, base: &Path, train: Option<&Dataset>) -> Result<
             for (i, l) in labels.iter().enumerate() {
                 let v: f64 = l.parse().map_err(|_| {
                     err(
-                        Some(i + 2),
+                        Some(lines[i]),
                         Some(label_name.clone()),
                         format!("`{l}` is not a number (task: regression)"),
                     )
                 })?;
                 if !v.is_finite() {
                     return Err(err(
-                        Some(i + 2),
+                        Some(lines[i]),
                         Some(label_name.clone()),
                         format!("`{l}` is not finite"),
                     ));
@@ -184,7 +228,7 @@ pub fn load(source: &CsvSource, base: &Path, train: Option<&Dataset>) -> Result<
                 Some(t) => {
                     if let Some(i) = labels.iter().position(|l| !t.class_names.contains(l)) {
                         return Err(err(
-                            Some(i + 2),
+                            Some(lines[i]),
                             Some(label_name),
                             format!(
                                 "label `{}` is not one of the training classes ({})",
@@ -245,5 +289,74 @@ pub fn load(source: &CsvSource, base: &Path, train: Option<&Dataset>) -> Result<
                 sequence: None,
             })
         }
+    }
+}
+
+/// The line `record`, just read, starts on. The csv crate's own position for a record is where
+/// its search began, before any blank lines it skipped; the line after the record, less the
+/// record's own line breaks, is where an editor shows it.
+fn first_line<R: Read>(reader: &::csv::Reader<LineBound<R>>, record: &::csv::StringRecord) -> u64 {
+    let after = reader.position();
+    let inner = reader.get_ref();
+    // The last record of a file that does not end in a line break ends on its own line.
+    let unterminated = after.byte() == inner.total && inner.last != Some(b'\n');
+    let breaks: u64 = record
+        .iter()
+        .map(|f| f.bytes().filter(|&b| b == b'\n').count() as u64)
+        .sum();
+    after
+        .line()
+        .saturating_sub(breaks + u64::from(!unterminated))
+        .max(1)
+}
+
+/// Refuses a physical line longer than [`MAX_CSV_LINE_BYTES`], which the csv reader would
+/// otherwise buffer whole, however long.
+struct LineBound<R> {
+    inner: R,
+    /// Bytes since the last newline.
+    run: u64,
+    /// Newlines seen, for the error's line number.
+    newlines: u64,
+    /// Bytes given, and the last of them.
+    total: u64,
+    last: Option<u8>,
+}
+
+impl<R> LineBound<R> {
+    fn new(inner: R) -> Self {
+        LineBound {
+            inner,
+            run: 0,
+            newlines: 0,
+            total: 0,
+            last: None,
+        }
+    }
+}
+
+impl<R: Read> Read for LineBound<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let got = &buf[..n];
+        self.total += n as u64;
+        if n > 0 {
+            self.last = Some(got[n - 1]);
+        }
+        let first = got.iter().position(|&b| b == b'\n');
+        if self.run + first.unwrap_or(n) as u64 > MAX_CSV_LINE_BYTES {
+            return Err(std::io::Error::other(format!(
+                "line {} is longer than {MAX_CSV_LINE_BYTES} bytes",
+                self.newlines + 1
+            )));
+        }
+        match got.iter().rposition(|&b| b == b'\n') {
+            Some(last) => {
+                self.newlines += got.iter().filter(|&&b| b == b'\n').count() as u64;
+                self.run = (n - last - 1) as u64;
+            }
+            None => self.run += n as u64,
+        }
+        Ok(n)
     }
 }

@@ -52,7 +52,7 @@ pub fn load(spec: &DataSpec, seed: u64, base: &Path) -> Result<LoadedData> {
     let seed = spec.seed.unwrap_or(seed);
     let whole = match spec.file_source() {
         Some(source) => match (sources::load(&source, spec, base, None), &spec.fallback) {
-            (Err(crate::Error::Data { file, .. }), Some(fallback)) if !file.exists() => {
+            (Err(crate::Error::Data { file, .. }), Some(fallback)) if crate::io::missing(&file) => {
                 let mut d = builtin(fallback, seed);
                 d.name = format!("{} (fallback: {} not found)", d.name, file.display());
                 d

@@ -143,7 +143,7 @@ pub fn prepare(mut whole: Dataset, spec: &DataSpec, seed: u64, base: &Path) -> R
         return Err(Error::Data {
             file: whole.name.clone().into(),
             tensor: None,
-            row: None,
+            line: None,
             column: None,
             message: "token data takes no scale, offset, normalize or shuffle_labels".into(),
         });
@@ -196,7 +196,7 @@ fn split(whole: &Dataset, fraction: f64, seed: u64) -> Result<(Dataset, Option<D
         return Err(Error::Data {
             file: whole.name.clone().into(),
             tensor: None,
-            row: None,
+            line: None,
             column: None,
             message: format!(
                 "a validation fraction of {fraction} of {} examples leaves {held} for validation and {} for training; both need at least one",

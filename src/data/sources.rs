@@ -107,7 +107,7 @@ pub fn load(
             return Err(crate::error::Error::Data {
                 file: resolve(base, source.path()),
                 tensor: None,
-                row: None,
+                line: None,
                 column: None,
                 message: format!(
                     "the validation data is {}; the training data is {}",

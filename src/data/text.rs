@@ -66,7 +66,7 @@ pub fn load(source: &TextSource, base: &Path, train: Option<&Dataset>) -> Result
     let err = |message: String| Error::Data {
         file: path.clone(),
         tensor: None,
-        row: None,
+        line: None,
         column: None,
         message,
     };
@@ -93,23 +93,18 @@ pub fn load(source: &TextSource, base: &Path, train: Option<&Dataset>) -> Result
             None => return Err(err("the training data is not token data".into())),
         }
     }
-    let meta = std::fs::metadata(&path).map_err(|e| err(e.to_string()))?;
-    if !meta.is_file() {
-        return Err(err(
-            "is not a regular file (a directory or a device): give a text file".into(),
-        ));
+    let text_limit = crate::io::Limit::TEXT;
+    let bytes = crate::io::bounded::map(&path, &text_limit).map_err(|e| err(e.to_string()))?;
+    if bytes.len() as u64 > text_limit.bytes {
+        return Err(err(crate::io::Refused::TooLarge {
+            size: Some(bytes.len() as u64),
+            limit: text_limit,
+        }
+        .to_string()));
     }
-    let size = meta.len();
-    if size == 0 {
+    if bytes.is_empty() {
         return Err(err("is empty".into()));
     }
-    if size > limits::MAX_TEXT_BYTES {
-        return Err(err(format!(
-            "{size} bytes is more text than netdx reads ({} bytes)",
-            limits::MAX_TEXT_BYTES
-        )));
-    }
-    let bytes = crate::io::map(&path)?;
     let (tokens, names, unit): (Vec<u32>, Vec<String>, &str) = match source.level {
         TextLevel::Byte => {
             let names: Vec<String> = (0..=255u8).map(byte_name).collect();

@@ -32,7 +32,7 @@ impl Origin {
         Error::Data {
             file: self.file.clone(),
             tensor: self.tensor.clone(),
-            row: None,
+            line: None,
             column: None,
             message: message.into(),
         }
@@ -102,38 +102,43 @@ impl Element {
 
     /// Widens `bytes` (a whole number of elements, little- or big-endian) to f32.
     pub fn widen(self, bytes: &[u8], little_endian: bool) -> Vec<f32> {
+        let mut out = Vec::with_capacity(bytes.len() / self.size());
+        self.widen_into(bytes, little_endian, &mut out);
+        out
+    }
+
+    /// Widens `bytes` to f32 at the end of `out` (which the caller has reserved, fallibly).
+    pub fn widen_into(self, bytes: &[u8], little_endian: bool, out: &mut Vec<f32>) {
         fn each<const N: usize>(
             bytes: &[u8],
             little: bool,
+            out: &mut Vec<f32>,
             f: impl Fn([u8; N]) -> f32,
-        ) -> Vec<f32> {
-            bytes
-                .chunks_exact(N)
-                .map(|c| {
-                    let mut b: [u8; N] = c.try_into().unwrap_or([0; N]);
-                    if !little {
-                        b.reverse();
-                    }
-                    f(b)
-                })
-                .collect()
+        ) {
+            out.extend(bytes.chunks_exact(N).map(|c| {
+                let mut b: [u8; N] = c.try_into().unwrap_or([0; N]);
+                if !little {
+                    b.reverse();
+                }
+                f(b)
+            }))
         }
         let le = little_endian;
         match self {
-            Element::Bool | Element::U8 => bytes.iter().map(|&b| b as f32).collect(),
-            Element::I8 => bytes.iter().map(|&b| b as i8 as f32).collect(),
-            Element::U16 => each(bytes, le, |b| u16::from_le_bytes(b) as f32),
-            Element::I16 => each(bytes, le, |b| i16::from_le_bytes(b) as f32),
-            Element::U32 => each(bytes, le, |b| u32::from_le_bytes(b) as f32),
-            Element::I32 => each(bytes, le, |b| i32::from_le_bytes(b) as f32),
-            Element::U64 => each(bytes, le, |b| u64::from_le_bytes(b) as f32),
-            Element::I64 => each(bytes, le, |b| i64::from_le_bytes(b) as f32),
-            Element::F16 => each(bytes, le, |b| f16_to_f32(u16::from_le_bytes(b))),
-            Element::BF16 => each(bytes, le, |b| {
+            Element::Bool | Element::U8 => out.extend(bytes.iter().map(|&b| b as f32)),
+            Element::I8 => out.extend(bytes.iter().map(|&b| b as i8 as f32)),
+            Element::U16 => each(bytes, le, out, |b| u16::from_le_bytes(b) as f32),
+            Element::I16 => each(bytes, le, out, |b| i16::from_le_bytes(b) as f32),
+            Element::U32 => each(bytes, le, out, |b| u32::from_le_bytes(b) as f32),
+            Element::I32 => each(bytes, le, out, |b| i32::from_le_bytes(b) as f32),
+            Element::U64 => each(bytes, le, out, |b| u64::from_le_bytes(b) as f32),
+            Element::I64 => each(bytes, le, out, |b| i64::from_le_bytes(b) as f32),
+            Element::F16 => each(bytes, le, out, |b| f16_to_f32(u16::from_le_bytes(b))),
+            Element::BF16 => each(bytes, le, out, |b| {
                 f32::from_bits((u16::from_le_bytes(b) as u32) << 16)
             }),
-            Element::F32 => each(bytes, le, f32::from_le_bytes),
-            Element::F64 => each(bytes, le, |b| f64::from_le_bytes(b) as f32),
+            Element::F32 => each(bytes, le, out, f32::from_le_bytes),
+            Element::F64 => each(bytes, le, out, |b| f64::from_le_bytes(b) as f32),
         }
     }
 }
@@ -162,6 +167,19 @@ impl Array {
         shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d))
     }
 
+    /// Refuses an array of `count` values (of `shape`) whose f32 copy would exceed the data
+    /// ceiling, before it is allocated.
+    pub fn fits(origin: &Origin, shape: &[usize], count: usize) -> crate::error::Result<()> {
+        let limit = super::Limit::data()?;
+        let bytes = (count as u64).saturating_mul(4);
+        if bytes > limit.bytes {
+            return Err(origin.error(limit.refuse(&format!(
+                "shape {shape:?} holds {count} values; as f32, {bytes} bytes"
+            ))));
+        }
+        Ok(())
+    }
+
     /// Reads `count(shape)` elements of `element` from the start of `body`; a body too short
     /// is a truncated file.
     pub fn from_bytes(
@@ -181,8 +199,17 @@ impl Array {
                 body.len()
             )));
         }
+        Array::fits(&origin, &shape, count)?;
+        let mut data = Vec::new();
+        data.try_reserve_exact(count).map_err(|_| {
+            origin.error(format!(
+                "cannot allocate {} bytes for the {count} values of shape {shape:?}",
+                count as u64 * 4
+            ))
+        })?;
+        element.widen_into(&body[..need], little_endian, &mut data);
         Ok(Array {
-            data: element.widen(&body[..need], little_endian),
+            data,
             shape,
             integer: element.is_integer(),
             origin,

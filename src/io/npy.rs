@@ -6,6 +6,7 @@ use std::path::Path;
 
 use super::{Array, Element, Origin};
 use crate::error::Result;
+use crate::limits;
 
 /// The value of `key` in NumPy's header dict, e.g. `'descr': '<f4'`.
 fn field<'a>(header: &'a str, key: &str) -> Option<&'a str> {
@@ -44,8 +45,26 @@ fn element(descr: &str) -> Option<(Element, bool)> {
     Some((e, little))
 }
 
-/// Parses NPY bytes; `origin` names them in errors.
-pub fn parse(bytes: &[u8], origin: Origin) -> Result<Array> {
+/// What an NPY header says the body holds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Header {
+    pub shape: Vec<usize>,
+    pub element: Element,
+    pub little_endian: bool,
+    /// Where the body starts: the magic, version, header length and header before it.
+    pub body_start: usize,
+}
+
+impl Header {
+    /// The body's size in bytes (`None` when it overflows).
+    pub fn body_bytes(&self) -> Option<usize> {
+        Array::count(&self.shape)?.checked_mul(self.element.size())
+    }
+}
+
+/// Where the body starts, from the first 12 bytes (at least 10) of an NPY file: the header's
+/// length is checked against [`limits::MAX_NPY_HEADER_BYTES`] before anything reads it.
+pub fn body_start(bytes: &[u8], origin: &Origin) -> Result<usize> {
     if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
         return Err(origin.error("not an NPY file (wrong magic)"));
     }
@@ -55,10 +74,24 @@ pub fn parse(bytes: &[u8], origin: Origin) -> Result<Array> {
             u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
             12,
         ),
+        2 | 3 => return Err(origin.error("truncated header")),
         v => return Err(origin.error(format!("unsupported NPY version {v}"))),
     };
+    if header_len > limits::MAX_NPY_HEADER_BYTES {
+        return Err(origin.error(format!(
+            "an NPY header of {header_len} bytes is larger than netdx reads ({} bytes)",
+            limits::MAX_NPY_HEADER_BYTES
+        )));
+    }
+    Ok(start + header_len)
+}
+
+/// Parses the header at the start of `bytes` (which need hold no more than the header).
+pub fn header(bytes: &[u8], origin: &Origin) -> Result<Header> {
+    let end = body_start(bytes, origin)?;
+    let start = if bytes[6] == 1 { 10 } else { 12 };
     let header = bytes
-        .get(start..start + header_len)
+        .get(start..end)
         .ok_or_else(|| origin.error("truncated header"))?;
     let header = std::str::from_utf8(header).map_err(|_| origin.error("header is not text"))?;
     let descr = field(header, "descr")
@@ -79,12 +112,29 @@ pub fn parse(bytes: &[u8], origin: Origin) -> Result<Array> {
                 .map_err(|_| origin.error(format!("bad shape {shape_text}")))
         })
         .collect::<Result<_>>()?;
-    let (element, little) = element(descr).ok_or_else(|| {
+    let (element, little_endian) = element(descr).ok_or_else(|| {
         origin.error(format!(
             "unsupported dtype '{descr}' (use float16/32/64, (u)int8–64 or bool)"
         ))
     })?;
-    Array::from_bytes(origin, shape, element, &bytes[start + header_len..], little)
+    Ok(Header {
+        shape,
+        element,
+        little_endian,
+        body_start: end,
+    })
+}
+
+/// Parses NPY bytes; `origin` names them in errors.
+pub fn parse(bytes: &[u8], origin: Origin) -> Result<Array> {
+    let h = header(bytes, &origin)?;
+    Array::from_bytes(
+        origin,
+        h.shape,
+        h.element,
+        &bytes[h.body_start..],
+        h.little_endian,
+    )
 }
 
 /// Reads an NPY file.

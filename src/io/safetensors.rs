@@ -31,7 +31,7 @@ fn element(dtype: Dtype) -> Option<Element> {
 /// An open safetensors file (memory-mapped; tensors are widened when read).
 pub struct SafetensorsFile {
     path: std::path::PathBuf,
-    map: memmap2::Mmap,
+    map: super::Contents,
 }
 
 impl SafetensorsFile {

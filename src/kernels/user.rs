@@ -144,8 +144,15 @@ impl<T> Registry<T> {
 /// A user kernel file (`file` relative to `base`) and its text.
 pub(crate) fn read_kernel_file(base: &Path, file: &Path, what: &str) -> Result<(PathBuf, String)> {
     let path = crate::io::resolve(base, file);
-    let text = std::fs::read_to_string(&path)
+    let bytes = crate::io::bounded::read(&path, &crate::io::Limit::KERNEL)
         .map_err(|e| Error::Usage(format!("{what} {}: {e}", path.display())))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        Error::Usage(format!(
+            "{what} {}: not UTF-8 text (byte {})",
+            path.display(),
+            e.utf8_error().valid_up_to()
+        ))
+    })?;
     Ok((path, text))
 }
 

@@ -20,7 +20,7 @@ fn at(path: &Path, text: &str, key: &str, message: String) -> Error {
 /// names the file; other errors (a bad row, a bad tensor) keep their own file and place.
 fn missing_file_at(e: Error, path: &Path, text: &str, key: &str) -> Error {
     match &e {
-        Error::Data { file, .. } if !file.exists() => {
+        Error::Data { file, .. } if crate::io::missing(file) => {
             at(path, text, key, format!("no such file: {}", file.display()))
         }
         _ => e,
