@@ -131,28 +131,7 @@ fn bad_csv_files_name_the_file_line_and_column() {
 
 /// An NPY v1 file with the given dtype, shape and little-endian body.
 fn npy(descr: &str, shape: &[usize], fortran: bool, body: &[u8]) -> Vec<u8> {
-    let shape_s = match shape {
-        [n] => format!("({n},)"),
-        s => format!(
-            "({})",
-            s.iter()
-                .map(|v| v.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    };
-    let order = if fortran { "True" } else { "False" };
-    let mut header =
-        format!("{{'descr': '{descr}', 'fortran_order': {order}, 'shape': {shape_s}, }}");
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut v = b"\x93NUMPY\x01\x00".to_vec();
-    v.extend((header.len() as u16).to_le_bytes());
-    v.extend(header.as_bytes());
-    v.extend(body);
-    v
+    crate::common::npy_bytes(descr, &crate::common::npy_shape(shape), fortran, body)
 }
 
 fn f32s(v: &[f32]) -> Vec<u8> {

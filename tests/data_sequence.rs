@@ -188,21 +188,7 @@ fn bad_text_files_name_the_file_and_the_byte_offset() {
 
 /// An NPY v1 file: dtype `descr`, `shape`, body bytes.
 fn npy(descr: &str, shape: &[usize], body: &[u8]) -> Vec<u8> {
-    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-    let shape = match dims.len() {
-        1 => format!("({},)", dims[0]),
-        _ => format!("({})", dims.join(", ")),
-    };
-    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
-    while !(10 + header.len() + 1).is_multiple_of(64) {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut v = b"\x93NUMPY\x01\x00".to_vec();
-    v.extend((header.len() as u16).to_le_bytes());
-    v.extend(header.as_bytes());
-    v.extend(body);
-    v
+    crate::common::npy_bytes(descr, &crate::common::npy_shape(shape), false, body)
 }
 
 fn i64s(v: &[i64]) -> Vec<u8> {

@@ -277,16 +277,7 @@ proptest! {
 
 /// An NPY header's shape as Python writes it: `(3,)`, `(2, 5)`.
 fn shape_text(dims: &[u64]) -> String {
-    match dims {
-        [d] => format!("({d},)"),
-        _ => format!(
-            "({})",
-            dims.iter()
-                .map(u64::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    }
+    crate::common::npy_shape(dims)
 }
 
 /// A dimension: mostly small, sometimes near a power of two, sometimes anything.

@@ -120,16 +120,7 @@ fn refused(out: &Outcome, wanted: &[&str]) {
 /// An NPY file's bytes: the preamble and header for `descr` and `shape` (a Python tuple), then
 /// `body`.
 pub(crate) fn npy(descr: &str, shape: &str, body: &[u8]) -> Vec<u8> {
-    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
-    while !(10 + header.len() + 1).is_multiple_of(64) {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut v = b"\x93NUMPY\x01\x00".to_vec();
-    v.extend((header.len() as u16).to_le_bytes());
-    v.extend(header.as_bytes());
-    v.extend(body);
-    v
+    crate::common::npy_bytes(descr, shape, false, body)
 }
 
 /// A zip of one entry `name` whose data is `packed` (stored, method 0, or deflated, method 8),

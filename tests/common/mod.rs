@@ -119,3 +119,31 @@ pub fn small_dataset(n: usize, width: usize, classes: usize) -> netdx::data::Dat
         Some(classes),
     )
 }
+
+/// An NPY v1 file's bytes: the preamble and header for `descr`, `shape` (a Python tuple as
+/// NumPy writes it: `(3,)`, `(2, 5)`) and `fortran` order, then `body` as given.
+pub fn npy_bytes(descr: &str, shape: &str, fortran: bool, body: &[u8]) -> Vec<u8> {
+    let order = if fortran { "True" } else { "False" };
+    let mut header =
+        format!("{{'descr': '{descr}', 'fortran_order': {order}, 'shape': {shape}, }}");
+    while !(10 + header.len() + 1).is_multiple_of(64) {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut v = b"\x93NUMPY\x01\x00".to_vec();
+    v.extend((header.len() as u16).to_le_bytes());
+    v.extend(header.as_bytes());
+    v.extend(body);
+    v
+}
+
+/// A shape as NumPy writes it in an NPY header: `(3,)`, `(2, 5)`, `()`.
+pub fn npy_shape<T: ToString>(dims: &[T]) -> String {
+    match dims {
+        [d] => format!("({},)", d.to_string()),
+        _ => format!(
+            "({})",
+            dims.iter().map(T::to_string).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
