@@ -11,10 +11,7 @@ use std::time::{Duration, Instant};
 use netdx::runs::{Runs, Status};
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("netdx-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    crate::common::fresh_dir(name)
 }
 
 /// An activation whose forward costs ~80 000 `sin` per element: on a 1000 × 4096 layer, minutes

@@ -17,13 +17,7 @@ use crate::common::netdx_with_runs;
 
 /// A fresh folder for one test.
 fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "netdx-robust-records-{}-{name}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    crate::common::fresh_dir(&format!("robust-records-{name}"))
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {

@@ -147,3 +147,12 @@ pub fn npy_shape<T: ToString>(dims: &[T]) -> String {
         ),
     }
 }
+
+/// An empty folder for one test: `netdx-LABEL-PID` in the temp dir, emptied if a previous run
+/// left it.
+pub fn fresh_dir(label: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("netdx-{label}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
