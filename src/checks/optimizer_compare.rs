@@ -86,12 +86,12 @@ impl Check for OptimizerCompare {
             ("adam", OptimizerKind::Adam, p.adam_lr),
         ];
         let mut rows = vec![json!({"optimizer": "configured", "final_loss": configured})];
-        let mut best = (f64::INFINITY, "");
+        let mut best = (f64::INFINITY, "", OptimizerKind::Sgd, 0.0);
         for (name, kind, lr) in alternatives {
             let loss = run(Some((kind, lr)))?.0;
             rows.push(json!({"optimizer": name, "lr": lr, "final_loss": loss}));
             if loss < best.0 {
-                best = (loss, name);
+                best = (loss, name, kind, lr);
             }
         }
         // Losses near zero compare as equal (see the module's doc).
@@ -117,9 +117,19 @@ impl Check for OptimizerCompare {
                 best.1, best.0
             ))
         } else {
+            let (name, lr) = (best.1, best.3);
+            // The configured optimizer itself at another rate wins: the rate is the setting to
+            // change, not the optimizer.
+            let fix = if best.2 == ctx.config.training.optimizer.name {
+                format!("the same optimizer does better at lr {lr:e}: try lr ≈ {lr:e}, or tune the learning rate with lr_range")
+            } else {
+                format!(
+                    "try {name} at lr {lr:e}, or tune the configured learning rate with lr_range"
+                )
+            };
             Finding { verdict: Verdict::Warn, ..f }
-                .message(format!("the configured optimizer ends at {configured:.4}, {} reaches {:.4} on the same budget", best.1, best.0))
-                .fix(format!("try {} (see the details for its learning rate), or tune the configured learning rate with lr_range", best.1))
+                .message(format!("the configured optimizer ends at {configured:.4}, {name} at lr {lr:e} reaches {:.4} on the same budget", best.0))
+                .fix(fix)
         })
     }
 }

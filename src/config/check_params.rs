@@ -468,6 +468,9 @@ pub mod lr_range {
         pub min_lr: f64,
         pub max_lr: f64,
         pub steps: usize,
+        /// Examples each point of the sweep averages: at batches below it, each rate runs
+        /// ⌈examples / batch⌉ steps.
+        pub examples: usize,
         pub seeds: usize,
         /// Smoothing factor of the moving average.
         pub beta: f64,
@@ -487,6 +490,7 @@ pub mod lr_range {
                 min_lr: 1e-5,
                 max_lr: 10.0,
                 steps: 100,
+                examples: 16,
                 seeds: 2,
                 beta: 0.9,
                 diverge: 4.0,

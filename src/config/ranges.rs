@@ -249,6 +249,7 @@ pub const RANGES: &[Range] = &[
     float("checks[].lr_range.min_lr", POSITIVE, ANY),
     float("checks[].lr_range.max_lr", POSITIVE, ANY),
     int("checks[].lr_range.steps", 1, STEPS),
+    int("checks[].lr_range.examples", 1, Some(1 << 20)),
     int("checks[].lr_range.seeds", 1, Some(1000)),
     float("checks[].lr_range.beta", NON_NEGATIVE, below(1.0)),
     float("checks[].lr_range.diverge", above(1.0), ANY),
