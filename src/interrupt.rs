@@ -1,8 +1,10 @@
-//! Ctrl-C and SIGTERM: the first one sets a flag that the step loop reads after each step, so
-//! the step in flight finishes, every record is written, and the run ends as interrupted (exit
-//! 130). The second one ends the process at once (exit 130): the signal handler wakes a
-//! watcher thread, which runs the hook the run record registered (it marks the record
-//! `interrupted`) and calls `_exit`. The handler itself only does async-signal-safe work
+//! Ctrl-C and SIGTERM. While netdx only reads its inputs (a config, data, perhaps from a pipe
+//! that blocks), the first one ends the process at once (exit 130). Once a device is open or a
+//! run record started ([`graceful`]), the first one sets a flag that the step loop reads after
+//! each step, so the step in flight finishes, every record is written, and the run ends as
+//! interrupted (exit 130). The second one ends the process at once (exit 130): the signal
+//! handler wakes a watcher thread, which runs the hook the run record registered (it marks the
+//! record `interrupted`) and calls `_exit`. The handler itself only does async-signal-safe work
 //! (atomics, `write`, `signal`, `alarm`, `_exit`); should the watcher not finish within
 //! [`FORCE_GRACE_SECONDS`], SIGALRM ends the process anyway, and a third signal kills it.
 //!
@@ -12,6 +14,12 @@ use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 static REQUESTED: AtomicBool = AtomicBool::new(false);
+/// Whether work that winds down on the flag has begun (a device opened, a record started).
+/// Before it, netdx only reads its inputs — perhaps from a pipe that blocks in `read`, where
+/// the flag would never be looked at — and the first signal ends the process at once.
+static GRACEFUL: AtomicBool = AtomicBool::new(false);
+/// The process is ending on a first signal that came before [`graceful`].
+static EARLY: AtomicBool = AtomicBool::new(false);
 static COUNT: AtomicUsize = AtomicUsize::new(0);
 /// The write end of the pipe that wakes the watcher thread; -1 without one.
 static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
@@ -25,6 +33,12 @@ pub const FORCE_GRACE_SECONDS: u32 = 3;
 /// Whether an interrupt was requested.
 pub fn requested() -> bool {
     REQUESTED.load(Ordering::Relaxed)
+}
+
+/// From now on the first signal only sets the flag, which the loops read (the device is open
+/// or a record is being written); before, it ends the process at once.
+pub fn graceful() {
+    GRACEFUL.store(true, Ordering::Relaxed);
 }
 
 /// Requests an interrupt (what the signal handler does; also for tests).
@@ -50,7 +64,13 @@ pub fn on_forced_exit(hook: fn()) {
 extern "C" fn on_signal(signal: libc::c_int) {
     // Only async-signal-safe work here: atomics, signal(), alarm(), write() and _exit().
     REQUESTED.store(true, Ordering::Relaxed);
-    if COUNT.fetch_add(1, Ordering::Relaxed) >= 1 {
+    let again = COUNT.fetch_add(1, Ordering::Relaxed) >= 1;
+    // Before any loop reads the flag, the first signal ends the process as a second one does.
+    let early = !GRACEFUL.load(Ordering::Relaxed);
+    if early && !again {
+        EARLY.store(true, Ordering::Relaxed);
+    }
+    if again || early {
         // SAFETY: all four calls are async-signal-safe; the byte written lives on the stack.
         unsafe {
             // A third signal of this kind kills the process.
@@ -90,7 +110,11 @@ fn watch(read_fd: libc::c_int) {
     if let Some(hook) = hook {
         hook();
     }
-    let message = b"\ninterrupted again: ended at once (exit 130)\n";
+    let message: &[u8] = if EARLY.load(Ordering::Relaxed) {
+        b"\ninterrupted while reading the inputs: ended at once (exit 130)\n"
+    } else {
+        b"\ninterrupted again: ended at once (exit 130)\n"
+    };
     // SAFETY: writes a static message to stderr (unbuffered, no lock that another thread may
     // hold), then ends the process without running destructors, as a second Ctrl-C asks; the
     // record was written by the hook.

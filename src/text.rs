@@ -50,3 +50,39 @@ mod tests {
         assert_eq!(super::nearest("xyzzy", &["smoke"]), None);
     }
 }
+
+/// `s` safe to print on a terminal: control characters — escape sequences that recolor or
+/// clear the screen, bells, carriage returns that overwrite a line — written as Rust escapes
+/// (`\u{1b}`). Line feeds are kept when `keep_newlines` (multi-line reports), escaped in a
+/// table cell.
+pub fn printable(s: &str, keep_newlines: bool) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| c.is_control() && !(keep_newlines && c == '\n');
+    if !s.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if unsafe_char(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod printable_tests {
+    use super::printable;
+
+    #[test]
+    fn control_characters_are_escaped_and_text_is_kept() {
+        assert_eq!(printable("plain — ünïcode", false), "plain — ünïcode");
+        assert_eq!(
+            printable("bad\u{1b}[2Jname\u{7}\r", false),
+            "bad\\u{1b}[2Jname\\u{7}\\r"
+        );
+        assert_eq!(printable("a\nb\tc", true), "a\nb\\tc");
+        assert_eq!(printable("a\nb", false), "a\\nb");
+    }
+}

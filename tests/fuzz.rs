@@ -321,7 +321,7 @@ proptest! {
         body in 0usize..64,
         deflated in any::<bool>(),
     ) {
-        let x = crate::robust_io::npy(descr, &shape_text(&dims), &vec![1u8; body]);
+        let x = crate::common::hostile_files::npy(descr, &shape_text(&dims), &vec![1u8; body]);
         let (method, packed) = if deflated {
             let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
             std::io::Write::write_all(&mut e, &x).unwrap();
@@ -331,7 +331,7 @@ proptest! {
         };
         let tag = format!("{:x}", std::thread::current().id().as_u64_stable());
         let path = scratch(&format!("{tag}-sizes.npz"));
-        std::fs::write(&path, crate::robust_io::zip64("x.npy", method, 0, &packed, declared)).unwrap();
+        std::fs::write(&path, crate::common::hostile_files::zip64("x.npy", method, 0, &packed, declared)).unwrap();
         if let Ok(mut npz) = netdx::io::npz::Npz::open(&path) {
             if let Ok(a) = npz.read("x") {
                 prop_assert_eq!(Some(a.data.len() as u64), dims.iter().try_fold(1u64, |n, &d| n.checked_mul(d)));
@@ -375,7 +375,7 @@ proptest! {
     ) {
         let tag = format!("{:x}", std::thread::current().id().as_u64_stable());
         let path = scratch(&format!("{tag}-sizes.npy"));
-        std::fs::write(&path, crate::robust_io::npy("<f4", &shape_text(&dims), &vec![0u8; body])).unwrap();
+        std::fs::write(&path, crate::common::hostile_files::npy("<f4", &shape_text(&dims), &vec![0u8; body])).unwrap();
         if let Ok(a) = netdx::io::npy::read(&path) {
             prop_assert_eq!(Some(a.data.len() as u64), dims.iter().try_fold(1u64, |n, &d| n.checked_mul(d)));
         }

@@ -238,7 +238,7 @@ fn garbage_empty_and_missing_files_are_refused() {
     std::fs::create_dir_all(&folder).unwrap();
     let e = import(&folder, None, VECTORS).expect_err("a folder");
     assert_eq!(e.exit_code(), 2, "{e}");
-    assert!(e.to_string().contains("not a regular file"), "{e}");
+    assert!(e.to_string().contains("is a directory, not a file"), "{e}");
 }
 
 /// Malformed nodes (see the script's docstring): each is an error naming the node and

@@ -15,6 +15,7 @@ mod diagnosis;
 mod fuzz;
 mod golden;
 mod graphs;
+mod hostile;
 mod kernels;
 mod onnx;
 mod onnx_errors;

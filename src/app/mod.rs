@@ -37,6 +37,7 @@ pub fn validate_command(files: &[std::path::PathBuf]) -> Result<u8> {
 /// `netdx adapters`.
 pub fn adapters(device: &DeviceArgs, json: bool) -> Result<u8> {
     let choice = device.choice();
+    choice.check_env()?;
     let adapters = describe_adapters(&choice);
     if adapters.is_empty() {
         return Err(Error::NoAdapter {

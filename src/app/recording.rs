@@ -23,6 +23,7 @@ pub struct Start<'a> {
 /// (`("--junit", path)`, …) goes into an existing folder this process can write to. A run
 /// that could only fail at its end fails here, with exit 2, before it starts.
 pub fn preflight(args: &RecordArgs, outputs: &[(&str, Option<&Path>)]) -> Result<()> {
+    crate::runs::liveness::heartbeat_setting()?;
     if !args.no_record {
         Runs::checked(args.runs_dir.as_deref())?;
     }

@@ -9,6 +9,7 @@ use crate::cli::{
 use crate::error::{Error, Result};
 use crate::runs::history::{self, ListFilter};
 use crate::runs::{baseline, record::read_record, rerun, RunKind, Runs, Status};
+use crate::text::printable;
 
 fn status(s: StatusArg) -> Status {
     match s {
@@ -63,14 +64,17 @@ pub fn runs_command(command: &RunsCommand, runs_dir: Option<&std::path::Path>) -
                     serde_json::to_string_pretty(&history::json_view(&record)).unwrap_or_default()
                 );
             } else {
-                print!("{}", history::show(&dir, &record));
+                print!("{}", printable(&history::show(&dir, &record), true));
             }
             Ok(0)
         }
         RunsCommand::Diff { a, b } => {
             let (da, ra) = runs.find(a)?;
             let (db, rb) = runs.find(b)?;
-            print!("{}", history::diff((&da, &ra), (&db, &rb)));
+            print!(
+                "{}",
+                printable(&history::diff((&da, &ra), (&db, &rb)), true)
+            );
             Ok(0)
         }
         RunsCommand::Rerun { id, device } => rerun_command(&runs, id, device),

@@ -399,7 +399,7 @@ impl Config {
         let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let mut config: Config =
             crate::kernels::user::with_base_dir(&base_dir, || serde_yaml::from_str(text))
-                .map_err(|e| yaml_error(&e, path))?;
+                .map_err(|e| yaml_error(&e, path, text))?;
         // The model file is found from the config's folder, wherever netdx runs.
         if let Some(file) = config.model.onnx.take() {
             config.model.onnx = Some(crate::io::resolve(&base_dir, &file));
@@ -732,15 +732,28 @@ fn without_position(message: &str) -> &str {
 
 /// A YAML error with its position, or, for the document-wide refusals (alias bombs, deep
 /// nesting), what they mean.
-pub(crate) fn yaml_error(e: &serde_yaml::Error, path: &Path) -> Error {
+pub(crate) fn yaml_error(e: &serde_yaml::Error, path: &Path, text: &str) -> Error {
     let message = with_suggestion(without_position(&e.to_string()));
     match e.location() {
-        Some(l) => Error::Config {
-            file: path.to_path_buf(),
-            line: l.line(),
-            column: l.column(),
-            message,
-        },
+        Some(l) => {
+            // A tab where YAML expects indentation reads as "cannot start any token".
+            let at_tab = text
+                .lines()
+                .nth(l.line().saturating_sub(1))
+                .and_then(|line| line.chars().nth(l.column().saturating_sub(1)))
+                == Some('\t');
+            let message = if at_tab {
+                format!("a tab: YAML indents with spaces, not tabs ({message})")
+            } else {
+                message
+            };
+            Error::Config {
+                file: path.to_path_buf(),
+                line: l.line(),
+                column: l.column(),
+                message,
+            }
+        }
         None => {
             let why = if message.contains("repetition limit") {
                 " (YAML aliases that expand to too many values)"
@@ -776,10 +789,25 @@ pub fn read_text(path: &Path) -> Result<String> {
                 },
             },
         )?;
-    String::from_utf8(bytes).map_err(|e| Error::ConfigValue {
-        file: path.to_path_buf(),
-        key: "(file)".into(),
-        message: format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        // Where an editor shows the byte: lines counted by line feeds, the column in characters
+        // of the valid text before it.
+        let before = String::from_utf8_lossy(&bytes[..at]);
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        let hint = if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
+            "; the file is UTF-16: save it as UTF-8"
+        } else {
+            "; save the file as UTF-8"
+        };
+        Error::Config {
+            file: path.to_path_buf(),
+            line,
+            column,
+            message: format!("not UTF-8 text (byte 0x{:02x}){hint}", bytes[at]),
+        }
     })
 }
 

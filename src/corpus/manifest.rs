@@ -86,7 +86,7 @@ impl Manifest {
     /// Parses manifest text; `path` names the file in errors and its folder anchors the entries.
     pub fn parse(text: &str, path: &Path) -> Result<Manifest> {
         let mut m: Manifest =
-            serde_yaml::from_str(text).map_err(|e| crate::config::yaml_error(&e, path))?;
+            serde_yaml::from_str(text).map_err(|e| crate::config::yaml_error(&e, path, text))?;
         m.dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         m.validate(text, path)?;
         Ok(m)

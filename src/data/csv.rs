@@ -151,20 +151,8 @@ pub fn load(source: &CsvSource, base: &Path, train: Option<&Dataset>) -> Result<
                 lines.push(line);
                 continue;
             }
-            let v: f32 = cell.parse().map_err(|_| {
-                err(
-                    Some(line),
-                    Some(headers[c].clone()),
-                    format!("`{cell}` is not a number"),
-                )
-            })?;
-            if !v.is_finite() {
-                return Err(err(
-                    Some(line),
-                    Some(headers[c].clone()),
-                    format!("`{cell}` is not finite"),
-                ));
-            }
+            let v = finite_f32(cell, "")
+                .map_err(|why| err(Some(line), Some(headers[c].clone()), why))?;
             x.push(v);
         }
     }
@@ -192,21 +180,9 @@ pub fn load(source: &CsvSource, base: &Path, train: Option<&Dataset>) -> Result<
         Task::Regression => {
             let mut y = Vec::with_capacity(n);
             for (i, l) in labels.iter().enumerate() {
-                let v: f64 = l.parse().map_err(|_| {
-                    err(
-                        Some(lines[i]),
-                        Some(label_name.clone()),
-                        format!("`{l}` is not a number (task: regression)"),
-                    )
-                })?;
-                if !v.is_finite() {
-                    return Err(err(
-                        Some(lines[i]),
-                        Some(label_name.clone()),
-                        format!("`{l}` is not finite"),
-                    ));
-                }
-                y.push(v as f32);
+                let v = finite_f32(l, " (task: regression)")
+                    .map_err(|why| err(Some(lines[i]), Some(label_name.clone()), why))?;
+                y.push(v);
             }
             Ok(Dataset {
                 name: format!("{file} ({n} × {width}, target `{label_name}`)"),
@@ -358,5 +334,22 @@ impl<R: Read> Read for LineBound<R> {
             None => self.run += n as u64,
         }
         Ok(n)
+    }
+}
+
+/// A cell as f32, the precision netdx trains in, or why not: 1e300 is finite in f64 but
+/// infinite in f32 and would poison the loss at step 1, so it is refused here with its row.
+fn finite_f32(cell: &str, context: &str) -> std::result::Result<f32, String> {
+    let v: f32 = cell
+        .parse()
+        .map_err(|_| format!("`{cell}` is not a number{context}"))?;
+    if v.is_finite() {
+        Ok(v)
+    } else if cell.parse::<f64>().is_ok_and(f64::is_finite) {
+        Err(format!(
+            "`{cell}` is beyond the range of f32 (±3.4e38), the precision netdx trains in"
+        ))
+    } else {
+        Err(format!("`{cell}` is not finite"))
     }
 }

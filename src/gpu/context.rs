@@ -51,6 +51,39 @@ impl AdapterChoice {
         wgpu::Instance::new(desc)
     }
 
+    /// Refuses a `WGPU_BACKEND` that names no backend wgpu knows (wgpu itself only logs a
+    /// warning and tries nothing, which reads as "no adapter"). `--backend` overrides it.
+    pub fn check_env(&self) -> Result<()> {
+        if self.backend.is_some() {
+            return Ok(());
+        }
+        let Ok(value) = std::env::var("WGPU_BACKEND") else {
+            return Ok(());
+        };
+        // wgpu's own names (wgpu-types `Backends::from_comma_list`).
+        const KNOWN: &[&str] = &[
+            "vulkan", "vk", "dx12", "d3d12", "metal", "mtl", "opengl", "gles", "gl", "webgpu",
+            "noop",
+        ];
+        let lower = value.to_lowercase();
+        let unknown: Vec<&str> = lower
+            .split(',')
+            .map(str::trim)
+            .filter(|b| !KNOWN.contains(b))
+            .collect();
+        if unknown.is_empty() {
+            return Ok(());
+        }
+        Err(Error::Usage(format!(
+            "WGPU_BACKEND={value:?}: {} not a backend; use vulkan, metal, dx12 or gl (a comma list tries several), or unset it to try all",
+            unknown
+                .iter()
+                .map(|b| format!("`{b}` is"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )))
+    }
+
     pub fn backends_tried(&self) -> String {
         let backends = match self.backend {
             Some(b) => b.backends(),
@@ -151,6 +184,9 @@ impl Gpu {
     /// Opens the chosen adapter with its own (not WebGPU's default) limits.
     pub fn open(choice: &AdapterChoice) -> Result<Gpu> {
         gpu_timeout_setting()?;
+        choice.check_env()?;
+        // From here on the loops read the interrupt flag and wind down on it.
+        crate::interrupt::graceful();
         let adapter = choice.select()?;
         let info = adapter.get_info();
         let desc = device_descriptor(&adapter);

@@ -167,6 +167,13 @@ impl Array {
         shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d))
     }
 
+    /// Why a shape whose size overflows the address space is refused (a header that lies).
+    pub fn too_large(origin: &Origin, shape: &[usize]) -> crate::error::Error {
+        origin.error(format!(
+            "shape {shape:?} holds more bytes than this machine can address; the header is corrupt or not meant for netdx"
+        ))
+    }
+
     /// Refuses an array of `count` values (of `shape`) whose f32 copy would exceed the data
     /// ceiling, before it is allocated.
     pub fn fits(origin: &Origin, shape: &[usize], count: usize) -> crate::error::Result<()> {
@@ -189,10 +196,10 @@ impl Array {
         body: &[u8],
         little_endian: bool,
     ) -> crate::error::Result<Array> {
-        let count = Array::count(&shape).ok_or_else(|| origin.error("shape too large"))?;
+        let count = Array::count(&shape).ok_or_else(|| Array::too_large(&origin, &shape))?;
         let need = count
             .checked_mul(element.size())
-            .ok_or_else(|| origin.error("shape too large"))?;
+            .ok_or_else(|| Array::too_large(&origin, &shape))?;
         if body.len() < need {
             return Err(origin.error(format!(
                 "truncated: {} bytes of data for the {count} values of shape {shape:?} ({element:?})",

@@ -70,10 +70,10 @@ pub fn read(path: &Path) -> Result<Array> {
         .read_to_end(&mut bytes)
         .map_err(gz_error)?;
     let (element, shape, header) = header(&bytes, &origin)?;
-    let count = Array::count(&shape).ok_or_else(|| origin.error("shape too large"))?;
+    let count = Array::count(&shape).ok_or_else(|| Array::too_large(&origin, &shape))?;
     let body = count
         .checked_mul(element.size())
-        .ok_or_else(|| origin.error("shape too large"))? as u64;
+        .ok_or_else(|| Array::too_large(&origin, &shape))? as u64;
     let packed = map.len() as u64;
     if body
         > packed

@@ -102,11 +102,12 @@ fn read_entry(entry: &mut zip::read::ZipFile<'_, impl Read>, origin: &Origin) ->
         .read_to_end(&mut bytes)
         .map_err(read_error)?;
     let header = npy::header(&bytes, origin)?;
-    let count = Array::count(&header.shape).ok_or_else(|| origin.error("shape too large"))?;
+    let count =
+        Array::count(&header.shape).ok_or_else(|| Array::too_large(origin, &header.shape))?;
     let need = header
         .body_bytes()
         .and_then(|b| b.checked_add(start))
-        .ok_or_else(|| origin.error("shape too large"))?;
+        .ok_or_else(|| Array::too_large(origin, &header.shape))?;
     if need as u64 > declared {
         return Err(origin.error(format!(
             "truncated: the zip entry declares {declared} bytes; the NPY header needs {need} for the {count} values of shape {:?} ({:?})",

@@ -8,6 +8,7 @@ use prost::Message;
 
 use super::proto::ModelProto;
 use crate::error::{Error, Result};
+use crate::io::bounded::{self, Limit, Opened};
 
 /// The opsets of the default domain the importer maps (what PyTorch's exporters write).
 pub const OPSETS: std::ops::RangeInclusive<i64> = 13..=21;
@@ -15,6 +16,12 @@ pub const OPSETS: std::ops::RangeInclusive<i64> = 13..=21;
 /// The largest model file read (weights included): beyond it, the file is refused before it
 /// is read into memory.
 const MAX_BYTES: u64 = 2 << 30;
+
+const MODEL_LIMIT: Limit = Limit {
+    bytes: MAX_BYTES,
+    phrase: "is more than netdx reads for one model",
+    hint: "; a model this large does not fit a debugging run",
+};
 
 fn error(path: &Path, message: impl Into<String>) -> Error {
     Error::Onnx {
@@ -32,33 +39,13 @@ pub struct ModelFile {
 
 /// Reads and decodes `path`.
 pub fn read(path: &Path) -> Result<ModelFile> {
-    let meta = std::fs::metadata(path).map_err(|e| Error::Io {
-        path: path.to_path_buf(),
-        source: e,
-    })?;
-    if !meta.is_file() {
-        return Err(error(
-            path,
-            "is not a regular file (a directory or a device): give an .onnx file",
-        ));
-    }
-    if meta.len() > MAX_BYTES {
-        return Err(error(
-            path,
-            format!(
-                "is {} bytes, more than the {MAX_BYTES} netdx reads; a model this large does not fit a debugging run",
-                meta.len()
-            ),
-        ));
-    }
-    let bytes = std::fs::read(path).map_err(|e| Error::Io {
-        path: path.to_path_buf(),
-        source: e,
-    })?;
+    // What the path is before opening it (a named pipe would wait for a writer), and no more
+    // than MODEL_LIMIT read from it, whatever its size says.
+    let bytes = bounded::map(path, &MODEL_LIMIT).map_err(|e| error(path, e.to_string()))?;
     if bytes.is_empty() {
         return Err(error(path, "is empty; export the model again"));
     }
-    let model = ModelProto::decode(bytes.as_slice()).map_err(|e| {
+    let model = ModelProto::decode(&bytes[..]).map_err(|e| {
         error(
             path,
             format!(
@@ -141,13 +128,18 @@ fn load_external_data(path: &Path, model: &mut ModelProto) -> Result<()> {
         };
         let (offset, length) = (number("offset")?.unwrap_or(0), number("length")?);
         let file = dir.join(relative);
-        let mut f = std::fs::File::open(&file).map_err(|e| {
+        let unreadable = |why: String| {
             refuse(format!(
-                "its weights are in the external file `{}`, which cannot be read ({e}); keep that file next to the model, or export with `external_data=False`",
+                "its weights are in the external file `{}`, which cannot be read ({why}); keep that file next to the model, or export with `external_data=False`",
                 file.display()
             ))
-        })?;
-        let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+        };
+        // A named pipe or a device here would block or never end: only a regular file is
+        // read, at the offset and length the model gives.
+        let (mut f, size) = match bounded::open(&file).map_err(|e| unreadable(e.to_string()))? {
+            Opened::File { file, size } => (file, size),
+            Opened::Stream(_) => return Err(unreadable("it is a stream, not a file".into())),
+        };
         let length = length.unwrap_or(size.saturating_sub(offset));
         if offset.checked_add(length).is_none_or(|end| end > size) || length > MAX_BYTES {
             return Err(refuse(format!(
@@ -155,7 +147,13 @@ fn load_external_data(path: &Path, model: &mut ModelProto) -> Result<()> {
                 file.display()
             )));
         }
-        let mut bytes = vec![0u8; length as usize];
+        let mut bytes = Vec::new();
+        bytes.try_reserve_exact(length as usize).map_err(|_| {
+            refuse(format!(
+                "its external data ({length} bytes) does not fit in memory"
+            ))
+        })?;
+        bytes.resize(length as usize, 0);
         f.seek(SeekFrom::Start(offset))
             .and_then(|_| f.read_exact(&mut bytes))
             .map_err(|e| refuse(format!("reading `{}`: {e}", file.display())))?;

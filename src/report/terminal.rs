@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 
 use crate::checks::Verdict;
 use crate::suite::{by_section, SuiteReport};
-use crate::text::number;
+use crate::text::{number, printable};
 
 /// Colour only on a terminal and when NO_COLOR is unset (no-color.org).
 pub fn use_color() -> bool {
@@ -27,9 +27,17 @@ fn paint(s: &str, verdict: Verdict, color: bool) -> String {
 }
 
 pub fn to_text(r: &SuiteReport, color: bool) -> String {
+    // Names and messages come from the user's files: their control characters are shown, not
+    // obeyed by the terminal.
     let mut s = format!(
         "netdx {}: {} — model {}, data {}\nadapter: {} ({}, {})\n",
-        r.netdx_version, r.suite, r.model, r.dataset, r.adapter, r.backend, r.driver
+        r.netdx_version,
+        printable(&r.suite, false),
+        r.model,
+        printable(&r.dataset, false),
+        r.adapter,
+        r.backend,
+        r.driver
     );
     let cases: Vec<Option<&str>> = if r.cases.is_empty() {
         vec![None]
@@ -38,7 +46,7 @@ pub fn to_text(r: &SuiteReport, color: bool) -> String {
     };
     for case in cases {
         if let Some(c) = case {
-            s.push_str(&format!("\n== case {c}\n"));
+            s.push_str(&format!("\n== case {}\n", printable(c, false)));
         }
         render_sections(&mut s, r, case, color);
     }
@@ -62,13 +70,15 @@ fn render_sections(s: &mut String, r: &SuiteReport, case: Option<&str>, color: b
             }
             s.push('\n');
             if !f.message.is_empty() {
-                s.push_str(&format!("        {}\n", f.message));
+                s.push_str(&format!("        {}\n", printable(&f.message, true)));
             }
             if let Some(fix) = &f.fix {
                 match f.verdict {
                     Verdict::Pass => {}
-                    Verdict::Info => s.push_str(&format!("        note: {fix}\n")),
-                    _ => s.push_str(&format!("        fix: {fix}\n")),
+                    Verdict::Info => {
+                        s.push_str(&format!("        note: {}\n", printable(fix, true)))
+                    }
+                    _ => s.push_str(&format!("        fix: {}\n", printable(fix, true))),
                 }
             }
             if let Some(t) = &f.tried_fix {

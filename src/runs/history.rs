@@ -87,6 +87,8 @@ pub fn list(runs: &[(PathBuf, RunRecord)], filter: &ListFilter) -> String {
                 key_metrics(r),
             ]
         })
+        // A suite name or an adapter name may hold escape sequences: shown, not obeyed.
+        .map(|row: [String; 7]| row.map(|cell| crate::text::printable(&cell, false).into_owned()))
         .collect();
     if rows.is_empty() {
         return "no runs\n".into();

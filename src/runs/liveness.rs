@@ -32,13 +32,28 @@ pub const STALE_AFTER: Duration = Duration::from_secs(300);
 /// Seconds between heartbeats unless `NETDX_HEARTBEAT_SECONDS` says otherwise.
 pub const DEFAULT_HEARTBEAT_SECONDS: u64 = 10;
 
-/// The heartbeat interval: `NETDX_HEARTBEAT_SECONDS` (1 to 60), else 10 s.
+/// The heartbeat interval: `NETDX_HEARTBEAT_SECONDS` (1 to 60), else 10 s. A bad value has been
+/// refused before the run (see [`heartbeat_setting`]).
 pub fn heartbeat_interval() -> Duration {
-    let secs = std::env::var("NETDX_HEARTBEAT_SECONDS")
-        .ok()
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map_or(DEFAULT_HEARTBEAT_SECONDS, |s| s.clamp(1, 60));
-    Duration::from_secs(secs)
+    heartbeat_setting().unwrap_or(Duration::from_secs(DEFAULT_HEARTBEAT_SECONDS))
+}
+
+/// `NETDX_HEARTBEAT_SECONDS` (unset or empty: 10 s); anything but whole seconds from 1 to 60 is
+/// refused rather than replaced, since a reader elsewhere judges liveness by it.
+pub fn heartbeat_setting() -> crate::error::Result<Duration> {
+    let value = match std::env::var("NETDX_HEARTBEAT_SECONDS") {
+        Ok(v) if !v.trim().is_empty() => v,
+        Ok(_) | Err(std::env::VarError::NotPresent) => {
+            return Ok(Duration::from_secs(DEFAULT_HEARTBEAT_SECONDS))
+        }
+        Err(std::env::VarError::NotUnicode(v)) => v.to_string_lossy().into_owned(),
+    };
+    match value.trim().parse::<u64>() {
+        Ok(s) if (1..=60).contains(&s) => Ok(Duration::from_secs(s)),
+        _ => Err(crate::error::Error::Usage(format!(
+            "NETDX_HEARTBEAT_SECONDS={value:?}: must be whole seconds from 1 to 60 (how often a running record is touched; unset, {DEFAULT_HEARTBEAT_SECONDS})"
+        ))),
+    }
 }
 
 /// Where a record's pid is counted: enough for a reader to tell whether it can check the pid.

@@ -351,6 +351,7 @@ impl Recorder {
             *active = Some(recorder.dir.clone());
         }
         crate::interrupt::on_forced_exit(on_forced_exit);
+        crate::interrupt::graceful();
         Ok(recorder)
     }
 

@@ -44,7 +44,23 @@ impl Shard {
             Some(n) => Some(number("the shard count", n)?),
             None => None,
         };
+        // For `auto`: the scheduler variables that are set, named in an out-of-range error.
+        let mut from = String::new();
         let (index, count) = if index.trim() == "auto" {
+            let set: Vec<String> = [
+                "SLURM_ARRAY_TASK_ID",
+                "SLURM_ARRAY_TASK_MIN",
+                "SLURM_ARRAY_TASK_COUNT",
+                "JOB_COMPLETION_INDEX",
+                "NETDX_SHARD_INDEX",
+                "NETDX_SHARD_COUNT",
+            ]
+            .iter()
+            .filter_map(|name| env(name).map(|v| format!("{name}={v}")))
+            .collect();
+            if !set.is_empty() {
+                from = format!(" (from {})", set.join(", "));
+            }
             let var = |name: &str| -> Result<Option<usize>> {
                 env(name)
                     .map(|v| {
@@ -89,7 +105,7 @@ impl Shard {
         };
         if count == 0 || index == 0 || index > count {
             return Err(bad(format!(
-                "shard {index} of {count}: shards are numbered 1 to N, N ≥ 1"
+                "shard {index} of {count}{from}: shards are numbered 1 to N, N ≥ 1"
             )));
         }
         Ok(Shard { index, count })

@@ -3,6 +3,9 @@
 //! Tolerance: a GPU value x passes against the f64 reference y when
 //! |x − y| ≤ max(rtol·max(|x|, |y|), atol). Failures report the worst index with both values.
 
+pub mod capped;
+pub mod hostile_files;
+
 use std::sync::OnceLock;
 
 use netdx::gpu::{AdapterChoice, Gpu};
