@@ -251,8 +251,9 @@ pub enum RunsCommand {
         /// Only runs with this status.
         #[arg(long, value_enum)]
         status: Option<StatusArg>,
-        /// Only runs started on or after this date (YYYY-MM-DD).
-        #[arg(long, value_name = "DATE")]
+        /// Only runs started at or after this: a date (2026-12-01), a UTC time
+        /// (2026-12-01T08:30), today, yesterday, or an age (90m, 24h, 7d, 2w).
+        #[arg(long, value_name = "WHEN")]
         since: Option<String>,
         /// Print the records as JSON.
         #[arg(long)]

@@ -767,3 +767,40 @@ fn lr_range_fails_at_its_own_divergence_and_warns_where_the_loss_rises() {
         }
     }
 }
+
+#[test]
+fn activation_histograms_bin_each_snapshot_over_its_own_range() {
+    let _ = gpu_or_skip!();
+    let text = std::fs::read_to_string("configs/default.yaml").unwrap();
+    let c = Config::parse(&text, Path::new("configs/default.yaml")).unwrap();
+    let r = run(&c, &["activation_stats"]).unwrap();
+    let snaps = finding(&r, "activation_stats").details["histograms"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(snaps.len(), 5);
+    for s in &snaps {
+        // The logits: bins fixed at the step-0 range held 856 of 900 values in their two edge
+        // bins by the last snapshot.
+        let logits = s["layers"].as_array().unwrap().last().unwrap();
+        let counts: Vec<f64> = logits["counts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        let total: f64 = counts.iter().sum();
+        let edges = counts[0] + counts[counts.len() - 1];
+        assert!(
+            edges / total < 0.1,
+            "step {}: {edges} of {total} in the edge bins",
+            s["step"]
+        );
+    }
+    // Each snapshot has its own range: the logits' range grows with training.
+    let width = |s: &serde_json::Value| {
+        let l = s["layers"].as_array().unwrap().last().unwrap();
+        l["hi"].as_f64().unwrap() - l["lo"].as_f64().unwrap()
+    };
+    assert!(width(&snaps[4]) > 2.0 * width(&snaps[0]));
+}

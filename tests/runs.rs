@@ -121,11 +121,42 @@ fn a_training_run_leaves_a_complete_record_and_reruns_bit_for_bit() {
         "{out}"
     );
     assert!(out.contains("environment:\n  (same)"), "{out}");
+    // Flags differ: shown as flags, not as a Rust struct.
+    let (code, _, err) = netdx_with_runs(
+        &runs,
+        &[
+            "train",
+            cfg.to_str().unwrap(),
+            "--every",
+            "0",
+            "--steps",
+            "40",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let flagged = records(&runs).last().unwrap().1.id.clone();
+    let (code, out, _) = netdx_with_runs(&runs, &["runs", "diff", &newest.id, &flagged]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("(command line) no flags → --steps 40"),
+        "{out}"
+    );
+    assert!(!out.contains("Overrides"), "{out}");
 
     // list, show, an ambiguous prefix, gc.
     let (code, out, _) = netdx_with_runs(&runs, &["runs", "list", "--status", "passed"]);
     assert_eq!(code, 0);
-    assert_eq!(out.lines().count(), 1 + 4, "{out}");
+    assert_eq!(out.lines().count(), 1 + 5, "{out}");
+    // Every run began today, none a day from now.
+    for (since, rows) in [("yesterday", 5), ("today", 5), ("2h", 5), ("2100-01-01", 0)] {
+        let (code, out, err) = netdx_with_runs(
+            &runs,
+            &["runs", "list", "--status", "passed", "--since", since],
+        );
+        assert_eq!(code, 0, "{err}");
+        let shown = if rows == 0 { 1 } else { 1 + rows };
+        assert_eq!(out.lines().count(), shown, "--since {since}: {out}");
+    }
     assert!(out.contains("loss ") && out.contains("acc "), "{out}");
     let (code, out, _) = netdx_with_runs(&runs, &["runs", "show", &r.id]);
     assert_eq!(code, 0);
@@ -135,10 +166,10 @@ fn a_training_run_leaves_a_complete_record_and_reruns_bit_for_bit() {
     );
     let (code, _, err) = netdx_with_runs(&runs, &["runs", "show", "2"]);
     assert_eq!(code, 2);
-    assert!(err.contains("matches 4 runs"), "{err}");
+    assert!(err.contains("matches 5 runs"), "{err}");
     let (code, out, _) = netdx_with_runs(&runs, &["runs", "gc", "--keep", "1"]);
     assert_eq!(code, 0);
-    assert!(out.contains("removed 3 runs"), "{out}");
+    assert!(out.contains("removed 4 runs"), "{out}");
     assert_eq!(records(&runs).len(), 1);
 }
 

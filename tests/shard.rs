@@ -161,9 +161,10 @@ fn merges_that_cannot_be_right_are_refused_with_the_reason() {
     let (code, _, err) = merge(&[&one, &other, &three]);
     assert_eq!(code, 2);
     assert!(err.contains("ran different suites or configs"), "{err}");
+    // The same folder twice counts once.
     let (code, _, err) = merge(&[&one, &one, &three]);
     assert_eq!(code, 2);
-    assert!(err.contains("shard 1/3 given twice"), "{err}");
+    assert!(err.contains("missing shard 2/3"), "{err}");
     let (code, _, err) = merge(&[&whole]);
     assert_eq!(code, 2);
     assert!(err.contains("is not a shard"), "{err}");
@@ -317,4 +318,236 @@ fn a_suite_over_every_adapter_equals_its_shards_run_one_by_one() {
     }
     assert_eq!(parallel["backend"], one_by_one["backend"]);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A sweep one of whose cases fails its checks (lr 50 diverges), small enough to run many
+/// times.
+const FAILING_SWEEP: &str = "seed: 0
+data: {builtin: spiral, classes: 3, points_per_class: 30}
+model:
+  input: 2
+  layers: [{linear: {out: 8}}, relu, {linear: {out: 3}}]
+loss: softmax_cross_entropy
+training:
+  optimizer: {name: sgd, lr: 0.1, momentum: 0.9}
+  batch_size: 30
+  steps: 40
+checks: [initial_loss, smoke, numerics, weights_update, dead_units, update_ratio]
+matrix:
+  training.optimizer.lr: [0.1, 50.0]
+";
+
+/// `netdx run SUITE --shard SPEC` with the scheduler variables `vars` (and no others) and the
+/// records in `runs`: the exit code and stderr.
+fn scheduled(runs: &Path, suite: &Path, spec: &str, vars: &[(&str, &str)]) -> (i32, String) {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_netdx"));
+    c.args(["run", suite.to_str().unwrap(), "--shard", spec])
+        .env("NETDX_RUNS_DIR", runs);
+    for k in [
+        "SLURM_ARRAY_TASK_ID",
+        "SLURM_ARRAY_TASK_MIN",
+        "SLURM_ARRAY_TASK_COUNT",
+        "JOB_COMPLETION_INDEX",
+        "NETDX_SHARD_INDEX",
+        "NETDX_SHARD_COUNT",
+    ] {
+        c.env_remove(k);
+    }
+    for (k, v) in vars {
+        c.env(k, v);
+    }
+    let out = c.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `netdx merge` of every record folder in `folder` (the recipes' glob) into `out`.
+fn merge_glob(folder: &Path, out: &Path) -> (i32, String, String) {
+    let mut args = vec!["merge".to_string()];
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(folder)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    args.extend(dirs.iter().map(|p| p.display().to_string()));
+    args.extend(["-o".into(), out.display().to_string()]);
+    let args: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+    netdx_with_runs(folder, &args)
+}
+
+/// The merged record: its status and the number of findings.
+fn merged_outcome(out: &Path) -> (String, usize) {
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("record.json")).unwrap()).unwrap();
+    let checks: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("checks.json")).unwrap()).unwrap();
+    (
+        record["status"].as_str().unwrap().to_string(),
+        findings(&checks).len(),
+    )
+}
+
+#[test]
+fn the_readme_recipes_merge_every_shard_when_a_check_fails_and_after_a_retry() {
+    if crate::common::gpu().is_none() {
+        return;
+    }
+    let dir = scratch("recipes");
+    let suite = dir.join("sweep.yaml");
+    std::fs::write(&suite, FAILING_SWEEP).unwrap();
+    let units = 2 * 6;
+
+    // Slurm: `--array=0-2`, each task with its index; `afterany` merges whatever the tasks'
+    // exit codes were.
+    let slurm = dir.join("slurm");
+    let codes: Vec<i32> = (0..3)
+        .map(|task| {
+            let id = task.to_string();
+            let (code, err) = scheduled(
+                &slurm,
+                &suite,
+                "auto",
+                &[
+                    ("SLURM_ARRAY_TASK_ID", &id),
+                    ("SLURM_ARRAY_TASK_MIN", "0"),
+                    ("SLURM_ARRAY_TASK_COUNT", "3"),
+                ],
+            );
+            assert!(code == 0 || code == 1, "task {task}: {err}");
+            code
+        })
+        .collect();
+    assert!(
+        codes.contains(&1),
+        "a shard holds a failing check: {codes:?}"
+    );
+    let out = dir.join("slurm-merged");
+    let (code, _, err) = merge_glob(&slurm, &out);
+    assert_eq!(code, 1, "the merge reports the failed checks: {err}");
+    assert_eq!(merged_outcome(&out), ("failed".to_string(), units));
+
+    // Kubernetes: an Indexed Job of 3 whose index 1 ran twice (a retried pod): the glob holds
+    // two records of shard 2/3; the newest finished one is merged and the other named.
+    let k8s = dir.join("k8s");
+    for index in ["0", "1", "1", "2"] {
+        let (code, err) = scheduled(&k8s, &suite, "auto/3", &[("JOB_COMPLETION_INDEX", index)]);
+        assert!(code == 0 || code == 1, "index {index}: {err}");
+    }
+    let out = dir.join("k8s-merged");
+    let (code, _, err) = merge_glob(&k8s, &out);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("merge: shard 2/3 has 2 records (a retried task?): using"),
+        "{err}"
+    );
+    assert_eq!(merged_outcome(&out), ("failed".to_string(), units));
+    // An attempt that never finished (a crashed pod) is left out for the finished one.
+    let k8s_records: Vec<PathBuf> = std::fs::read_dir(&k8s)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    let shard_of = |p: &Path| -> String {
+        let r: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(p.join("record.json")).unwrap()).unwrap();
+        r["overrides"]["shard"].as_str().unwrap().to_string()
+    };
+    let crashed = k8s_records
+        .iter()
+        .find(|p| shard_of(p) == "3/3")
+        .unwrap()
+        .clone();
+    let copy = k8s.join("crashed-attempt");
+    std::fs::create_dir_all(&copy).unwrap();
+    for f in ["record.json", "source.yaml"] {
+        std::fs::copy(crashed.join(f), copy.join(f)).unwrap();
+    }
+    let record = std::fs::read_to_string(copy.join("record.json")).unwrap();
+    let record = record
+        .replacen("\"status\": \"passed\"", "\"status\": \"crashed\"", 1)
+        .replacen("\"status\": \"failed\"", "\"status\": \"crashed\"", 1);
+    std::fs::write(copy.join("record.json"), record).unwrap();
+    let out = dir.join("k8s-merged-again");
+    let (code, _, err) = merge_glob(&k8s, &out);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("merge: shard 3/3 has 2 records"), "{err}");
+    assert!(err.contains("crashed-attempt (crashed"), "{err}");
+
+    // GitHub Actions: each matrix job its own runs folder (an artifact); the merge job
+    // downloads them all into one folder and merges them.
+    let downloaded = dir.join("shards");
+    std::fs::create_dir_all(&downloaded).unwrap();
+    for k in 1..=3 {
+        let artifact = dir.join(format!("shard-{k}"));
+        let (code, err) = scheduled(&artifact, &suite, &format!("{k}/3"), &[]);
+        assert!(code == 0 || code == 1, "shard {k}: {err}");
+        for e in std::fs::read_dir(&artifact).unwrap() {
+            let e = e.unwrap();
+            std::fs::rename(e.path(), downloaded.join(e.file_name())).unwrap();
+        }
+    }
+    let out = dir.join("gh-merged");
+    let (code, _, err) = merge_glob(&downloaded, &out);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(merged_outcome(&out), ("failed".to_string(), units));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The fenced code block of the README that contains `marker`.
+fn readme_block(marker: &str) -> String {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let mut blocks = readme.split("```").skip(1).step_by(2);
+    let block = blocks
+        .find(|b| b.contains(marker))
+        .unwrap_or_else(|| panic!("no README block with {marker}"));
+    // Drop the info string (`sh`, `yaml`).
+    block
+        .split_once('\n')
+        .map_or("", |(_, rest)| rest)
+        .to_string()
+}
+
+#[test]
+fn the_readme_recipes_keep_merging_after_a_failed_check() {
+    // Slurm: the shebang first (sbatch reads #SBATCH lines only after it), the merge after any
+    // end of the array.
+    let sbatch = readme_block("#SBATCH --array");
+    assert!(sbatch.starts_with("#!/bin/bash\n"), "{sbatch}");
+    assert!(readme_block("sbatch --parsable").contains("--dependency=afterany:"));
+    // Kubernetes: failed checks and config errors fail their index without a retry.
+    let job: serde_yaml::Value = serde_yaml::from_str(&readme_block("kind: Job")).unwrap();
+    let spec = &job["spec"];
+    assert_eq!(spec["completionMode"], "Indexed");
+    assert_eq!(spec["backoffLimitPerIndex"], 1);
+    let rule = &spec["podFailurePolicy"]["rules"][0];
+    assert_eq!(rule["action"], "FailIndex");
+    assert_eq!(
+        rule["onExitCodes"]["values"],
+        serde_yaml::from_str::<serde_yaml::Value>("[1, 2]").unwrap()
+    );
+    assert_eq!(spec["template"]["spec"]["restartPolicy"], "Never");
+    // GitHub Actions: the upload and the merge job run after a shard exits 1.
+    let workflow: serde_yaml::Value =
+        serde_yaml::from_str(&readme_block("upload-artifact")).unwrap();
+    let shard = &workflow["jobs"]["shard"];
+    assert_eq!(shard["strategy"]["fail-fast"], false);
+    let upload = shard["steps"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|s| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.contains("upload-artifact"))
+        })
+        .unwrap();
+    assert!(upload["if"].as_str().unwrap().contains("!cancelled()"));
+    assert!(workflow["jobs"]["merge"]["if"]
+        .as_str()
+        .unwrap()
+        .contains("!cancelled()"));
 }

@@ -76,9 +76,72 @@ fn merged_metrics(shards: &[String], cases: &[String]) -> String {
     lines.iter().map(|(_, l)| format!("{l}\n")).collect()
 }
 
+/// The records to merge: each folder once, and one attempt per shard. A scheduler that retries
+/// a task (a Kubernetes Indexed Job's `backoffLimit`, a Slurm requeue) leaves a record per
+/// attempt in the runs folder that the merge is given; the newest finished one (passed or
+/// failed) is kept and the others are named on stderr. A shard with no finished attempt keeps
+/// its newest, which `load_shard` then refuses with its status.
+fn one_attempt_per_shard(records: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut seen = std::collections::HashSet::new();
+    // Per shard (`K/N`, from each record), its attempts.
+    type Attempts = Vec<(PathBuf, RunRecord)>;
+    let mut groups: Vec<(Option<String>, Attempts)> = Vec::new();
+    let mut kept = Vec::new();
+    for dir in records {
+        let canonical = dir.canonicalize().unwrap_or_else(|_| dir.clone());
+        if !seen.insert(canonical) {
+            continue;
+        }
+        if !dir.join("record.json").is_file() {
+            // Refused with its reason by load_shard.
+            kept.push(dir.clone());
+            continue;
+        }
+        let record = read_record(dir)?;
+        let shard = record.overrides.shard.clone();
+        match groups
+            .iter_mut()
+            .find(|(s, _)| shard.is_some() && *s == shard)
+        {
+            Some((_, attempts)) => attempts.push((dir.clone(), record)),
+            None => groups.push((shard, vec![(dir.clone(), record)])),
+        }
+    }
+    let finished = |r: &RunRecord| matches!(r.status, Status::Passed | Status::Failed);
+    for (shard, mut attempts) in groups {
+        // Finished attempts first, then the newest.
+        attempts.sort_by_key(|(_, r)| (finished(r), r.started_ms));
+        let (chosen, record) = attempts.pop().expect("a group holds one record at least");
+        if !attempts.is_empty() {
+            let left_out: Vec<String> = attempts
+                .iter()
+                .map(|(d, r)| {
+                    format!(
+                        "{} ({}, started {})",
+                        d.display(),
+                        r.status.name(),
+                        r.started
+                    )
+                })
+                .collect();
+            eprintln!(
+                "merge: shard {} has {} records (a retried task?): using {} ({}, started {}); leaving out {}",
+                shard.as_deref().unwrap_or("?"),
+                attempts.len() + 1,
+                chosen.display(),
+                record.status.name(),
+                record.started,
+                left_out.join(", ")
+            );
+        }
+        kept.push(chosen);
+    }
+    Ok(kept)
+}
+
 /// `netdx merge`.
 pub fn merge_command(records: &[PathBuf], output: &Path, format: Format) -> Result<u8> {
-    let mut loaded = records
+    let mut loaded = one_attempt_per_shard(records)?
         .iter()
         .map(|d| load_shard(d))
         .collect::<Result<Vec<_>>>()?;

@@ -32,10 +32,22 @@ pub fn runs_command(command: &RunsCommand, runs_dir: Option<&std::path::Path>) -
             since,
             json,
         } => {
+            let since = since
+                .as_deref()
+                .map(|text| {
+                    crate::runs::time::parse_since(text, crate::runs::time::now_seconds())
+                        .map(crate::runs::time::rfc3339)
+                        .ok_or_else(|| {
+                            Error::Usage(format!(
+                                "--since {text:?}: expected a date (2026-12-01), a UTC time (2026-12-01T08:30), today, yesterday or an age (90m, 24h, 7d, 2w)"
+                            ))
+                        })
+                })
+                .transpose()?;
             let filter = ListFilter {
                 suite: suite.clone(),
                 status: st.map(status),
-                since: since.clone(),
+                since,
             };
             let scan = runs.scan()?;
             eprint!("{}", scan.warnings());

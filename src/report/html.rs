@@ -242,9 +242,10 @@ fn charts(report: Option<&SuiteReport>, metrics: &[Value]) -> Vec<(String, Strin
             .map(|ls| ls.iter().filter_map(|l| l["layer"].as_i64()).collect())
             .unwrap_or_default();
         for layer in layers {
-            let mut values = Vec::new();
+            // Each snapshot was binned over its own range; drawn on the range they span
+            // together.
             let mut columns = Vec::new();
-            let mut range = (0.0, 0.0);
+            let mut binned: Vec<((f64, f64), Vec<f64>)> = Vec::new();
             for s in &snaps {
                 let Some(h) = s["layers"]
                     .as_array()
@@ -252,18 +253,28 @@ fn charts(report: Option<&SuiteReport>, metrics: &[Value]) -> Vec<(String, Strin
                 else {
                     continue;
                 };
-                range = (
-                    h["lo"].as_f64().unwrap_or(0.0),
-                    h["hi"].as_f64().unwrap_or(0.0),
-                );
                 columns.push(format!("{}", s["step"]));
-                values.push(
+                binned.push((
+                    (
+                        h["lo"].as_f64().unwrap_or(0.0),
+                        h["hi"].as_f64().unwrap_or(0.0),
+                    ),
                     h["counts"]
                         .as_array()
                         .map(|c| c.iter().map(|v| v.as_f64().unwrap_or(0.0)).collect())
                         .unwrap_or_default(),
-                );
+                ));
             }
+            let range = binned
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |r, (b, _)| {
+                    (r.0.min(b.0), r.1.max(b.1))
+                });
+            let rows = binned.iter().map(|(_, c)| c.len()).max().unwrap_or(0);
+            let values: Vec<Vec<f64>> = binned
+                .iter()
+                .map(|(from, counts)| rebin(counts, *from, range, rows))
+                .collect();
             // A graph's tensors by name (`act.2.1`); a layer list's by layer.
             let name = snaps
                 .first()
@@ -280,7 +291,7 @@ fn charts(report: Option<&SuiteReport>, metrics: &[Value]) -> Vec<(String, Strin
                 ),
             };
             out.push((
-                format!("Histogram of {what} over the dataset at steps of the observation run (shade: log count)."),
+                format!("Histogram of {what} over the dataset's first examples at steps of the observation run (shade: log count). Each step is binned over its own range, drawn here on the range they span together; the TensorBoard export keeps each step's own bins."),
                 HeatMap {
                     title,
                     x_label: "step".into(),
@@ -318,6 +329,33 @@ fn charts(report: Option<&SuiteReport>, metrics: &[Value]) -> Vec<(String, Strin
                 }
                 .to_svg(),
             ));
+        }
+    }
+    out
+}
+
+/// `counts` over `rows` equal bins of `from` redistributed over `rows` equal bins of `to` (which
+/// holds `from`), each bin's count shared by overlap: the total is kept.
+fn rebin(counts: &[f64], from: (f64, f64), to: (f64, f64), rows: usize) -> Vec<f64> {
+    let mut out = vec![0.0; rows];
+    let (width, target) = (to.1 - to.0, rows as f64);
+    if counts.is_empty() || rows == 0 || width.is_nan() || width <= 0.0 {
+        return counts.to_vec();
+    }
+    let step = (from.1 - from.0) / counts.len() as f64;
+    for (j, &c) in counts.iter().enumerate() {
+        // Source bin j in target-bin units.
+        let a = (from.0 + j as f64 * step - to.0) / width * target;
+        let b = (from.0 + (j + 1) as f64 * step - to.0) / width * target;
+        if b.is_nan() || b <= a {
+            out[(a.max(0.0) as usize).min(rows - 1)] += c;
+            continue;
+        }
+        let mut k = a.floor().max(0.0) as usize;
+        while k < rows && (k as f64) < b {
+            let overlap = (b.min(k as f64 + 1.0) - a.max(k as f64)).max(0.0);
+            out[k] += c * overlap / (b - a);
+            k += 1;
         }
     }
     out
@@ -501,4 +539,28 @@ pub fn page(record: &RunRecord, report: Option<&SuiteReport>, metrics: &[Value])
     }
     h.push_str("</body></html>\n");
     h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rebin;
+
+    #[test]
+    fn rebinning_keeps_the_counts_and_places_them_by_overlap() {
+        // The same range: unchanged.
+        let c = [1.0, 2.0, 3.0, 4.0];
+        assert_eq!(rebin(&c, (0.0, 4.0), (0.0, 4.0), 4), c.to_vec());
+        // A range half as wide, in the middle of the common one: the middle two bins.
+        assert_eq!(
+            rebin(&c, (1.0, 3.0), (0.0, 4.0), 4),
+            vec![0.0, 3.0, 7.0, 0.0]
+        );
+        // Bins straddling target bins are shared by overlap; the total is kept.
+        let r = rebin(&[3.0, 3.0, 3.0], (0.0, 3.0), (0.0, 4.0), 3);
+        assert!((r.iter().sum::<f64>() - 9.0).abs() < 1e-12, "{r:?}");
+        assert!(
+            (r[0] - 4.0).abs() < 1e-12 && (r[2] - 1.0).abs() < 1e-12,
+            "{r:?}"
+        );
+    }
 }

@@ -15,7 +15,7 @@ pub struct ListFilter {
     /// A substring of the suite name or file.
     pub suite: Option<String>,
     pub status: Option<Status>,
-    /// Runs started on or after this date (`YYYY-MM-DD`, or any prefix of RFC 3339).
+    /// Runs started at or after this instant (RFC 3339, UTC, as records write it).
     pub since: Option<String>,
 }
 
@@ -370,7 +370,7 @@ pub fn diff(a: (&Path, &RunRecord), b: (&Path, &RunRecord)) -> String {
     let mut config = diff_values(&ra.config, &rb.config);
     if ra.overrides != rb.overrides {
         config.push(format!(
-            "  (command line) {:?} → {:?}",
+            "  (command line) {} → {}",
             ra.overrides, rb.overrides
         ));
     }

@@ -83,6 +83,33 @@ pub struct Overrides {
     pub shard: Option<String>,
 }
 
+impl std::fmt::Display for Overrides {
+    /// As the flags were given: `--steps 100 --only smoke,numerics`, or `no flags`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut flags = Vec::new();
+        if let Some(n) = self.steps {
+            flags.push(format!("--steps {n}"));
+        }
+        if let Some(w) = &self.weights {
+            flags.push(format!("--weights {w}"));
+        }
+        if !self.only.is_empty() {
+            flags.push(format!("--only {}", self.only.join(",")));
+        }
+        if self.try_fixes {
+            flags.push("--try-fixes".into());
+        }
+        if let Some(s) = &self.shard {
+            flags.push(format!("--shard {s}"));
+        }
+        if flags.is_empty() {
+            f.write_str("no flags")
+        } else {
+            f.write_str(&flags.join(" "))
+        }
+    }
+}
+
 /// `record.json`.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct RunRecord {
