@@ -93,8 +93,12 @@ pub enum Error {
     },
 
     /// No adapter could be found at all.
-    #[error("no GPU adapter found (backends tried: {tried}).\n  hint: on Debian/Ubuntu a software adapter comes with `apt-get install mesa-vulkan-drivers libvulkan1` (Vulkan, lavapipe); the GL backend needs EGL (`libegl1 libegl-mesa0`). Set WGPU_BACKEND=vulkan or WGPU_BACKEND=gl to pick one")]
-    NoAdapter { tried: String },
+    #[error("no GPU adapter found (backends tried: {tried}).\n  hint: {hint}")]
+    NoAdapter {
+        tried: String,
+        /// The adapters on the backends left out, or how to install a software adapter.
+        hint: String,
+    },
 
     /// An adapter selector that matches none of the adapters present.
     #[error("no adapter matches `{selector}`; adapters present:\n{available}")]
@@ -148,7 +152,7 @@ pub enum Error {
     /// Training produced a non-finite loss; the records written so far are kept. `step`
     /// counts from 0 (as `--dump-step` does); the message also gives the 1-based count that
     /// progress lines print.
-    #[error("non-finite loss in step {} (index {step} counted from 0; `--dump FILE --dump-step {step}` captures its tensors)", step + 1)]
+    #[error("non-finite loss at step {step} (steps count from 0, as in the records; `--dump FILE --dump-step {step}` captures its tensors)")]
     NonFinite { step: usize },
 
     /// Ctrl-C or SIGTERM: the step in flight finished and the records so far are kept.

@@ -326,7 +326,7 @@ fn a_dump_holds_every_tensor_of_the_step_and_matches_the_reference() {
             &k,
         ]);
         assert_ne!(code, 2, "{err}");
-        if code == 1 && err.contains(&format!("(index {k} counted from 0")) {
+        if code == 1 && err.contains(&format!("at step {k} (steps count from 0")) {
             blew_up = Some(k);
             break;
         }

@@ -24,9 +24,7 @@ pub fn choices(device: &DeviceArgs) -> Result<Vec<AdapterChoice>> {
     if spec.trim() == "all" {
         let (_, adapters) = base.enumerate();
         if adapters.is_empty() {
-            return Err(Error::NoAdapter {
-                tried: base.backends_tried(),
-            });
+            return Err(base.no_adapter());
         }
         return Ok((0..adapters.len()).map(|i| one(&i.to_string())).collect());
     }

@@ -17,7 +17,7 @@ pub use train::train_command;
 
 use crate::checks::catalogue;
 use crate::cli::DeviceArgs;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::gpu::{describe_adapters, Gpu};
 
 /// `netdx validate FILE…`: every file is checked; the first error ends it (exit 2).
@@ -40,9 +40,7 @@ pub fn adapters(device: &DeviceArgs, json: bool) -> Result<u8> {
     choice.check_env()?;
     let adapters = describe_adapters(&choice);
     if adapters.is_empty() {
-        return Err(Error::NoAdapter {
-            tried: choice.backends_tried(),
-        });
+        return Err(choice.no_adapter());
     }
     if json {
         println!(

@@ -101,7 +101,8 @@ pub fn train_source(args: &TrainArgs, source: &str, path: &Path) -> Result<(u8, 
             let value = serde_json::to_value(&line).unwrap_or_default();
             keep_first(&mut write_error, tb.metric_line(&value));
         }
-        if every > 0 && ((r.step + 1) % every == 0 || r.step == 0 || r.step + 1 == total) {
+        // Steps count from 0 here as in the records, the metrics and `--dump-step`.
+        if every > 0 && (r.step % every == 0 || r.step + 1 == total) {
             let acc = r
                 .batch_accuracy
                 .map(|a| format!("  batch accuracy {:6.2}%", 100.0 * a))
@@ -109,9 +110,7 @@ pub fn train_source(args: &TrainArgs, source: &str, path: &Path) -> Result<(u8, 
             let _ = writeln!(
                 out,
                 "step {:>6}  loss {:.5}{acc}  lr {:.3e}",
-                r.step + 1,
-                r.loss,
-                r.lr
+                r.step, r.loss, r.lr
             );
         }
     });
@@ -124,8 +123,7 @@ pub fn train_source(args: &TrainArgs, source: &str, path: &Path) -> Result<(u8, 
             Some(step) => (
                 Status::Failed,
                 Some(format!(
-                    "non-finite loss from step {} on (training.on_nonfinite: continue)",
-                    step + 1
+                    "non-finite loss from step {step} on, counted from 0 (training.on_nonfinite: continue)"
                 )),
             ),
             None => (Status::Passed, None),
@@ -169,8 +167,7 @@ pub fn train_source(args: &TrainArgs, source: &str, path: &Path) -> Result<(u8, 
     }
     if let Some(step) = summary.first_nonfinite {
         eprintln!(
-            "error: non-finite loss from step {} on (index {step} counted from 0); every step was recorded",
-            step + 1
+            "error: non-finite loss from step {step} on (steps count from 0); every step was recorded"
         );
         return Ok((1, dir));
     }

@@ -84,6 +84,35 @@ impl AdapterChoice {
         )))
     }
 
+    /// "No adapter" for this choice, naming the adapters that the backends it left out do have
+    /// (`--backend dx12` on Linux, where lavapipe is on Vulkan).
+    pub fn no_adapter(&self) -> Error {
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+            backends: wgpu::Backends::all(),
+            ..wgpu::InstanceDescriptor::new_without_display_handle_from_env()
+        });
+        let others: Vec<String> =
+            pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()))
+                .iter()
+                .map(|a| {
+                    let info = a.get_info();
+                    format!("{} ({:?})", info.name, info.backend)
+                })
+                .collect();
+        let hint = if others.is_empty() {
+            "on Debian/Ubuntu a software adapter comes with `apt-get install mesa-vulkan-drivers libvulkan1` (Vulkan, lavapipe); the GL backend needs EGL (`libegl1 libegl-mesa0`). Set WGPU_BACKEND=vulkan or WGPU_BACKEND=gl to pick one".to_string()
+        } else {
+            format!(
+                "adapters on other backends: {}; pick one with --backend or WGPU_BACKEND",
+                others.join(", ")
+            )
+        };
+        Error::NoAdapter {
+            tried: self.backends_tried(),
+            hint,
+        }
+    }
+
     pub fn backends_tried(&self) -> String {
         let backends = match self.backend {
             Some(b) => b.backends(),
@@ -113,9 +142,7 @@ impl AdapterChoice {
     fn select(&self) -> Result<wgpu::Adapter> {
         let (instance, adapters) = self.enumerate();
         if adapters.is_empty() {
-            return Err(Error::NoAdapter {
-                tried: self.backends_tried(),
-            });
+            return Err(self.no_adapter());
         }
         let selector = self
             .adapter

@@ -62,12 +62,17 @@ pub struct TrainSummary {
     pub dataset_hash: String,
     /// The training data: shape, class counts, hash.
     pub data: DataSummary,
-    /// The validation data, when the config holds one out.
+    /// The validation data, when the config holds one out (absent otherwise, as the next two).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub validation: Option<DataSummary>,
     /// Loss and accuracy on the validation data in evaluation mode, after training.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub validation_loss: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub validation_accuracy: Option<f64>,
-    /// The first step whose loss was NaN or Inf, with `training.on_nonfinite: continue`.
+    /// The first step whose loss was NaN or Inf, with `training.on_nonfinite: continue`
+    /// (absent when every loss was finite).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_nonfinite: Option<usize>,
 }
 
