@@ -134,9 +134,25 @@ pub struct RunArgs {
     /// Also write a JUnit XML report (a test case per check) to this file.
     #[arg(long)]
     pub junit: Option<PathBuf>,
-    /// Run only these checks (comma-separated or repeated).
+    /// Run only these checks (comma-separated or repeated; `*` and `?` match any text and any
+    /// character: `--only 'gradient_*'`).
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
+    /// Leave out these checks (comma-separated or repeated; patterns as for --only).
+    #[arg(long, value_delimiter = ',')]
+    pub skip: Vec<String>,
+    /// Exit 1 when a check warns, as when one fails (a CI that treats warnings as errors).
+    #[arg(long)]
+    pub fail_on_warn: bool,
+    /// Stop at the first failed check; the report holds the checks run until then.
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// After the report, list the N slowest checks with their times (default 10).
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "10")]
+    pub durations: Option<usize>,
+    /// Colour the verdicts: auto (a terminal, unless NO_COLOR is set), always or never.
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
+    pub color: ColorArg,
     /// Re-run each failing or warning check with its cheap fix (learning rate ÷ 10, a
     /// smaller init, …) and report the verdict before and after.
     #[arg(long)]
@@ -157,6 +173,25 @@ pub struct RunArgs {
     pub record: RecordArgs,
     #[command(flatten)]
     pub device: DeviceArgs,
+}
+
+/// `--color`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorArg {
+    /// Whether to colour stdout.
+    pub fn enabled(self) -> bool {
+        match self {
+            ColorArg::Auto => crate::report::use_color(),
+            ColorArg::Always => true,
+            ColorArg::Never => false,
+        }
+    }
 }
 
 /// `netdx corpus`.

@@ -181,7 +181,7 @@ fn run_exits_0_on_the_default_suite_and_1_on_a_broken_one() {
     );
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert!(
-        xml.contains("<testcase classname=\"ConfirmLoss\" name=\"initial_loss\">"),
+        xml.contains("<testcase classname=\"ConfirmLoss\" name=\"initial_loss\" time=\""),
         "{xml}"
     );
 
@@ -345,4 +345,80 @@ fn corpus_manifest_errors_exit_2_with_file_line_and_column() {
     );
     let (code, _, err) = netdx(&["corpus", "--seeds", "0"]);
     assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn run_selects_checks_by_pattern_and_is_as_strict_as_asked() {
+    if crate::common::gpu().is_none() {
+        return;
+    }
+    // A suite where loss_fit fails and smoke passes (the wrong loss for the task).
+    let broken = "configs/broken/wrong_loss.yaml";
+    let ok = |args: &[&str]| {
+        let mut all = vec!["run", "--no-record"];
+        all.extend_from_slice(args);
+        netdx(&all)
+    };
+    // Patterns and --skip.
+    let (code, out, err) = ok(&["--only", "initial_*,numerics", "--skip", "numer?cs"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("pass  initial_loss") && !out.contains("numerics"),
+        "{out}"
+    );
+    assert!(
+        out.contains("1 passed, 0 warned, 0 failed, 0 skipped"),
+        "{out}"
+    );
+    let (code, _, err) = ok(&["--only", "gradinet_*"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("--only: `gradinet_*` matches no check"),
+        "{err}"
+    );
+    // --fail-fast stops at the first failure.
+    let (code, out, err) = ok(&[broken, "--only", "loss_fit,smoke,numerics", "--fail-fast"]);
+    assert_eq!(code, 1, "{err}");
+    // smoke (section 1) passes, loss_fit (section 2) fails, numerics (3) never runs.
+    assert!(
+        err.contains("stopped at the first failed check (--fail-fast): 2 checks ran"),
+        "{err}"
+    );
+    assert!(
+        out.contains("FAIL  loss_fit") && !out.contains("numerics"),
+        "{out}"
+    );
+    // --durations lists the slowest checks; --color never writes no escape codes.
+    let (code, out, _) = ok(&[
+        "--only",
+        "initial_loss,smoke",
+        "--durations",
+        "1",
+        "--color",
+        "never",
+    ]);
+    assert_eq!(code, 0);
+    assert!(out.contains("slowest 1 checks:"), "{out}");
+    assert!(!out.contains('\u{1b}'), "{out}");
+    let (_, out, _) = ok(&["--only", "initial_loss", "--color", "always"]);
+    assert!(out.contains("\u{1b}[32mpass"), "{out}");
+    // --fail-on-warn: a warning fails the run. (A learning rate far below the suggestion.)
+    let dir = crate::common::fresh_dir("fail-on-warn");
+    let warned = dir.join("slow.yaml");
+    std::fs::write(
+        &warned,
+        "seed: 0\ndata: {builtin: spiral}\nmodel: {layers: [{linear: {out: 16}}, relu, {linear: {out: 3}}]}\ntraining: {optimizer: {name: sgd, lr: 1.0e-6}, batch_size: 32, steps: 100}\n",
+    )
+    .unwrap();
+    let w = warned.to_str().unwrap();
+    let (code, out, _) = ok(&[w, "--only", "smoke"]);
+    assert!(out.contains("warn  smoke"), "{out}");
+    assert_eq!(code, 0);
+    let (code, _, err) = ok(&[w, "--only", "smoke", "--fail-on-warn"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("warnings: smoke (--fail-on-warn: exit 1)"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -101,15 +101,7 @@ pub fn run_source(args: &RunArgs, text: &str, path: &Path) -> Result<(u8, Option
     let file = path.display().to_string();
     let config = Config::parse(text, path)?;
     let variants = crate::config::cases::expand(text, path, &config)?;
-    let names = crate::checks::CheckSpec::all();
-    for o in &args.only {
-        if !names.iter().any(|c| c.name() == o) {
-            let hint = crate::text::nearest(o, &names.iter().map(|c| c.name()).collect::<Vec<_>>())
-                .map(|n| format!("; did you mean `{n}`?"))
-                .unwrap_or_default();
-            return Err(Error::Usage(format!("--only: unknown check `{o}`{hint}")));
-        }
-    }
+    let only = crate::suite::select::select(&args.only, &args.skip)?;
     // Everything that can be checked without a GPU, first: each variant's data and model.
     for (_, v) in &variants {
         let data = crate::suite::load_data(v, text, path)?;
@@ -143,7 +135,8 @@ pub fn run_source(args: &RunArgs, text: &str, path: &Path) -> Result<(u8, Option
     let gpu = &gpus[0];
     let adapters: Vec<String> = gpus.iter().map(|g| g.describe()).collect();
     let options = crate::suite::RunOptions {
-        only: args.only.clone(),
+        only: only.clone(),
+        fail_fast: args.fail_fast,
         try_fixes: args.try_fixes,
         observe: baseline.is_some(),
         shard,
@@ -157,7 +150,7 @@ pub fn run_source(args: &RunArgs, text: &str, path: &Path) -> Result<(u8, Option
             path,
             config: &config,
             overrides: Overrides {
-                only: args.only.clone(),
+                only: only.clone(),
                 try_fixes: args.try_fixes,
                 shard: shard.map(|s| s.to_string()),
                 ..Default::default()
@@ -204,10 +197,12 @@ pub fn run_source(args: &RunArgs, text: &str, path: &Path) -> Result<(u8, Option
         }
         rec.attach("checks.json", r)?;
     }
+    let strict = args.fail_on_warn;
     let report: SuiteReport = recording::finish(recorder, report, |r| {
+        let warned = strict && r.counts.warn > 0;
         let status = if r.interrupted {
             Status::Interrupted
-        } else if r.counts.fail > 0 {
+        } else if r.counts.fail > 0 || warned {
             Status::Failed
         } else {
             Status::Passed
@@ -217,6 +212,8 @@ pub fn run_source(args: &RunArgs, text: &str, path: &Path) -> Result<(u8, Option
                 "interrupted after {} completed checks",
                 r.findings.len()
             ))
+        } else if r.counts.fail == 0 && warned {
+            warned_checks(&r.findings)
         } else {
             failed_checks(&r.findings)
         };
@@ -239,10 +236,12 @@ pub fn run_source(args: &RunArgs, text: &str, path: &Path) -> Result<(u8, Option
         })?;
     }
     match args.format {
-        Format::Text => print!(
-            "{}",
-            crate::report::to_text(&report, crate::report::use_color())
-        ),
+        Format::Text => {
+            print!("{}", crate::report::to_text(&report, args.color.enabled()));
+            if let Some(n) = args.durations {
+                print!("{}", slowest(&report, n));
+            }
+        }
         Format::Json => println!(
             "{}",
             serde_json::to_string_pretty(&report).unwrap_or_default()
@@ -252,5 +251,53 @@ pub fn run_source(args: &RunArgs, text: &str, path: &Path) -> Result<(u8, Option
         eprintln!("interrupted: the completed checks are reported and recorded");
         return Ok((130, dir));
     }
-    Ok((report.exit_code(), dir))
+    if report.stopped_early {
+        eprintln!(
+            "stopped at the first failed check (--fail-fast): {} checks ran",
+            report.findings.len()
+        );
+    }
+    let code = report.exit_code();
+    if code == 0 && strict && report.counts.warn > 0 {
+        eprintln!(
+            "{} (--fail-on-warn: exit 1)",
+            warned_checks(&report.findings).unwrap_or_default()
+        );
+        return Ok((1, dir));
+    }
+    Ok((code, dir))
+}
+
+/// The checks that warned, for the record's cause under `--fail-on-warn`.
+fn warned_checks(findings: &[crate::checks::Finding]) -> Option<String> {
+    let names: Vec<String> = findings
+        .iter()
+        .filter(|f| f.verdict == crate::checks::Verdict::Warn)
+        .map(|f| format!("{}{}", f.case_prefix(), f.check))
+        .collect();
+    (!names.is_empty()).then(|| format!("warnings: {}", names.join(", ")))
+}
+
+/// `--durations N`: the N slowest checks, slowest first.
+fn slowest(report: &SuiteReport, n: usize) -> String {
+    let mut timed: Vec<&crate::checks::Finding> = report
+        .findings
+        .iter()
+        .filter(|f| f.seconds.is_some())
+        .collect();
+    timed.sort_by(|a, b| {
+        b.seconds
+            .unwrap_or(0.0)
+            .total_cmp(&a.seconds.unwrap_or(0.0))
+    });
+    let mut out = format!("\nslowest {} checks:\n", n.min(timed.len()));
+    for f in timed.iter().take(n) {
+        out.push_str(&format!(
+            "  {:>7.2} s  {}{}\n",
+            f.seconds.unwrap_or(0.0),
+            crate::text::printable(&f.case_prefix(), false),
+            f.check
+        ));
+    }
+    out
 }

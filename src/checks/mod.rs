@@ -133,6 +133,10 @@ pub struct Finding {
     /// With `--try-fixes`: the cheap fix tried and the verdict after it.
     #[serde(default)]
     pub tried_fix: Option<TriedFix>,
+    /// Wall time of the check (its share of the observation run included), for `--durations`
+    /// and JUnit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seconds: Option<f64>,
 }
 
 impl Finding {
@@ -166,6 +170,7 @@ impl Finding {
             fix: None,
             details: serde_json::Value::Null,
             tried_fix: None,
+            seconds: None,
         }
     }
 

@@ -69,9 +69,10 @@ pub fn to_junit(r: &SuiteReport) -> String {
             None => f.check.clone(),
         };
         s.push_str(&format!(
-            "    <testcase classname=\"{}\" name=\"{}\">\n",
+            "    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3}\">\n",
             escape(&format!("{:?}", f.section)),
-            escape(&name)
+            escape(&name),
+            f.seconds.unwrap_or(0.0)
         ));
         match f.verdict {
             Verdict::Fail => s.push_str(&format!(

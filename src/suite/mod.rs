@@ -6,6 +6,7 @@ pub mod preflight;
 pub use preflight::{check_file, load_data, preflight};
 pub mod fixes;
 pub mod schema;
+pub mod select;
 pub mod shard;
 
 use std::time::Instant;
@@ -92,6 +93,9 @@ pub struct SuiteReport {
     /// For a run with `--shard K/N`: which shard, and the whole suite's plan (see `shard`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<shard::ShardPlan>,
+    /// `--fail-fast` stopped the run at its first failed check; `findings` holds those run.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stopped_early: bool,
 }
 
 /// What a suite run tells its caller as it goes (all optional).
@@ -154,6 +158,8 @@ pub fn run_suite(
 pub struct RunOptions {
     /// Run only these checks (all when empty).
     pub only: Vec<String>,
+    /// Stop at the first failed check (`--fail-fast`): the report holds the checks run so far.
+    pub fail_fast: bool,
     /// Re-run failing and warning checks with their cheap fix (see `fixes`).
     pub try_fixes: bool,
     /// Run the observation run even when no check asks for it (for baselines).
@@ -211,6 +217,7 @@ pub fn run_variants(
     let mut findings = Vec::new();
     let (mut model, mut dataset_name, mut data) = (String::new(), String::new(), None);
     let mut interrupted = false;
+    let mut stopped_early = false;
     let plan = options.shard.map(|s| shard::ShardPlan {
         shard: s,
         units: plan_units(variants, only, s.count),
@@ -245,6 +252,7 @@ pub fn run_variants(
             } else {
                 c.name().to_string()
             });
+            let started = std::time::Instant::now();
             let mut finding = c.run(&mut ctx).unwrap_or_else(|e| {
                 Finding::new(c.name(), c.section(), Verdict::Fail, "error")
                     .message(format!("the check could not run: {e}"))
@@ -264,8 +272,14 @@ pub fn run_variants(
                 finding.tried_fix =
                     fixes::try_fix(gpu, config, c, &finding, MAX_OBSERVE_STEPS).unwrap_or(None);
             }
+            finding.seconds = Some(started.elapsed().as_secs_f64());
             events.check_finished(&finding);
+            let failed = finding.verdict == Verdict::Fail;
             findings.push(finding);
+            if failed && options.fail_fast {
+                stopped_early = true;
+                break;
+            }
         }
         if options.observe && !interrupted {
             // A baseline compares the observation run, which no listed check may have asked
@@ -273,7 +287,7 @@ pub fn run_variants(
             ctx.observation()?;
         }
         report_observation(&ctx, events);
-        if interrupted {
+        if interrupted || stopped_early {
             break 'variants;
         }
     }
@@ -306,6 +320,7 @@ pub fn run_variants(
         findings,
         interrupted,
         shard: plan,
+        stopped_early,
     })
 }
 

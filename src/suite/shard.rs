@@ -216,6 +216,12 @@ pub fn merge(shards: Vec<ShardReport>) -> Result<SuiteReport> {
                 first.source, s.source
             )));
         }
+        if s.report.stopped_early {
+            return Err(refuse(format!(
+                "{} (shard {}) stopped at its first failed check (--fail-fast): run that shard again without it",
+                s.source, plan.shard
+            )));
+        }
         if s.report.interrupted {
             return Err(refuse(format!(
                 "{} (shard {}) was interrupted: run that shard again",
@@ -327,6 +333,7 @@ pub fn merge(shards: Vec<ShardReport>) -> Result<SuiteReport> {
         findings,
         interrupted: false,
         shard: None,
+        stopped_early: false,
     })
 }
 
