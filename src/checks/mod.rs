@@ -137,6 +137,9 @@ pub struct Finding {
     /// and JUnit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seconds: Option<f64>,
+    /// The check could not run (an error, not a finding about the network): a JUnit `<error>`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub error: bool,
 }
 
 impl Finding {
@@ -171,6 +174,7 @@ impl Finding {
             details: serde_json::Value::Null,
             tried_fix: None,
             seconds: None,
+            error: false,
         }
     }
 

@@ -116,7 +116,7 @@ impl Origin {
     }
 }
 
-fn host_name() -> String {
+pub fn host_name() -> String {
     #[cfg(unix)]
     {
         let mut buf = [0u8; 256];

@@ -96,6 +96,9 @@ pub struct SuiteReport {
     /// `--fail-fast` stopped the run at its first failed check; `findings` holds those run.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub stopped_early: bool,
+    /// When the run began (RFC 3339, UTC); absent in older records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started: Option<String>,
 }
 
 /// What a suite run tells its caller as it goes (all optional).
@@ -210,6 +213,7 @@ pub fn run_variants(
 ) -> Result<SuiteReport> {
     let only = &options.only;
     let start = Instant::now();
+    let started = crate::runs::time::now_rfc3339();
     let (_, config) = variants
         .first()
         .ok_or_else(|| crate::Error::Usage("the suite has no variants".into()))?;
@@ -253,8 +257,9 @@ pub fn run_variants(
                 c.name().to_string()
             });
             let started = std::time::Instant::now();
-            let mut finding = c.run(&mut ctx).unwrap_or_else(|e| {
-                Finding::new(c.name(), c.section(), Verdict::Fail, "error")
+            let mut finding = c.run(&mut ctx).unwrap_or_else(|e| Finding {
+                error: true,
+                ..Finding::new(c.name(), c.section(), Verdict::Fail, "error")
                     .message(format!("the check could not run: {e}"))
                     .fix("see the error; a GPU or driver fault also shows in `netdx adapters`")
             });
@@ -321,6 +326,7 @@ pub fn run_variants(
         interrupted,
         shard: plan,
         stopped_early,
+        started: Some(started),
     })
 }
 

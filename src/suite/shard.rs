@@ -334,6 +334,7 @@ pub fn merge(shards: Vec<ShardReport>) -> Result<SuiteReport> {
         interrupted: false,
         shard: None,
         stopped_early: false,
+        started: shards.iter().filter_map(|s| s.report.started.clone()).min(),
     })
 }
 
