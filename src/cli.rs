@@ -141,6 +141,8 @@ pub struct RunArgs {
     /// Leave out these checks (comma-separated or repeated; patterns as for --only).
     #[arg(long, value_delimiter = ',')]
     pub skip: Vec<String>,
+    #[command(flatten)]
+    pub settings: SettingsArgs,
     /// Exit 1 when a check warns, as when one fails (a CI that treats warnings as errors).
     #[arg(long)]
     pub fail_on_warn: bool,
@@ -173,6 +175,24 @@ pub struct RunArgs {
     pub record: RecordArgs,
     #[command(flatten)]
     pub device: DeviceArgs,
+}
+
+/// Values written over the config from the command line (recorded with the run).
+#[derive(Args, Debug, Clone, Default)]
+pub struct SettingsArgs {
+    /// Set a config value: `--set training.optimizer.lr=0.01` (repeatable; the value is YAML),
+    /// as a `cases:` entry's `set:` does.
+    #[arg(long = "set", value_name = "KEY.PATH=VALUE")]
+    pub set: Vec<String>,
+    /// The seed (the same as `--set seed=N`).
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+impl SettingsArgs {
+    pub fn all(&self) -> Vec<String> {
+        crate::config::settings::from_flags(&self.set, self.seed)
+    }
 }
 
 /// `--color`.
@@ -233,6 +253,8 @@ pub struct TrainArgs {
     /// Override `training.steps`.
     #[arg(long)]
     pub steps: Option<usize>,
+    #[command(flatten)]
+    pub settings: SettingsArgs,
     /// Print progress every N steps (0: only the summary).
     #[arg(long, default_value_t = 100)]
     pub every: usize,

@@ -425,3 +425,53 @@ fn run_selects_checks_by_pattern_and_is_as_strict_as_asked() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn set_and_seed_write_over_the_config_and_a_rerun_applies_them_again() {
+    if crate::common::gpu().is_none() {
+        return;
+    }
+    let runs = crate::common::fresh_dir("settings");
+    let (code, _, err) = crate::common::netdx_with_runs(
+        &runs,
+        &[
+            "train",
+            "configs/spiral.yaml",
+            "--steps",
+            "20",
+            "--every",
+            "0",
+            "--set",
+            "training.optimizer.lr=0.05",
+            "--seed",
+            "3",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let dir = std::fs::read_dir(&runs)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("record.json")).unwrap()).unwrap();
+    assert_eq!(r["seed"], 3);
+    assert_eq!(r["config"]["training"]["optimizer"]["lr"], 0.05);
+    assert_eq!(
+        r["overrides"]["set"],
+        serde_json::json!(["training.optimizer.lr=0.05", "seed=3"])
+    );
+    // The recorded source is the file as written; the rerun writes the settings over it again.
+    let id = r["id"].as_str().unwrap();
+    let (code, out, err) = crate::common::netdx_with_runs(&runs, &["runs", "rerun", id]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("reproduced bit for bit"), "{out}");
+    let (code, _, err) = netdx(&["run", "--no-record", "--set", "training.optimizer.lr=-1"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("--set training.optimizer.lr=-1: training.optimizer.lr: must be > 0"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&runs);
+}

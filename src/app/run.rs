@@ -99,6 +99,10 @@ pub fn run_source(args: &RunArgs, text: &str, path: &Path) -> Result<(u8, Option
     }
     recording::preflight(&args.record, &[("--junit", args.junit.as_deref())])?;
     let file = path.display().to_string();
+    let settings = args.settings.all();
+    let original = text;
+    let written = crate::config::settings::apply(text, path, &settings)?;
+    let text = written.as_str();
     let config = Config::parse(text, path)?;
     let variants = crate::config::cases::expand(text, path, &config)?;
     let only = crate::suite::select::select(&args.only, &args.skip)?;
@@ -146,13 +150,14 @@ pub fn run_source(args: &RunArgs, text: &str, path: &Path) -> Result<(u8, Option
         gpu,
         Start {
             kind: RunKind::Run,
-            source: text,
+            source: original,
             path,
             config: &config,
             overrides: Overrides {
                 only: only.clone(),
                 try_fixes: args.try_fixes,
                 shard: shard.map(|s| s.to_string()),
+                set: settings.clone(),
                 ..Default::default()
             },
         },

@@ -126,6 +126,10 @@ fn rerun_command(runs: &Runs, id: &str, device: &DeviceArgs) -> Result<u8> {
             &TrainArgs {
                 config: path.clone(),
                 steps: o.steps,
+                settings: crate::cli::SettingsArgs {
+                    set: o.set.clone(),
+                    seed: None,
+                },
                 every: 0,
                 json: false,
                 weights: o.weights.as_ref().map(PathBuf::from),
@@ -145,6 +149,10 @@ fn rerun_command(runs: &Runs, id: &str, device: &DeviceArgs) -> Result<u8> {
                 junit: None,
                 only: o.only.clone(),
                 skip: Vec::new(),
+                settings: crate::cli::SettingsArgs {
+                    set: o.set.clone(),
+                    seed: None,
+                },
                 fail_on_warn: false,
                 fail_fast: false,
                 durations: None,

@@ -29,6 +29,10 @@ pub fn train_source(args: &TrainArgs, source: &str, path: &Path) -> Result<(u8, 
             ("--dump", args.dump.as_deref()),
         ],
     )?;
+    let settings = args.settings.all();
+    let original = source;
+    let written = crate::config::settings::apply(source, path, &settings)?;
+    let source = written.as_str();
     let mut config = Config::parse(source, path)?;
     // The override goes through the limits of the key it overrides.
     if let Some(n) = args.steps {
@@ -48,6 +52,7 @@ pub fn train_source(args: &TrainArgs, source: &str, path: &Path) -> Result<(u8, 
             .weights
             .as_ref()
             .map(|w| w.display().to_string()),
+        set: settings.clone(),
         ..Default::default()
     };
     let mut recorder = recording::start(
@@ -55,7 +60,7 @@ pub fn train_source(args: &TrainArgs, source: &str, path: &Path) -> Result<(u8, 
         &gpu,
         Start {
             kind: RunKind::Train,
-            source,
+            source: original,
             path,
             config: &config,
             overrides,

@@ -212,7 +212,11 @@ fn case_error(text: &str, path: &Path, case: &CaseSpec, e: Error) -> Error {
 }
 
 /// Sets `value` at a dotted path, creating maps on the way; a path through a non-map fails.
-fn set_path(root: &mut Value, path: &str, value: Value) -> std::result::Result<(), String> {
+pub(crate) fn set_path(
+    root: &mut Value,
+    path: &str,
+    value: Value,
+) -> std::result::Result<(), String> {
     let parts: Vec<&str> = path.split('.').collect();
     let mut cur = root;
     for (i, part) in parts.iter().enumerate() {

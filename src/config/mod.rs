@@ -9,6 +9,7 @@ pub(crate) mod locate;
 mod name_or_map;
 pub mod ranges;
 mod rules;
+pub mod settings;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

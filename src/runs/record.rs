@@ -81,6 +81,9 @@ pub struct Overrides {
     /// `K/N` for one shard of a suite (`run --shard`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<String>,
+    /// `--set KEY.PATH=VALUE` and `--seed N` (as `seed=N`), applied over `source.yaml`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub set: Vec<String>,
 }
 
 impl std::fmt::Display for Overrides {
@@ -101,6 +104,9 @@ impl std::fmt::Display for Overrides {
         }
         if let Some(s) = &self.shard {
             flags.push(format!("--shard {s}"));
+        }
+        for s in &self.set {
+            flags.push(format!("--set {s}"));
         }
         if flags.is_empty() {
             f.write_str("no flags")
