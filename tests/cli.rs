@@ -475,3 +475,45 @@ fn set_and_seed_write_over_the_config_and_a_rerun_applies_them_again() {
     );
     let _ = std::fs::remove_dir_all(&runs);
 }
+
+#[test]
+fn a_terminal_shows_a_progress_bar_and_a_log_plain_lines() {
+    if crate::common::gpu().is_none() {
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_netdx");
+    // `script` (util-linux) gives the command a pseudo-terminal, as a person's shell would.
+    let under_terminal = |command: &str| -> Option<String> {
+        let out = std::process::Command::new("script")
+            .args(["-qfec", command, "/dev/null"])
+            .output()
+            .ok()?;
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Some(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let Some(run) = under_terminal(&format!("{bin} run --only smoke,initial_loss --no-record"))
+    else {
+        eprintln!("SKIPPED: no `script` command for a pseudo-terminal");
+        return;
+    };
+    assert!(run.contains("checks [") && run.contains(" ETA "), "{run}");
+    assert!(run.contains("2 passed"), "{run}");
+    let train = under_terminal(&format!(
+        "{bin} train configs/spiral.yaml --steps 300 --every 100 --no-record"
+    ))
+    .unwrap();
+    assert!(
+        train.contains("steps [") && train.contains("/300"),
+        "{train}"
+    );
+    assert!(train.contains("step    100  loss"), "{train}");
+    // Not a terminal: a plain line per check at most every 10 s, the last one always.
+    let (code, _, err) = netdx(&["run", "--only", "smoke,initial_loss", "--no-record"]);
+    assert_eq!(code, 0);
+    assert!(err.contains("check 2/2: initial_loss ("), "{err}");
+    assert!(!err.contains("checks ["), "{err}");
+}

@@ -5,6 +5,7 @@
 mod adapters_parallel;
 mod corpus;
 pub mod merge;
+mod progress;
 mod recording;
 mod run;
 mod runs;

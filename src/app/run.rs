@@ -1,6 +1,5 @@
 //! `netdx run [SUITE]`: the checklist, its report, and the run record.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use super::recording::{self, keep_first, Start};
@@ -25,9 +24,10 @@ pub fn run_command(args: &RunArgs) -> Result<u8> {
     Ok(run_source(args, &text, &path)?.0)
 }
 
-/// Progress on a terminal, and step metrics into the record.
+/// Progress (a bar on a terminal, plain lines elsewhere), and step metrics into the record.
 struct Events<'a> {
-    quiet: bool,
+    progress: super::progress::Progress,
+    checks_started: u64,
     recorder: Option<&'a mut Recorder>,
     write_error: Option<Error>,
     /// The first step of the first variant's observation run (what baselines compare).
@@ -37,9 +37,16 @@ struct Events<'a> {
 
 impl SuiteEvents for Events<'_> {
     fn check_started(&mut self, label: &str) {
-        if !self.quiet {
-            eprint!("\r\x1b[2Krunning {label} …");
-        }
+        self.checks_started += 1;
+        self.progress.start(self.checks_started, label);
+    }
+
+    fn fix_started(&mut self, label: &str) {
+        self.progress.start(self.checks_started, label);
+    }
+
+    fn check_finished(&mut self, finding: &Finding) {
+        self.progress.done(self.checks_started, &finding.check);
     }
 
     fn observed(&mut self, case: &str, obs: &Observation) {
@@ -163,10 +170,11 @@ pub fn run_source(args: &RunArgs, text: &str, path: &Path) -> Result<(u8, Option
         },
     )?;
     let dir = recorder.as_ref().map(|r| r.dir().to_path_buf());
-    let quiet = !std::io::stderr().is_terminal();
     let tensorboard = recording::tensorboard(&args.record, recorder.as_ref())?;
+    let total = crate::suite::planned_total(&variants, &options) as u64;
     let mut events = Events {
-        quiet,
+        progress: super::progress::Progress::new("check", total),
+        checks_started: 0,
         recorder: recorder.as_mut(),
         write_error: None,
         first_step: None,
@@ -174,9 +182,7 @@ pub fn run_source(args: &RunArgs, text: &str, path: &Path) -> Result<(u8, Option
     };
     let report =
         super::adapters_parallel::run(&gpus, &variants, &file, &options, text, &mut events);
-    if !quiet {
-        eprint!("\r\x1b[2K");
-    }
+    events.progress.finish();
     let first_step = events.first_step.take();
     if let Some(tb) = &events.tensorboard {
         eprintln!("tensorboard: {}", tb.path().display());

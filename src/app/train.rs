@@ -1,7 +1,7 @@
 //! `netdx train CONFIG`: train, print progress, write the run record, and the optional
 //! weights file and tensor dump.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use super::recording::{self, keep_first, Start};
@@ -97,7 +97,14 @@ pub fn train_source(args: &TrainArgs, source: &str, path: &Path) -> Result<(u8, 
     let total = args.steps.unwrap_or(config.training.steps);
     let every = args.every;
     let mut write_error = None;
+    // On a terminal, a bar with the rate and the time left; the step lines print above it.
+    let mut bar = std::io::stderr()
+        .is_terminal()
+        .then(|| super::progress::Progress::new("step", total as u64));
     let outcome = train_with(&gpu, &config, data, &options, |r| {
+        if let Some(bar) = &mut bar {
+            bar.done(r.step as u64 + 1, &format!("loss {:.4}", r.loss));
+        }
         let line = step_line("", r, &[], &[]);
         if let Some(rec) = &mut recorder {
             keep_first(&mut write_error, rec.metric(&line));
@@ -112,13 +119,20 @@ pub fn train_source(args: &TrainArgs, source: &str, path: &Path) -> Result<(u8, 
                 .batch_accuracy
                 .map(|a| format!("  batch accuracy {:6.2}%", 100.0 * a))
                 .unwrap_or_default();
-            let _ = writeln!(
-                out,
+            let line = format!(
                 "step {:>6}  loss {:.5}{acc}  lr {:.3e}",
                 r.step, r.loss, r.lr
             );
+            match &bar {
+                Some(bar) => bar.suspend(|| writeln!(out, "{line}")),
+                None => writeln!(out, "{line}"),
+            }
+            .ok();
         }
     });
+    if let Some(bar) = &bar {
+        bar.finish();
+    }
     let outcome = match write_error {
         Some(e) if outcome.is_ok() => Err(e),
         _ => outcome,

@@ -103,8 +103,12 @@ pub struct SuiteReport {
 
 /// What a suite run tells its caller as it goes (all optional).
 pub trait SuiteEvents {
-    /// A check (or its fix) is about to run: `case: check` or `check`.
+    /// A check is about to run: `case: check` or `check`.
     fn check_started(&mut self, _label: &str) {}
+    /// A failed or warning check's cheap fix is about to be tried (`--try-fixes`).
+    fn fix_started(&mut self, label: &str) {
+        self.check_started(label)
+    }
     /// A check completed.
     fn check_finished(&mut self, _finding: &Finding) {}
     /// The observation run of variant `case` ended (its step records and their tensors): heard
@@ -180,6 +184,20 @@ fn planned_checks(config: &Config, only: &[String]) -> Vec<CheckSpec> {
     }
     checks.sort_by_key(|c| c.section());
     checks
+}
+
+/// How many checks a run of `variants` with `options` will run (its shard's only), for the
+/// progress count.
+pub fn planned_total(variants: &[(String, Config)], options: &RunOptions) -> usize {
+    variants
+        .iter()
+        .map(|(name, config)| {
+            planned_checks(config, &options.only)
+                .iter()
+                .filter(|c| options.shard.is_none_or(|s| s.owns(name, c.name())))
+                .count()
+        })
+        .sum()
 }
 
 /// Every unit (check of a variant) of the suite in report order, with its shard of `count`.
@@ -273,7 +291,7 @@ pub fn run_variants(
                 break;
             }
             if options.try_fixes && matches!(finding.verdict, Verdict::Fail | Verdict::Warn) {
-                events.check_started(&format!("{}: trying a fix", c.name()));
+                events.fix_started(&format!("{}: trying a fix", c.name()));
                 finding.tried_fix =
                     fixes::try_fix(gpu, config, c, &finding, MAX_OBSERVE_STEPS).unwrap_or(None);
             }
