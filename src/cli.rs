@@ -292,7 +292,8 @@ pub struct RecordArgs {
     /// Do not leave a run record.
     #[arg(long)]
     pub no_record: bool,
-    /// Also write TensorBoard event files (scalars and histograms) into DIR/<run id>/.
+    /// Also write TensorBoard event files into DIR/<run id>/ (one sub-folder per case of a
+    /// sweep): the step scalars, and for `run` the activation histograms.
     #[arg(long, value_name = "DIR")]
     pub tensorboard: Option<PathBuf>,
 }

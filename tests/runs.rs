@@ -610,3 +610,60 @@ fn an_interrupted_suite_reports_and_records_the_checks_that_completed() {
         "the interrupted check must not be reported as a failure"
     );
 }
+
+#[test]
+fn a_sweep_writes_one_tensorboard_run_per_case_with_untagged_scalars() {
+    if crate::common::gpu().is_none() {
+        return;
+    }
+    let runs = runs_dir("tensorboard-sweep");
+    let suite = write(
+        &runs.join("cfg"),
+        "sweep.yaml",
+        &SPIRAL.replace(
+            "steps: 40}",
+            "steps: 40, l2: 0.001}\nchecks: [smoke]\nmatrix:\n  training.optimizer.lr: [0.5, 0.05]",
+        ),
+    );
+    let tb = runs.join("tb");
+    let (code, _, err) = netdx_with_runs(
+        &runs,
+        &[
+            "run",
+            suite.to_str().unwrap(),
+            "--tensorboard",
+            tb.to_str().unwrap(),
+        ],
+    );
+    assert!(code == 0 || code == 1, "{err}");
+    let (_, r) = records(&runs).pop().unwrap();
+    let run_tb = tb.join(&r.id);
+    let mut cases: Vec<String> = std::fs::read_dir(&run_tb)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    cases.sort();
+    assert_eq!(cases.len(), 2, "{cases:?}");
+    for case in &cases {
+        let file = std::fs::read_dir(run_tb.join(case))
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        let (scalars, _) = events::read(&file);
+        // Tags without the case, so TensorBoard overlays the cases' curves.
+        assert_eq!(
+            scalars.iter().filter(|s| s.1 == "loss").count(),
+            40,
+            "{case}"
+        );
+        assert!(
+            scalars.iter().all(|s| !s.1.contains(case.as_str())),
+            "{case}"
+        );
+        assert!(scalars.iter().any(|s| s.1 == "l2_term"), "{case}");
+    }
+}

@@ -6,7 +6,6 @@ use crate::cli::RecordArgs;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
-use crate::runs::tensorboard::EventWriter;
 use crate::runs::{Environment, NewRun, Overrides, Recorder, RunKind, Runs, Status};
 
 /// What the command knows when its record starts.
@@ -145,12 +144,18 @@ pub fn finish<T>(
 
 /// The TensorBoard writer `--tensorboard DIR` asks for, in `DIR/<run id>` (or a time stamp
 /// without a record), so each run is its own run in TensorBoard.
-pub fn tensorboard(args: &RecordArgs, recorder: Option<&Recorder>) -> Result<Option<EventWriter>> {
+pub fn tensorboard(
+    args: &RecordArgs,
+    recorder: Option<&Recorder>,
+) -> Result<Option<crate::runs::tensorboard::Runs>> {
     let Some(dir) = &args.tensorboard else {
         return Ok(None);
     };
     let name = recorder.map_or_else(crate::runs::time::now_compact, |r| r.id().to_string());
-    EventWriter::create(&dir.join(name)).map(Some)
+    let mut runs = crate::runs::tensorboard::Runs::new(dir.join(name));
+    // The folder exists from the start, whatever the run writes.
+    runs.writer("")?;
+    Ok(Some(runs))
 }
 
 /// A failure to append a metric line, kept to be returned after the step loop (the loop

@@ -8,7 +8,7 @@ use crate::cli::{Format, RunArgs};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::runs::metrics::step_line;
-use crate::runs::tensorboard::{EventWriter, Histogram};
+use crate::runs::tensorboard::{self, Histogram};
 use crate::runs::{baseline, Overrides, Recorder, RunKind, Runs, Status};
 use crate::suite::{SuiteEvents, SuiteReport};
 
@@ -32,7 +32,7 @@ struct Events<'a> {
     write_error: Option<Error>,
     /// The first step of the first variant's observation run (what baselines compare).
     first_step: Option<serde_json::Value>,
-    tensorboard: Option<EventWriter>,
+    tensorboard: Option<tensorboard::Runs>,
 }
 
 impl SuiteEvents for Events<'_> {
@@ -57,26 +57,22 @@ impl SuiteEvents for Events<'_> {
                 keep_first(&mut self.write_error, rec.metric(&line));
             }
             if let Some(tb) = &mut self.tensorboard {
-                keep_first(&mut self.write_error, tb.metric_line(&value));
+                let written = tb.writer(case).and_then(|w| w.metric_line(&value));
+                keep_first(&mut self.write_error, written);
             }
             if self.first_step.is_none() {
                 self.first_step = Some(value);
             }
         }
         if let Some(tb) = &mut self.tensorboard {
-            let prefix = if case.is_empty() {
-                String::new()
-            } else {
-                format!("{case}/")
-            };
             for snap in &obs.histograms {
                 for l in &snap.layers {
                     let h = Histogram::from_bins(l.lo as f64, l.hi as f64, &l.counts);
-                    let tag = format!("{prefix}activations/{}", l.name);
-                    keep_first(
-                        &mut self.write_error,
-                        tb.histogram(snap.step as u64, &tag, &h),
-                    );
+                    let tag = format!("activations/{}", l.name);
+                    let written = tb
+                        .writer(case)
+                        .and_then(|w| w.histogram(snap.step as u64, &tag, &h));
+                    keep_first(&mut self.write_error, written);
                 }
             }
         }
@@ -185,7 +181,7 @@ pub fn run_source(args: &RunArgs, text: &str, path: &Path) -> Result<(u8, Option
     events.progress.finish();
     let first_step = events.first_step.take();
     if let Some(tb) = &events.tensorboard {
-        eprintln!("tensorboard: {}", tb.path().display());
+        eprintln!("tensorboard: {}", tb.root().display());
     }
     let mut report = match (events.write_error, report) {
         (Some(e), Ok(_)) => Err(e),

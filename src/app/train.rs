@@ -72,7 +72,7 @@ pub fn train_source(args: &TrainArgs, source: &str, path: &Path) -> Result<(u8, 
     let dir = recorder.as_ref().map(|r| r.dir().to_path_buf());
     let mut tensorboard = recording::tensorboard(&args.record, recorder.as_ref())?;
     if let Some(tb) = &tensorboard {
-        eprintln!("tensorboard: {}", tb.path().display());
+        eprintln!("tensorboard: {}", tb.root().display());
     }
     // With --json, stdout carries only the final object; progress goes to stderr.
     let mut out: Box<dyn Write> = if args.json {
@@ -111,7 +111,8 @@ pub fn train_source(args: &TrainArgs, source: &str, path: &Path) -> Result<(u8, 
         }
         if let Some(tb) = &mut tensorboard {
             let value = serde_json::to_value(&line).unwrap_or_default();
-            keep_first(&mut write_error, tb.metric_line(&value));
+            let written = tb.writer("").and_then(|w| w.metric_line(&value));
+            keep_first(&mut write_error, written);
         }
         // Steps count from 0 here as in the records, the metrics and `--dump-step`.
         if every > 0 && (r.step % every == 0 || r.step + 1 == total) {

@@ -220,25 +220,23 @@ impl EventWriter {
         self.event(step, &[v.0])
     }
 
-    /// The scalars of one `metrics.jsonl` line: `loss`, `lr`, `batch_accuracy`, and each
-    /// entry of `grad_norm`, `update_ratio`, `act_mean`, `act_std` as `group/name`.
+    /// The scalars of one `metrics.jsonl` line: `loss`, `lr`, `batch_accuracy`, `l2_term`, and
+    /// each entry of `grad_norm`, `update_ratio`, `act_mean`, `act_std` as `group/name`. A
+    /// sweep's case is its own run folder (see [`Runs`]), so the tags carry no case and the
+    /// cases overlay in TensorBoard.
     pub fn metric_line(&mut self, line: &serde_json::Value) -> Result<()> {
         let Some(step) = line["step"].as_u64() else {
             return Ok(());
         };
-        let prefix = line["case"]
-            .as_str()
-            .map(|c| format!("{c}/"))
-            .unwrap_or_default();
         let mut scalars = Vec::new();
-        for key in ["loss", "lr", "batch_accuracy"] {
+        for key in ["loss", "lr", "batch_accuracy", "l2_term"] {
             match &line[key] {
                 serde_json::Value::Null if key == "loss" => {
-                    scalars.push((format!("{prefix}loss"), f64::NAN))
+                    scalars.push(("loss".to_string(), f64::NAN))
                 }
                 v => {
                     if let Some(x) = v.as_f64() {
-                        scalars.push((format!("{prefix}{key}"), x));
+                        scalars.push((key.to_string(), x));
                     }
                 }
             }
@@ -247,12 +245,58 @@ impl EventWriter {
             if let Some(map) = line[group].as_object() {
                 for (k, v) in map {
                     if let Some(x) = v.as_f64() {
-                        scalars.push((format!("{prefix}{group}/{k}"), x));
+                        scalars.push((format!("{group}/{k}"), x));
                     }
                 }
             }
         }
         self.scalars(step, &scalars)
+    }
+}
+
+/// The TensorBoard runs of one netdx run: its folder, and for a sweep one sub-folder per case,
+/// made when the case first writes (TensorBoard lists each folder of event files as a run).
+pub struct Runs {
+    root: PathBuf,
+    writers: std::collections::BTreeMap<String, EventWriter>,
+}
+
+impl Runs {
+    /// The runs under `root` (the plain suite's events go into `root` itself).
+    pub fn new(root: PathBuf) -> Runs {
+        Runs {
+            root,
+            writers: Default::default(),
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The writer of `case` (`""`: a suite without cases).
+    pub fn writer(&mut self, case: &str) -> Result<&mut EventWriter> {
+        if !self.writers.contains_key(case) {
+            // A folder name: no path separators or control characters from a case name.
+            let folder: String = case
+                .chars()
+                .map(|c| {
+                    if c == '/' || c == '\\' || c.is_control() {
+                        '_'
+                    } else {
+                        c
+                    }
+                })
+                .collect();
+            let dir = if case.is_empty() {
+                self.root.clone()
+            } else {
+                self.root.join(folder)
+            };
+            self.writers
+                .insert(case.to_string(), EventWriter::create(&dir)?);
+        }
+        Ok(self.writers.get_mut(case).expect("inserted above"))
     }
 }
 
