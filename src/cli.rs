@@ -258,6 +258,10 @@ pub struct TrainArgs {
     /// Print progress every N steps (0: only the summary).
     #[arg(long, default_value_t = 100)]
     pub every: usize,
+    /// Evaluate on the validation split every N steps (and after the last): printed, in the
+    /// record's metrics (`validation_loss`, `validation_accuracy`), TensorBoard and the report.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub eval_every: Option<u64>,
     /// End with one JSON object (steps, loss, train_accuracy, adapter, …) on stdout.
     #[arg(long)]
     pub json: bool,

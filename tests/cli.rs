@@ -517,3 +517,68 @@ fn a_terminal_shows_a_progress_bar_and_a_log_plain_lines() {
     assert!(err.contains("check 2/2: initial_loss ("), "{err}");
     assert!(!err.contains("checks ["), "{err}");
 }
+
+#[test]
+fn eval_every_records_and_plots_the_validation_loss() {
+    if crate::common::gpu().is_none() {
+        return;
+    }
+    let runs = crate::common::fresh_dir("eval-every");
+    let cfg = runs.join("v.yaml");
+    std::fs::write(
+        &cfg,
+        "seed: 0\ndata: {builtin: spiral, validation: 0.2}\nmodel: {layers: [{linear: {out: 32}}, relu, {linear: {out: 3}}]}\ntraining: {optimizer: {name: sgd, lr: 0.1, momentum: 0.9}, batch_size: 32, steps: 250}\n",
+    )
+    .unwrap();
+    let dir = runs.join("records");
+    let (code, out, err) = crate::common::netdx_with_runs(
+        &dir,
+        &[
+            "train",
+            cfg.to_str().unwrap(),
+            "--eval-every",
+            "100",
+            "--every",
+            "0",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    // Steps 99, 199 and the last, 249.
+    for step in ["step     99", "step    199", "step    249"] {
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(step))
+            .unwrap_or_else(|| panic!("{out}"));
+        assert!(line.contains("validation loss"), "{line}");
+    }
+    let record = std::fs::read_dir(&dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let metrics = std::fs::read_to_string(record.join("metrics.jsonl")).unwrap();
+    assert_eq!(metrics.matches("\"validation_loss\"").count(), 3);
+    let id = record.file_name().unwrap().to_str().unwrap().to_string();
+    let (code, _, err) = crate::common::netdx_with_runs(&dir, &["report", &id]);
+    assert_eq!(code, 0, "{err}");
+    let html = std::fs::read_to_string(record.join("report.html")).unwrap();
+    assert!(
+        html.contains("validation loss"),
+        "the loss chart has the validation series"
+    );
+    // Without a validation split, refused before any work.
+    let (code, _, err) = netdx(&[
+        "train",
+        "configs/spiral.yaml",
+        "--eval-every",
+        "100",
+        "--no-record",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("--eval-every needs a validation split"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&runs);
+}

@@ -131,6 +131,7 @@ fn rerun_command(runs: &Runs, id: &str, device: &DeviceArgs) -> Result<u8> {
                     seed: None,
                 },
                 every: 0,
+                eval_every: None,
                 json: false,
                 weights: o.weights.as_ref().map(PathBuf::from),
                 save: None,

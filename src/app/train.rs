@@ -44,6 +44,11 @@ pub fn train_source(args: &TrainArgs, source: &str, path: &Path) -> Result<(u8, 
     }
     let data = crate::suite::load_data(&config, source, path)?;
     crate::suite::preflight(&config, source, path, &data.train)?;
+    if args.eval_every.is_some() && data.validation.is_none() {
+        return Err(crate::Error::Usage(
+            "--eval-every needs a validation split (`data: {..., validation: 0.2}`)".into(),
+        ));
+    }
     let gpu = Gpu::open(&args.device.choice())?;
     let overrides = Overrides {
         steps: args.steps,
@@ -93,6 +98,7 @@ pub fn train_source(args: &TrainArgs, source: &str, path: &Path) -> Result<(u8, 
         instrumentation: Instrumentation::Bare,
         capture_step: args.dump.is_some().then_some(args.dump_step),
         dump_to: args.dump.clone(),
+        eval_every: args.eval_every.map(|n| n as usize),
     };
     let total = args.steps.unwrap_or(config.training.steps);
     let every = args.every;
@@ -114,14 +120,23 @@ pub fn train_source(args: &TrainArgs, source: &str, path: &Path) -> Result<(u8, 
             let written = tb.writer("").and_then(|w| w.metric_line(&value));
             keep_first(&mut write_error, written);
         }
-        // Steps count from 0 here as in the records, the metrics and `--dump-step`.
-        if every > 0 && (r.step % every == 0 || r.step + 1 == total) {
+        // Steps count from 0 here as in the records, the metrics and `--dump-step`; a step
+        // evaluated on the validation split always prints.
+        let evaluated = r.validation_loss.is_some();
+        if (every > 0 && (r.step % every == 0 || r.step + 1 == total)) || evaluated {
             let acc = r
                 .batch_accuracy
                 .map(|a| format!("  batch accuracy {:6.2}%", 100.0 * a))
                 .unwrap_or_default();
+            let validation = match (r.validation_loss, r.validation_accuracy) {
+                (Some(l), Some(a)) => {
+                    format!("  validation loss {l:.5} accuracy {:6.2}%", 100.0 * a)
+                }
+                (Some(l), None) => format!("  validation loss {l:.5}"),
+                _ => String::new(),
+            };
             let line = format!(
-                "step {:>6}  loss {:.5}{acc}  lr {:.3e}",
+                "step {:>6}  loss {:.5}{acc}  lr {:.3e}{validation}",
                 r.step, r.loss, r.lr
             );
             match &bar {

@@ -291,6 +291,8 @@ mod tests {
                 loss,
                 l2_term: None,
                 batch_accuracy: None,
+                validation_loss: None,
+                validation_accuracy: None,
                 stats: Default::default(),
             })
             .collect()

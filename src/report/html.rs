@@ -92,7 +92,18 @@ fn series(map: BTreeMap<String, Vec<(f64, f64)>>, default_name: &str) -> Vec<Ser
 fn charts(report: Option<&SuiteReport>, metrics: &[Value]) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let window = "steps of the observation run (or of training)";
-    let loss = series(per_case(metrics, "loss"), "loss");
+    let mut loss = series(per_case(metrics, "loss"), "loss");
+    // `train --eval-every`: the validation loss at the steps it was measured.
+    let validation: Vec<(f64, f64)> = metrics
+        .iter()
+        .filter_map(|m| Some((m["step"].as_f64()?, m["validation_loss"].as_f64()?)))
+        .collect();
+    if !validation.is_empty() {
+        loss.push(Series {
+            name: "validation loss".into(),
+            points: validation,
+        });
+    }
     if loss.iter().any(|s| !s.points.is_empty()) {
         out.push((
             format!("Batch loss per step ({window})."),

@@ -229,7 +229,14 @@ impl EventWriter {
             return Ok(());
         };
         let mut scalars = Vec::new();
-        for key in ["loss", "lr", "batch_accuracy", "l2_term"] {
+        for key in [
+            "loss",
+            "lr",
+            "batch_accuracy",
+            "l2_term",
+            "validation_loss",
+            "validation_accuracy",
+        ] {
             match &line[key] {
                 serde_json::Value::Null if key == "loss" => {
                     scalars.push(("loss".to_string(), f64::NAN))

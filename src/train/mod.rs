@@ -39,6 +39,12 @@ pub struct StepRecord {
     pub l2_term: Option<f64>,
     /// Accuracy on the batch (classification only).
     pub batch_accuracy: Option<f64>,
+    /// Loss and accuracy on the validation split after this step, at the steps `train
+    /// --eval-every` asks for (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validation_loss: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validation_accuracy: Option<f64>,
     #[serde(skip)]
     pub stats: StepStats,
 }
@@ -87,6 +93,8 @@ pub struct TrainOptions {
     /// Write the captured tensors to this safetensors file as soon as they are read, so that
     /// a step whose loss is NaN is still dumped before the run stops.
     pub dump_to: Option<std::path::PathBuf>,
+    /// Evaluate on the validation split every this many steps (and after the last).
+    pub eval_every: Option<usize>,
 }
 
 /// A finished run: its summary, the trainer (trained weights on the device), and the tensors
@@ -337,6 +345,8 @@ impl<'g> Trainer<'g> {
             loss: stats.loss,
             l2_term,
             batch_accuracy,
+            validation_loss: None,
+            validation_accuracy: None,
             stats,
         })
     }
@@ -473,6 +483,7 @@ pub fn train<'g>(
         instrumentation,
         capture_step: None,
         dump_to: None,
+        eval_every: None,
     };
     let outcome = train_with(gpu, config, data.into(), &options, on_step)?;
     Ok((outcome.summary, outcome.trainer))
@@ -496,6 +507,16 @@ pub fn train_with<'g>(
     }
     let LoadedData { train, validation } = data;
     let summary_of_data = train.summary();
+    // The validation split on the device once, for the evaluations during training.
+    let periodic = match (options.eval_every, &validation) {
+        (Some(n), Some(v)) if n > 0 => Some((n, DeviceData::upload(gpu, v)?)),
+        (Some(_), None) => {
+            return Err(Error::Usage(
+                "--eval-every needs a validation split (`data: {..., validation: 0.2}`)".into(),
+            ))
+        }
+        _ => None,
+    };
     let mut trainer = Trainer::new(gpu, config, train, options.instrumentation, None)?;
     let start = Instant::now();
     let mut last = f64::NAN;
@@ -513,6 +534,14 @@ pub fn train_with<'g>(
         } else {
             trainer.step_recorded(total, None)?
         };
+        let mut r = r;
+        if let Some((n, device)) = &periodic {
+            if (t + 1) % n == 0 || t + 1 == total {
+                let (l, a) = evaluate(gpu, &trainer.net, device, config)?;
+                r.validation_loss = Some(l);
+                r.validation_accuracy = a;
+            }
+        }
         last = r.loss;
         // The caller records the step first, so a NaN step or the last step before an
         // interrupt is kept.
