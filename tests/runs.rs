@@ -512,6 +512,33 @@ mod events {
         }
         (scalars, histos)
     }
+
+    /// (tag, plugin name, plugin content) of every summary value that carries plugin data
+    /// (field 9, `SummaryMetadata.plugin_data`), such as the HParams plugin's sessions.
+    pub fn plugin_values(path: &std::path::Path) -> Vec<(String, String, Vec<u8>)> {
+        let bytes = std::fs::read(path).unwrap();
+        let mut out = Vec::new();
+        let mut at = 0;
+        while at < bytes.len() {
+            let len = u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap()) as usize;
+            let data = &bytes[at + 12..at + 12 + len];
+            at += 16 + len;
+            for summary in fields(data).iter().filter(|f| f.0 == 5) {
+                for value in fields(&summary.2).iter().filter(|f| f.0 == 1) {
+                    let v = fields(&value.2);
+                    let Some(metadata) = v.iter().find(|f| f.0 == 9) else {
+                        continue;
+                    };
+                    let tag =
+                        String::from_utf8(v.iter().find(|f| f.0 == 1).unwrap().2.clone()).unwrap();
+                    let plugin = fields(&fields(&metadata.2)[0].2);
+                    let name = String::from_utf8(plugin[0].2.clone()).unwrap();
+                    out.push((tag, name, plugin[1].2.clone()));
+                }
+            }
+        }
+        out
+    }
 }
 
 #[test]
@@ -665,5 +692,17 @@ fn a_sweep_writes_one_tensorboard_run_per_case_with_untagged_scalars() {
             "{case}"
         );
         assert!(scalars.iter().any(|s| s.1 == "l2_term"), "{case}");
+        // The HParams plugin's session start (with the case's learning rate) and end.
+        let plugin = events::plugin_values(&file);
+        let start = plugin
+            .iter()
+            .find(|p| p.0 == "_hparams_/session_start_info")
+            .unwrap_or_else(|| panic!("{case}: {plugin:?}"));
+        assert_eq!(start.1, "hparams");
+        let lr = if case.contains("0.05") { 0.05f64 } else { 0.5 };
+        let text = start.2.windows(8).any(|w| w == lr.to_le_bytes());
+        let key = start.2.windows(21).any(|w| w == b"training.optimizer.lr");
+        assert!(text && key, "{case}: the session names lr {lr}");
+        assert!(plugin.iter().any(|p| p.0 == "_hparams_/session_end_info"));
     }
 }

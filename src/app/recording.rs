@@ -152,10 +152,14 @@ pub fn tensorboard(
         return Ok(None);
     };
     let name = recorder.map_or_else(crate::runs::time::now_compact, |r| r.id().to_string());
-    let mut runs = crate::runs::tensorboard::Runs::new(dir.join(name));
-    // The folder exists from the start, whatever the run writes.
-    runs.writer("")?;
-    Ok(Some(runs))
+    // The folder exists from the start, whatever the run writes; its event files come with the
+    // first write (a sweep writes only into its cases' folders).
+    let root = dir.join(name);
+    std::fs::create_dir_all(&root).map_err(|source| crate::Error::Io {
+        path: root.clone(),
+        source,
+    })?;
+    Ok(Some(crate::runs::tensorboard::Runs::new(root)))
 }
 
 /// A failure to append a metric line, kept to be returned after the step loop (the loop

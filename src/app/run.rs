@@ -168,6 +168,7 @@ pub fn run_source(args: &RunArgs, text: &str, path: &Path) -> Result<(u8, Option
     let dir = recorder.as_ref().map(|r| r.dir().to_path_buf());
     let tensorboard = recording::tensorboard(&args.record, recorder.as_ref())?;
     let total = crate::suite::planned_total(&variants, &options) as u64;
+    let started = std::time::Instant::now();
     let mut events = Events {
         progress: super::progress::Progress::new("check", total),
         checks_started: 0,
@@ -179,6 +180,20 @@ pub fn run_source(args: &RunArgs, text: &str, path: &Path) -> Result<(u8, Option
     let report =
         super::adapters_parallel::run(&gpus, &variants, &file, &options, text, &mut events);
     events.progress.finish();
+    if let Some(tb) = &mut events.tensorboard {
+        // Each case that ran, with its hyperparameters, for TensorBoard's HParams table.
+        let end = crate::runs::time::now_ms() as f64 / 1000.0;
+        let start = end - started.elapsed().as_secs_f64();
+        for (name, variant) in &variants {
+            if tb.has(name) {
+                let hparams = tensorboard::hparams_of(variant);
+                let written = tb
+                    .writer(name)
+                    .and_then(|w| w.hparams(&hparams, start, end));
+                keep_first(&mut events.write_error, written);
+            }
+        }
+    }
     let first_step = events.first_step.take();
     if let Some(tb) = &events.tensorboard {
         eprintln!("tensorboard: {}", tb.root().display());

@@ -107,6 +107,7 @@ pub fn train_source(args: &TrainArgs, source: &str, path: &Path) -> Result<(u8, 
     let mut bar = std::io::stderr()
         .is_terminal()
         .then(|| super::progress::Progress::new("step", total as u64));
+    let trained_from = std::time::Instant::now();
     let outcome = train_with(&gpu, &config, data, &options, |r| {
         if let Some(bar) = &mut bar {
             bar.done(r.step as u64 + 1, &format!("loss {:.4}", r.loss));
@@ -148,6 +149,13 @@ pub fn train_source(args: &TrainArgs, source: &str, path: &Path) -> Result<(u8, 
     });
     if let Some(bar) = &bar {
         bar.finish();
+    }
+    if let Some(tb) = &mut tensorboard {
+        let end = crate::runs::time::now_ms() as f64 / 1000.0;
+        let start = end - trained_from.elapsed().as_secs_f64();
+        let hparams = crate::runs::tensorboard::hparams_of(&config);
+        let written = tb.writer("").and_then(|w| w.hparams(&hparams, start, end));
+        keep_first(&mut write_error, written);
     }
     let outcome = match write_error {
         Some(e) if outcome.is_ok() => Err(e),

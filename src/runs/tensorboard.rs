@@ -220,6 +220,52 @@ impl EventWriter {
         self.event(step, &[v.0])
     }
 
+    /// The HParams plugin's session summaries for this run folder: its hyperparameters
+    /// (`hparams`: numbers, text, booleans) at the start and a successful end, so that
+    /// TensorBoard's HParams table lists the run with them beside its scalars (the plugin infers
+    /// the experiment's columns from every run's sessions and scalar tags).
+    pub fn hparams(
+        &mut self,
+        hparams: &[(String, serde_json::Value)],
+        start_secs: f64,
+        end_secs: f64,
+    ) -> Result<()> {
+        // tensorboard/plugins/hparams/plugin_data.proto and google/protobuf/struct.proto.
+        let mut start = Proto::default();
+        for (name, v) in hparams {
+            let mut value = Proto::default();
+            match v {
+                serde_json::Value::Number(n) => value.double(2, n.as_f64().unwrap_or(f64::NAN)),
+                serde_json::Value::String(t) => value.bytes(3, t.as_bytes()),
+                serde_json::Value::Bool(b) => value.int(4, i64::from(*b)),
+                _ => continue,
+            }
+            let mut entry = Proto::default();
+            entry.bytes(1, name.as_bytes());
+            entry.bytes(2, &value.0);
+            start.bytes(1, &entry.0);
+        }
+        start.double(5, start_secs);
+        let mut end = Proto::default();
+        end.int(1, 1); // STATUS_SUCCESS
+        end.double(2, end_secs);
+        let summary = |tag: &str, field: u32, info: &[u8]| {
+            let mut data = Proto::default();
+            data.bytes(field, info);
+            let mut plugin = Proto::default();
+            plugin.bytes(1, b"hparams");
+            plugin.bytes(2, &data.0);
+            let mut metadata = Proto::default();
+            metadata.bytes(1, &plugin.0);
+            let mut v = Proto::default();
+            v.bytes(1, tag.as_bytes());
+            v.bytes(9, &metadata.0);
+            v.0
+        };
+        self.event(0, &[summary("_hparams_/session_start_info", 3, &start.0)])?;
+        self.event(0, &[summary("_hparams_/session_end_info", 4, &end.0)])
+    }
+
     /// The scalars of one `metrics.jsonl` line: `loss`, `lr`, `batch_accuracy`, `l2_term`, and
     /// each entry of `grad_norm`, `update_ratio`, `act_mean`, `act_std` as `group/name`. A
     /// sweep's case is its own run folder (see [`Runs`]), so the tags carry no case and the
@@ -281,6 +327,11 @@ impl Runs {
         &self.root
     }
 
+    /// Whether `case` wrote anything.
+    pub fn has(&self, case: &str) -> bool {
+        self.writers.contains_key(case)
+    }
+
     /// The writer of `case` (`""`: a suite without cases).
     pub fn writer(&mut self, case: &str) -> Result<&mut EventWriter> {
         if !self.writers.contains_key(case) {
@@ -305,6 +356,28 @@ impl Runs {
         }
         Ok(self.writers.get_mut(case).expect("inserted above"))
     }
+}
+
+/// A config's hyperparameters for the HParams table: the seed and every scalar under
+/// `training` by its key path (`training.optimizer.lr`, `training.batch_size`, …).
+pub fn hparams_of(config: &crate::config::Config) -> Vec<(String, serde_json::Value)> {
+    fn leaves(prefix: &str, v: &serde_json::Value, out: &mut Vec<(String, serde_json::Value)>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, x) in m {
+                    leaves(&format!("{prefix}.{k}"), x, out);
+                }
+            }
+            serde_json::Value::Number(_)
+            | serde_json::Value::String(_)
+            | serde_json::Value::Bool(_) => out.push((prefix.to_string(), v.clone())),
+            _ => {}
+        }
+    }
+    let mut out = vec![("seed".to_string(), serde_json::json!(config.seed))];
+    let training = serde_json::to_value(&config.training).unwrap_or_default();
+    leaves("training", &training, &mut out);
+    out
 }
 
 #[cfg(test)]
