@@ -184,29 +184,7 @@ fn shard_auto_reads_the_slurm_array_and_indexed_job_variables() {
     let runs = dir.join("runs");
     let suite = dir.join("sweep.yaml");
     std::fs::write(&suite, SWEEP).unwrap();
-    let run = |vars: &[(&str, &str)], shard: &str| {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_netdx"));
-        c.args(["run", suite.to_str().unwrap(), "--shard", shard])
-            .env("NETDX_RUNS_DIR", &runs);
-        for k in [
-            "SLURM_ARRAY_TASK_ID",
-            "SLURM_ARRAY_TASK_MIN",
-            "SLURM_ARRAY_TASK_COUNT",
-            "JOB_COMPLETION_INDEX",
-            "NETDX_SHARD_INDEX",
-            "NETDX_SHARD_COUNT",
-        ] {
-            c.env_remove(k);
-        }
-        for (k, v) in vars {
-            c.env(k, v);
-        }
-        let out = c.output().unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let run = |vars: &[(&str, &str)], shard: &str| scheduled(&runs, &suite, shard, vars);
     let recorded_shard = || -> serde_json::Value {
         let r: serde_json::Value = serde_json::from_str(
             &std::fs::read_to_string(newest(&runs).join("record.json")).unwrap(),
@@ -343,14 +321,7 @@ fn scheduled(runs: &Path, suite: &Path, spec: &str, vars: &[(&str, &str)]) -> (i
     let mut c = Command::new(env!("CARGO_BIN_EXE_netdx"));
     c.args(["run", suite.to_str().unwrap(), "--shard", spec])
         .env("NETDX_RUNS_DIR", runs);
-    for k in [
-        "SLURM_ARRAY_TASK_ID",
-        "SLURM_ARRAY_TASK_MIN",
-        "SLURM_ARRAY_TASK_COUNT",
-        "JOB_COMPLETION_INDEX",
-        "NETDX_SHARD_INDEX",
-        "NETDX_SHARD_COUNT",
-    ] {
+    for k in netdx::suite::shard::SCHEDULER_VARIABLE_NAMES {
         c.env_remove(k);
     }
     for (k, v) in vars {

@@ -25,6 +25,16 @@ impl std::fmt::Display for Shard {
     }
 }
 
+/// Every environment variable `--shard auto` reads.
+pub const SCHEDULER_VARIABLE_NAMES: [&str; 6] = [
+    "SLURM_ARRAY_TASK_ID",
+    "SLURM_ARRAY_TASK_MIN",
+    "SLURM_ARRAY_TASK_COUNT",
+    "JOB_COMPLETION_INDEX",
+    "NETDX_SHARD_INDEX",
+    "NETDX_SHARD_COUNT",
+];
+
 /// The environment variables `--shard auto` reads, in order of preference.
 pub const SCHEDULER_VARIABLES: &str = "SLURM_ARRAY_TASK_ID (with SLURM_ARRAY_TASK_MIN and SLURM_ARRAY_TASK_COUNT), JOB_COMPLETION_INDEX (Kubernetes Indexed Jobs, 0-based), or NETDX_SHARD_INDEX (1-based); the count from SLURM_ARRAY_TASK_COUNT or NETDX_SHARD_COUNT, or `--shard auto/N`";
 
@@ -47,17 +57,10 @@ impl Shard {
         // For `auto`: the scheduler variables that are set, named in an out-of-range error.
         let mut from = String::new();
         let (index, count) = if index.trim() == "auto" {
-            let set: Vec<String> = [
-                "SLURM_ARRAY_TASK_ID",
-                "SLURM_ARRAY_TASK_MIN",
-                "SLURM_ARRAY_TASK_COUNT",
-                "JOB_COMPLETION_INDEX",
-                "NETDX_SHARD_INDEX",
-                "NETDX_SHARD_COUNT",
-            ]
-            .iter()
-            .filter_map(|name| env(name).map(|v| format!("{name}={v}")))
-            .collect();
+            let set: Vec<String> = SCHEDULER_VARIABLE_NAMES
+                .iter()
+                .filter_map(|name| env(name).map(|v| format!("{name}={v}")))
+                .collect();
             if !set.is_empty() {
                 from = format!(" (from {})", set.join(", "));
             }
