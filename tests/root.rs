@@ -26,6 +26,7 @@ mod robust_io;
 mod robust_records;
 mod robustness;
 mod runs;
+mod schema;
 mod sequence_kernels;
 mod shaders;
 mod shard;
