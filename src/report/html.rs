@@ -75,8 +75,34 @@ fn per_case(metrics: &[Value], key: &str) -> BTreeMap<String, Vec<(f64, f64)>> {
     out
 }
 
+/// A name's order by depth: its digit runs compared as numbers (`layers.2` before
+/// `layers.10`, `act.1.2` before `act.1.10`), the rest as text.
+fn depth_order(name: &str) -> Vec<(String, u64)> {
+    let mut key = Vec::new();
+    let (mut text, mut digits) = (String::new(), String::new());
+    for c in name.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+        } else {
+            if !digits.is_empty() {
+                key.push((
+                    std::mem::take(&mut text),
+                    digits.parse().unwrap_or(u64::MAX),
+                ));
+                digits.clear();
+            }
+            text.push(c);
+        }
+    }
+    key.push((text, digits.parse().unwrap_or(0)));
+    key
+}
+
 fn series(map: BTreeMap<String, Vec<(f64, f64)>>, default_name: &str) -> Vec<Series> {
-    map.into_iter()
+    let mut entries: Vec<(String, Vec<(f64, f64)>)> = map.into_iter().collect();
+    entries.sort_by_key(|(name, _)| depth_order(name));
+    entries
+        .into_iter()
         .map(|(name, points)| Series {
             name: if name.is_empty() {
                 default_name.to_string()
@@ -554,7 +580,31 @@ pub fn page(record: &RunRecord, report: Option<&SuiteReport>, metrics: &[Value])
 
 #[cfg(test)]
 mod tests {
-    use super::rebin;
+    use super::{depth_order, rebin};
+
+    #[test]
+    fn per_tensor_lines_are_ordered_by_depth() {
+        let mut names = vec![
+            "layers.10.weight",
+            "layers.2.weight",
+            "layers.0.bias",
+            "layers.0.weight",
+            "act.1.10",
+            "act.1.2",
+        ];
+        names.sort_by_key(|n| depth_order(n));
+        assert_eq!(
+            names,
+            [
+                "act.1.2",
+                "act.1.10",
+                "layers.0.bias",
+                "layers.0.weight",
+                "layers.2.weight",
+                "layers.10.weight"
+            ]
+        );
+    }
 
     #[test]
     fn rebinning_keeps_the_counts_and_places_them_by_overlap() {

@@ -425,14 +425,19 @@ impl BarChart {
             for (k, (name, values)) in self.series.iter().enumerate() {
                 let v = values.get(i).copied().unwrap_or(0.0);
                 let (y0, y1) = (TOP + ph * (1.0 - y.unit(0.0)), TOP + ph * (1.0 - y.unit(v)));
+                // A zero still shows: a bar of at least 1.5 px, and every bar its value.
+                let height = (y0 - y1).abs().max(1.5);
+                let top = y1.min(y0).min(y0 - height);
+                let left = LEFT + group * (i as f64 + 0.1) + bar * k as f64;
                 let _ = write!(
                     out,
-                    "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{bar:.1}\" height=\"{:.1}\" fill=\"{}\"><title>{}: {}</title></rect>",
-                    LEFT + group * (i as f64 + 0.1) + bar * k as f64,
-                    y1.min(y0),
-                    (y0 - y1).abs(),
+                    "<rect x=\"{left:.1}\" y=\"{top:.1}\" width=\"{bar:.1}\" height=\"{height:.1}\" fill=\"{}\"><title>{}: {}</title></rect>\
+                     <text class=\"value\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-size=\"10\">{}</text>",
                     PALETTE[k % PALETTE.len()],
                     escape(name),
+                    label(v),
+                    left + bar / 2.0,
+                    top - 3.0,
                     label(v)
                 );
             }
