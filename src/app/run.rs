@@ -81,15 +81,17 @@ impl SuiteEvents for Events<'_> {
 
 /// Why a suite did not pass: its failed checks.
 pub(crate) fn failed_checks(findings: &[Finding]) -> Option<String> {
-    let failed: Vec<String> = findings
+    checks_with(findings, Verdict::Fail, "failed checks")
+}
+
+/// `what: case: check, check, …` for the checks with `verdict`; `None` when there are none.
+fn checks_with(findings: &[Finding], verdict: Verdict, what: &str) -> Option<String> {
+    let named: Vec<String> = findings
         .iter()
-        .filter(|f| f.verdict == Verdict::Fail)
-        .map(|f| match &f.case {
-            Some(c) => format!("{c}: {}", f.check),
-            None => f.check.clone(),
-        })
+        .filter(|f| f.verdict == verdict)
+        .map(|f| format!("{}{}", f.case_prefix(), f.check))
         .collect();
-    (!failed.is_empty()).then(|| format!("failed checks: {}", failed.join(", ")))
+    (!named.is_empty()).then(|| format!("{what}: {}", named.join(", ")))
 }
 
 /// `run` on the suite text `text` read from `path` (a rerun passes a record's copy); returns
@@ -235,7 +237,7 @@ pub fn run_source(args: &RunArgs, text: &str, path: &Path) -> Result<(u8, Option
                 r.findings.len()
             ))
         } else if r.counts.fail == 0 && warned {
-            warned_checks(&r.findings)
+            checks_with(&r.findings, Verdict::Warn, "warnings")
         } else {
             failed_checks(&r.findings)
         };
@@ -283,21 +285,11 @@ pub fn run_source(args: &RunArgs, text: &str, path: &Path) -> Result<(u8, Option
     if code == 0 && strict && report.counts.warn > 0 {
         eprintln!(
             "{} (--fail-on-warn: exit 1)",
-            warned_checks(&report.findings).unwrap_or_default()
+            checks_with(&report.findings, Verdict::Warn, "warnings").unwrap_or_default()
         );
         return Ok((1, dir));
     }
     Ok((code, dir))
-}
-
-/// The checks that warned, for the record's cause under `--fail-on-warn`.
-fn warned_checks(findings: &[crate::checks::Finding]) -> Option<String> {
-    let names: Vec<String> = findings
-        .iter()
-        .filter(|f| f.verdict == crate::checks::Verdict::Warn)
-        .map(|f| format!("{}{}", f.case_prefix(), f.check))
-        .collect();
-    (!names.is_empty()).then(|| format!("warnings: {}", names.join(", ")))
 }
 
 /// `--durations N`: the N slowest checks, slowest first.
