@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod corpus;
 pub mod data;
+pub mod env_var;
 pub mod error;
 pub mod gpu;
 pub mod graph;

@@ -424,12 +424,8 @@ fn gpu_timeout() -> std::time::Duration {
 /// above 0 (at most 10⁹) is refused rather than replaced by the default.
 pub fn gpu_timeout_setting() -> Result<std::time::Duration> {
     const MOST: f64 = 1e9;
-    let value = match std::env::var("NETDX_GPU_TIMEOUT_S") {
-        Ok(v) if !v.trim().is_empty() => v,
-        Ok(_) | Err(std::env::VarError::NotPresent) => {
-            return Ok(std::time::Duration::from_secs(600))
-        }
-        Err(std::env::VarError::NotUnicode(v)) => v.to_string_lossy().into_owned(),
+    let Some(value) = crate::env_var::given("NETDX_GPU_TIMEOUT_S") else {
+        return Ok(std::time::Duration::from_secs(600));
     };
     match value.trim().parse::<f64>() {
         Ok(s) if s.is_finite() && s > 0.0 && s <= MOST => {

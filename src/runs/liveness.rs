@@ -41,12 +41,8 @@ pub fn heartbeat_interval() -> Duration {
 /// `NETDX_HEARTBEAT_SECONDS` (unset or empty: 10 s); anything but whole seconds from 1 to 60 is
 /// refused rather than replaced, since a reader elsewhere judges liveness by it.
 pub fn heartbeat_setting() -> crate::error::Result<Duration> {
-    let value = match std::env::var("NETDX_HEARTBEAT_SECONDS") {
-        Ok(v) if !v.trim().is_empty() => v,
-        Ok(_) | Err(std::env::VarError::NotPresent) => {
-            return Ok(Duration::from_secs(DEFAULT_HEARTBEAT_SECONDS))
-        }
-        Err(std::env::VarError::NotUnicode(v)) => v.to_string_lossy().into_owned(),
+    let Some(value) = crate::env_var::given("NETDX_HEARTBEAT_SECONDS") else {
+        return Ok(Duration::from_secs(DEFAULT_HEARTBEAT_SECONDS));
     };
     match value.trim().parse::<u64>() {
         Ok(s) if (1..=60).contains(&s) => Ok(Duration::from_secs(s)),
