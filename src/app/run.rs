@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 use super::recording::{self, keep_first, Start};
 use crate::checks::{Finding, Observation, Verdict};
 use crate::cli::{Format, RunArgs};
-use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::runs::metrics::step_line;
 use crate::runs::tensorboard::{self, Histogram};
@@ -106,9 +105,8 @@ pub fn run_source(args: &RunArgs, text: &str, path: &Path) -> Result<(u8, Option
     let file = path.display().to_string();
     let settings = args.settings.all();
     let original = text;
-    let written = crate::config::settings::apply(text, path, &settings)?;
+    let (written, config) = crate::config::settings::apply(text, path, &settings)?;
     let text = written.as_str();
-    let config = Config::parse(text, path)?;
     let variants = crate::config::cases::expand(text, path, &config)?;
     let only = crate::suite::select::select(&args.only, &args.skip)?;
     // Everything that can be checked without a GPU, first: each variant's data and model.

@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 
 use super::recording::{self, keep_first, Start};
 use crate::cli::TrainArgs;
-use crate::config::Config;
 use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::runs::metrics::step_line;
@@ -31,9 +30,8 @@ pub fn train_source(args: &TrainArgs, source: &str, path: &Path) -> Result<(u8, 
     )?;
     let settings = args.settings.all();
     let original = source;
-    let written = crate::config::settings::apply(source, path, &settings)?;
+    let (written, mut config) = crate::config::settings::apply(source, path, &settings)?;
     let source = written.as_str();
-    let mut config = Config::parse(source, path)?;
     // The override goes through the limits of the key it overrides.
     if let Some(n) = args.steps {
         crate::config::ranges::check("training.steps", n as f64)

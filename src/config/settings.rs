@@ -10,14 +10,14 @@ use super::Config;
 use crate::error::{Error, Result};
 
 /// `text` with each `KEY.PATH=VALUE` of `settings` written into it (the value read as YAML:
-/// `0.01`, `adam`, `[1, 2]`), as YAML text again; `text` itself when there are none. The
-/// original is checked first, so that its own errors keep their line and column; an error the
-/// settings cause names them.
-pub fn apply(text: &str, path: &Path, settings: &[String]) -> Result<String> {
+/// `0.01`, `adam`, `[1, 2]`), as YAML text again, and the config it reads as; `text` itself
+/// when there are none. The original is read first, so that its own errors keep their line and
+/// column; an error the settings cause names them.
+pub fn apply(text: &str, path: &Path, settings: &[String]) -> Result<(String, Config)> {
+    let original = Config::parse(text, path)?;
     if settings.is_empty() {
-        return Ok(text.to_string());
+        return Ok((text.to_string(), original));
     }
-    Config::parse(text, path)?;
     let bad = |setting: &str, why: String| Error::Usage(format!("--set {setting}: {why}"));
     let mut root: Value = serde_yaml::from_str(super::strip_bom(text))
         .map_err(|e| Error::Usage(format!("{}: {e}", path.display())))?;
@@ -39,7 +39,7 @@ pub fn apply(text: &str, path: &Path, settings: &[String]) -> Result<String> {
     let written = serde_yaml::to_string(&root).map_err(|e| Error::Usage(e.to_string()))?;
     // The line and column of the rewritten text would point nowhere: the error is the
     // settings'.
-    Config::parse(&written, path).map_err(|e| {
+    let config = Config::parse(&written, path).map_err(|e| {
         let message = match e {
             Error::Config { message, .. } => message,
             Error::ConfigValue { key, message, .. } => format!("{key}: {message}"),
@@ -47,7 +47,7 @@ pub fn apply(text: &str, path: &Path, settings: &[String]) -> Result<String> {
         };
         Error::Usage(format!("--set {}: {message}", settings.join(" ")))
     })?;
-    Ok(written)
+    Ok((written, config))
 }
 
 /// The settings `--set` and `--seed` give, in the order they apply (`--seed` last).
@@ -68,14 +68,14 @@ mod tests {
     #[test]
     fn settings_write_values_and_name_themselves_in_errors() {
         let p = Path::new("s.yaml");
-        assert_eq!(apply(SUITE, p, &[]).unwrap(), SUITE);
-        let t = apply(
+        assert_eq!(apply(SUITE, p, &[]).unwrap().0, SUITE);
+        let (t, c) = apply(
             SUITE,
             p,
             &["training.optimizer.lr=0.01".into(), "seed=7".into()],
         )
         .unwrap();
-        let c = Config::parse(&t, p).unwrap();
+        assert_eq!(Config::parse(&t, p).unwrap().seed, 7);
         assert_eq!(c.training.optimizer.lr, 0.01);
         assert_eq!(c.seed, 7);
         let e = apply(SUITE, p, &["training.optimizer.lr=-1".into()])
