@@ -15,15 +15,15 @@ fn read(path: &Path) -> Result<String> {
     })
 }
 
-/// One shard's record folder: its record, report and suite text.
-fn load_shard(dir: &Path) -> Result<(RunRecord, ShardReport)> {
+/// One shard's record folder: its record (read already; `None` when the folder has none),
+/// report and suite text.
+fn load_shard(dir: &Path, record: Option<RunRecord>) -> Result<(RunRecord, ShardReport)> {
     let source = dir.display().to_string();
-    if !dir.join("record.json").is_file() {
+    let Some(record) = record else {
         return Err(Error::Usage(format!(
             "merge: {source} is not a run record folder (no record.json)"
         )));
-    }
-    let record = read_record(dir)?;
+    };
     if record.kind != RunKind::Run {
         return Err(Error::Usage(format!(
             "merge: {source} is a `{}` record; merge takes `netdx run --shard` records",
@@ -80,8 +80,9 @@ fn merged_metrics(shards: &[String], cases: &[String]) -> String {
 /// a task (a Kubernetes Indexed Job's `backoffLimit`, a Slurm requeue) leaves a record per
 /// attempt in the runs folder that the merge is given; the newest finished one (passed or
 /// failed) is kept and the others are named on stderr. A shard with no finished attempt keeps
-/// its newest, which `load_shard` then refuses with its status.
-fn one_attempt_per_shard(records: &[PathBuf]) -> Result<Vec<PathBuf>> {
+/// its newest, which `load_shard` then refuses with its status. Each folder comes with its
+/// record, `None` for one without `record.json` (refused by `load_shard`).
+fn one_attempt_per_shard(records: &[PathBuf]) -> Result<Vec<(PathBuf, Option<RunRecord>)>> {
     let mut seen = std::collections::HashSet::new();
     // Per shard (`K/N`, from each record), its attempts.
     type Attempts = Vec<(PathBuf, RunRecord)>;
@@ -93,8 +94,7 @@ fn one_attempt_per_shard(records: &[PathBuf]) -> Result<Vec<PathBuf>> {
             continue;
         }
         if !dir.join("record.json").is_file() {
-            // Refused with its reason by load_shard.
-            kept.push(dir.clone());
+            kept.push((dir.clone(), None));
             continue;
         }
         let record = read_record(dir)?;
@@ -134,7 +134,7 @@ fn one_attempt_per_shard(records: &[PathBuf]) -> Result<Vec<PathBuf>> {
                 left_out.join(", ")
             );
         }
-        kept.push(chosen);
+        kept.push((chosen, Some(record)));
     }
     Ok(kept)
 }
@@ -142,8 +142,8 @@ fn one_attempt_per_shard(records: &[PathBuf]) -> Result<Vec<PathBuf>> {
 /// `netdx merge`.
 pub fn merge_command(records: &[PathBuf], output: &Path, format: Format) -> Result<u8> {
     let mut loaded = one_attempt_per_shard(records)?
-        .iter()
-        .map(|d| load_shard(d))
+        .into_iter()
+        .map(|(dir, record)| load_shard(&dir, record))
         .collect::<Result<Vec<_>>>()?;
     // Shard order, whatever order they were given in.
     loaded.sort_by_key(|(_, s)| s.report.shard.as_ref().map_or(0, |p| p.shard.index));
