@@ -101,14 +101,20 @@ fn config_text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 256,
+/// `cases` runs, a failing input kept in `proptest-regressions` beside the test (replayed
+/// first next time).
+fn persisted(cases: u32) -> ProptestConfig {
+    ProptestConfig {
+        cases,
         failure_persistence: Some(Box::new(
             proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"),
         )),
         ..ProptestConfig::default()
-    })]
+    }
+}
+
+proptest! {
+    #![proptest_config(persisted(256))]
 
     #[test]
     fn the_config_loader_never_panics_on_mutated_configs(bytes in mutated(config_seed())) {
@@ -302,13 +308,7 @@ fn declared_size() -> impl Strategy<Value = u64> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 256,
-        failure_persistence: Some(Box::new(
-            proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"),
-        )),
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(persisted(256))]
 
     /// An NPZ entry's declared sizes (zip64) and its NPY header's shape, each random and
     /// disagreeing with the bytes there are: an error or an array, never a panic or an abort
