@@ -69,7 +69,8 @@ impl Progress {
         }
     }
 
-    /// `n` units are done; `label` describes the latest (a loss).
+    /// `n` units are done; `label` describes the latest (a loss). Shown on the bar only: a log
+    /// gets its lines from `start` (or from the caller's own).
     pub fn done(&mut self, n: u64, label: &str) {
         self.done = n.min(self.total);
         if let Some(bar) = &self.bar {

@@ -1,7 +1,7 @@
 //! `netdx train CONFIG`: train, print progress, write the run record, and the optional
 //! weights file and tensor dump.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::recording::{self, keep_first, Start};
@@ -102,14 +102,10 @@ pub fn train_source(args: &TrainArgs, source: &str, path: &Path) -> Result<(u8, 
     let every = args.every;
     let mut write_error = None;
     // On a terminal, a bar with the rate and the time left; the step lines print above it.
-    let mut bar = std::io::stderr()
-        .is_terminal()
-        .then(|| super::progress::Progress::new("step", total as u64));
+    let mut bar = super::progress::Progress::new("step", total as u64);
     let trained_from = std::time::Instant::now();
     let outcome = train_with(&gpu, &config, data, &options, |r| {
-        if let Some(bar) = &mut bar {
-            bar.done(r.step as u64 + 1, &format!("loss {:.4}", r.loss));
-        }
+        bar.done(r.step as u64 + 1, &format!("loss {:.4}", r.loss));
         let line = step_line("", r, &[], &[]);
         if let Some(rec) = &mut recorder {
             keep_first(&mut write_error, rec.metric(&line));
@@ -138,16 +134,10 @@ pub fn train_source(args: &TrainArgs, source: &str, path: &Path) -> Result<(u8, 
                 "step {:>6}  loss {:.5}{acc}  lr {:.3e}{validation}",
                 r.step, r.loss, r.lr
             );
-            match &bar {
-                Some(bar) => bar.suspend(|| writeln!(out, "{line}")),
-                None => writeln!(out, "{line}"),
-            }
-            .ok();
+            bar.suspend(|| writeln!(out, "{line}")).ok();
         }
     });
-    if let Some(bar) = &bar {
-        bar.finish();
-    }
+    bar.finish();
     if let Some(tb) = &mut tensorboard {
         let end = crate::runs::time::now_ms() as f64 / 1000.0;
         let start = end - trained_from.elapsed().as_secs_f64();
