@@ -189,15 +189,11 @@ fn planned_checks(config: &Config, only: &[String]) -> Vec<CheckSpec> {
 /// How many checks a run of `variants` with `options` will run (its shard's only), for the
 /// progress count.
 pub fn planned_total(variants: &[(String, Config)], options: &RunOptions) -> usize {
-    variants
+    let count = options.shard.map_or(1, |s| s.count);
+    plan_units(variants, &options.only, count)
         .iter()
-        .map(|(name, config)| {
-            planned_checks(config, &options.only)
-                .iter()
-                .filter(|c| options.shard.is_none_or(|s| s.owns(name, c.name())))
-                .count()
-        })
-        .sum()
+        .filter(|u| options.shard.is_none_or(|s| u.shard == s.index))
+        .count()
 }
 
 /// Every unit (check of a variant) of the suite in report order, with its shard of `count`.
