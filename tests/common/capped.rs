@@ -28,12 +28,9 @@ impl Drop for Scratch {
     }
 }
 
-/// An empty scratch folder `netdx-GROUP-PID-NAME` in the temp dir.
+/// An empty scratch folder `netdx-GROUP-NAME-PID` in the temp dir (see `fresh_dir`).
 pub fn scratch(group: &str, name: &str) -> Scratch {
-    let d = std::env::temp_dir().join(format!("netdx-{group}-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    Scratch(d)
+    Scratch(super::fresh_dir(&format!("{group}-{name}")))
 }
 
 pub struct Outcome {
