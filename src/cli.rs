@@ -274,6 +274,24 @@ pub struct TrainArgs {
     /// `load_state_dict`).
     #[arg(long, value_name = "FILE.safetensors")]
     pub save: Option<PathBuf>,
+    /// With --save, also write the optimizer's state and the step (`optimizer.{tensor}.exp_avg`,
+    /// `.exp_avg_sq`, `.momentum_buffer`, as PyTorch names them), so `--resume` continues the
+    /// run exactly; `--weights` and PyTorch (`strict=False`) still read the weights.
+    #[arg(long, requires = "save")]
+    pub save_optimizer: bool,
+    /// Continue a run from a checkpoint (`--save-optimizer`, `--checkpoint-every`, or the one
+    /// an interrupted run leaves in its record): its weights, optimizer state and step. With
+    /// the same config and steps, the result is bit for bit the uninterrupted run's.
+    #[arg(
+        long,
+        value_name = "CHECKPOINT.safetensors",
+        conflicts_with = "weights"
+    )]
+    pub resume: Option<PathBuf>,
+    /// Also save the state every N steps and after the last, into the run record's
+    /// `checkpoint.safetensors` (an interrupted run saves it there anyway).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub checkpoint_every: Option<u64>,
     /// Write every tensor of one step here: weights before the update, gradients, each
     /// layer's output, the batch and the loss (names in the README).
     #[arg(long, value_name = "FILE.safetensors")]

@@ -159,6 +159,15 @@ pub enum Error {
     #[error("interrupted after step {} (the records so far are kept)", step + 1)]
     Interrupted { step: usize },
 
+    /// An interrupted `train` whose state after the step was saved as a checkpoint: the
+    /// message gives the command that continues the run.
+    #[error("interrupted after step {} (the records so far are kept); its state is saved in {}; go on with: {resume}", step + 1, checkpoint.display())]
+    InterruptedResumable {
+        step: usize,
+        checkpoint: PathBuf,
+        resume: String,
+    },
+
     /// A run record that cannot be read back: empty, truncated or corrupt.
     #[error("{path}: the run record is {message}; netdx cannot read this run (restore the file, or move its folder out of the runs folder)")]
     Record { path: PathBuf, message: String },
@@ -204,7 +213,7 @@ impl Error {
             | Error::Record { .. }
             | Error::File { .. }
             | Error::Usage(_) => 2,
-            Error::Interrupted { .. } => 130,
+            Error::Interrupted { .. } | Error::InterruptedResumable { .. } => 130,
             _ => 1,
         }
     }

@@ -20,6 +20,7 @@ mod kernels;
 mod onnx;
 mod onnx_errors;
 mod report;
+mod resume;
 mod robust_config;
 mod robust_gpu;
 mod robust_io;

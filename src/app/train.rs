@@ -10,7 +10,8 @@ use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::runs::metrics::step_line;
 use crate::runs::{Overrides, RunKind, Status};
-use crate::train::{capture, train_with, Instrumentation, TrainOptions};
+use crate::train::checkpoint::{self, Checkpoint};
+use crate::train::{capture, train_with, CheckpointTo, Instrumentation, TrainOptions};
 
 /// `netdx train CONFIG`.
 pub fn train_command(args: &TrainArgs) -> Result<u8> {
@@ -42,6 +43,11 @@ pub fn train_source(args: &TrainArgs, source: &str, path: &Path) -> Result<(u8, 
     }
     let data = crate::suite::load_data(&config, source, path)?;
     crate::suite::preflight(&config, source, path, &data.train)?;
+    let total = args.steps.unwrap_or(config.training.steps);
+    let resume = match &args.resume {
+        Some(file) => Some(read_checkpoint(file, &config, &data, total)?),
+        None => None,
+    };
     if args.eval_every.is_some() && data.validation.is_none() {
         return Err(crate::Error::Usage(
             "--eval-every needs a validation split (`data: {..., validation: 0.2}`)".into(),
@@ -56,6 +62,10 @@ pub fn train_source(args: &TrainArgs, source: &str, path: &Path) -> Result<(u8, 
             .as_ref()
             .map(|w| w.display().to_string()),
         set: settings.clone(),
+        resume: args
+            .resume
+            .as_ref()
+            .map(|r| from_cwd(r).display().to_string()),
         ..Default::default()
     };
     let mut recorder = recording::start(
@@ -73,6 +83,7 @@ pub fn train_source(args: &TrainArgs, source: &str, path: &Path) -> Result<(u8, 
         r.data(data.train.summary())?;
     }
     let dir = recorder.as_ref().map(|r| r.dir().to_path_buf());
+    let checkpoint = checkpoint_to(args, path, dir.as_deref())?;
     let mut tensorboard = recording::tensorboard(&args.record, recorder.as_ref())?;
     if let Some(tb) = &tensorboard {
         eprintln!("tensorboard: {}", tb.root().display());
@@ -91,18 +102,30 @@ pub fn train_source(args: &TrainArgs, source: &str, path: &Path) -> Result<(u8, 
     if let Some(w) = &config.model.weights {
         let _ = writeln!(out, "weights: {}", w.display());
     }
+    if let Some(c) = &resume {
+        let _ = writeln!(
+            out,
+            "resume:  from step {} of {total} ({})",
+            c.step,
+            c.file.display()
+        );
+    }
     let options = TrainOptions {
         steps: args.steps,
         instrumentation: Instrumentation::Bare,
         capture_step: args.dump.is_some().then_some(args.dump_step),
         dump_to: args.dump.clone(),
         eval_every: args.eval_every.map(|n| n as usize),
+        resume,
+        checkpoint,
     };
-    let total = args.steps.unwrap_or(config.training.steps);
     let every = args.every;
     let mut write_error = None;
     // On a terminal, a bar with the rate and the time left; the step lines print above it.
     let mut bar = super::progress::Progress::new("step", total as u64);
+    if let Some(c) = &options.resume {
+        bar.done(c.step as u64, "");
+    }
     let trained_from = std::time::Instant::now();
     let outcome = train_with(&gpu, &config, data, &options, |r| {
         bar.done(r.step as u64 + 1, &format!("loss {:.4}", r.loss));
@@ -188,10 +211,19 @@ pub fn train_source(args: &TrainArgs, source: &str, path: &Path) -> Result<(u8, 
         );
     }
     if let Some(path) = &args.save {
-        let host = outcome.trainer.net.download(&gpu)?;
-        let metadata = capture::metadata(&outcome.trainer, &config, summary.steps);
-        crate::model::weights::save(path, &host, metadata)?;
-        let _ = writeln!(out, "saved:   final weights → {}", path.display());
+        if args.save_optimizer {
+            checkpoint::save(path, &outcome.trainer, total)?;
+            let _ = writeln!(
+                out,
+                "saved:   final weights and optimizer state → {}",
+                path.display()
+            );
+        } else {
+            let host = outcome.trainer.net.download(&gpu)?;
+            let metadata = capture::metadata(&outcome.trainer, &config, summary.steps);
+            crate::model::weights::save(path, &host, metadata)?;
+            let _ = writeln!(out, "saved:   final weights → {}", path.display());
+        }
     }
     if args.json {
         println!("{}", serde_json::to_string(summary).unwrap_or_default());
@@ -203,6 +235,98 @@ pub fn train_source(args: &TrainArgs, source: &str, path: &Path) -> Result<(u8, 
         return Ok((1, dir));
     }
     Ok((0, dir))
+}
+
+/// The checkpoint `--resume` names, read for this config's model and optimizer, with a note
+/// for each way this run differs from the one that wrote it.
+fn read_checkpoint(
+    file: &Path,
+    config: &crate::config::Config,
+    data: &crate::data::LoadedData,
+    total: usize,
+) -> Result<Checkpoint> {
+    let model = crate::model::build(&config.model, crate::model::DataShape::of(&data.train))?;
+    let read = checkpoint::load(&from_cwd(file), &model, config)?;
+    for note in checkpoint::differences(&read, total, config.seed)? {
+        eprintln!("note: {note}");
+    }
+    Ok(read)
+}
+
+/// Where this run saves its state: the record's `checkpoint.safetensors`, else the `--save`
+/// file when it takes the optimizer state; `None` when neither (an interrupt then keeps the
+/// records only).
+fn checkpoint_to(
+    args: &TrainArgs,
+    config: &Path,
+    record: Option<&Path>,
+) -> Result<Option<CheckpointTo>> {
+    let path = match (record, &args.save) {
+        (Some(dir), _) => dir.join("checkpoint.safetensors"),
+        (None, Some(save)) if args.save_optimizer => save.clone(),
+        _ if args.checkpoint_every.is_some() => {
+            return Err(crate::Error::Usage(
+                "--checkpoint-every saves into the run record's folder: drop --no-record, or give --save FILE --save-optimizer".into(),
+            ))
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(CheckpointTo {
+        resume_command: resume_command(args, config, &path),
+        path,
+        every: args.checkpoint_every.map(|n| n as usize),
+    }))
+}
+
+/// The `netdx train` command line that continues this run from `checkpoint`: the same config
+/// and the flags that shape the run.
+fn resume_command(args: &TrainArgs, config: &Path, checkpoint: &Path) -> String {
+    let mut words = vec![
+        "netdx".to_string(),
+        "train".into(),
+        shell_word(&config.display().to_string()),
+        "--resume".into(),
+        shell_word(&checkpoint.display().to_string()),
+    ];
+    if let Some(n) = args.steps {
+        words.push(format!("--steps {n}"));
+    }
+    for s in args.settings.all() {
+        words.push(format!("--set {}", shell_word(&s)));
+    }
+    if let Some(n) = args.checkpoint_every {
+        words.push(format!("--checkpoint-every {n}"));
+    }
+    if let Some(save) = &args.save {
+        words.push(format!(
+            "--save {}",
+            shell_word(&save.display().to_string())
+        ));
+        if args.save_optimizer {
+            words.push("--save-optimizer".into());
+        }
+    }
+    if let Some(dir) = &args.record.runs_dir {
+        words.push(format!(
+            "--runs-dir {}",
+            shell_word(&dir.display().to_string())
+        ));
+    }
+    words.join(" ")
+}
+
+/// `word` as a POSIX shell reads it back: as it is when it holds only safe characters, else
+/// single-quoted.
+fn shell_word(word: &str) -> String {
+    let safe = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-=+:,@%".contains(c));
+    if safe {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
 }
 
 /// A path given on the command line, made absolute against the working directory (config

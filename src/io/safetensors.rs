@@ -59,6 +59,15 @@ impl SafetensorsFile {
             .collect()
     }
 
+    /// The header's string metadata (`__metadata__`); empty when the file has none.
+    pub fn metadata(&self) -> BTreeMap<String, String> {
+        SafeTensors::read_metadata(&self.map)
+            .ok()
+            .and_then(|(_, m)| m.metadata().clone())
+            .map(|m| m.into_iter().collect())
+            .unwrap_or_default()
+    }
+
     /// Reads tensor `name`.
     pub fn read(&self, name: &str) -> Result<Array> {
         let origin = Origin::tensor(&self.path, name);

@@ -5,7 +5,8 @@
 //! same counting and the same `[out, in]` (`nn.Linear`) and `[out, in, kh, kw]` (`nn.Conv2d`)
 //! layouts, so a `state_dict` saved with `safetensors.torch.save_file` loads as it is. Batch
 //! norm's `num_batches_tracked` is ignored. An imported ONNX model's tensors keep their names
-//! in the file (the `state_dict` names when PyTorch exported it), in and out.
+//! in the file (the `state_dict` names when PyTorch exported it), in and out. A checkpoint's
+//! optimizer tensors (`optimizer.…`, see `train::checkpoint`) are not weights and are skipped.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -52,7 +53,9 @@ pub fn load(path: &Path, model: &Graph) -> Result<HostParams> {
     let mut found: BTreeMap<String, (String, Vec<usize>)> = BTreeMap::new();
     let mut problems = Vec::new();
     for (name, shape) in file.shapes() {
-        if name.ends_with(".num_batches_tracked") {
+        if name.ends_with(".num_batches_tracked")
+            || name.starts_with(crate::train::checkpoint::OPTIMIZER_PREFIX)
+        {
             continue;
         }
         let key = canonical(model, &name);

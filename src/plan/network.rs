@@ -91,6 +91,16 @@ impl DeviceNetwork {
         })
     }
 
+    /// Overwrites the optimizer's moments (a resumed run's): `m[i]` and `v[i]` for trainable
+    /// tensor `i` where this optimizer keeps them. Staged into the next submission.
+    pub fn set_moments(&self, gpu: &Gpu, m: &[Option<Vec<f32>>], v: &[Option<Vec<f32>>]) {
+        for (device, host) in self.m.iter().zip(m).chain(self.v.iter().zip(v)) {
+            if let (Some(t), Some(data)) = (device, host) {
+                gpu.write(&t.buffer, data);
+            }
+        }
+    }
+
     /// Reads every parameter and state tensor back to the host.
     pub fn download(&self, gpu: &Gpu) -> Result<HostParams> {
         let read =

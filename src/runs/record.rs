@@ -59,7 +59,7 @@ impl Status {
     /// (a device or I/O error) crashed it.
     pub fn of_error(error: &Error) -> Status {
         match error {
-            Error::Interrupted { .. } => Status::Interrupted,
+            Error::Interrupted { .. } | Error::InterruptedResumable { .. } => Status::Interrupted,
             Error::NonFinite { .. } => Status::Failed,
             e if e.exit_code() == 2 => Status::Failed,
             _ => Status::Crashed,
@@ -84,6 +84,9 @@ pub struct Overrides {
     /// `--set KEY.PATH=VALUE` and `--seed N` (as `seed=N`), applied over `source.yaml`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub set: Vec<String>,
+    /// `train --resume CHECKPOINT`: the checkpoint it continued from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume: Option<String>,
 }
 
 impl std::fmt::Display for Overrides {
@@ -107,6 +110,9 @@ impl std::fmt::Display for Overrides {
         }
         for s in &self.set {
             flags.push(format!("--set {s}"));
+        }
+        if let Some(r) = &self.resume {
+            flags.push(format!("--resume {r}"));
         }
         if flags.is_empty() {
             f.write_str("no flags")

@@ -3,8 +3,10 @@
 //! keeps everything up to that step).
 
 pub mod capture;
+pub mod checkpoint;
 pub mod schedule;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -18,6 +20,7 @@ use crate::graph::Graph;
 use crate::kernels::StepUniform;
 use crate::model::{init_params, HostParams, HostTensor};
 use crate::rng::SplitMix64;
+use checkpoint::Checkpoint;
 
 pub use crate::model::check_output;
 /// The plan's building blocks, where older code looks for them.
@@ -80,6 +83,9 @@ pub struct TrainSummary {
     /// (absent when every loss was finite).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_nonfinite: Option<usize>,
+    /// The step a resumed run started with (`train --resume`; absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resumed_from: Option<usize>,
 }
 
 /// How [`train_with`] runs beyond the config.
@@ -95,6 +101,20 @@ pub struct TrainOptions {
     pub dump_to: Option<std::path::PathBuf>,
     /// Evaluate on the validation split every this many steps (and after the last).
     pub eval_every: Option<usize>,
+    /// Continue from this checkpoint instead of starting at step 0.
+    pub resume: Option<Checkpoint>,
+    /// Where to save the state: when interrupted, and every so many steps if asked.
+    pub checkpoint: Option<CheckpointTo>,
+}
+
+/// Where and how often [`train_with`] writes checkpoints.
+#[derive(Clone, Debug)]
+pub struct CheckpointTo {
+    pub path: PathBuf,
+    /// Also after every this many steps and after the last; `None`: only when interrupted.
+    pub every: Option<usize>,
+    /// The command that resumes from `path`, for the interrupted run's message.
+    pub resume_command: String,
 }
 
 /// A finished run: its summary, the trainer (trained weights on the device), and the tensors
@@ -351,6 +371,16 @@ impl<'g> Trainer<'g> {
         })
     }
 
+    /// Continues from `checkpoint`, whose weights this trainer was built with: the
+    /// optimizer's moments, the step count, and the batch order replayed up to it.
+    pub fn resume(&mut self, checkpoint: &Checkpoint) {
+        self.net.set_moments(self.gpu, &checkpoint.m, &checkpoint.v);
+        for _ in 0..checkpoint.step {
+            self.sampler.next_batch();
+        }
+        self.step = checkpoint.step;
+    }
+
     /// Steps taken so far.
     pub fn steps_done(&self) -> usize {
         self.step
@@ -481,9 +511,7 @@ pub fn train<'g>(
     let options = TrainOptions {
         steps,
         instrumentation,
-        capture_step: None,
-        dump_to: None,
-        eval_every: None,
+        ..Default::default()
     };
     let outcome = train_with(gpu, config, data.into(), &options, on_step)?;
     Ok((outcome.summary, outcome.trainer))
@@ -517,13 +545,26 @@ pub fn train_with<'g>(
         }
         _ => None,
     };
-    let mut trainer = Trainer::new(gpu, config, train, options.instrumentation, None)?;
+    let initial = options.resume.as_ref().map(|c| c.params.clone());
+    let mut trainer = Trainer::new(gpu, config, train, options.instrumentation, initial)?;
+    let first = match &options.resume {
+        Some(c) => {
+            trainer.resume(c);
+            c.step
+        }
+        None => 0,
+    };
+    if let Some(k) = options.capture_step.filter(|k| *k < first) {
+        return Err(Error::Usage(format!(
+            "--dump-step {k} is before the resumed run's first step ({first})"
+        )));
+    }
     let start = Instant::now();
     let mut last = f64::NAN;
     let mut captured = None;
     let mut first_nonfinite = None;
     let keep_going = config.training.on_nonfinite == crate::config::OnNonFinite::Continue;
-    for t in 0..total {
+    for t in first..total {
         let r = if options.capture_step == Some(t) {
             let (r, tensors) = capture::capture_step(&mut trainer, total)?;
             if let Some(path) = &options.dump_to {
@@ -553,7 +594,17 @@ pub fn train_with<'g>(
             first_nonfinite.get_or_insert(r.step);
         }
         if crate::interrupt::requested() {
-            return Err(Error::Interrupted { step: r.step });
+            return Err(interrupted(
+                &trainer,
+                total,
+                r.step,
+                options.checkpoint.as_ref(),
+            ));
+        }
+        if let Some(to) = &options.checkpoint {
+            if to.every.is_some_and(|n| (t + 1) % n == 0 || t + 1 == total) {
+                checkpoint::save(&to.path, &trainer, total)?;
+            }
         }
     }
     let seconds = start.elapsed().as_secs_f64();
@@ -573,7 +624,7 @@ pub fn train_with<'g>(
         train_accuracy,
         last_batch_loss: last,
         seconds,
-        steps_per_second: total as f64 / seconds.max(1e-9),
+        steps_per_second: total.saturating_sub(first) as f64 / seconds.max(1e-9),
         adapter: info.name.clone(),
         backend: format!("{:?}", info.backend).to_lowercase(),
         model: trainer.model.describe(),
@@ -585,10 +636,31 @@ pub fn train_with<'g>(
         validation_loss,
         validation_accuracy,
         first_nonfinite,
+        resumed_from: options.resume.as_ref().map(|c| c.step),
     };
     Ok(TrainOutcome {
         summary,
         trainer,
         captured,
     })
+}
+
+/// The error of a run interrupted after `step`: with its state saved where `to` says, the
+/// error names the checkpoint and the command that resumes it. A checkpoint that cannot be
+/// written leaves the plain interruption (the records so far are kept either way).
+fn interrupted(trainer: &Trainer, total: usize, step: usize, to: Option<&CheckpointTo>) -> Error {
+    let Some(to) = to else {
+        return Error::Interrupted { step };
+    };
+    match checkpoint::save(&to.path, trainer, total) {
+        Ok(()) => Error::InterruptedResumable {
+            step,
+            checkpoint: to.path.clone(),
+            resume: to.resume_command.clone(),
+        },
+        Err(e) => {
+            eprintln!("warning: the checkpoint could not be saved: {e}");
+            Error::Interrupted { step }
+        }
+    }
 }
