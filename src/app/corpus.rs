@@ -12,7 +12,7 @@ pub fn corpus_command(args: &CorpusArgs) -> Result<u8> {
     // The manifest and every suite it names are checked before the GPU opens.
     let manifest = Manifest::load(&args.manifest)?;
     let options = Options {
-        seeds: args.seeds,
+        seeds: 0..args.seeds,
         part: match args.part {
             PartArg::Calibration => Some(Part::Calibration),
             PartArg::HeldOut => Some(Part::HeldOut),

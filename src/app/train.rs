@@ -189,10 +189,14 @@ pub fn train_source(args: &TrainArgs, source: &str, path: &Path) -> Result<(u8, 
         .train_accuracy
         .map(|a| format!(", train accuracy {:.2}%", 100.0 * a))
         .unwrap_or_default();
+    let steps = match summary.resumed_from {
+        Some(k) => format!("steps {k}–{} of {}", summary.steps - 1, summary.steps),
+        None => format!("{} steps", summary.steps),
+    };
     let _ = writeln!(
         out,
-        "done:    {} steps in {:.2} s ({:.1} steps/s); train loss {:.5}{acc}",
-        summary.steps, summary.seconds, summary.steps_per_second, summary.loss
+        "done:    {steps} in {:.2} s ({:.1} steps/s); train loss {:.5}{acc}",
+        summary.seconds, summary.steps_per_second, summary.loss
     );
     if let Some(loss) = summary.validation_loss {
         let acc = summary

@@ -14,8 +14,8 @@ use crate::gpu::Gpu;
 /// Which entries and how many seeds.
 #[derive(Clone, Debug)]
 pub struct Options {
-    /// Seeds 0..seeds: seed k runs each suite with its `seed` replaced by k.
-    pub seeds: u64,
+    /// The seeds: seed k runs each suite with its `seed` replaced by k.
+    pub seeds: std::ops::Range<u64>,
     /// Only this part (both when None).
     pub part: Option<Part>,
     /// Only the entries marked `fast: true`.
@@ -182,11 +182,11 @@ pub fn run(
         .iter()
         .map(|(c, _, _)| Config::load(&manifest.suite_path(c)))
         .collect::<Result<Vec<_>>>()?;
-    let total = entries.len() * options.seeds as usize;
+    let total = entries.len() * options.seeds.clone().count();
     let mut report = CorpusReport {
         manifest: manifest_file.to_string(),
         adapter: gpu.describe(),
-        seeds: options.seeds,
+        seeds: options.seeds.clone().count() as u64,
         fast: options.fast,
         part: options.part,
         seconds: 0.0,
@@ -196,7 +196,7 @@ pub fn run(
     };
     let mut done = 0;
     'all: for ((config_path, part, expect), config) in entries.iter().zip(&configs) {
-        for seed in 0..options.seeds {
+        for seed in options.seeds.clone() {
             let mut config = config.clone();
             config.seed = seed;
             let file = manifest.suite_path(config_path).display().to_string();
