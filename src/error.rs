@@ -46,6 +46,14 @@ pub enum Error {
         problems: Vec<String>,
     },
 
+    /// A checkpoint that cannot resume this run: one line per reason (not a checkpoint, another
+    /// optimizer, a missing or misshapen moment).
+    #[error("{file}: this checkpoint cannot resume the run:\n  {}", problems.join("\n  "))]
+    Checkpoint {
+        file: PathBuf,
+        problems: Vec<String>,
+    },
+
     /// Two consecutive layers whose widths do not match. `layer` is the top-level layer,
     /// `name` the layer as a user reads it (`3`, or `2.1` inside a block), `path` its config
     /// key path (`model.layers[2].residual[1]`).
@@ -201,6 +209,7 @@ impl Error {
             | Error::ConfigValue { .. }
             | Error::Data { .. }
             | Error::Weights { .. }
+            | Error::Checkpoint { .. }
             | Error::Onnx { .. }
             | Error::Shape { .. }
             | Error::LayerShape { .. }

@@ -136,7 +136,7 @@ pub fn load(path: &Path, model: &Graph, config: &Config) -> Result<Checkpoint> {
     let step = number("step", &mut problems);
     let total = number("total_steps", &mut problems);
     if step.is_none() || total.is_none() {
-        return Err(Error::Weights {
+        return Err(Error::Checkpoint {
             file: path.to_path_buf(),
             problems: vec![
                 "not a checkpoint: its header has no step and total_steps (write one with `train --save FILE --save-optimizer` or `--checkpoint-every N`; an interrupted run leaves one in its record)".into(),
@@ -192,7 +192,7 @@ pub fn load(path: &Path, model: &Graph, config: &Config) -> Result<Checkpoint> {
         }
     }
     if !problems.is_empty() {
-        return Err(Error::Weights {
+        return Err(Error::Checkpoint {
             file: path.to_path_buf(),
             problems,
         });
