@@ -61,6 +61,16 @@ fn pixels(png_file: &Path) -> (u32, u32, Vec<[u8; 3]>) {
     (info.width, info.height, px)
 }
 
+/// The `report.html` that `run --report` wrote into the record in `runs`.
+fn report_file(runs: &Path) -> PathBuf {
+    std::fs::read_dir(runs)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().join("report.html"))
+        .find(|p| p.is_file())
+        .expect("run --report writes report.html into the record")
+}
+
 /// The SVG of the chart titled `title`.
 fn chart<'a>(html: &'a str, title: &str) -> &'a str {
     let start = html
@@ -99,13 +109,7 @@ fn a_sweep_names_every_case_and_failed_checks_link_to_their_plots() {
     let runs = dir.join("runs");
     let (code, _, err) = netdx_with_runs(&runs, &["run", suite.to_str().unwrap(), "--report"]);
     assert_eq!(code, 1, "the hot case fails dead_units: {err}");
-    let report = std::fs::read_dir(&runs)
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .map(|e| e.path().join("report.html"))
-        .find(|p| p.is_file())
-        .unwrap();
-    let html = std::fs::read_to_string(report).unwrap();
+    let html = std::fs::read_to_string(report_file(&runs)).unwrap();
     // The loss overlays the cases, each named in the legend; the other charts are one per case.
     let loss = chart(&html, "Loss");
     for case in ["adam", "hot"] {
@@ -143,12 +147,7 @@ fn the_report_is_self_contained_and_its_screenshot_shows_the_plots() {
     let _ = std::fs::remove_dir_all(&runs);
     let (code, _, err) = netdx_with_runs(&runs, &["run", "--report"]);
     assert_eq!(code, 0, "{err}");
-    let report = std::fs::read_dir(&runs)
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .map(|e| e.path().join("report.html"))
-        .find(|p| p.is_file())
-        .expect("run --report writes report.html into the record");
+    let report = report_file(&runs);
     let html = std::fs::read_to_string(&report).unwrap();
     // Self-contained: no scripts, no fetched resources (the SVG namespace is a name, not a fetch);
     // links only to the page's own plots.

@@ -529,6 +529,16 @@ impl LineChart {
     }
 }
 
+/// A label under the plot area (of height `ph`) centred on `x`: a bar group's or a column's.
+fn category_label(out: &mut String, x: f64, ph: f64, text: &str) {
+    let _ = write!(
+        out,
+        "<text x=\"{x:.1}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+        TOP + ph + 16.0,
+        escape(text)
+    );
+}
+
 /// A heat map: `rows` from bottom to top, `columns` left to right; cell shade ∝ log(1 + value),
 /// read off the colour scale at the right.
 pub struct HeatMap {
@@ -610,13 +620,7 @@ impl HeatMap {
             // gives way when they would touch.
             let shown = i == last || (i % every == 0 && last - i >= every);
             if shown {
-                let _ = write!(
-                    out,
-                    "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
-                    LEFT + cw * (i as f64 + 0.5),
-                    TOP + ph + 16.0,
-                    escape(c)
-                );
+                category_label(out, LEFT + cw * (i as f64 + 0.5), ph, c);
             }
         }
     }
@@ -744,13 +748,7 @@ impl BarChart {
         let group = pw / x.hi;
         let bar = group * 0.8 / self.series.len().max(1) as f64;
         for (i, l) in self.labels.iter().enumerate() {
-            let _ = write!(
-                out,
-                "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
-                LEFT + group * (i as f64 + 0.5),
-                TOP + ph + 16.0,
-                escape(l)
-            );
+            category_label(&mut out, LEFT + group * (i as f64 + 0.5), ph, l);
             for (k, (name, values)) in self.series.iter().enumerate() {
                 let v = values.get(i).copied().unwrap_or(0.0);
                 let (y0, y1) = (TOP + ph * (1.0 - y.unit(0.0)), TOP + ph * (1.0 - y.unit(v)));
@@ -969,6 +967,12 @@ mod tests {
         assert!(svg.contains("<circle class=\"final\""));
     }
 
+    /// The number that follows the first `key` in `text`, up to a quote.
+    fn number_after(text: &str, key: &str) -> f64 {
+        let rest = &text[text.find(key).unwrap() + key.len()..];
+        rest[..rest.find('"').unwrap()].parse().unwrap()
+    }
+
     #[test]
     fn the_legend_sits_below_the_plot_area_and_the_chart_grows_for_it() {
         let mut chart = noisy_loss();
@@ -983,16 +987,7 @@ mod tests {
         let ys: Vec<f64> = legend
             .split("<text x=\"")
             .skip(1)
-            .map(|t| {
-                t.split("y=\"")
-                    .nth(1)
-                    .unwrap()
-                    .split('"')
-                    .next()
-                    .unwrap()
-                    .parse()
-                    .unwrap()
-            })
+            .map(|t| number_after(t, "y=\""))
             .collect();
         assert_eq!(
             ys.len(),
@@ -1003,15 +998,7 @@ mod tests {
             ys.iter().all(|y| *y > H - BOTTOM),
             "legend inside the plot: {ys:?}"
         );
-        let height: f64 = svg
-            .split("viewBox=\"0 0 640 ")
-            .nth(1)
-            .unwrap()
-            .split('"')
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap();
+        let height = number_after(&svg, "viewBox=\"0 0 640 ");
         assert!(
             height > H && ys.iter().all(|y| *y < height),
             "{height} {ys:?}"
