@@ -63,12 +63,12 @@ fn the_default_suite_passes_every_check() {
         Verdict::Skip,
         "no clipping configured"
     );
-    // Activation histograms at five points of the run; every output of every example counted.
+    // Activation histograms at eleven points of the run; every output of every example counted.
     let h = finding(&r, "activation_stats").details["histograms"]
         .as_array()
         .unwrap()
         .clone();
-    assert_eq!(h.len(), 5);
+    assert_eq!(h.len(), 11);
     let first_layer: u64 = h[4]["layers"][0]["counts"]
         .as_array()
         .unwrap()
@@ -778,7 +778,7 @@ fn activation_histograms_bin_each_snapshot_over_its_own_range() {
         .as_array()
         .unwrap()
         .clone();
-    assert_eq!(snaps.len(), 5);
+    assert_eq!(snaps.len(), 11);
     for s in &snaps {
         // The logits: bins fixed at the step-0 range held 856 of 900 values in their two edge
         // bins by the last snapshot.

@@ -61,6 +61,83 @@ fn pixels(png_file: &Path) -> (u32, u32, Vec<[u8; 3]>) {
     (info.width, info.height, px)
 }
 
+/// The `report.html` that `run --report` wrote into the record in `runs`.
+fn report_file(runs: &Path) -> PathBuf {
+    std::fs::read_dir(runs)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().join("report.html"))
+        .find(|p| p.is_file())
+        .expect("run --report writes report.html into the record")
+}
+
+/// The SVG of the chart titled `title`.
+fn chart<'a>(html: &'a str, title: &str) -> &'a str {
+    let start = html
+        .find(&format!("aria-label=\"{title}\""))
+        .unwrap_or_else(|| panic!("no `{title}` chart"));
+    &html[start..start + html[start..].find("</svg>").unwrap()]
+}
+
+/// Every in-page link leads to an element with that id.
+fn assert_links_land(html: &str) {
+    for link in html.split("href=\"#").skip(1) {
+        let target = &link[..link.find('"').unwrap()];
+        assert!(
+            html.contains(&format!("id=\"{target}\"")),
+            "a link to #{target}, which is not on the page"
+        );
+    }
+}
+
+#[test]
+fn a_sweep_names_every_case_and_failed_checks_link_to_their_plots() {
+    if crate::common::gpu().is_none() {
+        return;
+    }
+    let dir = crate::common::fresh_dir("report-sweep");
+    let suite = dir.join("sweep.yaml");
+    let default = std::fs::read_to_string("configs/default.yaml").unwrap();
+    let head = &default[..default.find("\nchecks:").unwrap()];
+    std::fs::write(
+        &suite,
+        format!(
+            "{head}\ncases:\n  - {{name: adam, set: {{training.optimizer.name: adam, training.optimizer.lr: 0.001}}}}\n  - {{name: hot, set: {{training.optimizer.lr: 1.0}}}}\nchecks: [smoke, dead_units, gradient_flow]\n"
+        ),
+    )
+    .unwrap();
+    let runs = dir.join("runs");
+    let (code, _, err) = netdx_with_runs(&runs, &["run", suite.to_str().unwrap(), "--report"]);
+    assert_eq!(code, 1, "the hot case fails dead_units: {err}");
+    let html = std::fs::read_to_string(report_file(&runs)).unwrap();
+    // The loss overlays the cases, each named in the legend; the other charts are one per case.
+    let loss = chart(&html, "Loss");
+    for case in ["adam", "hot"] {
+        assert!(
+            loss.contains(&format!("{case}: final ")),
+            "{case} not in the loss legend"
+        );
+        for title in ["Gradient norms per tensor", "Dead ReLU units"] {
+            chart(&html, &format!("{title} — {case}"));
+        }
+    }
+    // The failed check links to the hot case's bar chart.
+    assert_links_land(&html);
+    let row = &html[html.find("hot: dead_units").expect("the failed row")..];
+    let target = row
+        .split("href=\"#")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    let figure = &html[html.find(&format!("id=\"{target}\"")).unwrap()..];
+    assert!(
+        figure.contains("aria-label=\"Dead ReLU units — hot\""),
+        "{target}"
+    );
+}
+
 #[test]
 fn the_report_is_self_contained_and_its_screenshot_shows_the_plots() {
     if crate::common::gpu().is_none() {
@@ -70,17 +147,27 @@ fn the_report_is_self_contained_and_its_screenshot_shows_the_plots() {
     let _ = std::fs::remove_dir_all(&runs);
     let (code, _, err) = netdx_with_runs(&runs, &["run", "--report"]);
     assert_eq!(code, 0, "{err}");
-    let report = std::fs::read_dir(&runs)
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .map(|e| e.path().join("report.html"))
-        .find(|p| p.is_file())
-        .expect("run --report writes report.html into the record");
+    let report = report_file(&runs);
     let html = std::fs::read_to_string(&report).unwrap();
-    // Self-contained: no scripts, no fetched resources (the SVG namespace is a name, not a fetch).
-    for banned in ["<script", "src=", "href=", "@import", "url("] {
+    // Self-contained: no scripts, no fetched resources (the SVG namespace is a name, not a fetch);
+    // links only to the page's own plots.
+    for banned in ["<script", "src=", "href=\"h", "href=\"/", "@import", "url("] {
         assert!(!html.contains(banned), "the report contains `{banned}`");
     }
+    assert_links_land(&html);
+    // The loss: raw values faint under their moving average, and the last value written out.
+    let loss = chart(&html, "Loss");
+    assert!(loss.contains("class=\"raw\"") && loss.contains("class=\"smoothed\""));
+    assert!(
+        loss.contains("loss: final ") && loss.contains(" at step 199"),
+        "{loss}"
+    );
+    // Layers named with their type, and a colour scale on every heat map.
+    assert!(html.contains("layers.0 linear weight") && html.contains("layers.1 relu"));
+    let heat = chart(&html, "layers.1 relu outputs over time");
+    assert!(heat.contains("class=\"scale\"") && heat.contains(">count<"));
+    let plots = &html[html.find("<h2>Plots").unwrap()..];
+    assert!(!plots.contains("NaN") && !plots.contains("inf<"));
     for chart in [
         "Loss",
         "Accuracy",
@@ -88,7 +175,7 @@ fn the_report_is_self_contained_and_its_screenshot_shows_the_plots() {
         "Gradient norms per tensor",
         "Update / weight ratios",
         "Dead ReLU units",
-        "Layer 1 outputs over time",
+        "layers.1 relu outputs over time",
         "Input saliency",
     ] {
         assert!(

@@ -1,5 +1,5 @@
 //! Check intermediate outputs: per-layer activation statistics (mean, std, non-finite counts
-//! from the GPU reductions of the observation run), per-layer output histograms at five points
+//! from the GPU reductions of the observation run), per-layer output histograms at eleven points
 //! of the run (in the details), and saturation of tanh and sigmoid layers
 //! over the dataset (|y| > 0.99 for tanh, y < 0.01 or > 0.99 for sigmoid). Saturated units pass
 //! almost no gradient. Image layers also get per-channel mean and std after the run (over the
@@ -62,7 +62,9 @@ impl Check for ActivationStats {
                 (layer, json!(rows))
             })
             .collect();
-        let slots: Vec<(usize, String)> = ctx
+        // The node's full name, op and output tensor let the report name a tensor's layer with
+        // its type (`layers.3 relu`).
+        let slots: Vec<(usize, String, serde_json::Value)> = ctx
             .model
             .nodes
             .iter()
@@ -70,6 +72,7 @@ impl Check for ActivationStats {
                 (
                     ctx.model.activation_slot(n.output()).unwrap_or(0),
                     n.short_name().to_string(),
+                    json!({"node": n.name, "kind": n.kind(), "output": ctx.model.tensors[n.output()].name}),
                 )
             })
             .collect();
@@ -78,7 +81,7 @@ impl Check for ActivationStats {
         let (first, last) = (obs.records.first(), obs.records.last());
         let mut layers = Vec::new();
         let mut worst: Option<(f64, usize)> = None;
-        for (i, (slot, name)) in slots.iter().enumerate() {
+        for (i, (slot, name, identity)) in slots.iter().enumerate() {
             let stat = |r: Option<&crate::train::StepRecord>| {
                 r.and_then(|r| r.stats.acts.get(*slot)).map(|s| json!({"mean": s.mean, "std": s.std, "min": s.min, "max": s.max, "non_finite": s.nonfinite}))
             };
@@ -98,6 +101,9 @@ impl Check for ActivationStats {
                 "last_step": stat(last),
                 "saturated_at_init": obs.saturation_before[i],
                 "saturated_after_training": obs.saturation_after[i],
+                "node": identity["node"],
+                "kind": identity["kind"],
+                "output": identity["output"],
             });
             if let Some((_, c)) = per_channel.iter().find(|(l, _)| *l == i) {
                 row["channels_after_training"] = c.clone();

@@ -103,9 +103,20 @@ pub struct LayerHistogram {
 /// Bins per activation histogram.
 pub const HISTOGRAM_BINS: usize = 32;
 
-/// Examples the activation histograms count (the first of the dataset): five snapshots over a
-/// large dataset would cost more than the training they watch.
+/// Examples the activation histograms count (the first of the dataset): eleven snapshots over
+/// a large dataset would cost more than the training they watch.
 pub const HISTOGRAM_EXAMPLES: usize = 1024;
+
+/// Activation histogram snapshots per observation run (every tenth of it): the report's heat
+/// map shows one column each, and five were too few to see when a distribution moved.
+pub const HISTOGRAM_SNAPSHOTS: usize = 11;
+
+/// `count` steps spread evenly over a run of `steps`, from its first to its last.
+fn evenly_spaced(steps: usize, count: usize) -> Vec<usize> {
+    (0..count)
+        .map(|i| i * steps.saturating_sub(1) / (count - 1).max(1))
+        .collect()
+}
 
 impl Observation {
     /// Whether training shows a symptom: the loss did not fall by at least 10 % from its
@@ -221,13 +232,12 @@ impl<'g> Context<'g> {
         let activity_before = unit_activity(self.gpu, &trainer)?;
         let saturation_before = saturation(self.gpu, &trainer)?;
         let mut records = Vec::with_capacity(self.observe_steps);
-        // Activation histograms at five points of the run, each binned over the layer's own
+        // Activation histograms at every tenth of the run, each binned over the layer's own
         // range at that point: bins fixed at the step-0 range put 856 of 900 logits in the two
         // edge bins by step 199 of the default suite (their std had grown from 0.1 to 4).
-        let marks: Vec<usize> = (0..5)
-            .map(|i| i * self.observe_steps.saturating_sub(1) / 4)
-            .collect();
-        let mut histograms = Vec::new();
+        let marks = evenly_spaced(self.observe_steps, 5);
+        let histogram_marks = evenly_spaced(self.observe_steps, HISTOGRAM_SNAPSHOTS);
+        let mut histograms: Vec<HistogramSnapshot> = Vec::new();
         let attention_sites = super::snapshots::attention_sites(&self.model);
         let residual_sites = super::snapshots::residual_sites(&self.model);
         let probe = |trainer: &Trainer, step: usize| {
@@ -235,18 +245,21 @@ impl<'g> Context<'g> {
         };
         let mut snapshots = Vec::new();
         for step in 0..self.observe_steps {
+            if self.histograms
+                && histogram_marks.contains(&step)
+                && histograms.last().is_none_or(|h| h.step != step)
+            {
+                let ranges = activation_ranges(self.gpu, &trainer)?;
+                histograms.push(HistogramSnapshot {
+                    step,
+                    layers: layer_histograms(self.gpu, &trainer, &ranges)?,
+                });
+            }
             if marks.contains(&step)
                 && snapshots
                     .last()
                     .is_none_or(|s: &super::snapshots::Snapshot| s.step != step)
             {
-                if self.histograms {
-                    let ranges = activation_ranges(self.gpu, &trainer)?;
-                    histograms.push(HistogramSnapshot {
-                        step,
-                        layers: layer_histograms(self.gpu, &trainer, &ranges)?,
-                    });
-                }
                 snapshots.push(probe(&trainer, step)?);
             }
             let r = trainer.step_with(self.observe_steps, None)?;

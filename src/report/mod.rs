@@ -2,8 +2,10 @@
 //! XML for CI, and a self-contained HTML page with plots of a recorded run. JSON is the report
 //! itself, serialized.
 
+mod figures;
 pub mod html;
 mod junit;
+mod names;
 pub mod svg;
 mod terminal;
 
