@@ -1,81 +1,31 @@
 //! TensorBoard event files, so runs open in the viewer people already use: scalars (loss,
 //! learning rate, batch accuracy, per-tensor gradient norms and update ratios, per-layer
-//! activation mean and std) and histograms (each layer's outputs over the dataset at the
-//! observation run's snapshots). The format is TFRecord framing (length, masked CRC-32C of
-//! the length, data, masked CRC-32C of the data) around `tensorflow.Event` protocol buffers,
-//! written by hand: a few fields of three messages need no protobuf library.
+//! activation mean and std), histograms (each layer's outputs over the dataset at the
+//! observation run's snapshots), and the HParams plugin's sessions and experiment. The records
+//! are TensorBoard's own `Event` messages (generated from its .proto files, see [`proto`]) in
+//! TFRecord framing: length, masked CRC-32C of the length, data, masked CRC-32C of the data.
 
+mod hparams;
+mod proto;
+
+use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use prost::Message;
+
 use crate::error::{Error, Result};
+pub use hparams::hparams_of;
+use hparams::Session;
+use proto::{event::What, summary, Event, HistogramProto, Summary};
 
-/// CRC-32C (Castagnoli), bitwise-reflected table.
-fn crc32c(data: &[u8]) -> u32 {
-    static TABLE: std::sync::OnceLock<[u32; 256]> = std::sync::OnceLock::new();
-    let table = TABLE.get_or_init(|| {
-        let mut t = [0u32; 256];
-        for (i, e) in t.iter_mut().enumerate() {
-            let mut c = i as u32;
-            for _ in 0..8 {
-                c = if c & 1 != 0 {
-                    0x82F6_3B78 ^ (c >> 1)
-                } else {
-                    c >> 1
-                };
-            }
-            *e = c;
-        }
-        t
-    });
-    !data.iter().fold(!0u32, |c, &b| {
-        table[((c ^ b as u32) & 0xff) as usize] ^ (c >> 8)
-    })
-}
-
-/// TFRecord's masked CRC.
+/// TFRecord's masked CRC: CRC-32C rotated and offset, so that a CRC of data holding CRCs does
+/// not degenerate.
 fn masked(data: &[u8]) -> u32 {
-    let c = crc32c(data);
-    (c.rotate_right(15)).wrapping_add(0xa282_ead8)
-}
-
-/// Protocol-buffer encoding of the few field kinds the messages use.
-#[derive(Default)]
-struct Proto(Vec<u8>);
-
-impl Proto {
-    fn varint(&mut self, mut v: u64) {
-        while v >= 0x80 {
-            self.0.push((v as u8) | 0x80);
-            v >>= 7;
-        }
-        self.0.push(v as u8);
-    }
-    fn key(&mut self, field: u32, wire: u8) {
-        self.varint(((field as u64) << 3) | wire as u64);
-    }
-    fn double(&mut self, field: u32, v: f64) {
-        self.key(field, 1);
-        self.0.extend_from_slice(&v.to_le_bytes());
-    }
-    fn float(&mut self, field: u32, v: f32) {
-        self.key(field, 5);
-        self.0.extend_from_slice(&v.to_le_bytes());
-    }
-    fn int(&mut self, field: u32, v: i64) {
-        self.key(field, 0);
-        self.varint(v as u64);
-    }
-    fn bytes(&mut self, field: u32, b: &[u8]) {
-        self.key(field, 2);
-        self.varint(b.len() as u64);
-        self.0.extend_from_slice(b);
-    }
-    fn packed_doubles(&mut self, field: u32, v: &[f64]) {
-        let body: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
-        self.bytes(field, &body);
-    }
+    crc32c::crc32c(data)
+        .rotate_right(15)
+        .wrapping_add(0xa282_ead8)
 }
 
 /// A histogram in TensorBoard's form: bucket `i` counts values up to `limits[i]`.
@@ -122,6 +72,13 @@ impl Histogram {
 pub struct EventWriter {
     path: PathBuf,
     file: File,
+    /// The scalar tags written so far: the experiment's metric columns are those that exist.
+    tags: BTreeSet<String>,
+    /// The HParams session, once [`EventWriter::hparams`] wrote it.
+    session: Option<Session>,
+    /// Whether the session's experiment goes into this file too: the writer of a run without
+    /// cases, whose one session is the whole experiment.
+    holds_experiment: bool,
 }
 
 fn now() -> f64 {
@@ -150,11 +107,18 @@ impl EventWriter {
             path: path.clone(),
             source,
         })?;
-        let mut w = EventWriter { path, file };
-        let mut e = Proto::default();
-        e.double(1, now());
-        e.bytes(3, b"brain.Event:2");
-        w.record(&e.0)?;
+        let mut w = EventWriter {
+            path,
+            file,
+            tags: BTreeSet::new(),
+            session: None,
+            holds_experiment: false,
+        };
+        w.record(&Event {
+            wall_time: now(),
+            what: Some(What::FileVersion("brain.Event:2".into())),
+            ..Default::default()
+        })?;
         Ok(w)
     }
 
@@ -162,13 +126,14 @@ impl EventWriter {
         &self.path
     }
 
-    fn record(&mut self, data: &[u8]) -> Result<()> {
+    fn record(&mut self, event: &Event) -> Result<()> {
+        let data = event.encode_to_vec();
         let len = (data.len() as u64).to_le_bytes();
         let mut out = Vec::with_capacity(data.len() + 16);
         out.extend_from_slice(&len);
         out.extend_from_slice(&masked(&len).to_le_bytes());
-        out.extend_from_slice(data);
-        out.extend_from_slice(&masked(data).to_le_bytes());
+        out.extend_from_slice(&data);
+        out.extend_from_slice(&masked(&data).to_le_bytes());
         self.file
             .write_all(&out)
             .and_then(|_| self.file.flush())
@@ -178,92 +143,73 @@ impl EventWriter {
             })
     }
 
-    fn event(&mut self, step: u64, values: &[Vec<u8>]) -> Result<()> {
-        let mut summary = Proto::default();
-        for v in values {
-            summary.bytes(1, v);
-        }
-        let mut e = Proto::default();
-        e.double(1, now());
-        e.int(2, step as i64);
-        e.bytes(5, &summary.0);
-        self.record(&e.0)
+    fn event(&mut self, step: u64, value: Vec<summary::Value>) -> Result<()> {
+        self.record(&Event {
+            wall_time: now(),
+            step: i64::try_from(step).unwrap_or(i64::MAX),
+            what: Some(What::Summary(Summary { value })),
+            ..Default::default()
+        })
     }
 
     /// Scalars `(tag, value)` at `step`, in one event; non-finite values are written as they
     /// are (TensorBoard shows NaN).
     pub fn scalars(&mut self, step: u64, scalars: &[(String, f64)]) -> Result<()> {
-        let values: Vec<Vec<u8>> = scalars
+        let values = scalars
             .iter()
             .map(|(tag, v)| {
-                let mut p = Proto::default();
-                p.bytes(1, tag.as_bytes());
-                p.float(2, *v as f32);
-                p.0
+                self.tags.insert(tag.clone());
+                summary::Value {
+                    tag: tag.clone(),
+                    value: Some(summary::value::Value::SimpleValue(*v as f32)),
+                    ..Default::default()
+                }
             })
             .collect();
-        self.event(step, &values)
+        self.event(step, values)
     }
 
     pub fn histogram(&mut self, step: u64, tag: &str, h: &Histogram) -> Result<()> {
-        let mut hp = Proto::default();
-        hp.double(1, h.min);
-        hp.double(2, h.max);
-        hp.double(3, h.num);
-        hp.double(4, h.sum);
-        hp.double(5, h.sum_squares);
-        hp.packed_doubles(6, &h.limits);
-        hp.packed_doubles(7, &h.counts);
-        let mut v = Proto::default();
-        v.bytes(1, tag.as_bytes());
-        v.bytes(5, &hp.0);
-        self.event(step, &[v.0])
+        let histo = HistogramProto {
+            min: h.min,
+            max: h.max,
+            num: h.num,
+            sum: h.sum,
+            sum_squares: h.sum_squares,
+            bucket_limit: h.limits.clone(),
+            bucket: h.counts.clone(),
+        };
+        let value = summary::Value {
+            tag: tag.to_string(),
+            value: Some(summary::value::Value::Histo(histo)),
+            ..Default::default()
+        };
+        self.event(step, vec![value])
     }
 
-    /// The HParams plugin's session summaries for this run folder: its hyperparameters
-    /// (`hparams`: numbers, text, booleans) at the start and a successful end, so that
-    /// TensorBoard's HParams table lists the run with them beside its scalars (the plugin infers
-    /// the experiment's columns from every run's sessions and scalar tags).
+    /// The HParams plugin's session for this run folder: its hyperparameters (`hparams`:
+    /// numbers, text, booleans) at the start and a successful end, so that TensorBoard's HParams
+    /// table lists the run with them beside its final scalars. A run without cases writes its
+    /// experiment here too; a sweep's comes from [`Runs::experiment`].
     pub fn hparams(
         &mut self,
         hparams: &[(String, serde_json::Value)],
         start_secs: f64,
         end_secs: f64,
     ) -> Result<()> {
-        // tensorboard/plugins/hparams/plugin_data.proto and google/protobuf/struct.proto.
-        let mut start = Proto::default();
-        for (name, v) in hparams {
-            let mut value = Proto::default();
-            match v {
-                serde_json::Value::Number(n) => value.double(2, n.as_f64().unwrap_or(f64::NAN)),
-                serde_json::Value::String(t) => value.bytes(3, t.as_bytes()),
-                serde_json::Value::Bool(b) => value.int(4, i64::from(*b)),
-                _ => continue,
-            }
-            let mut entry = Proto::default();
-            entry.bytes(1, name.as_bytes());
-            entry.bytes(2, &value.0);
-            start.bytes(1, &entry.0);
-        }
-        start.double(5, start_secs);
-        let mut end = Proto::default();
-        end.int(1, 1); // STATUS_SUCCESS
-        end.double(2, end_secs);
-        let summary = |tag: &str, field: u32, info: &[u8]| {
-            let mut data = Proto::default();
-            data.bytes(field, info);
-            let mut plugin = Proto::default();
-            plugin.bytes(1, b"hparams");
-            plugin.bytes(2, &data.0);
-            let mut metadata = Proto::default();
-            metadata.bytes(1, &plugin.0);
-            let mut v = Proto::default();
-            v.bytes(1, tag.as_bytes());
-            v.bytes(9, &metadata.0);
-            v.0
+        let session = Session {
+            hparams: hparams.to_vec(),
+            start_secs,
+            tags: self.tags.clone(),
         };
-        self.event(0, &[summary("_hparams_/session_start_info", 3, &start.0)])?;
-        self.event(0, &[summary("_hparams_/session_end_info", 4, &end.0)])
+        if self.holds_experiment {
+            self.event(0, vec![hparams::experiment(&[&session])])?;
+        }
+        let [start, end] = hparams::session(&session, end_secs);
+        self.event(0, vec![start])?;
+        self.event(0, vec![end])?;
+        self.session = Some(session);
+        Ok(())
     }
 
     /// The scalars of one `metrics.jsonl` line: `loss`, `lr`, `batch_accuracy`, `l2_term`, and
@@ -351,33 +297,36 @@ impl Runs {
             } else {
                 self.root.join(folder)
             };
-            self.writers
-                .insert(case.to_string(), EventWriter::create(&dir)?);
+            let mut writer = EventWriter::create(&dir)?;
+            writer.holds_experiment = case.is_empty();
+            self.writers.insert(case.to_string(), writer);
         }
         Ok(self.writers.get_mut(case).expect("inserted above"))
     }
-}
 
-/// A config's hyperparameters for the HParams table: the seed and every scalar under
-/// `training` by its key path (`training.optimizer.lr`, `training.batch_size`, …).
-pub fn hparams_of(config: &crate::config::Config) -> Vec<(String, serde_json::Value)> {
-    fn leaves(prefix: &str, v: &serde_json::Value, out: &mut Vec<(String, serde_json::Value)>) {
-        match v {
-            serde_json::Value::Object(m) => {
-                for (k, x) in m {
-                    leaves(&format!("{prefix}.{k}"), x, out);
-                }
-            }
-            serde_json::Value::Number(_)
-            | serde_json::Value::String(_)
-            | serde_json::Value::Bool(_) => out.push((prefix.to_string(), v.clone())),
-            _ => {}
+    /// A sweep's HParams experiment, written once into the root folder (where the plugin looks
+    /// for it, TensorBoard's run `.`) over every case that wrote a session: its columns are the
+    /// union of the cases' hyperparameters with the values they took. Nothing when the run has
+    /// no cases (its own writer held the experiment) or no case wrote a session, and nothing the
+    /// second time.
+    pub fn experiment(&mut self) -> Result<()> {
+        if self.writers.contains_key("") {
+            return Ok(());
         }
+        let sessions: Vec<&Session> = self
+            .writers
+            .values()
+            .filter_map(|w| w.session.as_ref())
+            .collect();
+        if sessions.is_empty() {
+            return Ok(());
+        }
+        let value = hparams::experiment(&sessions);
+        let mut writer = EventWriter::create(&self.root)?;
+        writer.event(0, vec![value])?;
+        self.writers.insert(String::new(), writer);
+        Ok(())
     }
-    let mut out = vec![("seed".to_string(), serde_json::json!(config.seed))];
-    let training = serde_json::to_value(&config.training).unwrap_or_default();
-    leaves("training", &training, &mut out);
-    out
 }
 
 #[cfg(test)]
@@ -385,18 +334,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn crc32c_matches_the_standard_check_value() {
-        assert_eq!(crc32c(b"123456789"), 0xE306_9283);
-        assert_eq!(crc32c(b""), 0);
-    }
-
-    #[test]
-    fn varints_encode_as_protobuf_does() {
-        let mut p = Proto::default();
-        p.varint(300);
-        assert_eq!(p.0, vec![0xAC, 0x02]);
-        let mut p = Proto::default();
-        p.int(2, -1);
-        assert_eq!(p.0.len(), 1 + 10);
+    fn the_record_crc_is_crc32c_masked_as_tfrecord_does() {
+        // The standard CRC-32C check value, and TFRecord's mask of it.
+        assert_eq!(crc32c::crc32c(b"123456789"), 0xE306_9283);
+        assert_eq!(
+            masked(b"123456789"),
+            0xE306_9283u32.rotate_right(15).wrapping_add(0xa282_ead8)
+        );
+        assert_eq!(masked(b""), 0xa282_ead8);
     }
 }
