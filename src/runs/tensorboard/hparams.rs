@@ -116,37 +116,37 @@ pub fn session(s: &Session, end_secs: f64) -> [summary::Value; 2] {
 /// their distinct values, a mix of kinds text.
 fn column(name: &str, values: &[&prost_types::Value]) -> HParamInfo {
     let kinds: Vec<&Kind> = values.iter().filter_map(|v| v.kind.as_ref()).collect();
-    let numbers: Vec<f64> = kinds
-        .iter()
-        .filter_map(|k| match k {
-            Kind::NumberValue(x) => Some(*x),
-            _ => None,
-        })
-        .collect();
-    let bools: BTreeSet<bool> = kinds
-        .iter()
-        .filter_map(|k| match k {
-            Kind::BoolValue(b) => Some(*b),
-            _ => None,
-        })
-        .collect();
-    let (kind, domain, differs) = if numbers.len() == kinds.len() {
-        let lo = numbers.iter().copied().fold(f64::INFINITY, f64::min);
-        let hi = numbers.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let interval = Interval {
-            min_value: lo,
-            max_value: hi,
-        };
-        (DataType::Float64, Domain::DomainInterval(interval), lo < hi)
-    } else if kinds.iter().all(|k| matches!(k, Kind::BoolValue(_))) {
-        let list = bools.iter().map(|b| Kind::BoolValue(*b)).collect();
-        (DataType::Bool, discrete(list), bools.len() > 1)
-    } else {
-        let texts: BTreeSet<String> = kinds.iter().map(|k| text(k)).collect();
-        let differs = texts.len() > 1;
-        let list = texts.into_iter().map(Kind::StringValue).collect();
-        (DataType::String, discrete(list), differs)
+    let number = |k: &&Kind| match k {
+        Kind::NumberValue(x) => Some(*x),
+        _ => None,
     };
+    let boolean = |k: &&Kind| match k {
+        Kind::BoolValue(b) => Some(*b),
+        _ => None,
+    };
+    let (kind, domain, differs) =
+        if let Some(numbers) = kinds.iter().map(number).collect::<Option<Vec<f64>>>() {
+            let lo = numbers.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = numbers.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let interval = Interval {
+                min_value: lo,
+                max_value: hi,
+            };
+            (DataType::Float64, Domain::DomainInterval(interval), lo < hi)
+        } else if let Some(bools) = kinds
+            .iter()
+            .map(boolean)
+            .collect::<Option<BTreeSet<bool>>>()
+        {
+            let differs = bools.len() > 1;
+            let list = bools.into_iter().map(Kind::BoolValue).collect();
+            (DataType::Bool, discrete(list), differs)
+        } else {
+            let texts: BTreeSet<String> = kinds.iter().map(|k| text(k)).collect();
+            let differs = texts.len() > 1;
+            let list = texts.into_iter().map(Kind::StringValue).collect();
+            (DataType::String, discrete(list), differs)
+        };
     HParamInfo {
         name: name.to_string(),
         r#type: kind as i32,
