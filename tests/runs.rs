@@ -539,7 +539,52 @@ mod events {
         }
         out
     }
+
+    /// The HParams experiment in plugin content (`HParamsPluginData.experiment`, field 2):
+    /// each hyperparameter column's (name, data type, interval domain if any), and each metric
+    /// column's tag.
+    pub type Experiment = (Vec<(String, u64, Option<(f64, f64)>)>, Vec<String>);
+
+    pub fn experiment(content: &[u8]) -> Experiment {
+        let data = fields(content);
+        let experiment = &data.iter().find(|f| f.0 == 2).expect("an experiment").2;
+        let text = |b: &[u8]| String::from_utf8(b.to_vec()).unwrap();
+        let double = |b: &[u8]| f64::from_le_bytes(b.try_into().unwrap());
+        let (mut hparams, mut metrics) = (Vec::new(), Vec::new());
+        for (field, _, body) in fields(experiment) {
+            // Only the repeated messages: the creation time (field 3) is a double.
+            if field != 4 && field != 5 {
+                continue;
+            }
+            let f = fields(&body);
+            if field == 4 {
+                let name = text(&f.iter().find(|x| x.0 == 1).unwrap().2);
+                let kind = f
+                    .iter()
+                    .find(|x| x.0 == 4)
+                    .map_or(0, |x| u64::from_le_bytes(x.2.clone().try_into().unwrap()));
+                let interval = f.iter().find(|x| x.0 == 6).map(|x| {
+                    let bounds = fields(&x.2);
+                    let bound = |n| {
+                        bounds
+                            .iter()
+                            .find(|b| b.0 == n)
+                            .map_or(0.0, |b| double(&b.2))
+                    };
+                    (bound(1), bound(2))
+                });
+                hparams.push((name, kind, interval));
+            } else {
+                let name = fields(&f.iter().find(|x| x.0 == 1).unwrap().2);
+                metrics.push(text(&name.iter().find(|x| x.0 == 2).unwrap().2));
+            }
+        }
+        (hparams, metrics)
+    }
 }
+
+/// The data type TensorBoard's HParams API gives numbers (`DATA_TYPE_FLOAT64`).
+const FLOAT64: u64 = 3;
 
 #[test]
 fn tensorboard_event_files_read_back() {
@@ -595,6 +640,25 @@ fn tensorboard_event_files_read_back() {
     assert!(layer1.len() >= 2, "{histos:?}");
     let examples = r.data.as_ref().unwrap().examples as f64;
     assert!(layer1.iter().all(|h| h.2 == examples * 64.0), "{layer1:?}");
+    // A run without cases is its own experiment: its columns come with its one session.
+    let plugin = events::plugin_values(&file);
+    let tags: Vec<&str> = plugin.iter().map(|p| p.0.as_str()).collect();
+    assert_eq!(
+        tags,
+        [
+            "_hparams_/experiment",
+            "_hparams_/session_start_info",
+            "_hparams_/session_end_info"
+        ]
+    );
+    let (hparams, metrics) = events::experiment(&plugin[0].2);
+    assert_eq!(hparams[0].0, "seed");
+    let lr = hparams
+        .iter()
+        .find(|h| h.0 == "training.optimizer.lr")
+        .expect("the learning rate is a column");
+    assert_eq!(lr.1, FLOAT64);
+    assert_eq!(metrics, ["loss", "batch_accuracy"]);
 }
 
 #[test]
@@ -704,5 +768,25 @@ fn a_sweep_writes_one_tensorboard_run_per_case_with_untagged_scalars() {
         let key = start.2.windows(21).any(|w| w == b"training.optimizer.lr");
         assert!(text && key, "{case}: the session names lr {lr}");
         assert!(plugin.iter().any(|p| p.0 == "_hparams_/session_end_info"));
+        assert!(plugin.iter().all(|p| p.0 != "_hparams_/experiment"));
     }
+    // One experiment, in the root folder (TensorBoard's run `.`), over both cases.
+    let roots: Vec<_> = std::fs::read_dir(&run_tb)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .collect();
+    assert_eq!(roots.len(), 1, "{roots:?}");
+    let plugin = events::plugin_values(&roots[0]);
+    assert_eq!(plugin.len(), 1, "{plugin:?}");
+    assert_eq!(plugin[0].0, "_hparams_/experiment");
+    let (hparams, metrics) = events::experiment(&plugin[0].2);
+    let lr = hparams
+        .iter()
+        .find(|h| h.0 == "training.optimizer.lr")
+        .expect("the learning rate is a column");
+    assert_eq!((lr.1, lr.2), (FLOAT64, Some((0.05, 0.5))));
+    let l2 = hparams.iter().find(|h| h.0 == "training.l2").unwrap();
+    assert_eq!(l2.2, Some((0.001, 0.001)));
+    assert_eq!(metrics, ["loss", "batch_accuracy"]);
 }

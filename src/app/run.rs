@@ -193,6 +193,7 @@ pub fn run_source(args: &RunArgs, text: &str, path: &Path) -> Result<(u8, Option
                 keep_first(&mut events.write_error, written);
             }
         }
+        keep_first(&mut events.write_error, tb.experiment());
     }
     let first_step = events.first_step.take();
     if let Some(tb) = &events.tensorboard {

@@ -1,29 +1,18 @@
-//! UTC timestamps without a calendar crate: RFC 3339 for records, a compact form for run ids.
+//! UTC timestamps: RFC 3339 for records, a compact form for run ids, and the instants
+//! `runs list --since` takes. The calendar is chrono's (already in the tree for JUnit
+//! timestamps); this module only fixes the formats and the grammar `--since` accepts.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// (year, month, day, hour, minute, second) in UTC of `secs` since the Unix epoch.
-fn civil(secs: u64) -> (i64, u32, u32, u32, u32, u32) {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Howard Hinnant's days-to-civil algorithm.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (
-        year,
-        month,
-        day,
-        (rem / 3600) as u32,
-        (rem % 3600 / 60) as u32,
-        (rem % 60) as u32,
-    )
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+
+/// The UTC instant `secs` after the Unix epoch; past chrono's last representable instant (about
+/// the year 262 000), that instant.
+fn utc(secs: u64) -> DateTime<Utc> {
+    i64::try_from(secs)
+        .ok()
+        .and_then(|s| DateTime::from_timestamp(s, 0))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 fn now_secs() -> u64 {
@@ -34,14 +23,12 @@ fn now_secs() -> u64 {
 
 /// `2026-11-29T16:49:30Z`.
 pub fn rfc3339(secs: u64) -> String {
-    let (y, mo, d, h, mi, s) = civil(secs);
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+    utc(secs).format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 /// `20261129-164930`, for run directory names (sorts by time).
 pub fn compact(secs: u64) -> String {
-    let (y, mo, d, h, mi, s) = civil(secs);
-    format!("{y:04}{mo:02}{d:02}-{h:02}{mi:02}{s:02}")
+    utc(secs).format("%Y%m%d-%H%M%S").to_string()
 }
 
 pub fn now_ms() -> u64 {
@@ -58,28 +45,48 @@ pub fn now_compact() -> String {
     compact(now_secs())
 }
 
-/// Days since the Unix epoch of a civil date (Howard Hinnant's days-from-civil).
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = (m as i64 + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+/// `text` split into numbers at `sep`, each exactly `width` digits: the fixed shape of the
+/// dates and times `--since` takes, stricter than chrono's parser (which takes `2026-12-1`).
+fn fixed_fields<const N: usize>(text: &str, sep: char, widths: [usize; N]) -> Option<[u32; N]> {
+    let parts: Vec<&str> = text.split(sep).collect();
+    if parts.len() != N {
+        return None;
+    }
+    let mut out = [0u32; N];
+    for ((slot, part), width) in out.iter_mut().zip(&parts).zip(widths) {
+        if part.len() != width || !part.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        *slot = part.parse().ok()?;
+    }
+    Some(out)
+}
+
+/// The time of day in `HH:MM` or `HH:MM:SS`, optionally ending in `Z`; midnight when empty.
+fn time_of_day(text: &str) -> Option<NaiveTime> {
+    let text = text.strip_suffix('Z').unwrap_or(text);
+    if text.is_empty() {
+        return Some(NaiveTime::MIN);
+    }
+    let [h, m, s] = fixed_fields(text, ':', [2, 2, 2])
+        .or_else(|| fixed_fields(text, ':', [2, 2]).map(|[h, m]| [h, m, 0]))?;
+    NaiveTime::from_hms_opt(h, m, s)
 }
 
 /// The instant `text` names, as seconds since the Unix epoch (UTC), for `runs list --since`:
 /// a date (`2026-12-01`, midnight), a time (`2026-12-01T08:30`, `2026-12-01T08:30:00Z`),
 /// `today`, `yesterday`, or an age before `now` (`90m`, `24h`, `7d`, `2w`). `None` when it is
-/// none of these (a day that does not exist included).
+/// none of these (a day that does not exist, and an instant before 1970, included).
 pub fn parse_since(text: &str, now: u64) -> Option<u64> {
     let t = text.trim();
-    let midnight = now - now % 86_400;
-    match t {
-        "today" => return Some(midnight),
-        "yesterday" => return midnight.checked_sub(86_400),
-        _ => {}
+    let today = utc(now).date_naive();
+    let day = match t {
+        "today" => Some(today),
+        "yesterday" => today.pred_opt(),
+        _ => None,
+    };
+    if let Some(day) = day {
+        return u64::try_from(day.and_time(NaiveTime::MIN).and_utc().timestamp()).ok();
     }
     if let Some(unit) = t.chars().last().filter(|c| "smhdw".contains(*c)) {
         if let Ok(n) = t[..t.len() - 1].parse::<u64>() {
@@ -94,41 +101,10 @@ pub fn parse_since(text: &str, now: u64) -> Option<u64> {
         }
     }
     let (date, time) = t.split_once(['T', ' ']).unwrap_or((t, ""));
-    let mut parts = date.split('-');
-    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() || y.len() != 4 || m.len() != 2 || d.len() != 2 {
-        return None;
-    }
-    let (y, m, d): (i64, u32, u32) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
-    let days_in_month = match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
-        2 => 28,
-        _ => return None,
-    };
-    if !(1..=days_in_month).contains(&d) || y < 1970 {
-        return None;
-    }
-    let time = time.strip_suffix('Z').unwrap_or(time);
-    let mut hms = [0u32; 3];
-    if !time.is_empty() {
-        let fields: Vec<&str> = time.split(':').collect();
-        if !(2..=3).contains(&fields.len()) {
-            return None;
-        }
-        for (slot, f) in hms.iter_mut().zip(&fields) {
-            if f.len() != 2 {
-                return None;
-            }
-            *slot = f.parse().ok()?;
-        }
-        if hms[0] > 23 || hms[1] > 59 || hms[2] > 59 {
-            return None;
-        }
-    }
-    let days = u64::try_from(days_from_civil(y, m, d)).ok()?;
-    Some(days * 86_400 + u64::from(hms[0]) * 3600 + u64::from(hms[1]) * 60 + u64::from(hms[2]))
+    let [y, m, d] = fixed_fields(date, '-', [4, 2, 2])?;
+    let day = NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, m, d)?;
+    let instant = day.and_time(time_of_day(time)?).and_utc();
+    u64::try_from(instant.timestamp()).ok()
 }
 
 /// Now, as seconds since the Unix epoch.
@@ -143,9 +119,38 @@ mod tests {
     #[test]
     fn civil_dates_match_known_instants() {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(compact(0), "19700101-000000");
         assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_709_164_800), "2024-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_709_251_199), "2024-02-29T23:59:59Z");
         assert_eq!(rfc3339(1_796_575_770), "2026-12-06T16:49:30Z");
+        assert_eq!(compact(1_796_575_770), "20261206-164930");
+        // 2100 is not a leap year: 28 February is followed by 1 March.
         assert_eq!(compact(4_107_542_399), "21000228-235959");
+        assert_eq!(rfc3339(4_107_542_400), "2100-03-01T00:00:00Z");
+        assert_eq!(rfc3339(253_402_300_799), "9999-12-31T23:59:59Z");
+        // Past what chrono represents: its last instant, not a panic.
+        assert!(
+            rfc3339(u64::MAX).ends_with("T23:59:59Z"),
+            "{}",
+            rfc3339(u64::MAX)
+        );
+    }
+
+    #[test]
+    fn since_reads_back_what_the_formats_write() {
+        let now = 1_796_601_600;
+        for secs in [
+            0,
+            951_782_400,
+            1_709_164_800,
+            4_107_542_400,
+            253_402_300_799,
+        ] {
+            assert_eq!(parse_since(&rfc3339(secs), now), Some(secs), "{secs}");
+        }
+        assert_eq!(parse_since("2100-02-29", now), None);
+        assert_eq!(parse_since("2000-02-29", now), Some(951_782_400));
     }
 
     #[test]
@@ -159,14 +164,20 @@ mod tests {
             Some("2026-12-01T07:05:00Z")
         );
         assert_eq!(
+            at("2026-12-01 07:05:09").as_deref(),
+            Some("2026-12-01T07:05:09Z")
+        );
+        assert_eq!(
             at("2024-02-29T23:59:59Z").as_deref(),
             Some("2024-02-29T23:59:59Z")
         );
-        assert_eq!(at("today").as_deref(), Some("2026-12-07T00:00:00Z"));
+        assert_eq!(at(" today ").as_deref(), Some("2026-12-07T00:00:00Z"));
         assert_eq!(at("yesterday").as_deref(), Some("2026-12-06T00:00:00Z"));
         assert_eq!(at("24h").as_deref(), Some("2026-12-06T08:30:00Z"));
         assert_eq!(at("90m").as_deref(), Some("2026-12-07T07:00:00Z"));
         assert_eq!(at("1w").as_deref(), Some("2026-11-30T08:30:00Z"));
+        assert_eq!(at("30s").as_deref(), Some("2026-12-07T08:29:30Z"));
+        assert_eq!(parse_since("yesterday", 3600), None, "before the epoch");
         for bad in [
             "foo",
             "",
@@ -174,8 +185,15 @@ mod tests {
             "2026-02-30",
             "2025-02-29",
             "2026-12-1",
+            "+2026-12-01",
+            "2026-12-01T8:30",
+            "2026-12-01T08:30:60",
+            "2026-12-01T08:30:00:00",
+            "2026-12-01T08:30+01:00",
+            "1969-12-31T23:59:59",
             "24x",
             "h",
+            "-5d",
             "2026-12-01T25:00",
             "99999999999999999999d",
         ] {
