@@ -491,7 +491,11 @@ fn optimizers_match_reference_over_three_steps() {
                     weight_decay: wd,
                     clip_norm,
                     clip_value,
-                    write_delta: 1,
+                    lanes: n as u32,
+                    fold: fold::UPDATES,
+                    partial_w: 0,
+                    partial_u: 0,
+                    apply: 1,
                     _pad: [0; 3],
                 };
                 let u = gpu.uniform("p", &params).unwrap();

@@ -213,7 +213,7 @@ pub static LOSS: Kernel = Kernel {
 
 pub static OPTIMIZER: Kernel = Kernel {
     name: "optimizer",
-    files: &[wgsl!("optimizer.wgsl")],
+    files: &[REDUCE_STATS, wgsl!("optimizer.wgsl")],
     bindings: &[U, U, RW, R, RW, RW, RW, R],
     workgroup: [256, 1, 1],
     constants: &["OPT"],
@@ -523,9 +523,23 @@ pub struct OptimizerParams {
     pub clip_norm: f32,
     /// 0 disables clipping by value.
     pub clip_value: f32,
-    /// 1: store the applied update in `delta` (full instrumentation, tracked steps).
-    pub write_delta: u32,
+    /// Invocations; each updates elements lane, lane + lanes, … (see shaders/optimizer.wgsl).
+    pub lanes: u32,
+    /// What each lane also does: 0 nothing, 1 fold the weights and updates into partial
+    /// statistics at `partial_w` and `partial_u` of `out`, 2 store each update in `out`.
+    pub fold: u32,
+    pub partial_w: u32,
+    pub partial_u: u32,
+    /// 0: leave the weights (a skip_update fault), folding a zero update.
+    pub apply: u32,
     pub _pad: [u32; 3],
+}
+
+/// [`OptimizerParams::fold`]: what an optimizer lane does beside the update.
+pub mod fold {
+    pub const NONE: u32 = 0;
+    pub const STATISTICS: u32 = 1;
+    pub const UPDATES: u32 = 2;
 }
 
 /// Per-step values written by the host before each step's submission.

@@ -76,15 +76,32 @@ pub fn reduce_all(gpu: &Gpu, jobs: &[(&Tensor, usize)], stats: &Tensor) -> Resul
                 .labeled(format!("reduce {}", label.join(", "))),
         );
     }
-    let table = gpu.tensor_from::<u32>("reduce_combine jobs", bytemuck::cast_slice(&combine))?;
-    dispatches.push(
-        gpu.dispatch(
+    dispatches.push(combine_partials(
+        gpu,
+        &combine,
+        &scratch,
+        stats,
+        &names.join(", "),
+    )?);
+    Ok(dispatches)
+}
+
+/// The stage-2 dispatch turning each job's partial records in `partials` into its 8
+/// statistics in `stats`; labeled `reduce` and `what`, for profiles.
+pub fn combine_partials(
+    gpu: &Gpu,
+    jobs: &[ReduceCombineJob],
+    partials: &Tensor,
+    stats: &Tensor,
+    what: &str,
+) -> Result<Dispatch> {
+    let table = gpu.tensor_from::<u32>("reduce_combine jobs", bytemuck::cast_slice(jobs))?;
+    Ok(gpu
+        .dispatch(
             &REDUCE_COMBINE,
             &[],
-            &[&table.buffer, &scratch.buffer, &stats.buffer],
+            &[&table.buffer, &partials.buffer, &stats.buffer],
             [jobs.len() as u32, 1, 1],
         )?
-        .labeled(format!("reduce {}", names.join(", "))),
-    );
-    Ok(dispatches)
+        .labeled(format!("reduce {what}")))
 }
