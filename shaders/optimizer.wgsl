@@ -9,8 +9,9 @@
 // the update and the applied updates w_new − w_old into partial statistics, in reduce_partial's
 // order and record layout, so reduce_combine turns them into the very numbers that separate
 // reductions of the weights and of stored updates give, while each weight is read once.
-// `fold`: 0 nothing, 1 fold into `out`, 2 store each update in `out` (the unfused path the
-// tests compare with). `apply` 0 leaves the weights (a skip_update fault), folding a zero
+// `fold`: 0 nothing, 1 fold the weights and updates into `out`, 3 also the gradients (at
+// `partial_g`, when no clipping by norm needs them before the update), 2 store each update in
+// `out` (the unfused path the tests compare with). `apply` 0 leaves the weights (a skip_update fault), folding a zero
 // update. Both are uniforms, not override constants: one compiled kernel serves the tracked and
 // the untracked steps of a track schedule, so both round alike (a second specialization may be
 // contracted differently by a GPU's compiler, and the weights would drift by an ulp).
@@ -35,7 +36,7 @@ struct Params {
     partial_w: u32,
     partial_u: u32,
     apply: u32,
-    _pad0: u32,
+    partial_g: u32,
     _pad1: u32,
     _pad2: u32,
 }
@@ -74,8 +75,8 @@ fn clip_coefficient() -> f32 {
 }
 
 // Element i's new value (its moments written on the way).
-fn updated(i: u32, w_old: f32, coef: f32) -> f32 {
-    var grad = g[i];
+fn updated(i: u32, w_old: f32, g_raw: f32, coef: f32) -> f32 {
+    var grad = g_raw;
     if (p.clip_norm > 0.0) {
         grad = grad * coef;
     }
@@ -129,24 +130,33 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         return;
     }
     let coef = clip_coefficient();
+    let folds = p.fold == 1u || p.fold == 3u;
+    var ag = acc_empty();
     var aw = acc_empty();
     var au = acc_empty();
     for (var i = lane; i < p.n; i = i + p.lanes) {
         let w_old = w[i];
+        let g_raw = g[i];
         var wn = w_old;
         if (p.apply != 0u) {
-            wn = updated(i, w_old, coef);
+            wn = updated(i, w_old, g_raw, coef);
             w[i] = wn;
         }
-        if (p.fold == 1u) {
+        if (folds) {
             aw = acc_push(aw, w_old);
             au = acc_push(au, wn - w_old);
+            if (p.fold == 3u) {
+                ag = acc_push(ag, g_raw);
+            }
         } else if (p.fold == 2u) {
             out[i] = wn - w_old;
         }
     }
-    if (p.fold == 1u) {
+    if (folds) {
         store(p.partial_w + lane * 8u, aw);
         store(p.partial_u + lane * 8u, au);
+        if (p.fold == 3u) {
+            store(p.partial_g + lane * 8u, ag);
+        }
     }
 }

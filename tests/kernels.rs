@@ -496,7 +496,8 @@ fn optimizers_match_reference_over_three_steps() {
                     partial_w: 0,
                     partial_u: 0,
                     apply: 1,
-                    _pad: [0; 3],
+                    partial_g: 0,
+                    _pad: [0; 2],
                 };
                 let u = gpu.uniform("p", &params).unwrap();
                 let step = gpu.uniform("step", &StepUniform::default()).unwrap();

@@ -525,14 +525,16 @@ pub struct OptimizerParams {
     pub clip_value: f32,
     /// Invocations; each updates elements lane, lane + lanes, … (see shaders/optimizer.wgsl).
     pub lanes: u32,
-    /// What each lane also does: 0 nothing, 1 fold the weights and updates into partial
-    /// statistics at `partial_w` and `partial_u` of `out`, 2 store each update in `out`.
+    /// What each lane also does (see [`fold`]): fold statistics into partial records at
+    /// `partial_w`, `partial_u` (and `partial_g`) of `out`, or store each update in `out`.
     pub fold: u32,
     pub partial_w: u32,
     pub partial_u: u32,
     /// 0: leave the weights (a skip_update fault), folding a zero update.
     pub apply: u32,
-    pub _pad: [u32; 3],
+    /// Where the gradients' partial records go with [`fold::ALL_STATISTICS`].
+    pub partial_g: u32,
+    pub _pad: [u32; 2],
 }
 
 /// [`OptimizerParams::fold`]: what an optimizer lane does beside the update.
@@ -540,6 +542,8 @@ pub mod fold {
     pub const NONE: u32 = 0;
     pub const STATISTICS: u32 = 1;
     pub const UPDATES: u32 = 2;
+    /// The gradients' too (when no clipping by norm needs them before the update).
+    pub const ALL_STATISTICS: u32 = 3;
 }
 
 /// Per-step values written by the host before each step's submission.

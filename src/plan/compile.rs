@@ -13,7 +13,7 @@ use std::ops::Range;
 
 use super::column_sums::column_sums;
 use super::network::DeviceNetwork;
-use super::reduction::{combine_partials, reduce_all};
+use super::reduction::{combine_partials, partial_records, partials_into, reduce_all};
 use super::{
     label_from, matmul, matmul_batched, splice, BatchPlan, DeviceData, Instrumentation, PlanMode,
     PlanOptions, Residency, StatsLayout,
@@ -1178,16 +1178,24 @@ impl<'a> Compiler<'a> {
         let opt = self.opt;
         let nparams = net.params.len();
         let fused = full && opt.fused_statistics;
+        // Without clipping by norm nothing needs the gradients' statistics before the update:
+        // the optimizer folds them too, and one combine after it serves every statistic.
+        let grads_fused = fused && opt.clip_norm <= 0.0;
         // Statistics before the update, all in one set of reductions.
         let mut before = Vec::new();
         let acts: Vec<&Tensor> = (0..self.acts.len())
             .filter(|&t| t != self.graph.input)
             .map(|t| &self.acts[t])
             .collect();
-        let weights_apart = if fused { None } else { layout.weights };
         for (base, tensors) in [
-            (layout.grads, self.param_grads.iter().collect::<Vec<_>>()),
-            (weights_apart, net.params.iter().collect::<Vec<_>>()),
+            (
+                layout.grads.filter(|_| !grads_fused),
+                self.param_grads.iter().collect::<Vec<_>>(),
+            ),
+            (
+                layout.weights.filter(|_| !fused),
+                net.params.iter().collect::<Vec<_>>(),
+            ),
             (layout.acts, acts),
         ] {
             if let Some(base) = base {
@@ -1199,8 +1207,36 @@ impl<'a> Compiler<'a> {
                 );
             }
         }
+        // The fused statistics' partial records: the set before the update's first when their
+        // combine waits for the optimizer's, then per tensor its gradients' (when folded),
+        // weights' and updates'.
+        let lanes: Vec<usize> = net.infos.iter().map(|i| reduce_lanes(i.len())).collect();
+        let first = if grads_fused {
+            partial_records(&before)
+        } else {
+            0
+        };
+        let per_tensor = if grads_fused { 3 } else { 2 };
+        let partials = if fused {
+            let records = first + lanes.iter().sum::<usize>() * per_tensor;
+            Some(gpu.tensor(
+                "statistics (partials)",
+                records * REDUCE_WIDTH,
+                TensorUsage::Storage,
+            )?)
+        } else {
+            None
+        };
+        let mut combine = Vec::new();
         let start = self.d.len();
-        self.d.extend(reduce_all(gpu, &before, stats)?);
+        match &partials {
+            Some(partials) if grads_fused => {
+                let (dispatches, jobs) = partials_into(gpu, &before, partials, 0)?;
+                self.d.extend(dispatches);
+                combine.extend(jobs);
+            }
+            _ => self.d.extend(reduce_all(gpu, &before, stats)?),
+        }
         if full {
             // Untracked: the gradients alone, when clipping needs their norms.
             let grads_only: Vec<(&Tensor, usize)> = match layout.grads {
@@ -1216,19 +1252,7 @@ impl<'a> Compiler<'a> {
             self.untracked_swaps.push((start..self.d.len(), swap));
         }
 
-        // The fused statistics' partial records: per tensor its weights', then its updates'.
-        let lanes: Vec<usize> = net.infos.iter().map(|i| reduce_lanes(i.len())).collect();
-        let partials = if fused {
-            let records: usize = lanes.iter().sum::<usize>() * 2;
-            Some(gpu.tensor(
-                "weights and updates (partials)",
-                records * REDUCE_WIDTH,
-                TensorUsage::Storage,
-            )?)
-        } else {
-            None
-        };
-        let mut combine = Vec::new();
+        let mut record = first;
         for (k, info) in net.infos.iter().enumerate() {
             let skipped = opt
                 .faults
@@ -1264,25 +1288,34 @@ impl<'a> Compiler<'a> {
                 partial_w: 0,
                 partial_u: 0,
                 apply: u32::from(!skipped),
-                _pad: [0; 3],
+                partial_g: 0,
+                _pad: [0; 2],
             };
             let (tracked, out) = match (&partials, deltas.get(k)) {
                 (Some(partials), _) => {
-                    let record = combine_records(&combine);
-                    let (w, u) = (record * REDUCE_WIDTH, (record + lanes[k]) * REDUCE_WIDTH);
-                    for (partial, base) in [(w, layout.weights), (u, layout.updates)] {
+                    // Where each folded tensor's partial records go, and their combine job.
+                    let mut place = |base: Option<usize>| {
+                        let at = record * REDUCE_WIDTH;
                         combine.push(ReduceCombineJob {
                             records: lanes[k] as u32,
-                            partial: partial as u32,
+                            partial: at as u32,
                             out: (base.unwrap_or(0) + k * REDUCE_WIDTH) as u32,
                             _pad: 0,
                         });
-                    }
+                        record += lanes[k];
+                        at as u32
+                    };
+                    let partial_g = if grads_fused { place(layout.grads) } else { 0 };
                     let params = OptimizerParams {
                         lanes: lanes[k] as u32,
-                        fold: fold::STATISTICS,
-                        partial_w: w as u32,
-                        partial_u: u as u32,
+                        fold: if grads_fused {
+                            fold::ALL_STATISTICS
+                        } else {
+                            fold::STATISTICS
+                        },
+                        partial_g,
+                        partial_w: place(layout.weights),
+                        partial_u: place(layout.updates),
                         ..plain
                     };
                     (Some(params), partials)
@@ -1339,7 +1372,7 @@ impl<'a> Compiler<'a> {
                 &combine,
                 partials,
                 stats,
-                "weights and updates",
+                "statistics",
             )?);
             self.untracked_swaps.push((start..self.d.len(), Vec::new()));
         } else if let Some(base) = layout.updates {
@@ -1354,11 +1387,6 @@ impl<'a> Compiler<'a> {
         }
         Ok(())
     }
-}
-
-/// The partial records the combine jobs so far read: where the next tensor's go.
-fn combine_records(jobs: &[ReduceCombineJob]) -> usize {
-    jobs.iter().map(|j| j.records as usize).sum()
 }
 
 /// Which pass of the identity a [`identity`] dispatch computes: backward also binds the
