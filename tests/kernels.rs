@@ -491,8 +491,13 @@ fn optimizers_match_reference_over_three_steps() {
                     weight_decay: wd,
                     clip_norm,
                     clip_value,
-                    write_delta: 1,
-                    _pad: [0; 3],
+                    lanes: n as u32,
+                    fold: fold::UPDATES,
+                    partial_w: 0,
+                    partial_u: 0,
+                    apply: 1,
+                    partial_g: 0,
+                    _pad: [0; 2],
                 };
                 let u = gpu.uniform("p", &params).unwrap();
                 let step = gpu.uniform("step", &StepUniform::default()).unwrap();

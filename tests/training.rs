@@ -8,7 +8,7 @@ use netdx::data::builtin;
 use netdx::gpu::{AdapterChoice, Gpu};
 use netdx::reference::network::{forward, loss_and_grads, Mode, RefParams};
 use netdx::reference::{self as r, OptimizerConfig};
-use netdx::train::{train, Instrumentation, Trainer};
+use netdx::train::{train, Instrumentation, Trainer, TrainerOptions};
 
 use crate::common::{assert_close, small_dataset, widen};
 use crate::gpu_or_skip;
@@ -302,14 +302,14 @@ fn steps_after_the_first_create_no_buffers_bind_groups_or_pipelines() {
     }
 }
 
-#[test]
-fn a_track_schedule_skips_only_statistics_and_trains_the_same_weights() {
-    let gpu = gpu_or_skip!();
-    // The every-layer MLP (SGD with momentum, L2, batch norm, dropout) with and without clipping
-    // by norm, and a CNN with AdamW, weight decay, clipping by value and a layer whose update
-    // is skipped (a planted fault, which changes the shape of the plan's dispatch list).
+/// Instrumented training setups that exercise every path of the optimizer and its statistics:
+/// the every-layer MLP (SGD with momentum, L2, batch norm, dropout) with and without clipping
+/// by norm, and a CNN with AdamW, weight decay, clipping by value and a layer whose update is
+/// skipped (a planted fault, which changes the shape of the plan's dispatch list). Each with
+/// whether clipping by norm needs the gradient norms at every step.
+fn instrumented_cases() -> [(&'static str, String, bool); 3] {
     let cnn = "seed: 3\ndata: {builtin: shapes, classes: 3, points_per_class: 4, size: 8}\nmodel:\n  layers: [{conv2d: {out: 4, kernel: 3, padding: 1}}, relu, {max_pool2d: {kernel: 2}}, flatten, {linear: {out: 5}}, relu, {linear: {out: 3}}]\ntraining: {optimizer: {name: adamw, lr: 0.01}, batch_size: 6, steps: 10, weight_decay: 0.05, clip: {value: 0.05}, shuffle: false}\nfaults: [{kind: skip_update, layer: 4}]\n";
-    let cases = [
+    [
         (
             "every layer, clipped by norm",
             EVERY_LAYER.to_string(),
@@ -325,13 +325,23 @@ fn a_track_schedule_skips_only_statistics_and_trains_the_same_weights() {
             cnn.to_string(),
             false,
         ),
-    ];
+    ]
+}
+
+fn train_data(config: &Config) -> netdx::data::Dataset {
+    netdx::data::load(&config.data, config.seed, &config.base_dir)
+        .expect("data")
+        .train
+}
+
+#[test]
+fn a_track_schedule_skips_only_statistics_and_trains_the_same_weights() {
+    let gpu = gpu_or_skip!();
+    let cases = instrumented_cases();
     let steps = 10;
     for (what, yaml, grads_every_step) in cases {
         let config = Config::parse(&yaml, Path::new("track.yaml")).expect("config");
-        let data = netdx::data::load(&config.data, config.seed, &config.base_dir)
-            .expect("data")
-            .train;
+        let data = train_data(&config);
         let mut weights = Vec::new();
         for every in [1, 3] {
             let mut trainer =
@@ -358,6 +368,75 @@ fn a_track_schedule_skips_only_statistics_and_trains_the_same_weights() {
         assert_eq!(
             weights[0], weights[1],
             "{what}: untracked steps update the weights exactly as tracked ones"
+        );
+    }
+}
+
+/// The weight and update statistics the optimizer folds as it updates are the numbers that
+/// separate reductions of the weights and of each stored update give, bit for bit, and the
+/// weights it leaves are the same: on every case above, with Adam, momentum, Nesterov and
+/// plain SGD on odd widths (1, 3, 17, 129), and on a track schedule's untracked steps.
+#[test]
+fn statistics_folded_into_the_optimizer_equal_separate_reductions() {
+    let gpu = gpu_or_skip!();
+    let odd = |optimizer: &str| {
+        format!("seed: 4\ndata: {{builtin: spiral, points_per_class: 43}}\nmodel:\n  layers: [{{linear: {{out: 129}}}}, relu, {{linear: {{out: 17}}}}, tanh, {{linear: {{out: 1}}}}, relu, {{linear: {{out: 3}}}}]\ntraining: {{optimizer: {optimizer}, batch_size: 17, steps: 10, l2: 1.0e-3}}\n")
+    };
+    let mut cases: Vec<(String, String)> = instrumented_cases()
+        .into_iter()
+        .map(|(what, yaml, _)| (what.to_string(), yaml))
+        .collect();
+    for optimizer in [
+        "{name: sgd, lr: 0.1}",
+        "{name: nesterov, lr: 0.05, momentum: 0.9}",
+        "{name: adam, lr: 0.01}",
+    ] {
+        cases.push((format!("odd widths, {optimizer}"), odd(optimizer)));
+    }
+    let steps = 10;
+    for (what, yaml) in cases {
+        let config = Config::parse(&yaml, Path::new("fused.yaml")).expect("config");
+        let data = train_data(&config);
+        let trainer = |separate_statistics: bool| {
+            let mut t = Trainer::with_options(
+                gpu,
+                &config,
+                data.clone(),
+                TrainerOptions {
+                    instrumentation: Instrumentation::Full,
+                    separate_statistics,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+            t.track_every = 3;
+            t
+        };
+        let (mut fused, mut separate) = (trainer(false), trainer(true));
+        for t in 0..steps {
+            let (a, b) = (fused.step(steps).unwrap(), separate.step(steps).unwrap());
+            assert_eq!(a.stats.tracked, b.stats.tracked, "{what}, step {t}");
+            for (name, x, y) in [
+                ("weights", &a.stats.weights, &b.stats.weights),
+                ("updates", &a.stats.updates, &b.stats.updates),
+                ("gradients", &a.stats.grads, &b.stats.grads),
+                ("activations", &a.stats.acts, &b.stats.acts),
+            ] {
+                assert_eq!(x.len(), y.len(), "{what}, step {t}: {name}");
+                for (k, (p, q)) in x.iter().zip(y).enumerate() {
+                    assert_eq!(
+                        format!("{p:?}"),
+                        format!("{q:?}"),
+                        "{what}, step {t}: {name} of tensor {k}"
+                    );
+                }
+            }
+            assert_eq!(a.loss.to_bits(), b.loss.to_bits(), "{what}, step {t}");
+        }
+        assert_eq!(
+            fused.net.download(gpu).unwrap(),
+            separate.net.download(gpu).unwrap(),
+            "{what}: the weights after {steps} steps"
         );
     }
 }

@@ -213,7 +213,7 @@ pub static LOSS: Kernel = Kernel {
 
 pub static OPTIMIZER: Kernel = Kernel {
     name: "optimizer",
-    files: &[wgsl!("optimizer.wgsl")],
+    files: &[REDUCE_STATS, wgsl!("optimizer.wgsl")],
     bindings: &[U, U, RW, R, RW, RW, RW, R],
     workgroup: [256, 1, 1],
     constants: &["OPT"],
@@ -523,9 +523,27 @@ pub struct OptimizerParams {
     pub clip_norm: f32,
     /// 0 disables clipping by value.
     pub clip_value: f32,
-    /// 1: store the applied update in `delta` (full instrumentation, tracked steps).
-    pub write_delta: u32,
-    pub _pad: [u32; 3],
+    /// Invocations; each updates elements lane, lane + lanes, … (see shaders/optimizer.wgsl).
+    pub lanes: u32,
+    /// What each lane also does (see [`fold`]): fold statistics into partial records at
+    /// `partial_w`, `partial_u` (and `partial_g`) of `out`, or store each update in `out`.
+    pub fold: u32,
+    pub partial_w: u32,
+    pub partial_u: u32,
+    /// 0: leave the weights (a skip_update fault), folding a zero update.
+    pub apply: u32,
+    /// Where the gradients' partial records go with [`fold::ALL_STATISTICS`].
+    pub partial_g: u32,
+    pub _pad: [u32; 2],
+}
+
+/// [`OptimizerParams::fold`]: what an optimizer lane does beside the update.
+pub mod fold {
+    pub const NONE: u32 = 0;
+    pub const STATISTICS: u32 = 1;
+    pub const UPDATES: u32 = 2;
+    /// The gradients' too (when no clipping by norm needs them before the update).
+    pub const ALL_STATISTICS: u32 = 3;
 }
 
 /// Per-step values written by the host before each step's submission.

@@ -13,7 +13,7 @@ use std::ops::Range;
 
 use super::column_sums::column_sums;
 use super::network::DeviceNetwork;
-use super::reduction::reduce_all;
+use super::reduction::{combine_partials, partial_records, partials_into, reduce_all};
 use super::{
     label_from, matmul, matmul_batched, splice, BatchPlan, DeviceData, Instrumentation, PlanMode,
     PlanOptions, Residency, StatsLayout,
@@ -109,7 +109,7 @@ pub(super) fn compile(
                 info.len(),
                 TensorUsage::Storage,
             )?);
-            if full {
+            if full && !opt.fused_statistics {
                 deltas.push(gpu.tensor(
                     &format!("update.{}", info.name),
                     info.len(),
@@ -1162,6 +1162,10 @@ impl<'a> Compiler<'a> {
     }
 
     /// The statistics reductions before the update, the optimizer, and the update statistics.
+    /// With `fused_statistics` the optimizer itself folds the weights and the updates into
+    /// partial statistics (see shaders/optimizer.wgsl), which one combine turns into the
+    /// numbers; otherwise the weights are reduced with the gradients and each update is stored
+    /// and reduced after the optimizer.
     fn statistics_and_update(
         &mut self,
         layout: &StatsLayout,
@@ -1173,7 +1177,10 @@ impl<'a> Compiler<'a> {
         let net = self.net;
         let opt = self.opt;
         let nparams = net.params.len();
-        let ph = &net.placeholders;
+        let fused = full && opt.fused_statistics;
+        // Without clipping by norm nothing needs the gradients' statistics before the update:
+        // the optimizer folds them too, and one combine after it serves every statistic.
+        let grads_fused = fused && opt.clip_norm <= 0.0;
         // Statistics before the update, all in one set of reductions.
         let mut before = Vec::new();
         let acts: Vec<&Tensor> = (0..self.acts.len())
@@ -1181,8 +1188,14 @@ impl<'a> Compiler<'a> {
             .map(|t| &self.acts[t])
             .collect();
         for (base, tensors) in [
-            (layout.grads, self.param_grads.iter().collect::<Vec<_>>()),
-            (layout.weights, net.params.iter().collect::<Vec<_>>()),
+            (
+                layout.grads.filter(|_| !grads_fused),
+                self.param_grads.iter().collect::<Vec<_>>(),
+            ),
+            (
+                layout.weights.filter(|_| !fused),
+                net.params.iter().collect::<Vec<_>>(),
+            ),
             (layout.acts, acts),
         ] {
             if let Some(base) = base {
@@ -1194,8 +1207,36 @@ impl<'a> Compiler<'a> {
                 );
             }
         }
+        // The fused statistics' partial records: the set before the update's first when their
+        // combine waits for the optimizer's, then per tensor its gradients' (when folded),
+        // weights' and updates'.
+        let lanes: Vec<usize> = net.infos.iter().map(|i| reduce_lanes(i.len())).collect();
+        let first = if grads_fused {
+            partial_records(&before)
+        } else {
+            0
+        };
+        let per_tensor = if grads_fused { 3 } else { 2 };
+        let partials = if fused {
+            let records = first + lanes.iter().sum::<usize>() * per_tensor;
+            Some(gpu.tensor(
+                "statistics (partials)",
+                records * REDUCE_WIDTH,
+                TensorUsage::Storage,
+            )?)
+        } else {
+            None
+        };
+        let mut combine = Vec::new();
         let start = self.d.len();
-        self.d.extend(reduce_all(gpu, &before, stats)?);
+        match &partials {
+            Some(partials) if grads_fused => {
+                let (dispatches, jobs) = partials_into(gpu, &before, partials, 0)?;
+                self.d.extend(dispatches);
+                combine.extend(jobs);
+            }
+            _ => self.d.extend(reduce_all(gpu, &before, stats)?),
+        }
         if full {
             // Untracked: the gradients alone, when clipping needs their norms.
             let grads_only: Vec<(&Tensor, usize)> = match layout.grads {
@@ -1211,16 +1252,13 @@ impl<'a> Compiler<'a> {
             self.untracked_swaps.push((start..self.d.len(), swap));
         }
 
-        // Optimizer.
+        let mut record = first;
         for (k, info) in net.infos.iter().enumerate() {
             let skipped = opt
                 .faults
                 .iter()
                 .any(|f| f.layer == info.layer && f.kind == FaultKind::SkipUpdate);
-            if skipped {
-                continue;
-            }
-            let params = OptimizerParams {
+            let plain = OptimizerParams {
                 n: info.len() as u32,
                 clip_first: layout.grads.map_or(0, |b| b + 1) as u32,
                 clip_count: if opt.clip_norm > 0.0 {
@@ -1245,21 +1283,57 @@ impl<'a> Compiler<'a> {
                 },
                 clip_norm: opt.clip_norm as f32,
                 clip_value: opt.clip_value as f32,
-                write_delta: 0,
-                _pad: [0; 3],
+                lanes: info.len() as u32,
+                fold: fold::NONE,
+                partial_w: 0,
+                partial_u: 0,
+                apply: u32::from(!skipped),
+                partial_g: 0,
+                _pad: [0; 2],
             };
-            let m = net.m[k].as_ref().unwrap_or(&ph[0]);
-            let v = net.v[k].as_ref().unwrap_or(&ph[1]);
-            let delta = deltas.get(k).unwrap_or(&ph[2]);
-            let param_grads = &self.param_grads;
-            let update = |write_delta: bool| -> Result<Dispatch> {
-                let u = gpu.uniform(
-                    "optimizer",
-                    &OptimizerParams {
-                        write_delta: write_delta as u32,
-                        ..params
-                    },
-                )?;
+            let (tracked, out) = match (&partials, deltas.get(k)) {
+                (Some(partials), _) => {
+                    // Where each folded tensor's partial records go, and their combine job.
+                    let mut place = |base: Option<usize>| {
+                        let at = record * REDUCE_WIDTH;
+                        combine.push(ReduceCombineJob {
+                            records: lanes[k] as u32,
+                            partial: at as u32,
+                            out: (base.unwrap_or(0) + k * REDUCE_WIDTH) as u32,
+                            _pad: 0,
+                        });
+                        record += lanes[k];
+                        at as u32
+                    };
+                    let partial_g = if grads_fused { place(layout.grads) } else { 0 };
+                    let params = OptimizerParams {
+                        lanes: lanes[k] as u32,
+                        fold: if grads_fused {
+                            fold::ALL_STATISTICS
+                        } else {
+                            fold::STATISTICS
+                        },
+                        partial_g,
+                        partial_w: place(layout.weights),
+                        partial_u: place(layout.updates),
+                        ..plain
+                    };
+                    (Some(params), partials)
+                }
+                (None, Some(delta)) if !skipped => (
+                    Some(OptimizerParams {
+                        fold: fold::UPDATES,
+                        ..plain
+                    }),
+                    delta,
+                ),
+                // A skipped tensor's stored update stays zero, as it was made.
+                (None, Some(delta)) => (None, delta),
+                (None, None) => ((!skipped).then_some(plain), &net.placeholders[2]),
+            };
+            let update = |params: &OptimizerParams| -> Result<Dispatch> {
+                let u = gpu.uniform("optimizer", params)?;
+                let lanes = params.lanes as usize;
                 Ok(gpu
                     .dispatch(
                         &OPTIMIZER,
@@ -1268,25 +1342,40 @@ impl<'a> Compiler<'a> {
                             &u,
                             &net.step,
                             &net.params[k].buffer,
-                            &param_grads[k].buffer,
-                            &m.buffer,
-                            &v.buffer,
-                            &delta.buffer,
+                            &self.param_grads[k].buffer,
+                            &net.m[k].as_ref().unwrap_or(&net.placeholders[0]).buffer,
+                            &net.v[k].as_ref().unwrap_or(&net.placeholders[1]).buffer,
+                            &out.buffer,
                             &stats.buffer,
                         ],
-                        gpu.groups_1d(&OPTIMIZER, info.len()),
+                        gpu.groups_1d(&OPTIMIZER, lanes),
                     )?
                     .labeled(format!("update {}", info.name)))
             };
-            let tracked = update(full)?;
-            self.d.push(tracked);
+            let Some(tracked) = tracked else { continue };
+            self.d.push(update(&tracked)?);
             if full {
-                let plain = update(false)?;
+                // Untracked: the update alone (nothing for a skipped tensor).
+                let swap = if skipped {
+                    Vec::new()
+                } else {
+                    vec![update(&plain)?]
+                };
                 self.untracked_swaps
-                    .push((self.d.len() - 1..self.d.len(), vec![plain]));
+                    .push((self.d.len() - 1..self.d.len(), swap));
             }
         }
-        if let Some(base) = layout.updates {
+        if let Some(partials) = &partials {
+            let start = self.d.len();
+            self.d.push(combine_partials(
+                gpu,
+                &combine,
+                partials,
+                stats,
+                "statistics",
+            )?);
+            self.untracked_swaps.push((start..self.d.len(), Vec::new()));
+        } else if let Some(base) = layout.updates {
             let updates: Vec<(&Tensor, usize)> = deltas
                 .iter()
                 .enumerate()

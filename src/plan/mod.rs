@@ -139,6 +139,11 @@ pub struct PlanOptions<'a> {
     pub input_grad: bool,
     /// Planted faults (tests of the checks).
     pub faults: &'a [Fault],
+    /// With full instrumentation, fold the weight and update statistics into the optimizer
+    /// (the default) instead of storing each update and reducing the weights and updates
+    /// apart: the same numbers, bit for bit, with fewer passes over the parameters. Tests
+    /// compare the two.
+    pub fused_statistics: bool,
 }
 
 impl<'a> PlanOptions<'a> {
@@ -158,6 +163,7 @@ impl<'a> PlanOptions<'a> {
             instrumentation,
             input_grad: false,
             faults: &c.faults,
+            fused_statistics: true,
         }
     }
 }

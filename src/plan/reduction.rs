@@ -25,18 +25,42 @@ pub fn reduce_all(gpu: &Gpu, jobs: &[(&Tensor, usize)], stats: &Tensor) -> Resul
     if jobs.is_empty() {
         return Ok(Vec::new());
     }
-    let lanes: Vec<usize> = jobs.iter().map(|(x, _)| reduce_lanes(x.len)).collect();
-    let records: usize = lanes.iter().sum();
     let names: Vec<&str> = jobs.iter().map(|(x, _)| x.name.as_str()).collect();
     let scratch = gpu.tensor(
         &format!("{} (partials)", names.join(", ")),
-        records * REDUCE_WIDTH,
+        partial_records(jobs) * REDUCE_WIDTH,
         TensorUsage::Storage,
     )?;
+    let (mut dispatches, combine) = partials_into(gpu, jobs, &scratch, 0)?;
+    dispatches.push(combine_partials(
+        gpu,
+        &combine,
+        &scratch,
+        stats,
+        &names.join(", "),
+    )?);
+    Ok(dispatches)
+}
+
+/// The partial records the reductions of `jobs` write.
+pub fn partial_records(jobs: &[(&Tensor, usize)]) -> usize {
+    jobs.iter().map(|(x, _)| reduce_lanes(x.len)).sum()
+}
+
+/// Stage 1 of the reductions of `jobs`: the dispatches writing their partial records into
+/// `scratch` from record `first` on, and the stage-2 jobs that turn them into each tensor's
+/// statistics at its `out` (for [`combine_partials`], alone or with other jobs').
+pub fn partials_into(
+    gpu: &Gpu,
+    jobs: &[(&Tensor, usize)],
+    scratch: &Tensor,
+    first: usize,
+) -> Result<(Vec<Dispatch>, Vec<ReduceCombineJob>)> {
+    let lanes: Vec<usize> = jobs.iter().map(|(x, _)| reduce_lanes(x.len)).collect();
     let wg = REDUCE_PARTIAL.workgroup[0] as usize;
     let mut dispatches = Vec::new();
     let mut combine = Vec::with_capacity(jobs.len());
-    let mut record = 0;
+    let mut record = first;
     for (group, group_lanes) in jobs.chunks(REDUCE_INPUTS).zip(lanes.chunks(REDUCE_INPUTS)) {
         let mut params = ReducePartialParams {
             jobs: group.len() as u32,
@@ -76,15 +100,25 @@ pub fn reduce_all(gpu: &Gpu, jobs: &[(&Tensor, usize)], stats: &Tensor) -> Resul
                 .labeled(format!("reduce {}", label.join(", "))),
         );
     }
-    let table = gpu.tensor_from::<u32>("reduce_combine jobs", bytemuck::cast_slice(&combine))?;
-    dispatches.push(
-        gpu.dispatch(
+    Ok((dispatches, combine))
+}
+
+/// The stage-2 dispatch turning each job's partial records in `partials` into its 8
+/// statistics in `stats`; labeled `reduce` and `what`, for profiles.
+pub fn combine_partials(
+    gpu: &Gpu,
+    jobs: &[ReduceCombineJob],
+    partials: &Tensor,
+    stats: &Tensor,
+    what: &str,
+) -> Result<Dispatch> {
+    let table = gpu.tensor_from::<u32>("reduce_combine jobs", bytemuck::cast_slice(jobs))?;
+    Ok(gpu
+        .dispatch(
             &REDUCE_COMBINE,
             &[],
-            &[&table.buffer, &scratch.buffer, &stats.buffer],
+            &[&table.buffer, &partials.buffer, &stats.buffer],
             [jobs.len() as u32, 1, 1],
         )?
-        .labeled(format!("reduce {}", names.join(", "))),
-    );
-    Ok(dispatches)
+        .labeled(format!("reduce {what}")))
 }

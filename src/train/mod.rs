@@ -192,6 +192,9 @@ pub struct TrainerOptions {
     pub input_grad: bool,
     /// Resident or streamed data (streamed anyway when it exceeds a storage binding).
     pub placement: Placement,
+    /// Reduce the weight and update statistics in passes of their own instead of in the
+    /// optimizer (the same numbers; for the tests that compare the two).
+    pub separate_statistics: bool,
 }
 
 impl<'g> Trainer<'g> {
@@ -213,6 +216,7 @@ impl<'g> Trainer<'g> {
                 initial,
                 input_grad: false,
                 placement: Placement::Auto,
+                separate_statistics: false,
             },
         )
     }
@@ -228,6 +232,7 @@ impl<'g> Trainer<'g> {
             initial,
             input_grad,
             placement,
+            separate_statistics,
         } = options;
         let model = crate::model::build(&config.model, crate::model::DataShape::of(&dataset))?;
         check_output(config.loss.name, &model, dataset.y_width, dataset.classes)?;
@@ -247,6 +252,7 @@ impl<'g> Trainer<'g> {
         };
         let mut opts = PlanOptions::from_config(config, instrumentation);
         opts.input_grad = input_grad;
+        opts.fused_statistics = !separate_statistics;
         let net = DeviceNetwork::upload(gpu, &model, &host, opts.optimizer)?;
         let dataset = Arc::new(dataset);
         let data = DeviceData::upload_shared(gpu, &dataset, placement)?;
