@@ -7,6 +7,7 @@ use std::path::Path;
 
 use netdx::corpus::{self, Manifest, Options, Part};
 
+use crate::common::software_half;
 use crate::gpu_or_skip;
 
 #[test]
@@ -31,22 +32,15 @@ fn the_manifest_parses_and_is_large_enough() {
     }
 }
 
-/// The seeds this adapter runs: the two software adapters take one each, so CI (which runs
-/// the tests on both) covers the two seeds in half the time — their full-corpus tables are
-/// identical to the count (docs/calibration.md) — and any other adapter runs both.
-fn seeds_on(adapter: &wgpu::AdapterInfo) -> std::ops::Range<u64> {
-    match (adapter.device_type, adapter.backend) {
-        (wgpu::DeviceType::Cpu, wgpu::Backend::Vulkan) => 0..1,
-        (wgpu::DeviceType::Cpu, wgpu::Backend::Gl) => 1..2,
-        _ => 0..2,
-    }
-}
-
 #[test]
 fn the_fast_subset_meets_the_targets_over_two_seeds() {
     let gpu = gpu_or_skip!();
     let m = Manifest::load(Path::new(corpus::DEFAULT_MANIFEST)).unwrap();
-    let seeds = seeds_on(gpu.info());
+    // Seed k is half k of the test (see common::runs_half).
+    let seeds = match software_half(gpu) {
+        Some(k) => k as u64..k as u64 + 1,
+        None => 0..2,
+    };
     let n = seeds.clone().count();
     let options = Options {
         seeds,

@@ -236,6 +236,9 @@ pub(crate) fn suite_passes(gpu: &Gpu, file: &str) -> Vec<String> {
 #[test]
 fn the_transformer_suite_passes_every_applicable_check() {
     let gpu = gpu_or_skip!();
+    if !crate::common::runs_half(gpu, 0, "the transformer suite") {
+        return;
+    }
     let skipped = suite_passes(gpu, "transformer.yaml");
     assert_eq!(
         skipped,
@@ -253,6 +256,9 @@ fn the_transformer_suite_passes_every_applicable_check() {
 #[test]
 fn the_resnet_suite_passes_every_applicable_check() {
     let gpu = gpu_or_skip!();
+    if !crate::common::runs_half(gpu, 1, "the resnet suite") {
+        return;
+    }
     let skipped = suite_passes(gpu, "resnet.yaml");
     assert!(
         !skipped.iter().any(|c| [

@@ -12,6 +12,30 @@ use netdx::gpu::{AdapterChoice, Gpu};
 
 static GPU: OnceLock<Option<Gpu>> = OnceLock::new();
 
+/// Whether this adapter runs half `half` (0 or 1) of a slow test whose result does not depend
+/// on the adapter (a check's calibration over seeds or suites, not a kernel's numbers): CI runs
+/// every test on both software adapters, so lavapipe takes half 0 and llvmpipe GL half 1 and CI
+/// still covers each half once, in half the time (their full-corpus tables are identical to the
+/// count; docs/calibration.md). Any other adapter runs both halves. Says which half it skips.
+pub fn runs_half(gpu: &Gpu, half: usize, what: &str) -> bool {
+    let taken = software_half(gpu).is_none_or(|h| h == half);
+    if !taken {
+        eprintln!("{what}: left to the other software adapter (see common::runs_half)");
+    }
+    taken
+}
+
+/// The half of the slow adapter-independent tests this adapter runs (see [`runs_half`]):
+/// `Some(0)` on lavapipe, `Some(1)` on llvmpipe GL, `None` (both) elsewhere.
+pub fn software_half(gpu: &Gpu) -> Option<usize> {
+    let info = gpu.info();
+    match (info.device_type, info.backend) {
+        (wgpu::DeviceType::Cpu, wgpu::Backend::Vulkan) => Some(0),
+        (wgpu::DeviceType::Cpu, wgpu::Backend::Gl) => Some(1),
+        _ => None,
+    }
+}
+
 /// The shared device, or `None` when no adapter exists — which fails the test when
 /// NETDX_REQUIRE_GPU=1 (as in CI), so GPU tests never pass silently.
 pub fn gpu() -> Option<&'static Gpu> {
