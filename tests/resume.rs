@@ -9,7 +9,7 @@ use netdx::io::safetensors::SafetensorsFile;
 use netdx::runs::record::read_record;
 use netdx::runs::{Runs, Status};
 
-use crate::common::{fresh_dir, netdx_with_runs};
+use crate::common::{fresh_dir, netdx_with_runs, records};
 
 /// Adam with a cosine schedule after warm-up, L2, batch norm and dropout, batches of 30 out of
 /// 300 examples reshuffled every epoch: every kind of state a step carries to the next.
@@ -42,11 +42,7 @@ fn tensors(path: &Path) -> Vec<(String, Vec<u32>)> {
 
 /// The recorded loss of every step of the only run in `runs`, as bit patterns by step.
 fn losses(runs: &Path) -> Vec<(u64, u64)> {
-    let all = Runs {
-        root: runs.to_path_buf(),
-    }
-    .all()
-    .unwrap();
+    let all = records(runs);
     assert_eq!(all.len(), 1, "one run in {}", runs.display());
     std::fs::read_to_string(all[0].0.join("metrics.jsonl"))
         .unwrap()
@@ -185,12 +181,7 @@ fn an_interrupted_run_resumes_bit_for_bit() {
     let rest = losses(&resumed_runs);
     assert_eq!(rest.first().map(|s| s.0), Some(stopped_after as u64));
     assert_eq!(rest[..], whole[stopped_after..]);
-    let record = &Runs {
-        root: resumed_runs.clone(),
-    }
-    .all()
-    .unwrap()[0]
-        .1;
+    let record = &records(&resumed_runs)[0].1;
     assert_eq!(
         record.overrides.resume.as_deref(),
         Some(checkpoint.to_str().unwrap())
@@ -359,7 +350,7 @@ fn checkpoint_every_keeps_the_latest_state_in_the_record() {
         ],
     );
     assert_eq!(code, 0, "{err}");
-    let all = Runs { root: runs.clone() }.all().unwrap();
+    let all = records(&runs);
     let file = SafetensorsFile::open(&all[0].0.join("checkpoint.safetensors")).unwrap();
     let header = file.metadata();
     assert_eq!(header.get("step").map(String::as_str), Some("25"));

@@ -10,10 +10,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use netdx::runs::liveness::{self, Origin};
 use netdx::runs::record::read_record;
-use netdx::runs::{RunKind, RunRecord, Runs, Status};
+use netdx::runs::{RunKind, RunRecord, Status};
 use serde_json::Value;
 
-use crate::common::netdx_with_runs;
+use crate::common::{netdx_with_runs, records};
 
 /// A fresh folder for one test.
 fn scratch(name: &str) -> PathBuf {
@@ -25,14 +25,6 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, text).unwrap();
     p
-}
-
-fn records(runs: &Path) -> Vec<(PathBuf, RunRecord)> {
-    Runs {
-        root: runs.to_path_buf(),
-    }
-    .all()
-    .unwrap()
 }
 
 /// `netdx ARGS` in the background with its records in `runs` and a 1 s heartbeat.

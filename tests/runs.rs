@@ -4,23 +4,15 @@
 use std::path::{Path, PathBuf};
 
 use netdx::runs::record::read_record;
-use netdx::runs::{RunKind, RunRecord, Runs, Status};
+use netdx::runs::{RunKind, Status};
 
-use crate::common::netdx_with_runs;
+use crate::common::{netdx_with_runs, records};
 
 /// A fresh runs folder for one test.
 fn runs_dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("netdx-runs-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     d
-}
-
-fn records(dir: &Path) -> Vec<(PathBuf, RunRecord)> {
-    Runs {
-        root: dir.to_path_buf(),
-    }
-    .all()
-    .unwrap()
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {

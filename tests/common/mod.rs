@@ -175,6 +175,15 @@ pub fn npy_shape<T: ToString>(dims: &[T]) -> String {
     }
 }
 
+/// Every run recorded in `runs`, oldest first.
+pub fn records(runs: &std::path::Path) -> Vec<(std::path::PathBuf, netdx::runs::RunRecord)> {
+    netdx::runs::Runs {
+        root: runs.to_path_buf(),
+    }
+    .all()
+    .unwrap()
+}
+
 /// An empty folder for one test: `netdx-LABEL-PID` in the temp dir, emptied if a previous run
 /// left it.
 pub fn fresh_dir(label: &str) -> std::path::PathBuf {
