@@ -59,6 +59,11 @@ impl SafetensorsFile {
             .collect()
     }
 
+    /// The file's path, for messages.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// The header's string metadata (`__metadata__`); empty when the file has none.
     pub fn metadata(&self) -> BTreeMap<String, String> {
         SafeTensors::read_metadata(&self.map)

@@ -48,7 +48,11 @@ fn layer_hint(model: &Graph, name: &str) -> String {
 /// batch-norm statistic must be present with its shape; the error lists each missing, extra
 /// or misshapen tensor.
 pub fn load(path: &Path, model: &Graph) -> Result<HostParams> {
-    let file = SafetensorsFile::open(path)?;
+    load_from(&SafetensorsFile::open(path)?, model)
+}
+
+/// [`load`] from a file already open (a checkpoint reads its optimizer state from it too).
+pub fn load_from(file: &SafetensorsFile, model: &Graph) -> Result<HostParams> {
     let mut expected = init_params(model, 0);
     let mut found: BTreeMap<String, (String, Vec<usize>)> = BTreeMap::new();
     let mut problems = Vec::new();
@@ -109,7 +113,7 @@ pub fn load(path: &Path, model: &Graph) -> Result<HostParams> {
         Ok(expected)
     } else {
         Err(Error::Weights {
-            file: path.to_path_buf(),
+            file: file.path().to_path_buf(),
             problems,
         })
     }

@@ -117,32 +117,28 @@ fn partial_path(path: &Path) -> PathBuf {
 /// optimizer moment must be there with its shape, and the header must say the step. The error
 /// lists each problem, as for a weights file.
 pub fn load(path: &Path, model: &Graph, config: &Config) -> Result<Checkpoint> {
-    let params = crate::model::weights::load(path, model)?;
     let file = SafetensorsFile::open(path)?;
+    let params = crate::model::weights::load_from(&file, model)?;
     let header = file.metadata();
     let shapes = file.shapes();
     let kind = config.training.optimizer.resolved_kind();
-    let mut problems = Vec::new();
-    let number = |key: &str, problems: &mut Vec<String>| -> Option<u64> {
-        match header.get(key).map(|v| v.parse::<u64>()) {
-            Some(Ok(n)) => Some(n),
-            Some(Err(_)) => {
-                problems.push(format!("the header's `{key}` is not a whole number"));
-                None
-            }
-            None => None,
-        }
-    };
-    let step = number("step", &mut problems);
-    let total = number("total_steps", &mut problems);
-    if step.is_none() || total.is_none() {
-        return Err(Error::Checkpoint {
-            file: path.to_path_buf(),
-            problems: vec![
-                "not a checkpoint: its header has no step and total_steps (write one with `train --save FILE --save-optimizer` or `--checkpoint-every N`; an interrupted run leaves one in its record)".into(),
-            ],
-        });
+    let not_checkpoint = || {
+        Error::Checkpoint {
+        file: path.to_path_buf(),
+        problems: vec![
+            "not a checkpoint: its header has no step and total_steps (write one with `train --save FILE --save-optimizer` or `--checkpoint-every N`; an interrupted run leaves one in its record)".into(),
+        ],
     }
+    };
+    let number = |key: &str| -> Result<u64> {
+        let text = header.get(key).ok_or_else(not_checkpoint)?;
+        text.parse().map_err(|_| Error::Checkpoint {
+            file: path.to_path_buf(),
+            problems: vec![format!("the header's `{key}` is not a whole number")],
+        })
+    };
+    let (step, total) = (number("step")?, number("total_steps")?);
+    let mut problems = Vec::new();
     let written_by = header.get("optimizer").cloned().unwrap_or_default();
     if written_by != optimizer_name(kind) {
         problems.push(format!(
@@ -203,8 +199,8 @@ pub fn load(path: &Path, model: &Graph, config: &Config) -> Result<Checkpoint> {
         params,
         m,
         v,
-        step: step.unwrap_or(0) as usize,
-        total: total.unwrap_or(0) as usize,
+        step: step as usize,
+        total: total as usize,
         seed: header
             .get("seed")
             .and_then(|s| s.parse().ok())
