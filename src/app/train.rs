@@ -48,11 +48,8 @@ pub fn train_source(args: &TrainArgs, source: &str, path: &Path) -> Result<(u8, 
         Some(file) => Some(read_checkpoint(file, &config, &data, total)?),
         None => None,
     };
-    if args.eval_every.is_some() && data.validation.is_none() {
-        return Err(crate::Error::Usage(
-            "--eval-every needs a validation split (`data: {..., validation: 0.2}`)".into(),
-        ));
-    }
+    // Before the adapter opens, as every config error.
+    crate::train::check_eval_every(args.eval_every.map(|n| n as usize), &data)?;
     let gpu = Gpu::open(&args.device.choice())?;
     let overrides = Overrides {
         steps: args.steps,

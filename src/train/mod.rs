@@ -523,6 +523,16 @@ pub fn train<'g>(
     Ok((outcome.summary, outcome.trainer))
 }
 
+/// Periodic evaluation (`--eval-every`) needs a validation split to evaluate on.
+pub fn check_eval_every(eval_every: Option<usize>, data: &LoadedData) -> Result<()> {
+    if eval_every.is_some() && data.validation.is_none() {
+        return Err(Error::Usage(
+            "--eval-every needs a validation split (`data: {..., validation: 0.2}`)".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Trains per the config and `options`, calling `on_step` with each record as soon as it is
 /// read back; evaluates on the training and validation data at the end.
 pub fn train_with<'g>(
@@ -539,16 +549,12 @@ pub fn train_with<'g>(
             total.saturating_sub(1)
         )));
     }
+    check_eval_every(options.eval_every, &data)?;
     let LoadedData { train, validation } = data;
     let summary_of_data = train.summary();
     // The validation split on the device once, for the evaluations during training.
     let periodic = match (options.eval_every, &validation) {
         (Some(n), Some(v)) if n > 0 => Some((n, DeviceData::upload(gpu, v)?)),
-        (Some(_), None) => {
-            return Err(Error::Usage(
-                "--eval-every needs a validation split (`data: {..., validation: 0.2}`)".into(),
-            ))
-        }
         _ => None,
     };
     let initial = options.resume.as_ref().map(|c| c.params.clone());
