@@ -25,24 +25,57 @@ fn flag(b: bool) -> f64 {
     }
 }
 
-const SIZES: &[usize] = &[1, 3, 17, 129];
+/// Shapes below, at and past one register block (8), one register workgroup (64) and one tile
+/// (64), including k that ends inside a 16-deep slice of the tiled kernel.
+const SHAPES: MatmulShapes = MatmulShapes {
+    m: &[1, 3, 17, 129],
+    n: &[1, 4, 17, 33, 65, 129],
+    k: &[1, 3, 64, 129],
+};
+
+/// Shapes `matmul_vec4` takes (`vec4_layout`: the dimensions read along multiples of 4), below,
+/// at and past its 32 × 32 tile, with m and n odd where the layout leaves them free.
+const VEC4_SHAPES: MatmulShapes = MatmulShapes {
+    m: &[1, 4, 17, 36, 132],
+    n: &[1, 4, 17, 36, 132],
+    k: &[4, 8, 68],
+};
+
+struct MatmulShapes {
+    m: &'static [usize],
+    n: &'static [usize],
+    k: &'static [usize],
+}
 
 #[test]
 fn matmul_matches_reference_for_every_variant_transpose_and_odd_shapes() {
     let gpu = gpu_or_skip!();
     assert!(gpu.matmul_variants().contains(&MatmulVariant::Register));
     for &variant in gpu.matmul_variants() {
-        matmul_matches_reference(gpu, variant);
+        matmul_matches_reference(gpu, variant, &SHAPES);
     }
 }
 
-/// Shapes below, at and past one register block (8), one register workgroup (64) and one tile
-/// (64), including k that ends inside a 16-deep slice of the tiled kernel.
-fn matmul_matches_reference(gpu: &Gpu, variant: MatmulVariant) {
+/// Every vec4 layout runs the vec4 kernel (not its fallback) and matches the reference.
+#[test]
+fn matmul_vec4_matches_reference_on_every_layout_it_takes() {
+    let gpu = gpu_or_skip!();
+    if !gpu.matmul_variants().contains(&MatmulVariant::Vec4) {
+        eprintln!("skipped: {} has no subgroups of 8", gpu.info().name);
+        return;
+    }
+    let ran = matmul_matches_reference(gpu, MatmulVariant::Vec4, &VEC4_SHAPES);
+    assert!(ran >= 4 * 20, "only {ran} products took the vec4 kernel");
+}
+
+/// Every product of `shapes` × the four transposes by `variant` against the reference; returns
+/// how many ran `matmul_vec4`.
+fn matmul_matches_reference(gpu: &Gpu, variant: MatmulVariant, shapes: &MatmulShapes) -> usize {
     let mut seed = 1;
-    for &m in SIZES {
-        for &n in &[1usize, 4, 17, 33, 65, 129] {
-            for &k in &[1usize, 3, 64, 129] {
+    let mut vec4 = 0;
+    for &m in shapes.m {
+        for &n in shapes.n {
+            for &k in shapes.k {
                 for (ta, tb, bias) in [
                     (false, false, false),
                     (false, true, true),
@@ -66,16 +99,20 @@ fn matmul_matches_reference(gpu: &Gpu, variant: MatmulVariant) {
                             },
                         )
                         .unwrap();
+                    let (kernel, groups) = variant.launch((m, n, k), (ta, tb));
+                    if std::ptr::eq(kernel, &MATMUL_VEC4) {
+                        vec4 += 1;
+                    }
                     let d = gpu
                         .dispatch(
-                            variant.kernel(),
+                            kernel,
                             &[
                                 ("TRANS_A", flag(ta)),
                                 ("TRANS_B", flag(tb)),
                                 ("HAS_BIAS", flag(bias)),
                             ],
                             &[&u, &ga.buffer, &gb.buffer, &gbias.buffer, &gc.buffer],
-                            variant.groups(m, n),
+                            groups,
                         )
                         .unwrap();
                     gpu.run(&[d]).unwrap();
@@ -88,8 +125,9 @@ fn matmul_matches_reference(gpu: &Gpu, variant: MatmulVariant) {
                         }
                     }
                     let what = format!(
-                        "matmul {} m={m} n={n} k={k} ta={ta} tb={tb} bias={bias}",
-                        variant.name()
+                        "matmul {} ({}) m={m} n={n} k={k} ta={ta} tb={tb} bias={bias}",
+                        variant.name(),
+                        kernel.name
                     );
                     assert_close(
                         &what,
@@ -102,6 +140,7 @@ fn matmul_matches_reference(gpu: &Gpu, variant: MatmulVariant) {
             }
         }
     }
+    vec4
 }
 
 /// Batched products (attention's Q·Kᵀ and P·V): z layer `i` of the launch multiplies the
@@ -177,7 +216,7 @@ fn batched_matmul_case(gpu: &Gpu, case: &BatchedCase, seed: u64) -> f64 {
         _pad: 0,
     };
     let u = gpu.uniform("p", &params).unwrap();
-    let mut groups = variant.groups(m, n);
+    let (kernel, mut groups) = variant.launch((m, n, k), (ta, tb));
     groups[2] = count as u32;
     let constants = [
         ("TRANS_A", flag(ta)),
@@ -185,9 +224,7 @@ fn batched_matmul_case(gpu: &Gpu, case: &BatchedCase, seed: u64) -> f64 {
         ("HAS_BIAS", flag(bias)),
     ];
     let buffers = [&u, &ga.buffer, &gb.buffer, &gbias.buffer, &gc.buffer];
-    let d = gpu
-        .dispatch(variant.kernel(), &constants, &buffers, groups)
-        .unwrap();
+    let d = gpu.dispatch(kernel, &constants, &buffers, groups).unwrap();
     gpu.run(&[d]).unwrap();
     let (wa, wb) = (widen(&a), widen(&b));
     let mut want = r::sequence::batched_matmul(&wa, &wb, count, m, n, k, ta, tb);
@@ -1093,126 +1130,154 @@ fn one_dimensional_kernels_cover_more_than_65535_workgroups() {
     assert_eq!(wrong, None, "first wrong element at {wrong:?} of {n}");
 }
 
-/// Tolerance for a sum of k f32 products of values in [-1, 1]: relative 1e-5, absolute
-/// 2e-6·√k (as for matmul).
+/// Every conv2d kernel family the adapter runs (direct; implicit GEMM on the subgroup tile),
+/// forward and backward, against src/reference/conv.rs. Tolerance for a sum of k f32 products of
+/// values in [-1, 1]: relative 1e-5, absolute 2e-6·√k (as for matmul).
 #[test]
 fn conv2d_forward_and_backward_match_the_reference_on_odd_geometries() {
-    use netdx::reference::conv::Conv2d;
     let gpu = gpu_or_skip!();
-    let geometries = [
-        // (batch, in, out, h, w, [kh, kw], stride, padding, dilation)
-        (1, 1, 1, 1, 1, [1, 1], 1, 0, 1),
-        (2, 3, 4, 7, 5, [3, 3], 1, 1, 1),
-        (3, 1, 2, 17, 13, [5, 3], 2, 2, 1),
-        (1, 2, 3, 9, 11, [3, 2], 3, 0, 2),
-        (2, 4, 5, 28, 28, [5, 5], 1, 0, 1),
-        (1, 3, 1, 6, 6, [2, 2], 2, 3, 3),
-        // Enough weights for one split of the weight gradient: no partial sums.
-        (2, 64, 64, 4, 3, [3, 3], 1, 1, 1),
-        // Many output rows: 58 splits of 8 rows, the last one of 3.
-        (17, 2, 3, 29, 4, [3, 3], 1, 0, 1),
-    ];
-    let mut splits_seen = Vec::new();
-    for (seed, &(batch, cin, cout, h, w, kernel, stride, padding, dilation)) in
-        geometries.iter().enumerate()
-    {
-        let c = Conv2d {
-            batch,
-            in_channels: cin,
-            out_channels: cout,
-            height: h,
-            width: w,
-            kernel,
-            stride,
-            padding,
-            dilation,
-        };
-        let what = format!("{c:?}");
-        let params = Conv2dParams::of(&c).expect("kernel fits");
-        splits_seen.push(params.splits);
-        let x = random(c.input_len(), 10 * seed as u64 + 1, -1.0, 1.0);
-        let wt = random(c.weight_len(), 10 * seed as u64 + 2, -1.0, 1.0);
-        let b = random(cout, 10 * seed as u64 + 3, -1.0, 1.0);
-        let dy = random(c.output_len(), 10 * seed as u64 + 4, -1.0, 1.0);
-        let u = gpu.uniform("conv2d", &params).unwrap();
-        let (xt, wtt, bt, dyt) = (
-            t(gpu, "x", &x),
-            t(gpu, "w", &wt),
-            t(gpu, "b", &b),
-            t(gpu, "dy", &dy),
+    let mut gemm_forwards = 0;
+    for &variant in gpu.conv_variants() {
+        let mut splits_seen = Vec::new();
+        for (seed, geometry) in CONV_GEOMETRIES.iter().enumerate() {
+            let (params, gemm_forward) = conv2d_case(gpu, variant, geometry, seed as u64);
+            splits_seen.push(params.splits);
+            gemm_forwards += usize::from(gemm_forward);
+        }
+        assert!(
+            splits_seen.contains(&1),
+            "a weight gradient in one piece: {splits_seen:?}"
         );
-        let yt = t(gpu, "y", &sentinel(c.output_len()));
-        let dxt = t(gpu, "dx", &sentinel(c.input_len()));
-        let dwt = t(gpu, "dw", &sentinel(c.weight_len()));
-        let dbt = t(gpu, "db", &sentinel(cout));
-        let mut d = vec![
-            gpu.dispatch(
-                &CONV2D_FORWARD,
-                &params.constants(),
-                &[&u, &xt.buffer, &wtt.buffer, &bt.buffer, &yt.buffer],
-                gpu.groups_1d(&CONV2D_FORWARD, params.forward_invocations()),
-            )
-            .unwrap(),
-            gpu.dispatch(
-                &CONV2D_BACKWARD_INPUT,
-                &params.constants(),
-                &[&u, &dyt.buffer, &wtt.buffer, &dxt.buffer],
-                gpu.groups_1d(&CONV2D_BACKWARD_INPUT, params.backward_input_invocations()),
-            )
-            .unwrap(),
-        ];
-        // The weight gradient as training runs it: split into partial gradients and summed.
-        d.extend(
-            netdx::train::conv::weight_gradient(
-                gpu,
-                "w",
-                &params,
-                &u,
-                [&xt.buffer, &dyt.buffer, &dwt.buffer, &dbt.buffer],
-            )
-            .unwrap(),
-        );
-        gpu.run(&d).unwrap();
-        let (x64, w64, b64, dy64) = (widen(&x), widen(&wt), widen(&b), widen(&dy));
-        let y = c.forward(&x64, &w64, &b64);
-        let (dx, dw, db) = c.backward(&x64, &w64, &dy64);
-        let (oh, ow) = c.output_size().unwrap();
-        let atol = |k: usize| 2e-6 * (k as f64).sqrt().max(1.0);
-        let taps = cin * kernel[0] * kernel[1];
-        assert_close(
-            &format!("conv2d y {what}"),
-            &read(gpu, &yt),
-            &y,
-            1e-5,
-            atol(taps),
-        );
-        assert_close(
-            &format!("conv2d dx {what}"),
-            &read(gpu, &dxt),
-            &dx,
-            1e-5,
-            atol(cout * taps),
-        );
-        assert_close(
-            &format!("conv2d dw {what}"),
-            &read(gpu, &dwt),
-            &dw,
-            1e-5,
-            atol(batch * oh * ow),
-        );
-        assert_close(
-            &format!("conv2d db {what}"),
-            &read(gpu, &dbt),
-            &db,
-            1e-5,
-            atol(batch * oh * ow),
+        assert!(splits_seen.contains(&58), "many splits: {splits_seen:?}");
+    }
+    if gpu.conv_variants().contains(&ConvVariant::Gemm) {
+        assert!(
+            gemm_forwards >= 5,
+            "{gemm_forwards} forwards ran the GEMM kernel"
         );
     }
-    assert!(
-        splits_seen.contains(&1),
-        "a weight gradient in one piece: {splits_seen:?}"
+}
+
+/// (batch, in, out, h, w, [kh, kw], stride, padding, dilation)
+type ConvGeometry = (
+    usize,
+    usize,
+    usize,
+    usize,
+    usize,
+    [usize; 2],
+    usize,
+    usize,
+    usize,
+);
+
+const CONV_GEOMETRIES: &[ConvGeometry] = &[
+    (1, 1, 1, 1, 1, [1, 1], 1, 0, 1),
+    (2, 3, 4, 7, 5, [3, 3], 1, 1, 1),
+    (3, 1, 2, 17, 13, [5, 3], 2, 2, 1),
+    (1, 2, 3, 9, 11, [3, 2], 3, 0, 2),
+    (2, 4, 5, 28, 28, [5, 5], 1, 0, 1),
+    (1, 3, 1, 6, 6, [2, 2], 2, 3, 3),
+    // Enough weights for one split of the weight gradient: no partial sums.
+    (2, 64, 64, 4, 3, [3, 3], 1, 1, 1),
+    // Many output rows: 58 splits of 8 rows, the last one of 3.
+    (17, 2, 3, 29, 4, [3, 3], 1, 0, 1),
+    // Taps a multiple of 4 (the GEMM forward's vec4 weight rows), across row-group counts
+    // (9, 17, 33 and 40 channels: 2, 3, 4 row groups and a second row tile) and column tiles.
+    (3, 4, 9, 5, 7, [3, 3], 1, 1, 1),
+    (2, 8, 17, 6, 5, [1, 1], 1, 0, 1),
+    (1, 4, 33, 9, 9, [3, 3], 2, 1, 1),
+    (2, 16, 40, 7, 7, [3, 3], 1, 1, 1),
+    (5, 2, 6, 8, 6, [2, 2], 1, 1, 2),
+];
+
+/// One geometry by `variant`; returns its parameters and whether its forward ran the GEMM.
+fn conv2d_case(
+    gpu: &Gpu,
+    variant: ConvVariant,
+    &(batch, cin, cout, h, w, kernel, stride, padding, dilation): &ConvGeometry,
+    seed: u64,
+) -> (Conv2dParams, bool) {
+    use netdx::reference::conv::Conv2d;
+    use netdx::train::conv;
+    let c = Conv2d {
+        batch,
+        in_channels: cin,
+        out_channels: cout,
+        height: h,
+        width: w,
+        kernel,
+        stride,
+        padding,
+        dilation,
+    };
+    let what = format!("{} {c:?}", variant.name());
+    let params = Conv2dParams::of(&c).expect("kernel fits");
+    let x = random(c.input_len(), 10 * seed + 1, -1.0, 1.0);
+    let wt = random(c.weight_len(), 10 * seed + 2, -1.0, 1.0);
+    let b = random(cout, 10 * seed + 3, -1.0, 1.0);
+    let dy = random(c.output_len(), 10 * seed + 4, -1.0, 1.0);
+    let u = gpu.uniform("conv2d", &params).unwrap();
+    let (xt, wtt, bt, dyt) = (
+        t(gpu, "x", &x),
+        t(gpu, "w", &wt),
+        t(gpu, "b", &b),
+        t(gpu, "dy", &dy),
     );
-    assert!(splits_seen.contains(&58), "many splits: {splits_seen:?}");
+    let yt = t(gpu, "y", &sentinel(c.output_len()));
+    let dxt = t(gpu, "dx", &sentinel(c.input_len()));
+    let dwt = t(gpu, "dw", &sentinel(c.weight_len()));
+    let dbt = t(gpu, "db", &sentinel(cout));
+    let forward = conv::forward(
+        gpu,
+        variant,
+        &params,
+        &u,
+        [&xt.buffer, &wtt.buffer, &bt.buffer, &yt.buffer],
+    )
+    .unwrap();
+    let gemm_forward = forward.kernel_name() == CONV2D_GEMM_FORWARD.name;
+    let mut d = vec![
+        forward,
+        conv::input_gradient(
+            gpu,
+            variant,
+            &params,
+            &u,
+            [&dyt.buffer, &wtt.buffer, &dxt.buffer],
+        )
+        .unwrap(),
+    ];
+    // The weight gradient as training runs it: split into partial gradients and summed.
+    d.extend(
+        conv::weight_gradient(
+            gpu,
+            variant,
+            "w",
+            &params,
+            &u,
+            [&xt.buffer, &dyt.buffer, &dwt.buffer, &dbt.buffer],
+        )
+        .unwrap(),
+    );
+    gpu.run(&d).unwrap();
+    let (x64, w64, b64, dy64) = (widen(&x), widen(&wt), widen(&b), widen(&dy));
+    let y = c.forward(&x64, &w64, &b64);
+    let (dx, dw, db) = c.backward(&x64, &w64, &dy64);
+    let (oh, ow) = c.output_size().unwrap();
+    let atol = |k: usize| 2e-6 * (k as f64).sqrt().max(1.0);
+    let taps = cin * kernel[0] * kernel[1];
+    let positions = batch * oh * ow;
+    for (name, got, want, k) in [
+        ("y", &yt, &y, taps),
+        ("dx", &dxt, &dx, cout * taps),
+        ("dw", &dwt, &dw, positions),
+        ("db", &dbt, &db, positions),
+    ] {
+        let label = format!("conv2d {name} {what}");
+        assert_close(&label, &read(gpu, got), want, 1e-5, atol(k));
+    }
+    (params, gemm_forward)
 }
 
 /// Max and average pooling, forward and backward, against src/reference/pool.rs on odd planes,

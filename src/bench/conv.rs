@@ -6,7 +6,9 @@ use serde::Serialize;
 use super::timing::seconds_per_launch;
 use crate::error::Result;
 use crate::gpu::{Dispatch, Gpu, TensorUsage};
+use crate::kernels::ConvVariant;
 use crate::rng::SplitMix64;
+use crate::train::conv;
 
 /// The conv2d kernels on one layer shape: GFLOP/s (2 flops per multiply-add, taps in the
 /// padding not counted) and the fraction of the FMA probe's peak.
@@ -14,6 +16,9 @@ use crate::rng::SplitMix64;
 pub struct ConvFigure {
     /// `batch×in×h×w → out, k×k, stride s, padding p`.
     pub shape: String,
+    pub variant: ConvVariant,
+    /// The kernels this adapter's plans use.
+    pub chosen: bool,
     pub forward_gflops: f64,
     pub backward_input_gflops: f64,
     pub backward_weight_gflops: f64,
@@ -22,14 +27,14 @@ pub struct ConvFigure {
     pub backward_weight_fraction_of_fma: f64,
 }
 
-/// The three conv2d kernels on `c`, each timed alone (best of `reps`).
+/// The three conv2d kernels of `variant` on `c`, each timed alone (best of `reps`).
 pub(super) fn conv_figure(
     gpu: &Gpu,
+    variant: ConvVariant,
     c: &crate::reference::conv::Conv2d,
     fma: f64,
     reps: usize,
 ) -> Result<ConvFigure> {
-    use crate::kernels::{CONV2D_BACKWARD_INPUT, CONV2D_FORWARD};
     let params = crate::kernels::Conv2dParams::of(c)
         .ok_or_else(|| crate::Error::Usage(format!("bench: conv2d kernel does not fit {c:?}")))?;
     let mut rng = SplitMix64::new(c.input_len() as u64);
@@ -44,21 +49,24 @@ pub(super) fn conv_figure(
     let dw = gpu.tensor("bench.conv.dw", c.weight_len(), TensorUsage::Storage)?;
     let db = gpu.tensor("bench.conv.db", c.out_channels, TensorUsage::Storage)?;
     let u = gpu.uniform("bench.conv", &params)?;
-    let f = gpu.dispatch(
-        &CONV2D_FORWARD,
-        &params.constants(),
-        &[&u, &x.buffer, &w.buffer, &b.buffer, &y.buffer],
-        gpu.groups_1d(&CONV2D_FORWARD, params.forward_invocations()),
+    let f = conv::forward(
+        gpu,
+        variant,
+        &params,
+        &u,
+        [&x.buffer, &w.buffer, &b.buffer, &y.buffer],
     )?;
-    let bi = gpu.dispatch(
-        &CONV2D_BACKWARD_INPUT,
-        &params.constants(),
-        &[&u, &dy.buffer, &w.buffer, &dx.buffer],
-        gpu.groups_1d(&CONV2D_BACKWARD_INPUT, params.backward_input_invocations()),
+    let bi = conv::input_gradient(
+        gpu,
+        variant,
+        &params,
+        &u,
+        [&dy.buffer, &w.buffer, &dx.buffer],
     )?;
     // As training runs it: split into partial gradients and summed.
-    let bw = crate::train::conv::weight_gradient(
+    let bw = conv::weight_gradient(
         gpu,
+        variant,
         "bench.conv.dw",
         &params,
         &u,
@@ -88,6 +96,8 @@ pub(super) fn conv_figure(
             c.stride,
             c.padding
         ),
+        variant,
+        chosen: variant == gpu.conv_variant(),
         forward_gflops: fr,
         backward_input_gflops: bir,
         backward_weight_gflops: bwr,

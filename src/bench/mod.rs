@@ -134,12 +134,16 @@ pub fn run(
         padding: 1,
         dilation: 1,
     };
-    let f = conv_figure(gpu, &conv, fma, if quick { 2 } else { 3 })?;
-    log(&format!(
-        "conv2d {}: forward {:.2} GFLOP/s",
-        f.shape, f.forward_gflops
-    ));
-    conv2d.push(f);
+    for &variant in gpu.conv_variants() {
+        let f = conv_figure(gpu, variant, &conv, fma, if quick { 2 } else { 3 })?;
+        log(&format!(
+            "conv2d {} ({}): forward {:.2} GFLOP/s",
+            f.shape,
+            variant.name(),
+            f.forward_gflops
+        ));
+        conv2d.push(f);
+    }
     // The benchmark transformer's attention path, at the shape its step trains.
     let f = attention_figure(
         gpu,
@@ -207,6 +211,7 @@ pub fn run(
         driver: format!("{} {}", info.driver, info.driver_info),
         device_type: format!("{:?}", info.device_type),
         matmul_variant: gpu.matmul_variant(),
+        conv_variant: gpu.conv_variant(),
         fma_gflops: fma,
         copy_gbytes_per_second: copy,
         matmul,

@@ -7,7 +7,7 @@ use super::{
     ActivationFigure, AttentionFigure, ConvFigure, LossFigure, MatmulFigure, StepFigure,
     SustainedFigure, TransformerStepFigure, TRACK_EVERY,
 };
-use crate::kernels::MatmulVariant;
+use crate::kernels::{ConvVariant, MatmulVariant};
 
 #[derive(Clone, Debug, Serialize)]
 pub struct BenchReport {
@@ -18,6 +18,8 @@ pub struct BenchReport {
     pub device_type: String,
     /// The matmul kernel this adapter's plans use.
     pub matmul_variant: MatmulVariant,
+    /// The conv2d kernels this adapter's plans use.
+    pub conv_variant: ConvVariant,
     pub fma_gflops: f64,
     pub copy_gbytes_per_second: f64,
     pub matmul: Vec<MatmulFigure>,
@@ -93,12 +95,14 @@ impl BenchReport {
             ));
         }
         if !self.conv2d.is_empty() {
-            s.push_str("conv2d (direct; the weight gradient split over the batch's rows and summed; fraction of the FMA probe):\n");
+            s.push_str("conv2d (the weight gradient split over the batch's rows and summed; fraction of the FMA probe; * = the kernels plans use):\n");
         }
         for c in &self.conv2d {
             s.push_str(&format!(
-                "  {}: forward {:.2} GFLOP/s ({:.1}%), input gradient {:.2} ({:.1}%), weight gradient {:.2} ({:.1}%)\n",
+                "  {} {}{}: forward {:.2} GFLOP/s ({:.1}%), input gradient {:.2} ({:.1}%), weight gradient {:.2} ({:.1}%)\n",
                 c.shape,
+                c.variant.name(),
+                if c.chosen { "*" } else { "" },
                 c.forward_gflops,
                 100.0 * c.forward_fraction_of_fma,
                 c.backward_input_gflops,

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
 
-use crate::kernels::{MatmulVariant, MATMUL_TILED};
+use crate::kernels::{ConvVariant, MatmulVariant, MATMUL_TILED};
 
 use super::adapters::AdapterReport;
 use super::pipelines::CachedPipeline;
@@ -194,6 +194,9 @@ pub struct Gpu {
     matmul: MatmulVariant,
     /// …of those it can run (the bench and the tests run each).
     matmul_variants: Vec<MatmulVariant>,
+    /// The conv2d kernels every plan on this device uses, of those it can run.
+    conv: ConvVariant,
+    conv_variants: Vec<ConvVariant>,
     /// Buffers, bind groups and pipelines created so far: a training step after the first
     /// creates none.
     pub(crate) created: AtomicU64,
@@ -241,6 +244,8 @@ impl Gpu {
         }));
         let matmul_variants = runnable_matmul_variants(&info, &limits, features);
         let matmul = matmul_variant(&info, &matmul_variants)?;
+        let conv_variants = runnable_conv_variants(&matmul_variants);
+        let conv = conv_variant(&info, &conv_variants)?;
         let lost = Arc::new(Mutex::new(None));
         let lost_sink = lost.clone();
         device.set_device_lost_callback(move |reason, message| {
@@ -263,6 +268,8 @@ impl Gpu {
             pipelines: Mutex::new(HashMap::new()),
             matmul,
             matmul_variants,
+            conv,
+            conv_variants,
             created: AtomicU64::new(0),
             uncaptured,
             lost,
@@ -315,6 +322,16 @@ impl Gpu {
     /// Every matmul kernel this adapter can run.
     pub fn matmul_variants(&self) -> &[MatmulVariant] {
         &self.matmul_variants
+    }
+
+    /// The conv2d kernels chosen for this adapter (see [`conv_variant`]).
+    pub fn conv_variant(&self) -> ConvVariant {
+        self.conv
+    }
+
+    /// Every conv2d kernel family this adapter can run.
+    pub fn conv_variants(&self) -> &[ConvVariant] {
+        &self.conv_variants
     }
 
     pub fn has_timestamps(&self) -> bool {
@@ -453,8 +470,8 @@ pub(crate) fn device_descriptor(adapter: &wgpu::Adapter) -> wgpu::DeviceDescript
 }
 
 /// The matmul kernels this adapter can run: the register-blocked one everywhere, the tiled one
-/// where the workgroup limits hold its tile, the subgroup one where subgroups are exactly 8
-/// lanes wide.
+/// where the workgroup limits hold its tile, the subgroup and vec4 ones where subgroups are
+/// exactly 8 lanes wide.
 fn runnable_matmul_variants(
     info: &wgpu::AdapterInfo,
     limits: &wgpu::Limits,
@@ -474,16 +491,60 @@ fn runnable_matmul_variants(
         .filter(|v| match v {
             MatmulVariant::Register => true,
             MatmulVariant::Tiled => tiled,
-            MatmulVariant::Subgroup => subgroup,
+            MatmulVariant::Subgroup | MatmulVariant::Vec4 => subgroup,
         })
         .collect()
 }
 
-/// The matmul kernel for an adapter: `NETDX_MATMUL=register|tiled|subgroup` when set (to
+/// The conv2d kernels this adapter can run: the direct ones everywhere, the implicit GEMMs on
+/// the subgroup tile where the vec4 matmul runs (subgroups exactly 8 lanes wide).
+fn runnable_conv_variants(matmul: &[MatmulVariant]) -> Vec<ConvVariant> {
+    ConvVariant::ALL
+        .into_iter()
+        .filter(|v| *v == ConvVariant::Direct || matmul.contains(&MatmulVariant::Vec4))
+        .collect()
+}
+
+/// The conv2d kernels for an adapter: `NETDX_CONV=direct|gemm` when set, else the implicit
+/// GEMMs on software adapters that can run them, the direct kernels elsewhere (the GEMMs' tile
+/// needs subgroups of 8, which hardware GPUs do not have).
+fn conv_variant(info: &wgpu::AdapterInfo, runnable: &[ConvVariant]) -> Result<ConvVariant> {
+    let names = || {
+        runnable
+            .iter()
+            .map(|v| v.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if let Ok(name) = std::env::var("NETDX_CONV") {
+        let variant = ConvVariant::parse(&name).ok_or_else(|| {
+            Error::Usage(format!(
+                "NETDX_CONV={name}: expected one of {}",
+                ConvVariant::ALL.map(|v| v.name()).join(", ")
+            ))
+        })?;
+        if !runnable.contains(&variant) {
+            return Err(Error::Usage(format!(
+                "NETDX_CONV={name}: `{}` cannot run those conv2d kernels (it runs {})",
+                info.name,
+                names()
+            )));
+        }
+        return Ok(variant);
+    }
+    let gemm = info.device_type == wgpu::DeviceType::Cpu && runnable.contains(&ConvVariant::Gemm);
+    Ok(if gemm {
+        ConvVariant::Gemm
+    } else {
+        ConvVariant::Direct
+    })
+}
+
+/// The matmul kernel for an adapter: `NETDX_MATMUL=register|tiled|subgroup|vec4` when set (to
 /// measure or test one variant anywhere it runs), else on software adapters register blocking
-/// (memory access is their cost and a barrier switches threads), with the A values shared by
-/// subgroup broadcasts where subgroups are 8 wide — at n = 512 on lavapipe, Mesa 25, measured
-/// side by side: subgroup 10–12 GFLOP/s, register 5.6–8.2, tiled 4.5–5.4 — and on hardware
+/// (memory access is their cost and a barrier switches threads), with vec4 reads and a tall tile
+/// shared by subgroup broadcasts where subgroups are 8 wide — at n = 512 on lavapipe, Mesa 25,
+/// measured side by side: vec4 53 GFLOP/s, subgroup 15, register 12, tiled 7 — and on hardware
 /// GPUs workgroup-memory tiles where the limits hold the tile (an H200: tiled 4.9 TFLOP/s at
 /// n = 512, register 2.4).
 fn matmul_variant(info: &wgpu::AdapterInfo, runnable: &[MatmulVariant]) -> Result<MatmulVariant> {
@@ -508,7 +569,7 @@ fn matmul_variant(info: &wgpu::AdapterInfo, runnable: &[MatmulVariant]) -> Resul
         return Ok(variant);
     }
     let preferred: &[MatmulVariant] = match info.device_type {
-        wgpu::DeviceType::Cpu => &[MatmulVariant::Subgroup],
+        wgpu::DeviceType::Cpu => &[MatmulVariant::Vec4],
         _ => &[MatmulVariant::Tiled],
     };
     Ok(preferred

@@ -44,6 +44,7 @@ const ACTIVATION_FNS: WgslFile = wgsl!("activation_fns.wgsl");
 const MATMUL_COMMON: WgslFile = wgsl!("matmul_common.wgsl");
 const MATMUL_BLOCKS: WgslFile = wgsl!("matmul_blocks.wgsl");
 const RNG: WgslFile = wgsl!("rng.wgsl");
+const SUBGROUP_TILE: WgslFile = wgsl!("subgroup_tile.wgsl");
 
 pub static MATMUL: Kernel = Kernel {
     name: "matmul",
@@ -78,7 +79,33 @@ pub static MATMUL_SUBGROUP: Kernel = Kernel {
 /// Each `matmul_tiled` workgroup computes a MATMUL_TILE × MATMUL_TILE tile of C.
 pub const MATMUL_TILE: u32 = 64;
 
-/// The matmul kernels, one product in two designs; every variant is tested against the
+/// The same product as [`MATMUL`], every matrix read four values at a time and a tall tile per
+/// subgroup of 8: for software adapters that have such subgroups, on products whose layout
+/// allows it ([`vec4_layout`]).
+pub static MATMUL_VEC4: Kernel = Kernel {
+    name: "matmul_vec4",
+    files: &[SUBGROUP_TILE, wgsl!("matmul_vec4.wgsl")],
+    bindings: &[U, R, R, R, RW],
+    // One subgroup.
+    workgroup: [8, 1, 1],
+    // ROW_GROUPS is left at its 4 (32 rows).
+    constants: &["ROW_GROUPS", "TRANS_A", "TRANS_B", "HAS_BIAS"],
+};
+/// Each `matmul_vec4` workgroup computes MATMUL_VEC4_TILE × MATMUL_VEC4_TILE outputs (the
+/// subgroup tile of shaders/subgroup_tile.wgsl with its 4 row groups).
+pub const MATMUL_VEC4_TILE: u32 = 32;
+
+/// Whether `matmul_vec4` can run the product C[m,n] = op(A)·op(B) of depth k: it reads op(A)
+/// and op(B) as vec4s along the dimension that is contiguous in memory (k for A stored [M,K] and
+/// B stored [N,K], else m or n) and steps k by 4, so those dimensions and k must be multiples of
+/// 4 (which also keeps every batched block's start on a vec4).
+pub fn vec4_layout((m, n, k): (usize, usize, usize), (trans_a, trans_b): (bool, bool)) -> bool {
+    let a_fits = !trans_a || m.is_multiple_of(4);
+    let b_fits = trans_b || n.is_multiple_of(4);
+    k.is_multiple_of(4) && a_fits && b_fits
+}
+
+/// The matmul kernels, one product in four designs; every variant is tested against the
 /// reference, and a device picks one when it is opened (`gpu::Gpu::matmul_variant`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -92,51 +119,58 @@ pub enum MatmulVariant {
     /// `Register`, with A values shared by subgroup broadcasts: for software adapters whose
     /// subgroups are exactly 8 lanes wide.
     Subgroup,
+    /// `matmul_vec4` where the product's layout allows it ([`vec4_layout`]), else `Subgroup`:
+    /// for software adapters whose subgroups are exactly 8 lanes wide.
+    Vec4,
 }
 
 impl MatmulVariant {
-    pub const ALL: [MatmulVariant; 3] = [
+    pub const ALL: [MatmulVariant; 4] = [
         MatmulVariant::Register,
         MatmulVariant::Tiled,
         MatmulVariant::Subgroup,
+        MatmulVariant::Vec4,
     ];
 
-    pub fn kernel(self) -> &'static Kernel {
-        match self {
-            MatmulVariant::Register => &MATMUL,
-            MatmulVariant::Tiled => &MATMUL_TILED,
-            MatmulVariant::Subgroup => &MATMUL_SUBGROUP,
-        }
+    /// The kernel this variant runs for the product C[m,n] = op(A)·op(B) of depth k with
+    /// (trans_a, trans_b), and its workgroup counts (z = 1: batched launches set the count).
+    pub fn launch(
+        self,
+        shape: (usize, usize, usize),
+        transposes: (bool, bool),
+    ) -> (&'static Kernel, [u32; 3]) {
+        let (m, n, _) = shape;
+        let (kernel, [cols, rows]) = match self {
+            MatmulVariant::Register => (&MATMUL, Self::REGISTER_OUTPUTS),
+            MatmulVariant::Subgroup => (&MATMUL_SUBGROUP, Self::REGISTER_OUTPUTS),
+            MatmulVariant::Tiled => (&MATMUL_TILED, [MATMUL_TILE, MATMUL_TILE]),
+            MatmulVariant::Vec4 if vec4_layout(shape, transposes) => {
+                (&MATMUL_VEC4, [MATMUL_VEC4_TILE, MATMUL_VEC4_TILE])
+            }
+            MatmulVariant::Vec4 => (&MATMUL_SUBGROUP, Self::REGISTER_OUTPUTS),
+        };
+        let groups = [(n as u32).div_ceil(cols), (m as u32).div_ceil(rows), 1];
+        (kernel, groups)
     }
 
-    /// `register` or `tiled`, as `NETDX_MATMUL` takes it.
+    /// Outputs per workgroup of the register-blocked kernels along [columns, rows].
+    const REGISTER_OUTPUTS: [u32; 2] = [
+        MATMUL_COLS * MATMUL.workgroup[0],
+        MATMUL_ROWS * MATMUL.workgroup[1],
+    ];
+
+    /// `register`, `tiled`, `subgroup` or `vec4`, as `NETDX_MATMUL` takes it.
     pub fn name(self) -> &'static str {
         match self {
             MatmulVariant::Register => "register",
             MatmulVariant::Tiled => "tiled",
             MatmulVariant::Subgroup => "subgroup",
+            MatmulVariant::Vec4 => "vec4",
         }
     }
 
     pub fn parse(name: &str) -> Option<MatmulVariant> {
         Self::ALL.into_iter().find(|v| v.name() == name)
-    }
-
-    /// Outputs per workgroup along [columns, rows].
-    fn outputs_per_group(self) -> [u32; 2] {
-        match self {
-            MatmulVariant::Register | MatmulVariant::Subgroup => [
-                MATMUL_COLS * MATMUL.workgroup[0],
-                MATMUL_ROWS * MATMUL.workgroup[1],
-            ],
-            MatmulVariant::Tiled => [MATMUL_TILE, MATMUL_TILE],
-        }
-    }
-
-    /// Workgroup counts for a product with an [m, n] output.
-    pub fn groups(self, m: usize, n: usize) -> [u32; 3] {
-        let [cols, rows] = self.outputs_per_group();
-        [(n as u32).div_ceil(cols), (m as u32).div_ceil(rows), 1]
     }
 }
 
@@ -390,6 +424,174 @@ pub static CONV2D_BACKWARD_WEIGHT: Kernel = Kernel {
     constants: CONV2D_CONSTANTS,
 };
 
+const CONV2D_GEMM_CONSTANTS: &[&str] = &[
+    "KERNEL_H",
+    "KERNEL_W",
+    "STRIDE",
+    "PADDING",
+    "DILATION",
+    "ROW_GROUPS",
+];
+
+/// `conv2d_forward` as an implicit GEMM on the subgroup tile (output channels × output
+/// positions, depth the taps), for software adapters with subgroups of 8, where the taps of a
+/// weight row are a multiple of 4 ([`Conv2dParams::gemm_forward_fits`]).
+pub static CONV2D_GEMM_FORWARD: Kernel = Kernel {
+    name: "conv2d_gemm_forward",
+    files: &[
+        CONV2D_COMMON,
+        SUBGROUP_TILE,
+        wgsl!("conv2d_gemm_forward.wgsl"),
+    ],
+    bindings: &[U, R, R, R, RW],
+    workgroup: [8, 1, 1],
+    constants: CONV2D_GEMM_CONSTANTS,
+};
+
+/// `conv2d_backward_input` as an implicit GEMM on the subgroup tile (input channels × input
+/// positions, depth the output channels' taps).
+pub static CONV2D_GEMM_BACKWARD_INPUT: Kernel = Kernel {
+    name: "conv2d_gemm_backward_input",
+    files: &[
+        CONV2D_COMMON,
+        SUBGROUP_TILE,
+        wgsl!("conv2d_gemm_backward_input.wgsl"),
+    ],
+    bindings: &[U, R, R, RW],
+    workgroup: [8, 1, 1],
+    constants: CONV2D_GEMM_CONSTANTS,
+};
+
+/// `conv2d_backward_weight` as an implicit GEMM on the subgroup tile (output channels × taps
+/// and the bias, depth the output positions of a split).
+pub static CONV2D_GEMM_BACKWARD_WEIGHT: Kernel = Kernel {
+    name: "conv2d_gemm_backward_weight",
+    files: &[
+        CONV2D_COMMON,
+        SUBGROUP_TILE,
+        wgsl!("conv2d_gemm_backward_weight.wgsl"),
+    ],
+    bindings: &[U, R, R, RW, RW],
+    workgroup: [8, 1, 1],
+    constants: CONV2D_GEMM_CONSTANTS,
+};
+
+/// Rows and columns of the subgroup tile (shaders/subgroup_tile.wgsl): 8 rows per row group,
+/// 32 columns.
+pub const SUBGROUP_TILE_ROWS_PER_GROUP: u32 = 8;
+pub const SUBGROUP_TILE_COLS: u32 = 32;
+
+/// The conv2d kernels: one invocation per output (`Direct`, everywhere) or implicit GEMMs on the
+/// subgroup tile (`Gemm`, for software adapters with subgroups of 8; shapes it does not take run
+/// `Direct`). Every variant is tested against the reference; a device picks one when it is
+/// opened (`gpu::Gpu::conv_variant`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConvVariant {
+    Direct,
+    Gemm,
+}
+
+/// Which conv2d pass a launch is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConvPass {
+    Forward,
+    BackwardInput,
+    /// Launched with one z layer per split ([`Conv2dParams::splits`]).
+    BackwardWeight,
+}
+
+impl ConvVariant {
+    pub const ALL: [ConvVariant; 2] = [ConvVariant::Direct, ConvVariant::Gemm];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ConvVariant::Direct => "direct",
+            ConvVariant::Gemm => "gemm",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<ConvVariant> {
+        Self::ALL.into_iter().find(|v| v.name() == name)
+    }
+
+    /// The kernel this variant runs for `pass` of the conv2d `params`, its override constants
+    /// and its workgroup counts (`Direct` launches are one-dimensional: the caller splits them
+    /// with `Gpu::groups_1d`, so their counts here are the invocations in x).
+    pub fn launch(self, pass: ConvPass, params: &Conv2dParams) -> ConvLaunch {
+        let gemm =
+            self == ConvVariant::Gemm && (pass != ConvPass::Forward || params.gemm_forward_fits());
+        let window = params.constants();
+        if !gemm {
+            let (kernel, invocations) = match pass {
+                ConvPass::Forward => (&CONV2D_FORWARD, params.forward_invocations()),
+                ConvPass::BackwardInput => {
+                    (&CONV2D_BACKWARD_INPUT, params.backward_input_invocations())
+                }
+                ConvPass::BackwardWeight => (
+                    &CONV2D_BACKWARD_WEIGHT,
+                    params.backward_weight_invocations(),
+                ),
+            };
+            return ConvLaunch {
+                kernel,
+                constants: window.to_vec(),
+                groups: ConvGroups::Invocations(invocations),
+            };
+        }
+        let taps = params.in_channels * params.kernel_h * params.kernel_w;
+        let (kernel, rows, cols, layers) = match pass {
+            ConvPass::Forward => (
+                &CONV2D_GEMM_FORWARD,
+                params.out_channels,
+                params.batch * params.out_height * params.out_width,
+                1,
+            ),
+            ConvPass::BackwardInput => (
+                &CONV2D_GEMM_BACKWARD_INPUT,
+                params.in_channels,
+                params.batch * params.height * params.width,
+                1,
+            ),
+            // The taps and the bias.
+            ConvPass::BackwardWeight => (
+                &CONV2D_GEMM_BACKWARD_WEIGHT,
+                params.out_channels,
+                taps + 1,
+                params.splits,
+            ),
+        };
+        let row_groups = rows.div_ceil(SUBGROUP_TILE_ROWS_PER_GROUP).clamp(1, 4);
+        let mut constants = window.to_vec();
+        constants.push(("ROW_GROUPS", row_groups as f64));
+        ConvLaunch {
+            kernel,
+            constants,
+            groups: ConvGroups::Workgroups([
+                cols.div_ceil(SUBGROUP_TILE_COLS),
+                rows.div_ceil(SUBGROUP_TILE_ROWS_PER_GROUP * row_groups),
+                layers,
+            ]),
+        }
+    }
+}
+
+/// One conv2d launch: see [`ConvVariant::launch`].
+#[derive(Clone, Debug)]
+pub struct ConvLaunch {
+    pub kernel: &'static Kernel,
+    pub constants: Vec<(&'static str, f64)>,
+    pub groups: ConvGroups,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConvGroups {
+    /// A one-dimensional launch of this many invocations.
+    Invocations(usize),
+    /// Workgroup counts as they are.
+    Workgroups([u32; 3]),
+}
+
 const POOL2D_COMMON: WgslFile = wgsl!("pool2d_common.wgsl");
 
 /// Max or average pooling (`MAX_POOL`), NCHW (see src/reference/pool.rs): one invocation per
@@ -415,6 +617,10 @@ pub static ALL: &[&Kernel] = &[
     &MATMUL,
     &MATMUL_TILED,
     &MATMUL_SUBGROUP,
+    &MATMUL_VEC4,
+    &CONV2D_GEMM_FORWARD,
+    &CONV2D_GEMM_BACKWARD_INPUT,
+    &CONV2D_GEMM_BACKWARD_WEIGHT,
     &SUM_ROWS,
     &ACTIVATION_FORWARD,
     &ACTIVATION_BACKWARD,
@@ -764,6 +970,11 @@ impl Conv2dParams {
             * self.in_channels
             * self.kernel_h
             * self.kernel_w) as usize
+    }
+
+    /// Whether `conv2d_gemm_forward` takes this layer: it reads a weight row's taps as vec4s.
+    pub fn gemm_forward_fits(&self) -> bool {
+        (self.in_channels * self.kernel_h * self.kernel_w).is_multiple_of(4)
     }
 
     /// The window as the conv2d kernels' override constants.

@@ -313,11 +313,13 @@ impl<'a> Compiler<'a> {
                     Some(z) => &z.buffer,
                     None => &self.param(node, 1).buffer,
                 };
-                self.d.push(gpu.dispatch(
-                    &CONV2D_FORWARD,
-                    &params.constants(),
-                    &[&u, &x.buffer, &self.param(node, 0).buffer, b, &y.buffer],
-                    gpu.groups_1d(&CONV2D_FORWARD, params.forward_invocations()),
+                let w = &self.param(node, 0).buffer;
+                self.d.push(super::conv::forward(
+                    gpu,
+                    gpu.conv_variant(),
+                    &params,
+                    &u,
+                    [&x.buffer, w, b, &y.buffer],
                 )?);
             }
             Op::Pool2d { .. } | Op::GlobalAvgPool => {
@@ -789,17 +791,19 @@ impl<'a> Compiler<'a> {
                 };
                 self.d.extend(super::conv::weight_gradient(
                     gpu,
+                    gpu.conv_variant(),
                     &self.param_grads[pw].name,
                     &params,
                     &u,
                     [&x.buffer, &dy.buffer, &self.param_grads[pw].buffer, db],
                 )?);
                 if let Some(sink) = self.sink(i)? {
-                    self.d.push(gpu.dispatch(
-                        &CONV2D_BACKWARD_INPUT,
-                        &params.constants(),
-                        &[&u, &dy.buffer, &w.buffer, &sink.write.buffer],
-                        gpu.groups_1d(&CONV2D_BACKWARD_INPUT, params.backward_input_invocations()),
+                    self.d.push(super::conv::input_gradient(
+                        gpu,
+                        gpu.conv_variant(),
+                        &params,
+                        &u,
+                        [&dy.buffer, &w.buffer, &sink.write.buffer],
                     )?);
                     self.settle(sink, x.len)?;
                 }

@@ -408,15 +408,16 @@ pub(crate) fn matmul_by(
             _pad: 0,
         },
     )?;
+    let (kernel, groups) = variant.launch((m, n, k), (ta, tb));
     gpu.dispatch(
-        variant.kernel(),
+        kernel,
         &[
             ("TRANS_A", flag(ta)),
             ("TRANS_B", flag(tb)),
             ("HAS_BIAS", flag(bias)),
         ],
         &[&u, a, b, bias_buf, c],
-        variant.groups(m, n),
+        groups,
     )
 }
 
