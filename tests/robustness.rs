@@ -9,10 +9,15 @@ use netdx::runs::{Runs, Status};
 use netdx::suite::SuiteReport;
 
 /// Relative tolerance on measurements between backends. Both adapters here are llvmpipe, but
-/// the GL and Vulkan paths compile the WGSL differently (GLSL vs SPIR-V), so results may
-/// differ in the last bits; verdicts must not. Measured on Mesa 25.0.7: every one of the 20
-/// measurements of the default suite identical to the bit.
+/// the GL and Vulkan paths compile the WGSL differently (GLSL vs SPIR-V) and run different matmul
+/// and conv2d kernels (Vulkan's have subgroups), so results differ in the last bits; verdicts
+/// must not. Measured on Mesa 25.0.7: 18 of the default suite's 20 measurements within 2e-5.
 const CROSS_BACKEND_RTOL: f64 = 1e-3;
+/// A measurement that is rounding error itself (gradient_check's worst relative error, 9.9e-5
+/// on Vulkan and 4.7e-6 on GL at one gradient of 2.8e-5 that sums terms of opposite signs)
+/// differs by more; it must still differ by less than this share of its distance to the
+/// threshold, so that both backends' values tell the same story.
+const CROSS_BACKEND_MARGIN_SHARE: f64 = 0.2;
 
 /// Whether `backend` has adapters, and whether one of them opens a device (wgpu lists its GL
 /// backend on NVIDIA's Linux driver but opens no device there).
@@ -91,14 +96,19 @@ fn the_default_suite_agrees_on_vulkan_and_gl() {
         );
         if let (Some(x), Some(y)) = (f.measured, g.measured) {
             let rel = (x - y).abs() / x.abs().max(y.abs()).max(1e-12);
-            if rel > worst.0 {
+            let margin = match (f.margin, g.margin) {
+                (Some(m), Some(n)) => m.abs().min(n.abs()),
+                _ => 0.0,
+            };
+            let inside_margin = (x - y).abs() <= CROSS_BACKEND_MARGIN_SHARE * margin;
+            if rel > worst.0 && !inside_margin {
                 worst = (rel, f.check.clone());
             }
         }
     }
     assert!(
         worst.0 <= CROSS_BACKEND_RTOL,
-        "{} differs by {:.2e} between backends",
+        "{} differs by {:.2e} between backends (more than a fifth of its distance to the threshold)",
         worst.1,
         worst.0
     );
