@@ -214,12 +214,22 @@ fn attention_lines(s: &mut String, a: &AttentionFigure) {
     }
 }
 
+/// Per-round ratios as `×a ×b …`.
+fn rounds(ratios: &[f64]) -> String {
+    ratios
+        .iter()
+        .map(|r| format!("×{r:.2}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// One line per batch size of a training-step figure, and its per-kernel GPU time.
 fn step_lines(s: &mut String, figures: &[StepFigure]) {
     for f in figures {
         s.push_str(&format!(
-                "  batch {:>4}: {:7.2} steps/s bare ({:.2} GFLOP/s), {:7.2} steps/s fully instrumented, overhead ×{:.3}; instrumented every {}th step {:7.2} steps/s, ×{:.3}\n",
+                "  batch {:>4}: {:7.2} steps/s bare ({:.2} GFLOP/s), {:7.2} steps/s fully instrumented, overhead ×{:.3} (median of rounds {}); instrumented every {}th step {:7.2} steps/s, ×{:.3}\n",
                 f.batch, f.bare_steps_per_second, f.bare_gflops, f.instrumented_steps_per_second, f.instrumentation_overhead,
+                rounds(&f.instrumentation_overhead_rounds),
                 TRACK_EVERY, f.scheduled_steps_per_second, f.scheduled_overhead
             ));
         for (what, kernels, rate) in [

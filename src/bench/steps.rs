@@ -18,12 +18,16 @@ pub struct StepFigure {
     pub batch: usize,
     pub bare_steps_per_second: f64,
     pub instrumented_steps_per_second: f64,
-    /// instrumented step time / bare step time.
+    /// instrumented step time / bare step time: the median over the rounds of the two taking
+    /// turns (a burst of other work on the host moves one round, not the median).
     pub instrumentation_overhead: f64,
+    /// That ratio in each round, in order.
+    pub instrumentation_overhead_rounds: Vec<f64>,
     /// Fully instrumented on a track schedule of every [`TRACK_EVERY`]th step
-    /// (`training.track_every`): steps/s and its overhead over bare steps.
+    /// (`training.track_every`): steps/s and its overhead over bare steps (median of rounds).
     pub scheduled_steps_per_second: f64,
     pub scheduled_overhead: f64,
+    pub scheduled_overhead_rounds: Vec<f64>,
     /// Matmul GFLOP/s of the bare step (6·batch·weights per step).
     pub bare_gflops: f64,
     /// GPU time per kernel in one bare step (timestamp queries, or wall clock per dispatch).
@@ -43,6 +47,17 @@ pub struct KernelTime {
 /// The track schedule the bench measures beside every-step instrumentation.
 pub const TRACK_EVERY: usize = 10;
 
+/// One trainer's figures from [`step_rates`]: steps/s over all rounds, seconds per round, and
+/// the GPU time per kernel of one step (none for the scheduled trainer).
+struct Rates {
+    steps_per_second: f64,
+    round_seconds: Vec<f64>,
+    kernels: Vec<KernelTime>,
+}
+
+/// Rounds in which the trainers take turns.
+const ROUNDS: usize = 4;
+
 /// Steps per second of one workload bare, fully instrumented, and fully instrumented every
 /// [`TRACK_EVERY`]th step, with the per-kernel GPU time of one more bare and one more
 /// instrumented step. The trainers take turns in blocks of steps, so that a machine that
@@ -52,8 +67,7 @@ fn step_rates(
     gpu: &Gpu,
     workload: impl Fn() -> Result<(Config, Dataset)>,
     steps: usize,
-) -> Result<[(f64, Vec<KernelTime>); 3]> {
-    const ROUNDS: usize = 4;
+) -> Result<[Rates; 3]> {
     let block = steps.div_ceil(ROUNDS).max(TRACK_EVERY);
     let total = block * ROUNDS + 3;
     let mut trainers = Vec::new();
@@ -70,14 +84,14 @@ fn step_rates(
         trainer.step(total)?;
         trainers.push(trainer);
     }
-    let mut seconds = [0.0f64; 3];
-    for _ in 0..ROUNDS {
+    let mut seconds = [[0.0f64; ROUNDS]; 3];
+    for round in 0..ROUNDS {
         for (trainer, s) in trainers.iter_mut().zip(&mut seconds) {
             let t = Instant::now();
             for _ in 0..block {
                 trainer.step(total)?;
             }
-            *s += t.elapsed().as_secs_f64();
+            s[round] = t.elapsed().as_secs_f64();
         }
     }
     let mut out = Vec::new();
@@ -88,12 +102,37 @@ fn step_rates(
         } else {
             Vec::new()
         };
-        out.push(((block * ROUNDS) as f64 / s, kernels));
+        out.push(Rates {
+            steps_per_second: (block * ROUNDS) as f64 / s.iter().sum::<f64>(),
+            round_seconds: s.to_vec(),
+            kernels,
+        });
     }
-    let scheduled = out.pop().unwrap_or_default();
-    let full = out.pop().unwrap_or_default();
-    let bare = out.pop().unwrap_or_default();
+    let [bare, full, scheduled]: [Rates; 3] = out
+        .try_into()
+        .unwrap_or_else(|_| unreachable!("three trainers"));
     Ok([bare, full, scheduled])
+}
+
+/// `over`'s time / `base`'s time in each round, and their median.
+fn round_ratios(over: &Rates, base: &Rates) -> (f64, Vec<f64>) {
+    let ratios: Vec<f64> = over
+        .round_seconds
+        .iter()
+        .zip(&base.round_seconds)
+        .map(|(o, b)| o / b.max(1e-12))
+        .collect();
+    (median(&ratios), ratios)
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
 }
 
 /// GPU time per kernel of one profiled step, kernels in order of first use.
@@ -128,8 +167,17 @@ pub(super) fn step_figures(
     let mut figures = Vec::new();
     for &(batch, steps) in runs {
         let steps = steps * step_factor(gpu);
-        let [(bare, kernels), (full, instrumented_kernels), (scheduled, _)] =
+        let [bare_rates, full_rates, scheduled_rates] =
             step_rates(gpu, || workload(batch, steps), steps)?;
+        let (instrumentation_overhead, instrumentation_overhead_rounds) =
+            round_ratios(&full_rates, &bare_rates);
+        let (scheduled_overhead, scheduled_overhead_rounds) =
+            round_ratios(&scheduled_rates, &bare_rates);
+        let (bare, full, scheduled) = (
+            bare_rates.steps_per_second,
+            full_rates.steps_per_second,
+            scheduled_rates.steps_per_second,
+        );
         let (config, data) = workload(batch, steps)?;
         let model = crate::model::build(&config.model, crate::model::DataShape::of(&data))?;
         log(&format!(
@@ -139,12 +187,14 @@ pub(super) fn step_figures(
             batch,
             bare_steps_per_second: bare,
             instrumented_steps_per_second: full,
-            instrumentation_overhead: bare / full,
+            instrumentation_overhead,
+            instrumentation_overhead_rounds,
             scheduled_steps_per_second: scheduled,
-            scheduled_overhead: bare / scheduled,
+            scheduled_overhead,
+            scheduled_overhead_rounds,
             bare_gflops: bare * step_flops(&model, batch) / 1e9,
-            kernels,
-            instrumented_kernels,
+            kernels: bare_rates.kernels,
+            instrumented_kernels: full_rates.kernels,
         });
     }
     Ok(figures)
@@ -189,8 +239,10 @@ mod tests {
             bare_steps_per_second: 4.0,
             instrumented_steps_per_second: 2.0,
             instrumentation_overhead: 2.0,
+            instrumentation_overhead_rounds: vec![2.0; 4],
             scheduled_steps_per_second: 3.0,
             scheduled_overhead: 4.0 / 3.0,
+            scheduled_overhead_rounds: vec![4.0 / 3.0; 4],
             bare_gflops: 5.0,
             kernels: Vec::new(),
             instrumented_kernels: Vec::new(),
@@ -204,5 +256,21 @@ mod tests {
         assert_eq!(v["instrumented_tokens_per_second"], 2.0 * 32.0 * 64.0);
         assert_eq!(v["scheduled_tokens_per_second"], 3.0 * 32.0 * 64.0);
         assert!(v["kernels"].is_array() && v.get("step").is_none());
+    }
+
+    /// The overhead is the median of the rounds' ratios: one slow round does not move it.
+    #[test]
+    fn overhead_is_the_median_of_the_rounds() {
+        let rates = |seconds: &[f64]| Rates {
+            steps_per_second: 0.0,
+            round_seconds: seconds.to_vec(),
+            kernels: Vec::new(),
+        };
+        let bare = rates(&[1.0, 1.0, 1.0, 1.0]);
+        let full = rates(&[1.1, 1.05, 3.0, 1.07]);
+        let (m, each) = round_ratios(&full, &bare);
+        assert!((m - 1.085).abs() < 1e-12, "{m}");
+        assert_eq!(each, vec![1.1, 1.05, 3.0, 1.07]);
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
     }
 }
