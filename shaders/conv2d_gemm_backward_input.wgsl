@@ -9,10 +9,6 @@
 @group(0) @binding(2) var<storage, read> w: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
 
-// This workgroup's first input channel and this lane's first column (for `store_slot`).
-var<private> row0: u32;
-var<private> col0: u32;
-
 // Column `col`'s position: its example's first output gradient and its input row and column
 // shifted by the padding.
 struct Position {
@@ -94,8 +90,7 @@ fn main(
     @builtin(workgroup_id) wg: vec3<u32>,
     @builtin(subgroup_invocation_id) lane: u32,
 ) {
-    row0 = wg.y * 8u * ROW_GROUPS;
-    col0 = wg.x * 32u + 4u * lane;
+    place_tile(wg, lane);
     let depth = p.out_channels * KERNEL_H * KERNEL_W;
     let pos0 = position_of(col0);
     let pos1 = position_of(col0 + 1u);

@@ -12,10 +12,7 @@
 @group(0) @binding(3) var<storage, read_write> dw: array<f32>;
 @group(0) @binding(4) var<storage, read_write> db: array<f32>;
 
-// This workgroup's first output channel, this lane's first column and the split (for
-// `store_slot`).
-var<private> row0: u32;
-var<private> col0: u32;
+// The split this workgroup sums (for `store_slot`).
 var<private> split: u32;
 
 // Column `col`'s tap: its input channel's offset in an example's input and its (ki, kj)
@@ -97,8 +94,7 @@ fn main(
     @builtin(workgroup_id) wg: vec3<u32>,
     @builtin(subgroup_invocation_id) lane: u32,
 ) {
-    row0 = wg.y * 8u * ROW_GROUPS;
-    col0 = wg.x * 32u + 4u * lane;
+    place_tile(wg, lane);
     split = wg.z;
     let tap0 = tap_of(col0);
     let tap1 = tap_of(col0 + 1u);

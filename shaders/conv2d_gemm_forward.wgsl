@@ -12,10 +12,6 @@
 @group(0) @binding(3) var<storage, read> b: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
 
-// This workgroup's first output channel and this lane's first column (for `store_slot`).
-var<private> row0: u32;
-var<private> col0: u32;
-
 // Where column `col`'s window starts: its example's first input value and the input row and
 // column of its top-left tap (negative in the padding).
 struct Window {
@@ -83,8 +79,7 @@ fn main(
     @builtin(workgroup_id) wg: vec3<u32>,
     @builtin(subgroup_invocation_id) lane: u32,
 ) {
-    row0 = wg.y * 8u * ROW_GROUPS;
-    col0 = wg.x * 32u + 4u * lane;
+    place_tile(wg, lane);
     let taps = p.in_channels * KERNEL_H * KERNEL_W;
     let win0 = window_of(col0);
     let win1 = window_of(col0 + 1u);

@@ -34,10 +34,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> c: array<f32>;
 
-// This workgroup's first row and this lane's first column of C, and where its z layer's C
-// starts (for `store_slot`).
-var<private> row0: u32;
-var<private> col0: u32;
+// Where this z layer's C starts (for `store_slot`).
 var<private> c_base: u32;
 
 // Four values of op(A) for the 4-step slice of k at k0, as this lane reads them for row group
@@ -87,8 +84,7 @@ fn main(
     let a_base = wg.z * p.m * p.k;
     let b_base = wg.z * p.k * p.n;
     c_base = wg.z * p.m * p.n;
-    row0 = wg.y * 8u * ROW_GROUPS;
-    col0 = wg.x * 32u + 4u * lane;
+    place_tile(wg, lane);
     var tile: Tile;
     // No early return: the broadcasts need every lane.
     for (var k0 = 0u; k0 < p.k; k0 = k0 + 4u) {

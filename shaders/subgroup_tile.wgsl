@@ -11,6 +11,16 @@
 // which writes slot (t, i) — the row that lane i brought in row group t — of its columns.
 override ROW_GROUPS: u32 = 4u;
 
+// The tile's first row (this workgroup's) and this lane's first column, for the kernel's loads
+// and `store_slot`; `place_tile` sets them.
+var<private> row0: u32;
+var<private> col0: u32;
+
+fn place_tile(wg: vec3<u32>, lane: u32) {
+    row0 = wg.y * 8u * ROW_GROUPS;
+    col0 = wg.x * 32u + 4u * lane;
+}
+
 struct Tile {
     acc: array<vec4<f32>, 32>,
 }
