@@ -6,19 +6,29 @@
 //!   adapter, many on a GPU; as `netdx bench` times its kernels), ended by a device sync;
 //! - training steps per second of an MLP 784-256-256-10 (Linear+ReLU, Linear+ReLU, Linear),
 //!   softmax cross-entropy, plain SGD lr 0.01, random inputs and labels, the loss read back to
-//!   the host every step, on burn's autodiff wgpu device.
+//!   the host every step, on burn's autodiff wgpu device;
+//! - training steps (and tokens) per second of the `netdx bench` transformer, the model
+//!   `torch_reference.py` also trains: token embedding (vocabulary 11, d = 64) and learned
+//!   positions (context 64), two pre-LN residual layers of causal 4-head self-attention and a
+//!   GELU MLP of 256, a final layer norm and a linear head, cross-entropy over every next token,
+//!   AdamW lr 0.001 weight decay 0.01, batch 32 of random tokens, the loss read back every step.
 //!
 //! The graphics API follows `WGPU_BACKEND` (vulkan, gl, metal, dx12, webgpu) as wgpu's own
 //! `from_env` would; unset, burn picks one. Progress goes to stderr, results to stdout.
 
 use std::time::Instant;
 
-use burn::module::Module;
+use burn::module::{Initializer, Module, Param};
+use burn::nn::attention::{
+    generate_autoregressive_mask, MhaInput, MultiHeadAttention, MultiHeadAttentionConfig,
+};
 use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
-use burn::nn::{Linear, LinearConfig, Relu};
-use burn::optim::{GradientsParams, ModuleOptimizer, SgdConfig};
+use burn::nn::{
+    Embedding, EmbeddingConfig, Gelu, LayerNorm, LayerNormConfig, Linear, LinearConfig, Relu,
+};
+use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::tensor::wgpu::WgpuBackend;
-use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
+use burn::tensor::{Bool, Device, Distribution, Int, Tensor, TensorData};
 use serde_json::json;
 
 /// The burn release this crate is pinned to (keep in step with Cargo.toml / Cargo.lock).
@@ -52,6 +62,93 @@ impl Mlp {
         let x = self.relu.forward(self.fc1.forward(x));
         let x = self.relu.forward(self.fc2.forward(x));
         self.fc3.forward(x)
+    }
+}
+
+/// The benchmark transformer's shape (configs/transformer.yaml, as `netdx bench` trains it).
+const VOCAB: usize = 11;
+const WIDTH: usize = 64;
+const HEADS: usize = 4;
+const LAYERS: usize = 2;
+const TRANSFORMER_BATCH: usize = 32;
+const TRANSFORMER_CONTEXT: usize = 64;
+
+/// One transformer layer: two pre-LN residual blocks, causal self-attention and then the MLP.
+#[derive(Module, Debug)]
+struct Block {
+    ln1: LayerNorm,
+    attention: MultiHeadAttention,
+    ln2: LayerNorm,
+    fc1: Linear,
+    gelu: Gelu,
+    fc2: Linear,
+}
+
+impl Block {
+    fn new(device: &Device) -> Self {
+        Self {
+            ln1: LayerNormConfig::new(WIDTH).init(device),
+            // No dropout, as torch's `nn.MultiheadAttention` by default (burn's default is 0.1).
+            attention: MultiHeadAttentionConfig::new(WIDTH, HEADS)
+                .with_dropout(0.0)
+                .init(device),
+            ln2: LayerNormConfig::new(WIDTH).init(device),
+            fc1: LinearConfig::new(WIDTH, 4 * WIDTH).init(device),
+            gelu: Gelu::new(),
+            fc2: LinearConfig::new(4 * WIDTH, WIDTH).init(device),
+        }
+    }
+
+    /// `x + attention(ln1(x))`, then `x + fc2(gelu(fc1(ln2(x))))`. `mask` is true where a query
+    /// may not see a key (the later positions).
+    fn forward(&self, x: Tensor<3>, mask: Tensor<3, Bool>) -> Tensor<3> {
+        let h = self.ln1.forward(x.clone());
+        let attended = self
+            .attention
+            .forward(MhaInput::self_attn(h).mask_attn(mask));
+        let x = x + attended.context;
+        let h = self.ln2.forward(x.clone());
+        x + self.fc2.forward(self.gelu.forward(self.fc1.forward(h)))
+    }
+}
+
+/// The benchmark transformer: embedding + learned positions, the layers, layer norm, head.
+#[derive(Module, Debug)]
+struct Transformer {
+    embedding: Embedding,
+    positions: Param<Tensor<2>>,
+    blocks: Vec<Block>,
+    ln: LayerNorm,
+    head: Linear,
+}
+
+impl Transformer {
+    /// burn's default initializations: embedding N(0, 1) and linear layers uniform ±1/√fan_in,
+    /// as torch's defaults in torch_reference.py (whose attention projections are Xavier-uniform
+    /// with zero biases instead); the positions N(0, 0.02²).
+    fn new(device: &Device) -> Self {
+        Self {
+            embedding: EmbeddingConfig::new(VOCAB, WIDTH).init(device),
+            positions: Initializer::Normal {
+                mean: 0.0,
+                std: 0.02,
+            }
+            .init([TRANSFORMER_CONTEXT, WIDTH], device),
+            blocks: (0..LAYERS).map(|_| Block::new(device)).collect(),
+            ln: LayerNormConfig::new(WIDTH).init(device),
+            head: LinearConfig::new(WIDTH, VOCAB).init(device),
+        }
+    }
+
+    /// Logits `[batch, context, VOCAB]` for tokens `[batch, context]`.
+    fn forward(&self, tokens: Tensor<2, Int>, mask: Tensor<3, Bool>) -> Tensor<3> {
+        let [_, context] = tokens.dims();
+        let positions = self.positions.val().slice([0..context, 0..WIDTH]);
+        let mut x = self.embedding.forward(tokens) + positions.unsqueeze::<3>();
+        for block in &self.blocks {
+            x = block.forward(x, mask.clone());
+        }
+        self.head.forward(self.ln.forward(x))
     }
 }
 
@@ -99,9 +196,11 @@ fn parse_args() -> Options {
                 println!(
                     "netdx-peers [--quick] [--json] [--large]\n\n\
                      burn {BURN_VERSION} (wgpu backend) on the adapter WGPU_BACKEND selects:\n\
-                     square f32 matmul GFLOP/s and MLP 784-256-256-10 SGD steps/s,\n\
+                     square f32 matmul GFLOP/s, MLP 784-256-256-10 SGD steps/s and the\n\
+                     benchmark transformer's AdamW steps/s and tokens/s (batch 32 × context 64),\n\
                      to compare with `netdx bench` on the same adapter.\n\n\
-                     --quick  fewer repetitions, matmul n = 256, 512 and batch 128 only\n\
+                     --quick  fewer repetitions, matmul n = 256, 512, MLP batch 128 only,\n\
+                     \x20        transformer 20 timed steps (200 otherwise)\n\
                      --json   one JSON object on stdout instead of the table\n\
                      --large  also matmul n = 2048, 4096 (as `netdx bench` on a hardware GPU)"
                 );
@@ -259,6 +358,117 @@ fn mlp_steps_per_second(device: &Device, batch: usize, warmup: usize, steps: usi
     (rate, last_loss)
 }
 
+/// One AdamW step at a time of the benchmark transformer over random tokens held on the device,
+/// batches taken in order.
+struct TransformerTrainer {
+    tokens: Tensor<2, Int>,
+    rows: usize,
+    batch: usize,
+    context: usize,
+    cursor: usize,
+    mask: Tensor<3, Bool>,
+    optim: ModuleOptimizer,
+    loss_fn: CrossEntropyLoss,
+}
+
+impl TransformerTrainer {
+    /// Forward, loss over every next token, backward, AdamW update; then the loss is read back.
+    fn step(&mut self, model: Transformer) -> (Transformer, f32) {
+        let start = if self.cursor + self.batch > self.rows {
+            0
+        } else {
+            self.cursor
+        };
+        self.cursor = start + self.batch;
+        let (b, t) = (self.batch, self.context);
+        let rows = self.tokens.clone().slice([start..start + b, 0..t + 1]);
+        let x = rows.clone().slice([0..b, 0..t]);
+        let y = rows.slice([0..b, 1..t + 1]).reshape([b * t]);
+        let logits = model.forward(x, self.mask.clone()).reshape([b * t, VOCAB]);
+        let loss = self.loss_fn.forward(logits, y);
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        let model = self.optim.step(0.001, model, grads);
+        (model, loss.into_scalar::<f32>())
+    }
+}
+
+/// The losses a transformer run saw: its first step's, the first and last timed steps'.
+struct Losses {
+    first: f32,
+    first_timed: f32,
+    last: f32,
+}
+
+/// AdamW steps per second of the benchmark transformer at `batch` × `context`, timed over
+/// `steps` after `warmup`.
+fn transformer_steps_per_second(
+    device: &Device,
+    batch: usize,
+    context: usize,
+    warmup: usize,
+    steps: usize,
+) -> (f64, Losses) {
+    let device = device.clone().autodiff();
+    // max(batch, 1024) rows of context + 1 random tokens from 0 to 9, as torch_reference.py's
+    // `randint(0, vocab - 1)` (the vocabulary's last token never occurs).
+    let rows = batch.max(1024);
+    let mut rng = SplitMix64(11);
+    let tokens: Vec<i64> = (0..rows * (context + 1))
+        .map(|_| rng.below(VOCAB - 1) as i64)
+        .collect();
+    let tokens = Tensor::<2, Int>::from_data(TensorData::new(tokens, [rows, context + 1]), &device);
+
+    let mut trainer = TransformerTrainer {
+        tokens,
+        rows,
+        batch,
+        context,
+        cursor: 0,
+        mask: generate_autoregressive_mask(batch, context, &device),
+        // Betas 0.9, 0.999 (burn's defaults, as torch's); epsilon 1e-8 as torch's AdamW (burn's
+        // default is 1e-5).
+        optim: AdamWConfig::new()
+            .with_epsilon(1e-8)
+            .with_weight_decay(0.01)
+            .init(),
+        loss_fn: CrossEntropyLossConfig::new().init(&device),
+    };
+    let mut model = Transformer::new(&device);
+    let mut losses = Losses {
+        first: f32::NAN,
+        first_timed: f32::NAN,
+        last: f32::NAN,
+    };
+
+    let started = Instant::now();
+    for i in 0..warmup {
+        let loss;
+        (model, loss) = trainer.step(model);
+        if i == 0 {
+            losses.first = loss;
+        }
+    }
+    sync(&device);
+    eprintln!(
+        "  transformer batch {batch} × context {context}: warm-up ({warmup} steps) {:.1} s, \
+         first loss {:.4}",
+        started.elapsed().as_secs_f64(),
+        losses.first
+    );
+    let t = Instant::now();
+    for i in 0..steps {
+        let loss;
+        (model, loss) = trainer.step(model);
+        if i == 0 {
+            losses.first_timed = loss;
+        }
+        losses.last = loss;
+    }
+    sync(&device);
+    let rate = steps as f64 / t.elapsed().as_secs_f64();
+    (rate, losses)
+}
+
 fn main() {
     let options = parse_args();
     let (api, api_name) = backend_from_env().unwrap_or_else(|e| {
@@ -303,6 +513,22 @@ fn main() {
         mlp.push((batch, rate));
     }
 
+    let (batch, context) = (TRANSFORMER_BATCH, TRANSFORMER_CONTEXT);
+    let steps = if options.quick { 20 } else { 200 };
+    let (rate, losses) = transformer_steps_per_second(&device, batch, context, 5, steps);
+    let tokens_per_second = rate * (batch * context) as f64;
+    eprintln!(
+        "transformer batch {batch} × context {context}: {rate:.2} steps/s, \
+         {tokens_per_second:.0} tokens/s ({steps} steps; loss {:.4} at the first step, \
+         {:.4} at the first timed step, {:.4} at the last)",
+        losses.first, losses.first_timed, losses.last
+    );
+    if !losses.last.is_finite() {
+        eprintln!("netdx-peers: the transformer's loss is not finite");
+        std::process::exit(1);
+    }
+    let transformer = [(batch, context, rate, tokens_per_second)];
+
     if options.json {
         let report = json!({
             "peer": "burn",
@@ -319,6 +545,17 @@ fn main() {
                 .iter()
                 .map(|&(batch, sps)| json!({ "batch": batch, "steps_per_second": sps }))
                 .collect::<Vec<_>>(),
+            "transformer": transformer
+                .iter()
+                .map(|&(batch, context, sps, tps)| {
+                    json!({
+                        "batch": batch,
+                        "context": context,
+                        "steps_per_second": sps,
+                        "tokens_per_second": tps,
+                    })
+                })
+                .collect::<Vec<_>>(),
         });
         println!("{report}");
     } else {
@@ -331,6 +568,16 @@ fn main() {
         println!("MLP 784-256-256-10, softmax cross-entropy, SGD, loss read back every step:");
         for (batch, rate) in &mlp {
             println!("  batch {batch:>4}: {rate:7.2} steps/s");
+        }
+        println!(
+            "transformer {LAYERS} × pre-LN (d = {WIDTH}, {HEADS} causal heads, GELU MLP {}), vocab {VOCAB}, \
+             AdamW, loss read back every step:",
+            4 * WIDTH
+        );
+        for (batch, context, rate, tps) in &transformer {
+            println!(
+                "  batch {batch:>4} × context {context}: {rate:7.2} steps/s, {tps:9.0} tokens/s"
+            );
         }
     }
 }
