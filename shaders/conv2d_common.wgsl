@@ -27,8 +27,9 @@ struct Conv2dParams {
     // of `rows_per_split`, each summed by its own invocations into its own partial gradient.
     splits: u32,
     rows_per_split: u32,
-    _pad0: u32,
-    _pad1: u32,
+    // conv2d_gemm_backward_weight_vec4 only: the same splits as runs of this many positions.
+    positions_per_split: u32,
+    _pad: u32,
 }
 
 // The flat index of invocation `gid` in a 1-D launch split over x and y (see groups_1d).

@@ -1,57 +1,21 @@
-// dw and db of conv2d as an implicit GEMM on the subgroup tile (subgroup_tile.wgsl), for
-// software adapters with subgroups of 8: rows are output channels, columns are the taps
-// (input channel, ki, kj) of a weight row plus one more, the bias, whose input is 1, and the
-// depth is the output positions of this split's (example, output row) pairs (z layer = split,
-// as conv2d_backward_weight.wgsl splits them; src/plan/conv.rs sums the splits). Each output
-// row is walked in 4-wide steps, the last masked past the row's end, so that no position needs
-// a division (integer division is scalar on llvmpipe). A row's gradients and a column's inputs
-// are read one by one.
+// dw and db of conv2d as an implicit GEMM on the subgroup tile (subgroup_tile.wgsl and
+// conv2d_gemm_weight_common.wgsl), for software adapters with subgroups of 8, on any geometry:
+// the depth is this split's (example, output row) pairs (as conv2d_backward_weight.wgsl splits
+// them), each output row walked in 4-wide steps, the last masked past the row's end, so that no
+// position needs a division (integer division is scalar on llvmpipe). A row's gradients and a
+// column's inputs are read one by one.
 @group(0) @binding(0) var<uniform> p: Conv2dParams;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> dy: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dw: array<f32>;
 @group(0) @binding(4) var<storage, read_write> db: array<f32>;
 
-// The split this workgroup sums (for `store_slot`).
-var<private> split: u32;
-
-// Column `col`'s tap: its input channel's offset in an example's input and its (ki, kj)
-// offsets, or the bias column (`ones`).
-struct Tap {
-    channel: u32,
-    dy: i32,
-    dx: i32,
-    ones: bool,
-    valid: bool,
-}
-
-fn tap_of(col: u32) -> Tap {
-    let taps = p.in_channels * KERNEL_H * KERNEL_W;
-    let t = min(col, taps - 1u);
-    return Tap(
-        (t / (KERNEL_H * KERNEL_W)) * p.height * p.width,
-        i32(((t / KERNEL_W) % KERNEL_H) * DILATION) - i32(PADDING),
-        i32((t % KERNEL_W) * DILATION) - i32(PADDING),
-        col == taps,
-        col < taps,
-    );
-}
-
-// Tap `tap`'s input at output positions (oy, ox0 .. ox0+3) of the example whose input starts
-// at `x_n`; zero in the padding and past the row's end, 1 for the bias column.
+// Tap `tap`'s input at output positions (oy, ox0 .. ox0+3), zero past the row's end.
 fn x_quad(tap: Tap, x_n: u32, oy: u32, ox0: u32) -> vec4<f32> {
-    let iy = i32(oy * STRIDE) + tap.dy;
-    let row_in = tap.valid && iy >= 0 && iy < i32(p.height);
     var v = vec4<f32>(0.0);
     for (var q = 0u; q < 4u; q = q + 1u) {
         let ox = ox0 + q;
-        let ix = i32(ox * STRIDE) + tap.dx;
-        let inside = row_in && ox < p.out_width && ix >= 0 && ix < i32(p.width);
-        let at = i32(x_n + tap.channel) + iy * i32(p.width) + ix;
-        v[q] = select(0.0, x[u32(select(0, at, inside))], inside);
-        if (tap.ones) {
-            v[q] = select(0.0, 1.0, ox < p.out_width);
-        }
+        v[q] = select(0.0, x_at(tap, x_n, oy, min(ox, p.out_width - 1u)), ox < p.out_width);
     }
     return v;
 }
@@ -71,22 +35,6 @@ fn dy_quad(lane: u32, t: u32, dy_n: u32, oy: u32, ox0: u32) -> vec4<f32> {
         v[q] = select(0.0, dy[at + min(ox, p.out_width - 1u)], ox < p.out_width);
     }
     return v;
-}
-
-fn store_slot(t: u32, i: u32, v: vec4<f32>) {
-    let o = row0 + 8u * t + i;
-    let taps = p.in_channels * KERNEL_H * KERNEL_W;
-    if (o >= p.out_channels) {
-        return;
-    }
-    for (var j = 0u; j < 4u; j = j + 1u) {
-        let col = col0 + j;
-        if (col < taps) {
-            dw[(split * p.out_channels + o) * taps + col] = v[j];
-        } else if (col == taps) {
-            db[split * p.out_channels + o] = v[j];
-        }
-    }
 }
 
 @compute @workgroup_size(8, 1, 1)

@@ -1136,13 +1136,14 @@ fn one_dimensional_kernels_cover_more_than_65535_workgroups() {
 #[test]
 fn conv2d_forward_and_backward_match_the_reference_on_odd_geometries() {
     let gpu = gpu_or_skip!();
-    let mut gemm_forwards = 0;
+    let (mut gemm_forwards, mut vec4_weights) = (0, 0);
     for &variant in gpu.conv_variants() {
         let mut splits_seen = Vec::new();
         for (seed, geometry) in CONV_GEOMETRIES.iter().enumerate() {
-            let (params, gemm_forward) = conv2d_case(gpu, variant, geometry, seed as u64);
+            let (params, kernels) = conv2d_case(gpu, variant, geometry, seed as u64);
             splits_seen.push(params.splits);
-            gemm_forwards += usize::from(gemm_forward);
+            gemm_forwards += usize::from(kernels[0] == CONV2D_GEMM_FORWARD.name);
+            vec4_weights += usize::from(kernels[2] == CONV2D_GEMM_BACKWARD_WEIGHT_VEC4.name);
         }
         assert!(
             splits_seen.contains(&1),
@@ -1154,6 +1155,10 @@ fn conv2d_forward_and_backward_match_the_reference_on_odd_geometries() {
         assert!(
             gemm_forwards >= 5,
             "{gemm_forwards} forwards ran the GEMM kernel"
+        );
+        assert!(
+            vec4_weights >= 4,
+            "{vec4_weights} weight gradients ran the vec4 GEMM kernel"
         );
     }
 }
@@ -1188,16 +1193,22 @@ const CONV_GEOMETRIES: &[ConvGeometry] = &[
     (2, 8, 17, 6, 5, [1, 1], 1, 0, 1),
     (1, 4, 33, 9, 9, [3, 3], 2, 1, 1),
     (2, 16, 40, 7, 7, [3, 3], 1, 1, 1),
+    // Output planes a multiple of 4 positions (the vec4 GEMM weight gradient): stride 2 over
+    // 16×16; 54 splits of 24 positions; and (below) 40 splits of 8 positions over 240, the last
+    // ten empty.
+    (3, 5, 12, 16, 16, [3, 3], 2, 1, 1),
+    (9, 3, 8, 12, 12, [3, 3], 1, 1, 1),
     (5, 2, 6, 8, 6, [2, 2], 1, 1, 2),
 ];
 
-/// One geometry by `variant`; returns its parameters and whether its forward ran the GEMM.
+/// One geometry by `variant`; returns its parameters and the kernels its forward, input
+/// gradient and weight gradient ran.
 fn conv2d_case(
     gpu: &Gpu,
     variant: ConvVariant,
     &(batch, cin, cout, h, w, kernel, stride, padding, dilation): &ConvGeometry,
     seed: u64,
-) -> (Conv2dParams, bool) {
+) -> (Conv2dParams, [&'static str; 3]) {
     use netdx::reference::conv::Conv2d;
     use netdx::train::conv;
     let c = Conv2d {
@@ -1236,7 +1247,6 @@ fn conv2d_case(
         [&xt.buffer, &wtt.buffer, &bt.buffer, &yt.buffer],
     )
     .unwrap();
-    let gemm_forward = forward.kernel_name() == CONV2D_GEMM_FORWARD.name;
     let mut d = vec![
         forward,
         conv::input_gradient(
@@ -1261,6 +1271,7 @@ fn conv2d_case(
         .unwrap(),
     );
     gpu.run(&d).unwrap();
+    let kernels = [d[0].kernel_name(), d[1].kernel_name(), d[2].kernel_name()];
     let (x64, w64, b64, dy64) = (widen(&x), widen(&wt), widen(&b), widen(&dy));
     let y = c.forward(&x64, &w64, &b64);
     let (dx, dw, db) = c.backward(&x64, &w64, &dy64);
@@ -1277,7 +1288,7 @@ fn conv2d_case(
         let label = format!("conv2d {name} {what}");
         assert_close(&label, &read(gpu, got), want, 1e-5, atol(k));
     }
-    (params, gemm_forward)
+    (params, kernels)
 }
 
 /// Max and average pooling, forward and backward, against src/reference/pool.rs on odd planes,

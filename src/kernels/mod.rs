@@ -462,14 +462,32 @@ pub static CONV2D_GEMM_BACKWARD_INPUT: Kernel = Kernel {
     constants: CONV2D_GEMM_CONSTANTS,
 };
 
+const CONV2D_GEMM_WEIGHT_COMMON: WgslFile = wgsl!("conv2d_gemm_weight_common.wgsl");
+
 /// `conv2d_backward_weight` as an implicit GEMM on the subgroup tile (output channels × taps
-/// and the bias, depth the output positions of a split).
+/// and the bias, depth the output positions of a split), on any geometry.
 pub static CONV2D_GEMM_BACKWARD_WEIGHT: Kernel = Kernel {
     name: "conv2d_gemm_backward_weight",
     files: &[
         CONV2D_COMMON,
         SUBGROUP_TILE,
+        CONV2D_GEMM_WEIGHT_COMMON,
         wgsl!("conv2d_gemm_backward_weight.wgsl"),
+    ],
+    bindings: &[U, R, R, RW, RW],
+    workgroup: [8, 1, 1],
+    constants: CONV2D_GEMM_CONSTANTS,
+};
+
+/// The same, reading the output gradients as vec4s along the output plane, where the plane is
+/// a multiple of 4 positions and at least 4 wide ([`Conv2dParams::gemm_weight_vec4_fits`]).
+pub static CONV2D_GEMM_BACKWARD_WEIGHT_VEC4: Kernel = Kernel {
+    name: "conv2d_gemm_backward_weight_vec4",
+    files: &[
+        CONV2D_COMMON,
+        SUBGROUP_TILE,
+        CONV2D_GEMM_WEIGHT_COMMON,
+        wgsl!("conv2d_gemm_backward_weight_vec4.wgsl"),
     ],
     bindings: &[U, R, R, RW, RW],
     workgroup: [8, 1, 1],
@@ -555,7 +573,11 @@ impl ConvVariant {
             ),
             // The taps and the bias.
             ConvPass::BackwardWeight => (
-                &CONV2D_GEMM_BACKWARD_WEIGHT,
+                if params.gemm_weight_vec4_fits() {
+                    &CONV2D_GEMM_BACKWARD_WEIGHT_VEC4
+                } else {
+                    &CONV2D_GEMM_BACKWARD_WEIGHT
+                },
                 params.out_channels,
                 taps + 1,
                 params.splits,
@@ -621,6 +643,7 @@ pub static ALL: &[&Kernel] = &[
     &CONV2D_GEMM_FORWARD,
     &CONV2D_GEMM_BACKWARD_INPUT,
     &CONV2D_GEMM_BACKWARD_WEIGHT,
+    &CONV2D_GEMM_BACKWARD_WEIGHT_VEC4,
     &SUM_ROWS,
     &ACTIVATION_FORWARD,
     &ACTIVATION_BACKWARD,
@@ -890,7 +913,10 @@ pub struct Conv2dParams {
     /// ([`Conv2dParams::weight_splits`]).
     pub splits: u32,
     pub rows_per_split: u32,
-    pub _pad: [u32; 2],
+    /// The same splits as runs of output positions, a multiple of 4 each (for
+    /// `conv2d_gemm_backward_weight_vec4`; the last runs may be short or empty).
+    pub positions_per_split: u32,
+    pub _pad: u32,
 }
 
 /// The weight gradient is split until it has about this many invocations…
@@ -919,7 +945,8 @@ impl Conv2dParams {
                 dilation: c.dilation as u32,
                 splits: 1,
                 rows_per_split: (c.batch * oh) as u32,
-                _pad: [0; 2],
+                positions_per_split: 0,
+                _pad: 0,
             }
             .with_weight_splits(),
         )
@@ -935,6 +962,8 @@ impl Conv2dParams {
         self.rows_per_split = rows.div_ceil(splits).max(1);
         // No empty split at the end.
         self.splits = rows.div_ceil(self.rows_per_split).max(1);
+        let positions = rows * self.out_width;
+        self.positions_per_split = positions.div_ceil(self.splits).next_multiple_of(4).max(4);
         self
     }
 
@@ -975,6 +1004,12 @@ impl Conv2dParams {
     /// Whether `conv2d_gemm_forward` takes this layer: it reads a weight row's taps as vec4s.
     pub fn gemm_forward_fits(&self) -> bool {
         (self.in_channels * self.kernel_h * self.kernel_w).is_multiple_of(4)
+    }
+
+    /// Whether `conv2d_gemm_backward_weight_vec4` takes this layer: it reads the output
+    /// gradients as vec4s along the output plane and steps its cursor by 4 positions.
+    pub fn gemm_weight_vec4_fits(&self) -> bool {
+        (self.out_height * self.out_width).is_multiple_of(4) && self.out_width >= 4
     }
 
     /// The window as the conv2d kernels' override constants.
