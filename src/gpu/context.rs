@@ -509,27 +509,14 @@ fn runnable_conv_variants(matmul: &[MatmulVariant]) -> Vec<ConvVariant> {
 /// GEMMs on software adapters that can run them, the direct kernels elsewhere (the GEMMs' tile
 /// needs subgroups of 8, which hardware GPUs do not have).
 fn conv_variant(info: &wgpu::AdapterInfo, runnable: &[ConvVariant]) -> Result<ConvVariant> {
-    let names = || {
-        runnable
-            .iter()
-            .map(|v| v.name())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    if let Ok(name) = std::env::var("NETDX_CONV") {
-        let variant = ConvVariant::parse(&name).ok_or_else(|| {
-            Error::Usage(format!(
-                "NETDX_CONV={name}: expected one of {}",
-                ConvVariant::ALL.map(|v| v.name()).join(", ")
-            ))
-        })?;
-        if !runnable.contains(&variant) {
-            return Err(Error::Usage(format!(
-                "NETDX_CONV={name}: `{}` cannot run those conv2d kernels (it runs {})",
-                info.name,
-                names()
-            )));
-        }
+    let forced = forced_variant(
+        ("NETDX_CONV", "those conv2d kernels"),
+        info,
+        (&ConvVariant::ALL, runnable),
+        ConvVariant::parse,
+        ConvVariant::name,
+    )?;
+    if let Some(variant) = forced {
         return Ok(variant);
     }
     let gemm = info.device_type == wgpu::DeviceType::Cpu && runnable.contains(&ConvVariant::Gemm);
@@ -540,6 +527,31 @@ fn conv_variant(info: &wgpu::AdapterInfo, runnable: &[ConvVariant]) -> Result<Co
     })
 }
 
+/// The kernel family that the environment variable `var` names, if it is set: a usage error
+/// when it names none of `all`, or one this adapter cannot run (`what`: what it cannot run).
+fn forced_variant<V: Copy + PartialEq>(
+    (var, what): (&str, &str),
+    info: &wgpu::AdapterInfo,
+    (all, runnable): (&[V], &[V]),
+    parse: fn(&str) -> Option<V>,
+    name: fn(V) -> &'static str,
+) -> Result<Option<V>> {
+    let Ok(value) = std::env::var(var) else {
+        return Ok(None);
+    };
+    let names = |vs: &[V]| vs.iter().map(|&v| name(v)).collect::<Vec<_>>().join(", ");
+    let variant = parse(&value)
+        .ok_or_else(|| Error::Usage(format!("{var}={value}: expected one of {}", names(all))))?;
+    if !runnable.contains(&variant) {
+        return Err(Error::Usage(format!(
+            "{var}={value}: `{}` cannot run {what} (it runs {})",
+            info.name,
+            names(runnable)
+        )));
+    }
+    Ok(Some(variant))
+}
+
 /// The matmul kernel for an adapter: `NETDX_MATMUL=register|tiled|subgroup|vec4` when set (to
 /// measure or test one variant anywhere it runs), else on software adapters register blocking
 /// (memory access is their cost and a barrier switches threads), with vec4 reads and a tall tile
@@ -548,24 +560,14 @@ fn conv_variant(info: &wgpu::AdapterInfo, runnable: &[ConvVariant]) -> Result<Co
 /// GPUs workgroup-memory tiles where the limits hold the tile (an H200: tiled 4.9 TFLOP/s at
 /// n = 512, register 2.4).
 fn matmul_variant(info: &wgpu::AdapterInfo, runnable: &[MatmulVariant]) -> Result<MatmulVariant> {
-    if let Ok(name) = std::env::var("NETDX_MATMUL") {
-        let variant = MatmulVariant::parse(&name).ok_or_else(|| {
-            Error::Usage(format!(
-                "NETDX_MATMUL={name}: expected one of {}",
-                MatmulVariant::ALL.map(|v| v.name()).join(", ")
-            ))
-        })?;
-        if !runnable.contains(&variant) {
-            return Err(Error::Usage(format!(
-                "NETDX_MATMUL={name}: `{}` cannot run its matmul kernel (it runs {})",
-                info.name,
-                runnable
-                    .iter()
-                    .map(|v| v.name())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
-        }
+    let forced = forced_variant(
+        ("NETDX_MATMUL", "its matmul kernel"),
+        info,
+        (&MatmulVariant::ALL, runnable),
+        MatmulVariant::parse,
+        MatmulVariant::name,
+    )?;
+    if let Some(variant) = forced {
         return Ok(variant);
     }
     let preferred: &[MatmulVariant] = match info.device_type {
