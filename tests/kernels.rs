@@ -27,7 +27,7 @@ fn flag(b: bool) -> f64 {
 
 /// Shapes below, at and past one register block (8), one register workgroup (64) and one tile
 /// (64), including k that ends inside a 16-deep slice of the tiled kernel.
-const SHAPES: MatmulShapes = MatmulShapes {
+const MATMUL_SHAPES: MatmulShapes = MatmulShapes {
     m: &[1, 3, 17, 129],
     n: &[1, 4, 17, 33, 65, 129],
     k: &[1, 3, 64, 129],
@@ -52,7 +52,7 @@ fn matmul_matches_reference_for_every_variant_transpose_and_odd_shapes() {
     let gpu = gpu_or_skip!();
     assert!(gpu.matmul_variants().contains(&MatmulVariant::Register));
     for &variant in gpu.matmul_variants() {
-        matmul_matches_reference(gpu, variant, &SHAPES);
+        matmul_matches_reference(gpu, variant, &MATMUL_SHAPES);
     }
 }
 
