@@ -4,17 +4,19 @@
 //   2. the L2 penalty's gradient l2·w (weights only; l2 = 0 for biases);
 //   3. decoupled weight decay w ← w·(1 − lr·wd) (AdamW's rule, applied for any optimizer);
 //   4. the update rule, PyTorch's formulation of each.
-// Invocation `lane` updates w[lane], w[lane + lanes], …: with lanes = n one element each. On a
-// fully instrumented step lanes = reduce_lanes(n), and each lane also folds the weights before
-// the update and the applied updates w_new − w_old into partial statistics, in reduce_partial's
-// order and record layout, so reduce_combine turns them into the very numbers that separate
-// reductions of the weights and of stored updates give, while each weight is read once.
+// Invocation `lane` updates the slices of 4 values w[4q .. 4q + 4] for q = lane, lane + lanes, …:
+// with lanes = ⌈n/4⌉ one slice each. On a fully instrumented step lanes = the reduction's lanes,
+// and each lane also folds the weights before the update and the applied updates w_new − w_old
+// into partial statistics, in reduce_partial's order and record layout, so reduce_combine turns
+// them into the very numbers that separate reductions of the weights and of stored updates give,
+// while each weight is read once.
 // `fold`: 0 nothing, 1 fold the weights and updates into `out`, 3 also the gradients (at
 // `partial_g`, when no clipping by norm needs them before the update), 2 store each update in
-// `out` (the unfused path the tests compare with). `apply` 0 leaves the weights (a skip_update fault), folding a zero
-// update. Both are uniforms, not override constants: one compiled kernel serves the tracked and
-// the untracked steps of a track schedule, so both round alike (a second specialization may be
-// contracted differently by a GPU's compiler, and the weights would drift by an ulp).
+// `out` (the unfused path the tests compare with). `apply` 0 leaves the weights (a skip_update
+// fault), folding a zero update. Both are uniforms, not override constants: one compiled kernel
+// serves the tracked and the untracked steps of a track schedule, so both round alike (a second
+// specialization may be contracted differently by a GPU's compiler, and the weights would drift
+// by an ulp).
 // OPT: 0 sgd, 1 momentum, 2 nesterov, 3 adam, 4 adamw.
 override OPT: u32 = 0u;
 
@@ -134,22 +136,26 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     var ag = acc_empty();
     var aw = acc_empty();
     var au = acc_empty();
-    for (var i = lane; i < p.n; i = i + p.lanes) {
-        let w_old = w[i];
-        let g_raw = g[i];
-        var wn = w_old;
-        if (p.apply != 0u) {
-            wn = updated(i, w_old, g_raw, coef);
-            w[i] = wn;
-        }
-        if (folds) {
-            aw = acc_push(aw, w_old);
-            au = acc_push(au, wn - w_old);
-            if (p.fold == 3u) {
-                ag = acc_push(ag, g_raw);
+    // Slices of 4 values, as reduce_partial reads them, so the folds run in its order.
+    let slices = (p.n + 3u) / 4u;
+    for (var q = lane; q < slices; q = q + p.lanes) {
+        for (var i = 4u * q; i < min(4u * q + 4u, p.n); i = i + 1u) {
+            let w_old = w[i];
+            let g_raw = g[i];
+            var wn = w_old;
+            if (p.apply != 0u) {
+                wn = updated(i, w_old, g_raw, coef);
+                w[i] = wn;
             }
-        } else if (p.fold == 2u) {
-            out[i] = wn - w_old;
+            if (folds) {
+                aw = acc_push(aw, w_old);
+                au = acc_push(au, wn - w_old);
+                if (p.fold == 3u) {
+                    ag = acc_push(ag, g_raw);
+                }
+            } else if (p.fold == 2u) {
+                out[i] = wn - w_old;
+            }
         }
     }
     if (folds) {

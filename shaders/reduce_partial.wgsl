@@ -1,8 +1,10 @@
 // Stage 1 of the reductions of up to seven tensors at once (one dispatch, however many tensors
-// a training step reduces): job j folds tensor xj. Each of a job's `lanes` invocations folds
-// xj[i] for i = lane, lane + lanes, … (neighbouring lanes read neighbouring values) into one
-// partial statistic at partials[partial + 8·lane]. A job's lanes fill whole workgroups, so a
-// workgroup serves one job. No barriers: on software adapters they are the expensive part, and
+// a training step reduces): job j folds tensor xj, read as vec4 slices (every tensor's buffer
+// is a whole number of vec4s; values past n are left out). Each of a job's `lanes` invocations
+// folds slices q = lane, lane + lanes, … (neighbouring lanes read neighbouring slices), each
+// slice's values in order, into one partial statistic at partials[partial + 8·lane]; the
+// optimizer's fused statistics fold in this same order. A job's lanes fill whole workgroups, so
+// a workgroup serves one job. No barriers: on software adapters they are the expensive part, and
 // stage 2 (reduce_combine) does the tree. Seven inputs and the partials stay within the
 // 8 storage buffers per stage that every WebGPU adapter has; REDUCE_INPUTS in
 // src/kernels/mod.rs must match.
@@ -22,26 +24,44 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x0: array<f32>;
-@group(0) @binding(2) var<storage, read> x1: array<f32>;
-@group(0) @binding(3) var<storage, read> x2: array<f32>;
-@group(0) @binding(4) var<storage, read> x3: array<f32>;
-@group(0) @binding(5) var<storage, read> x4: array<f32>;
-@group(0) @binding(6) var<storage, read> x5: array<f32>;
-@group(0) @binding(7) var<storage, read> x6: array<f32>;
+@group(0) @binding(1) var<storage, read> x0: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> x1: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> x2: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> x3: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read> x4: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read> x5: array<vec4<f32>>;
+@group(0) @binding(7) var<storage, read> x6: array<vec4<f32>>;
 @group(0) @binding(8) var<storage, read_write> partials: array<f32>;
+
+// The values of slice `q` (x[4q ..]) below n, in order.
+fn push_slice(a: Acc, v: vec4<f32>, q: u32, n: u32) -> Acc {
+    let i = 4u * q;
+    var r = a;
+    if (i + 3u < n) {
+        r = acc_push(r, v.x);
+        r = acc_push(r, v.y);
+        r = acc_push(r, v.z);
+        r = acc_push(r, v.w);
+    } else {
+        if (i < n) { r = acc_push(r, v.x); }
+        if (i + 1u < n) { r = acc_push(r, v.y); }
+        if (i + 2u < n) { r = acc_push(r, v.z); }
+    }
+    return r;
+}
 
 // Bindings cannot be indexed, hence one loop per input; `j` is the same across a workgroup.
 fn fold(j: u32, lane: u32, n: u32, lanes: u32) -> Acc {
     var a = acc_empty();
+    let n4 = (n + 3u) / 4u;
     switch j {
-        case 0u: { for (var i = lane; i < n; i = i + lanes) { a = acc_push(a, x0[i]); } }
-        case 1u: { for (var i = lane; i < n; i = i + lanes) { a = acc_push(a, x1[i]); } }
-        case 2u: { for (var i = lane; i < n; i = i + lanes) { a = acc_push(a, x2[i]); } }
-        case 3u: { for (var i = lane; i < n; i = i + lanes) { a = acc_push(a, x3[i]); } }
-        case 4u: { for (var i = lane; i < n; i = i + lanes) { a = acc_push(a, x4[i]); } }
-        case 5u: { for (var i = lane; i < n; i = i + lanes) { a = acc_push(a, x5[i]); } }
-        default: { for (var i = lane; i < n; i = i + lanes) { a = acc_push(a, x6[i]); } }
+        case 0u: { for (var q = lane; q < n4; q = q + lanes) { a = push_slice(a, x0[q], q, n); } }
+        case 1u: { for (var q = lane; q < n4; q = q + lanes) { a = push_slice(a, x1[q], q, n); } }
+        case 2u: { for (var q = lane; q < n4; q = q + lanes) { a = push_slice(a, x2[q], q, n); } }
+        case 3u: { for (var q = lane; q < n4; q = q + lanes) { a = push_slice(a, x3[q], q, n); } }
+        case 4u: { for (var q = lane; q < n4; q = q + lanes) { a = push_slice(a, x4[q], q, n); } }
+        case 5u: { for (var q = lane; q < n4; q = q + lanes) { a = push_slice(a, x5[q], q, n); } }
+        default: { for (var q = lane; q < n4; q = q + lanes) { a = push_slice(a, x6[q], q, n); } }
     }
     return a;
 }

@@ -528,7 +528,7 @@ fn optimizers_match_reference_over_three_steps() {
                     weight_decay: wd,
                     clip_norm,
                     clip_value,
-                    lanes: n as u32,
+                    lanes: n.div_ceil(4) as u32,
                     fold: fold::UPDATES,
                     partial_w: 0,
                     partial_u: 0,
@@ -546,7 +546,7 @@ fn optimizers_match_reference_over_three_steps() {
                             &u, &step, &gw.buffer, &gg.buffer, &gm.buffer, &gv.buffer, &gd.buffer,
                             &gs.buffer,
                         ],
-                        gpu.groups_1d(&OPTIMIZER, n),
+                        gpu.groups_1d(&OPTIMIZER, n.div_ceil(4)),
                     )
                     .unwrap();
                 let cfg = OptimizerConfig {
@@ -617,20 +617,34 @@ fn reduce_matches_reference_and_counts_non_finite() {
             x[n - 1] = f32::INFINITY;
         }
         let gx = t(gpu, "x", &x);
-        let gs = t(gpu, "stats", &sentinel(16));
-        let d = netdx::train::reduction::reduce(gpu, &gx, &gs, 8).unwrap();
-        gpu.run(&d).unwrap();
-        let s = read(gpu, &gs);
         let want = r::reduce(&widen(&x));
         let w = slot_of(&want);
-        // Sums of n f32 terms: relative error grows like √n·ε; the partial records keep it small.
-        assert_close(&format!("reduce n={n}"), &s[8..16], &w, 1e-4, 1e-4);
-        assert!(
-            s[..8].iter().all(|v| v.is_nan()),
-            "reduce n={n} wrote outside its slot"
-        );
+        for grain in REDUCE_GRAINS {
+            let gs = t(gpu, "stats", &sentinel(16));
+            let d =
+                netdx::train::reduction::reduce_all_at_grain(gpu, &[(&gx, 8)], &gs, grain).unwrap();
+            gpu.run(&d).unwrap();
+            let s = read(gpu, &gs);
+            // Sums of n f32 terms: relative error grows like √n·ε; the partial records keep it
+            // small.
+            assert_close(
+                &format!("reduce n={n}, grain {grain}"),
+                &s[8..16],
+                &w,
+                1e-4,
+                1e-4,
+            );
+            assert!(
+                s[..8].iter().all(|v| v.is_nan()),
+                "reduce n={n}, grain {grain} wrote outside its slot"
+            );
+        }
     }
 }
+
+/// Values per stage-1 lane: a GPU's (16), a CPU adapter's (256), and 1, where a small tensor
+/// has more lanes than slices of 4 values and most lanes fold nothing.
+const REDUCE_GRAINS: [usize; 3] = [16, 256, 1];
 
 #[test]
 fn reduce_all_matches_reference_for_each_tensor_of_a_set() {
@@ -652,32 +666,34 @@ fn reduce_all_matches_reference_for_each_tensor_of_a_set() {
     let tensors: Vec<Tensor> = xs.iter().map(|x| t(gpu, "x", x)).collect();
     // Slots in reverse order, leaving slot 0 unwritten.
     let slots = sizes.len() + 1;
-    let gs = t(gpu, "stats", &sentinel(slots * REDUCE_WIDTH));
-    let jobs: Vec<(&Tensor, usize)> = tensors
-        .iter()
-        .enumerate()
-        .map(|(k, x)| (x, (slots - 1 - k) * REDUCE_WIDTH))
-        .collect();
-    let d = netdx::train::reduction::reduce_all(gpu, &jobs, &gs).unwrap();
-    assert_eq!(d.len(), 3, "two stage-1 dispatches and one combine");
-    gpu.run(&d).unwrap();
-    let s = read(gpu, &gs);
-    for (k, x) in xs.iter().enumerate() {
-        let want = r::reduce(&widen(x));
-        let w = slot_of(&want);
-        let o = (slots - 1 - k) * REDUCE_WIDTH;
-        assert_close(
-            &format!("reduce_all tensor {k} (n={})", x.len()),
-            &s[o..o + REDUCE_WIDTH],
-            &w,
-            1e-4,
-            1e-4,
+    for grain in REDUCE_GRAINS {
+        let gs = t(gpu, "stats", &sentinel(slots * REDUCE_WIDTH));
+        let jobs: Vec<(&Tensor, usize)> = tensors
+            .iter()
+            .enumerate()
+            .map(|(k, x)| (x, (slots - 1 - k) * REDUCE_WIDTH))
+            .collect();
+        let d = netdx::train::reduction::reduce_all_at_grain(gpu, &jobs, &gs, grain).unwrap();
+        assert_eq!(d.len(), 3, "two stage-1 dispatches and one combine");
+        gpu.run(&d).unwrap();
+        let s = read(gpu, &gs);
+        for (k, x) in xs.iter().enumerate() {
+            let want = r::reduce(&widen(x));
+            let w = slot_of(&want);
+            let o = (slots - 1 - k) * REDUCE_WIDTH;
+            assert_close(
+                &format!("reduce_all tensor {k} (n={}), grain {grain}", x.len()),
+                &s[o..o + REDUCE_WIDTH],
+                &w,
+                1e-4,
+                1e-4,
+            );
+        }
+        assert!(
+            s[..REDUCE_WIDTH].iter().all(|v| v.is_nan()),
+            "reduce_all, grain {grain}, wrote outside its slots"
         );
     }
-    assert!(
-        s[..REDUCE_WIDTH].iter().all(|v| v.is_nan()),
-        "reduce_all wrote outside its slots"
-    );
 }
 
 #[test]

@@ -334,6 +334,23 @@ impl Gpu {
         &self.conv_variants
     }
 
+    /// Values each stage-1 reduction lane folds at least. A GPU needs many lanes in flight, so
+    /// 16 values each. A CPU adapter runs 8 lanes per core at a time and pays for every byte it
+    /// moves: at 16 values a lane, its partial records (8 floats each) would be half as many
+    /// bytes again as the tensor, so its lanes fold 256 values, with records 1/32 of the tensor.
+    pub fn reduce_values_per_lane(&self) -> usize {
+        if self.info.device_type == wgpu::DeviceType::Cpu {
+            256
+        } else {
+            16
+        }
+    }
+
+    /// Stage-1 lanes of a reduction over `n` values on this adapter.
+    pub fn reduce_lanes(&self, n: usize) -> usize {
+        crate::kernels::reduce_lanes(n, self.reduce_values_per_lane())
+    }
+
     pub fn has_timestamps(&self) -> bool {
         self.features.contains(wgpu::Features::TIMESTAMP_QUERY)
     }

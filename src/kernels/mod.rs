@@ -274,16 +274,14 @@ pub static REDUCE_COMBINE: Kernel = Kernel {
 pub const REDUCE_WIDTH: usize = 8;
 /// Tensors one `reduce_partial` dispatch folds.
 pub const REDUCE_INPUTS: usize = 7;
-/// Elements each stage-1 lane folds at least, and the most stage-1 workgroups per reduction.
-pub const REDUCE_ELEMENTS_PER_LANE: usize = 16;
+/// The most stage-1 workgroups per reduction.
 pub const REDUCE_MAX_GROUPS: usize = 64;
 
-/// Stage-1 lanes for a reduction over `n` values.
-pub fn reduce_lanes(n: usize) -> usize {
+/// Stage-1 lanes for a reduction over `n` values, each lane folding at least `values_per_lane`
+/// of them (see `Gpu::reduce_values_per_lane`).
+pub fn reduce_lanes(n: usize, values_per_lane: usize) -> usize {
     let wg = REDUCE_PARTIAL.workgroup[0] as usize;
-    n.div_ceil(wg * REDUCE_ELEMENTS_PER_LANE)
-        .clamp(1, REDUCE_MAX_GROUPS)
-        * wg
+    n.div_ceil(wg * values_per_lane).clamp(1, REDUCE_MAX_GROUPS) * wg
 }
 
 pub static GATHER: Kernel = Kernel {

@@ -1214,9 +1214,13 @@ impl<'a> Compiler<'a> {
         // The fused statistics' partial records: the set before the update's first when their
         // combine waits for the optimizer's, then per tensor its gradients' (when folded),
         // weights' and updates'.
-        let lanes: Vec<usize> = net.infos.iter().map(|i| reduce_lanes(i.len())).collect();
+        let lanes: Vec<usize> = net
+            .infos
+            .iter()
+            .map(|i| gpu.reduce_lanes(i.len()))
+            .collect();
         let first = if grads_fused {
-            partial_records(&before)
+            partial_records(&before, gpu.reduce_values_per_lane())
         } else {
             0
         };
@@ -1235,7 +1239,8 @@ impl<'a> Compiler<'a> {
         let start = self.d.len();
         match &partials {
             Some(partials) if grads_fused => {
-                let (dispatches, jobs) = partials_into(gpu, &before, partials, 0)?;
+                let (dispatches, jobs) =
+                    partials_into(gpu, &before, partials, 0, gpu.reduce_values_per_lane())?;
                 self.d.extend(dispatches);
                 combine.extend(jobs);
             }
@@ -1287,7 +1292,7 @@ impl<'a> Compiler<'a> {
                 },
                 clip_norm: opt.clip_norm as f32,
                 clip_value: opt.clip_value as f32,
-                lanes: info.len() as u32,
+                lanes: info.len().div_ceil(4) as u32,
                 fold: fold::NONE,
                 partial_w: 0,
                 partial_u: 0,

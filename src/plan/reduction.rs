@@ -22,16 +22,27 @@ pub fn reduce(gpu: &Gpu, x: &Tensor, stats: &Tensor, out: usize) -> Result<Vec<D
 /// The dispatches writing the statistics of each `(x, out)` to `stats[out .. out + 8]`, with
 /// their own scratch buffer. Labeled `reduce` and the tensors' names, for profiles.
 pub fn reduce_all(gpu: &Gpu, jobs: &[(&Tensor, usize)], stats: &Tensor) -> Result<Vec<Dispatch>> {
+    reduce_all_at_grain(gpu, jobs, stats, gpu.reduce_values_per_lane())
+}
+
+/// [`reduce_all`] with each stage-1 lane folding at least `values_per_lane` values, for tests
+/// of the grain another kind of adapter uses.
+pub fn reduce_all_at_grain(
+    gpu: &Gpu,
+    jobs: &[(&Tensor, usize)],
+    stats: &Tensor,
+    values_per_lane: usize,
+) -> Result<Vec<Dispatch>> {
     if jobs.is_empty() {
         return Ok(Vec::new());
     }
     let names: Vec<&str> = jobs.iter().map(|(x, _)| x.name.as_str()).collect();
     let scratch = gpu.tensor(
         &format!("{} (partials)", names.join(", ")),
-        partial_records(jobs) * REDUCE_WIDTH,
+        partial_records(jobs, values_per_lane) * REDUCE_WIDTH,
         TensorUsage::Storage,
     )?;
-    let (mut dispatches, combine) = partials_into(gpu, jobs, &scratch, 0)?;
+    let (mut dispatches, combine) = partials_into(gpu, jobs, &scratch, 0, values_per_lane)?;
     dispatches.push(combine_partials(
         gpu,
         &combine,
@@ -42,21 +53,28 @@ pub fn reduce_all(gpu: &Gpu, jobs: &[(&Tensor, usize)], stats: &Tensor) -> Resul
     Ok(dispatches)
 }
 
-/// The partial records the reductions of `jobs` write.
-pub fn partial_records(jobs: &[(&Tensor, usize)]) -> usize {
-    jobs.iter().map(|(x, _)| reduce_lanes(x.len)).sum()
+/// The partial records the reductions of `jobs` write, at `values_per_lane`.
+pub fn partial_records(jobs: &[(&Tensor, usize)], values_per_lane: usize) -> usize {
+    jobs.iter()
+        .map(|(x, _)| reduce_lanes(x.len, values_per_lane))
+        .sum()
 }
 
 /// Stage 1 of the reductions of `jobs`: the dispatches writing their partial records into
-/// `scratch` from record `first` on, and the stage-2 jobs that turn them into each tensor's
-/// statistics at its `out` (for [`combine_partials`], alone or with other jobs').
+/// `scratch` from record `first` on, each lane folding at least `values_per_lane` values, and
+/// the stage-2 jobs that turn them into each tensor's statistics at its `out` (for
+/// [`combine_partials`], alone or with other jobs').
 pub fn partials_into(
     gpu: &Gpu,
     jobs: &[(&Tensor, usize)],
     scratch: &Tensor,
     first: usize,
+    values_per_lane: usize,
 ) -> Result<(Vec<Dispatch>, Vec<ReduceCombineJob>)> {
-    let lanes: Vec<usize> = jobs.iter().map(|(x, _)| reduce_lanes(x.len)).collect();
+    let lanes: Vec<usize> = jobs
+        .iter()
+        .map(|(x, _)| reduce_lanes(x.len, values_per_lane))
+        .collect();
     let wg = REDUCE_PARTIAL.workgroup[0] as usize;
     let mut dispatches = Vec::new();
     let mut combine = Vec::with_capacity(jobs.len());
