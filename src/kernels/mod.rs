@@ -267,7 +267,7 @@ pub static REDUCE_COMBINE: Kernel = Kernel {
     name: "reduce_combine",
     files: &[REDUCE_STATS, wgsl!("reduce_combine.wgsl")],
     bindings: &[R, R, RW],
-    workgroup: [256, 1, 1],
+    workgroup: [64, 1, 1],
     constants: &[],
 };
 /// Floats written by one reduction (and per partial record).
