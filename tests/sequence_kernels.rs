@@ -499,7 +499,7 @@ fn add_covers_a_grid_split_over_two_dimensions() {
 #[test]
 fn to_heads_and_from_heads_are_exact_inverses_matching_reference() {
     let gpu = gpu_or_skip!();
-    // (batch, seq, heads, head_dim, parts)
+    // (batch, seq, heads, head_dim, parts); head_dim a multiple of 4 also runs the vec4 kernels.
     let shapes = [
         (1, 1, 1, 1, 1),
         (1, 1, 1, 1, 3),
@@ -508,66 +508,87 @@ fn to_heads_and_from_heads_are_exact_inverses_matching_reference() {
         (1, 129, 4, 16, 3),
         (3, 3, 1, 129, 3),
         (17, 3, 3, 1, 1),
+        (1, 1, 1, 4, 3),
+        (3, 17, 3, 4, 2),
+        (2, 5, 1, 8, 1),
+        (17, 3, 2, 132, 3),
     ];
+    let mut vec4_shapes = 0;
     for (batch, seq, heads, head_dim, parts) in shapes {
         let params = HeadsParams::new(batch, seq, heads, head_dim, parts);
         let (n, h) = (params.packed_len(), params.head_len());
-        let what = format!("heads {batch}x{seq} {heads}x{head_dim} parts={parts}");
-        let src = random(n, n as u64, -3.0, 3.0);
-        let gsrc = t(gpu, "src", &src);
-        // Unused outputs are 1-element placeholders, which must stay NaN.
-        let len = |p: usize| if p < parts { h } else { 1 };
-        let dst: Vec<Tensor> = (0..3).map(|p| t(gpu, "dst", &sentinel(len(p)))).collect();
-        run(
-            gpu,
-            &TO_HEADS,
-            &params,
-            &[&gsrc, &dst[0], &dst[1], &dst[2]],
-            n,
-        );
-        let split: Vec<Vec<f32>> = dst.iter().map(|d| read(gpu, d)).collect();
-        let want = rs::to_heads(&src, batch, seq, heads, head_dim, parts);
-        for p in 0..3 {
-            if p < parts {
-                assert_eq!(bits(&split[p]), bits(&want[p]), "{what}: to_heads part {p}");
-            } else {
-                assert!(split[p][0].is_nan(), "{what}: placeholder {p} was written");
-            }
+        let mut kernels = vec![(&TO_HEADS, &FROM_HEADS, n)];
+        if head_dim % 4 == 0 {
+            kernels.push((&TO_HEADS_VEC4, &FROM_HEADS_VEC4, n / 4));
+            vec4_shapes += 1;
         }
-        // And back, from the split tensors (placeholders bound where parts < 3).
-        let back = t(gpu, "packed", &sentinel(n));
-        run(
-            gpu,
-            &FROM_HEADS,
-            &params,
-            &[&dst[0], &dst[1], &dst[2], &back],
-            n,
-        );
-        assert_eq!(
-            bits(&read(gpu, &back)),
-            bits(&src),
-            "{what}: from_heads ∘ to_heads"
-        );
-        // from_heads on its own inputs against the mirror.
-        let parts_in: Vec<Vec<f32>> = (0..parts)
-            .map(|p| random(h, (n + p) as u64 + 99, -3.0, 3.0))
-            .collect();
-        let gin: Vec<Tensor> = (0..3)
-            .map(|p| match parts_in.get(p) {
-                Some(v) => t(gpu, "src", v),
-                None => t(gpu, "placeholder", &sentinel(1)),
-            })
-            .collect();
-        let packed = t(gpu, "packed", &sentinel(n));
-        run(
-            gpu,
-            &FROM_HEADS,
-            &params,
-            &[&gin[0], &gin[1], &gin[2], &packed],
-            n,
-        );
-        let refs: Vec<&[f32]> = parts_in.iter().map(|v| &v[..]).collect();
-        let want = rs::from_heads(&refs, batch, seq, heads, head_dim);
-        assert_eq!(bits(&read(gpu, &packed)), bits(&want), "{what}: from_heads");
+        // The plan's choice is the last of these.
+        let chosen = kernels[kernels.len() - 1];
+        let name = |(k, n): (&Kernel, usize)| (k.name, n);
+        assert_eq!(name(params.to_heads_launch()), (chosen.0.name, chosen.2));
+        assert_eq!(name(params.from_heads_launch()), (chosen.1.name, chosen.2));
+        for (to_heads, from_heads, invocations) in kernels {
+            let what = format!(
+                "{} heads {batch}x{seq} {heads}x{head_dim} parts={parts}",
+                to_heads.name
+            );
+            let src = random(n, n as u64, -3.0, 3.0);
+            let gsrc = t(gpu, "src", &src);
+            // Unused outputs are 1-element placeholders, which must stay NaN.
+            let len = |p: usize| if p < parts { h } else { 1 };
+            let dst: Vec<Tensor> = (0..3).map(|p| t(gpu, "dst", &sentinel(len(p)))).collect();
+            run(
+                gpu,
+                to_heads,
+                &params,
+                &[&gsrc, &dst[0], &dst[1], &dst[2]],
+                invocations,
+            );
+            let split: Vec<Vec<f32>> = dst.iter().map(|d| read(gpu, d)).collect();
+            let want = rs::to_heads(&src, batch, seq, heads, head_dim, parts);
+            for p in 0..3 {
+                if p < parts {
+                    assert_eq!(bits(&split[p]), bits(&want[p]), "{what}: to_heads part {p}");
+                } else {
+                    assert!(split[p][0].is_nan(), "{what}: placeholder {p} was written");
+                }
+            }
+            // And back, from the split tensors (placeholders bound where parts < 3).
+            let back = t(gpu, "packed", &sentinel(n));
+            run(
+                gpu,
+                from_heads,
+                &params,
+                &[&dst[0], &dst[1], &dst[2], &back],
+                invocations,
+            );
+            assert_eq!(
+                bits(&read(gpu, &back)),
+                bits(&src),
+                "{what}: from_heads ∘ to_heads"
+            );
+            // from_heads on its own inputs against the mirror.
+            let parts_in: Vec<Vec<f32>> = (0..parts)
+                .map(|p| random(h, (n + p) as u64 + 99, -3.0, 3.0))
+                .collect();
+            let gin: Vec<Tensor> = (0..3)
+                .map(|p| match parts_in.get(p) {
+                    Some(v) => t(gpu, "src", v),
+                    None => t(gpu, "placeholder", &sentinel(1)),
+                })
+                .collect();
+            let packed = t(gpu, "packed", &sentinel(n));
+            run(
+                gpu,
+                from_heads,
+                &params,
+                &[&gin[0], &gin[1], &gin[2], &packed],
+                invocations,
+            );
+            let refs: Vec<&[f32]> = parts_in.iter().map(|v| &v[..]).collect();
+            let want = rs::from_heads(&refs, batch, seq, heads, head_dim);
+            assert_eq!(bits(&read(gpu, &packed)), bits(&want), "{what}: from_heads");
+        }
     }
+    assert_eq!(vec4_shapes, 5);
 }

@@ -677,6 +677,8 @@ pub static ALL: &[&Kernel] = &[
     &ADD,
     &TO_HEADS,
     &FROM_HEADS,
+    &TO_HEADS_VEC4,
+    &FROM_HEADS_VEC4,
 ];
 
 /// `matmul` parameters: C[m, n] = op(A)[m, k] · op(B)[k, n].

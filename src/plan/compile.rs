@@ -520,8 +520,9 @@ impl<'a> Compiler<'a> {
                         None => self.ph(k),
                     }
                 };
+                let (kernel, invocations) = p.to_heads_launch();
                 self.d.push(gpu.dispatch(
-                    &TO_HEADS,
+                    kernel,
                     &[],
                     &[
                         &u,
@@ -530,14 +531,15 @@ impl<'a> Compiler<'a> {
                         &out(1).buffer,
                         &out(2).buffer,
                     ],
-                    gpu.groups_1d(&TO_HEADS, p.packed_len()),
+                    gpu.groups_1d(kernel, invocations),
                 )?);
             }
             Op::FromHeads => {
                 let p = self.heads_params(node, 1);
                 let u = gpu.uniform("from_heads", &p)?;
+                let (kernel, invocations) = p.from_heads_launch();
                 self.d.push(gpu.dispatch(
-                    &FROM_HEADS,
+                    kernel,
                     &[],
                     &[
                         &u,
@@ -546,7 +548,7 @@ impl<'a> Compiler<'a> {
                         &self.ph(0).buffer,
                         &y.buffer,
                     ],
-                    gpu.groups_1d(&FROM_HEADS, p.packed_len()),
+                    gpu.groups_1d(kernel, invocations),
                 )?);
             }
             Op::Matmul { trans_b } => {
@@ -1069,11 +1071,12 @@ impl<'a> Compiler<'a> {
                         }
                     };
                     let (g0, g1, g2) = (grad(0), grad(1), grad(2));
+                    let (kernel, invocations) = p.from_heads_launch();
                     self.d.push(gpu.dispatch(
-                        &FROM_HEADS,
+                        kernel,
                         &[],
                         &[&u, &g0.buffer, &g1.buffer, &g2.buffer, &sink.write.buffer],
-                        gpu.groups_1d(&FROM_HEADS, p.packed_len()),
+                        gpu.groups_1d(kernel, invocations),
                     )?);
                     self.settle(sink, x.len)?;
                 }
@@ -1082,8 +1085,9 @@ impl<'a> Compiler<'a> {
                 if let Some(sink) = self.sink(i)? {
                     let p = self.heads_params(node, 1);
                     let u = gpu.uniform("to_heads", &p)?;
+                    let (kernel, invocations) = p.to_heads_launch();
                     self.d.push(gpu.dispatch(
-                        &TO_HEADS,
+                        kernel,
                         &[],
                         &[
                             &u,
@@ -1092,7 +1096,7 @@ impl<'a> Compiler<'a> {
                             &self.ph(1).buffer,
                             &self.ph(2).buffer,
                         ],
-                        gpu.groups_1d(&TO_HEADS, p.packed_len()),
+                        gpu.groups_1d(kernel, invocations),
                     )?);
                     self.settle(sink, x.len)?;
                 }
