@@ -1,15 +1,7 @@
 // y[i] = a[i] + b[i % period]: a residual connection (period = n), learned positions added to
 // a [batch, seq, d] activation (b the first seq·d values of the table, period = seq·d), and
 // gradient accumulation. y must be a third buffer: wgpu refuses a buffer bound both read-only
-// and read-write in one dispatch.
-struct Params {
-    n: u32,
-    period: u32,
-    _pad0: u32,
-    _pad1: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
+// and read-write in one dispatch. add_vec4.wgsl serves periods that are multiples of 4.
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;

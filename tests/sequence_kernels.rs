@@ -438,13 +438,18 @@ fn embedding_backward_is_bit_identical_on_two_runs() {
 fn add_matches_reference_for_residuals_and_learned_positions() {
     let gpu = gpu_or_skip!();
     // (batch, seq, d, max_len): period = seq·d; a position table longer than the sequence.
+    // Periods that are multiples of 4 also run the vec4 kernel.
     let cases = [
         (1, 1, 1, 1),
         (3, 3, 3, 5),
         (17, 17, 3, 17),
         (3, 129, 64, 200),
         (129, 3, 17, 3),
+        (1, 1, 4, 1),
+        (3, 17, 4, 20),
+        (17, 3, 132, 5),
     ];
+    let mut vec4_runs = 0;
     for (batch, seq, d, max_len) in cases {
         let n = batch * seq * d;
         let a = random(n, n as u64, -2.0, 2.0);
@@ -454,19 +459,67 @@ fn add_matches_reference_for_residuals_and_learned_positions() {
             ("learned positions", &table, seq * d),
             ("residual", &residual, n),
         ] {
-            let (ga, gb) = (t(gpu, "a", &a), t(gpu, "b", b));
-            let gy = t(gpu, "y", &sentinel(n));
-            run(gpu, &ADD, &AddParams::new(n, period), &[&ga, &gb, &gy], n);
-            let want = rs::add_periodic(&widen(&a), &widen(b), period);
-            // One rounded f32 addition: within half an ulp of the sum.
-            close(
-                &format!("add {what} {batch}x{seq}x{d}"),
-                &read(gpu, &gy),
-                &want,
-                1e-7,
-                0.0,
+            let params = AddParams::new(n, period);
+            let mut kernels = vec![(&ADD, n)];
+            if period % 4 == 0 {
+                kernels.push((&ADD_VEC4, n / 4));
+                vec4_runs += 1;
+            }
+            let (chosen, invocations) = params.launch();
+            assert_eq!(
+                (chosen.name, invocations),
+                (
+                    kernels[kernels.len() - 1].0.name,
+                    kernels[kernels.len() - 1].1
+                )
             );
+            for (kernel, invocations) in kernels {
+                let (ga, gb) = (t(gpu, "a", &a), t(gpu, "b", b));
+                let gy = t(gpu, "y", &sentinel(n));
+                run(gpu, kernel, &params, &[&ga, &gb, &gy], invocations);
+                let want = rs::add_periodic(&widen(&a), &widen(b), period);
+                // One rounded f32 addition: within half an ulp of the sum.
+                close(
+                    &format!("{} {what} {batch}x{seq}x{d}", kernel.name),
+                    &read(gpu, &gy),
+                    &want,
+                    1e-7,
+                    0.0,
+                );
+            }
         }
+    }
+    assert_eq!(vec4_runs, 8);
+}
+
+/// `accumulate` (dst += src, four values an invocation) over whole tensors of odd and round
+/// lengths, from a source longer than the destination (a shared scratch buffer).
+#[test]
+fn accumulate_adds_the_source_to_every_value() {
+    let gpu = gpu_or_skip!();
+    for n in [1usize, 3, 4, 17, 129, 1031] {
+        let dst = random(n, n as u64, -2.0, 2.0);
+        let src = random(n + 5, n as u64 + 1, -2.0, 2.0);
+        let (gd, gs) = (t(gpu, "dst", &dst), t(gpu, "src", &src));
+        let params = ScaleParams {
+            n: n as u32,
+            factor: 1.0,
+            _pad: [0; 2],
+        };
+        run(gpu, &ACCUMULATE, &params, &[&gs, &gd], n.div_ceil(4));
+        let want: Vec<f64> = dst
+            .iter()
+            .zip(&src)
+            .map(|(&d, &s)| d as f64 + s as f64)
+            .collect();
+        // One rounded f32 addition: within half an ulp of the sum.
+        close(
+            &format!("accumulate n={n}"),
+            &read(gpu, &gd),
+            &want,
+            1e-7,
+            0.0,
+        );
     }
 }
 

@@ -35,7 +35,7 @@ pub(super) fn activation_figure(
     copy: f64,
     reps: usize,
 ) -> Result<ActivationFigure> {
-    let (forward, backward, constants) = crate::kernels::activation_kernels(kind);
+    let k = crate::kernels::activation_kernels(kind);
     let mut rng = SplitMix64::new(n as u64);
     let x: Vec<f32> = (0..n).map(|_| rng.uniform_in(-4.0, 4.0) as f32).collect();
     let xt = gpu.tensor_from("bench.x", &x)?;
@@ -51,16 +51,16 @@ pub(super) fn activation_figure(
         },
     )?;
     let f = gpu.dispatch(
-        forward,
-        &constants,
+        k.forward,
+        &k.constants,
         &[&u, &xt.buffer, &yt.buffer],
-        gpu.groups_1d(forward, n),
+        gpu.groups_1d(k.forward, k.invocations(n)),
     )?;
     let b = gpu.dispatch(
-        backward,
-        &constants,
+        k.backward,
+        &k.constants,
         &[&u, &xt.buffer, &yt.buffer, &dyt.buffer, &dxt.buffer],
-        gpu.groups_1d(backward, n),
+        gpu.groups_1d(k.backward, k.invocations(n)),
     )?;
     let tf = seconds_per_launch(gpu, std::slice::from_ref(&f), reps)?;
     let tb = seconds_per_launch(gpu, std::slice::from_ref(&b), reps)?;

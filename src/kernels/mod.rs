@@ -198,21 +198,42 @@ pub static ACTIVATION_BACKWARD: Kernel = Kernel {
     constants: &["ACT"],
 };
 
-/// The kernels of an activation, forward and backward, and the constants that specialize
-/// them: the built-ins share two kernels switched by `ACT`; a user activation has its own.
-pub fn activation_kernels(
-    kind: crate::ops::Activation,
-) -> (&'static Kernel, &'static Kernel, Vec<(&'static str, f64)>) {
+/// An activation's kernels, forward and backward, the constants that specialize them, and
+/// how many values one invocation computes.
+pub struct ActivationKernels {
+    pub forward: &'static Kernel,
+    pub backward: &'static Kernel,
+    pub constants: Vec<(&'static str, f64)>,
+    /// 4 for the built-ins (a vec4 each), 1 for a user activation.
+    pub values_per_invocation: usize,
+}
+
+impl ActivationKernels {
+    /// Invocations of either kernel over `n` values.
+    pub fn invocations(&self, n: usize) -> usize {
+        n.div_ceil(self.values_per_invocation)
+    }
+}
+
+/// The kernels of an activation: the built-ins share two kernels switched by `ACT`; a user
+/// activation has its own.
+pub fn activation_kernels(kind: crate::ops::Activation) -> ActivationKernels {
     match kind {
         crate::ops::Activation::User(id) => {
             let u = user::get(id);
-            (u.forward, u.backward, u.constants())
+            ActivationKernels {
+                forward: u.forward,
+                backward: u.backward,
+                constants: u.constants(),
+                values_per_invocation: 1,
+            }
         }
-        builtin => (
-            &ACTIVATION_FORWARD,
-            &ACTIVATION_BACKWARD,
-            vec![("ACT", builtin.code() as f64)],
-        ),
+        builtin => ActivationKernels {
+            forward: &ACTIVATION_FORWARD,
+            backward: &ACTIVATION_BACKWARD,
+            constants: vec![("ACT", builtin.code() as f64)],
+            values_per_invocation: 4,
+        },
     }
 }
 
@@ -348,8 +369,8 @@ pub static SCALE: Kernel = Kernel {
     constants: &[],
 };
 
-/// `dst += src`: gradient contributions of a tensor with several readers (`ScaleParams`, the
-/// factor unused).
+/// `dst += src` over all of dst, four values an invocation (n.div_ceil(4)): gradient
+/// contributions of a tensor with several readers (`ScaleParams`, the factor unused).
 pub static ACCUMULATE: Kernel = Kernel {
     name: "accumulate",
     files: &[wgsl!("accumulate.wgsl")],
@@ -679,6 +700,7 @@ pub static ALL: &[&Kernel] = &[
     &FROM_HEADS,
     &TO_HEADS_VEC4,
     &FROM_HEADS_VEC4,
+    &ADD_VEC4,
 ];
 
 /// `matmul` parameters: C[m, n] = op(A)[m, k] · op(B)[k, n].

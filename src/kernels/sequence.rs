@@ -110,11 +110,23 @@ pub static EMBEDDING_BACKWARD: Kernel = Kernel {
 /// refuses one buffer bound read-only and read-write in the same dispatch).
 pub static ADD: Kernel = Kernel {
     name: "add",
-    files: &[wgsl!("add.wgsl")],
+    files: &[ADD_COMMON, wgsl!("add.wgsl")],
     bindings: &[U, R, R, RW],
     workgroup: [256, 1, 1],
     constants: &[],
 };
+
+/// [`ADD`] four values an invocation (n / 4), where n and the period are multiples of 4.
+/// Bindings as ADD's.
+pub static ADD_VEC4: Kernel = Kernel {
+    name: "add_vec4",
+    files: &[ADD_COMMON, wgsl!("add_vec4.wgsl")],
+    bindings: &[U, R, R, RW],
+    workgroup: [256, 1, 1],
+    constants: &[],
+};
+
+const ADD_COMMON: WgslFile = wgsl!("add_common.wgsl");
 
 /// Splits a packed [batch, seq, parts·d] tensor into `parts` tensors [batch, heads, seq,
 /// head_dim] ([`HeadsParams`]), one invocation per packed element
@@ -264,6 +276,16 @@ impl AddParams {
             n: n as u32,
             period: period as u32,
             _pad: [0; 2],
+        }
+    }
+
+    /// The add kernel for these sizes and its invocations: the vec4 one where n and the
+    /// period are multiples of 4, else one value an invocation.
+    pub fn launch(&self) -> (&'static Kernel, usize) {
+        if self.n.is_multiple_of(4) && self.period.is_multiple_of(4) {
+            (&ADD_VEC4, self.n as usize / 4)
+        } else {
+            (&ADD, self.n as usize)
         }
     }
 }

@@ -386,12 +386,12 @@ impl<'a> Compiler<'a> {
                         _pad: [0; 2],
                     },
                 )?;
-                let (forward, _, constants) = activation_kernels(*kind);
+                let k = activation_kernels(*kind);
                 self.d.push(gpu.dispatch(
-                    forward,
-                    &constants,
+                    k.forward,
+                    &k.constants,
                     &[&u, &x.buffer, &y.buffer],
-                    gpu.groups_1d(forward, y.len),
+                    gpu.groups_1d(k.forward, k.invocations(y.len)),
                 )?);
             }
             Op::BatchNorm { eps, momentum } => {
@@ -493,22 +493,26 @@ impl<'a> Compiler<'a> {
                 )?);
             }
             Op::Position { .. } => {
-                let u = gpu.uniform("add", &AddParams::new(y.len, node.in_shape.len()))?;
+                let p = AddParams::new(y.len, node.in_shape.len());
+                let u = gpu.uniform("add", &p)?;
+                let (kernel, invocations) = p.launch();
                 self.d.push(gpu.dispatch(
-                    &ADD,
+                    kernel,
                     &[],
                     &[&u, &x.buffer, &self.param(node, 0).buffer, &y.buffer],
-                    gpu.groups_1d(&ADD, y.len),
+                    gpu.groups_1d(kernel, invocations),
                 )?);
             }
             Op::Add => {
                 let b = &self.acts[node.inputs[1]];
-                let u = gpu.uniform("add", &AddParams::new(y.len, y.len))?;
+                let p = AddParams::new(y.len, y.len);
+                let u = gpu.uniform("add", &p)?;
+                let (kernel, invocations) = p.launch();
                 self.d.push(gpu.dispatch(
-                    &ADD,
+                    kernel,
                     &[],
                     &[&u, &x.buffer, &b.buffer, &y.buffer],
-                    gpu.groups_1d(&ADD, y.len),
+                    gpu.groups_1d(kernel, invocations),
                 )?);
             }
             Op::ToHeads { parts, .. } => {
@@ -728,7 +732,8 @@ impl<'a> Compiler<'a> {
     /// Adds a sink's scratch contribution to its gradient, when it has one.
     fn settle(&mut self, sink: Sink, n: usize) -> Result<()> {
         if let Some(g) = sink.add_to {
-            self.d.push(accumulate(self.gpu, &sink.write, &g, n)?);
+            debug_assert_eq!(n, g.len, "a contribution covers the whole gradient");
+            self.d.push(accumulate(self.gpu, &sink.write, &g)?);
         }
         Ok(())
     }
@@ -753,7 +758,7 @@ impl<'a> Compiler<'a> {
         if self.written[t] == 1 {
             self.d.push(identity(self.gpu, Direction::Forward, dy, &g)?);
         } else {
-            self.d.push(accumulate(self.gpu, dy, &g, g.len)?);
+            self.d.push(accumulate(self.gpu, dy, &g)?);
         }
         Ok(())
     }
@@ -890,12 +895,12 @@ impl<'a> Compiler<'a> {
                             _pad: [0; 2],
                         },
                     )?;
-                    let (_, backward, constants) = activation_kernels(*kind);
+                    let k = activation_kernels(*kind);
                     self.d.push(gpu.dispatch(
-                        backward,
-                        &constants,
+                        k.backward,
+                        &k.constants,
                         &[&u, &x.buffer, &y.buffer, &dy.buffer, &sink.write.buffer],
-                        gpu.groups_1d(backward, x.len),
+                        gpu.groups_1d(k.backward, k.invocations(x.len)),
                     )?);
                     self.settle(sink, x.len)?;
                 }
@@ -1413,7 +1418,7 @@ enum Direction<'t> {
 /// (NCHW images are already the vectors flatten gives, but each layer owns its buffers), and
 /// a gradient copied to a tensor with several readers.
 fn identity(gpu: &Gpu, direction: Direction, src: &Tensor, dst: &Tensor) -> Result<Dispatch> {
-    let (forward, backward, constants) = activation_kernels(crate::ops::Activation::Identity);
+    let k = activation_kernels(crate::ops::Activation::Identity);
     let u = gpu.uniform(
         "activation",
         &ActivationParams {
@@ -1424,22 +1429,24 @@ fn identity(gpu: &Gpu, direction: Direction, src: &Tensor, dst: &Tensor) -> Resu
     )?;
     match direction {
         Direction::Forward => gpu.dispatch(
-            forward,
-            &constants,
+            k.forward,
+            &k.constants,
             &[&u, &src.buffer, &dst.buffer],
-            gpu.groups_1d(forward, src.len),
+            gpu.groups_1d(k.forward, k.invocations(src.len)),
         ),
         Direction::Backward(x, y) => gpu.dispatch(
-            backward,
-            &constants,
+            k.backward,
+            &k.constants,
             &[&u, &x.buffer, &y.buffer, &src.buffer, &dst.buffer],
-            gpu.groups_1d(backward, src.len),
+            gpu.groups_1d(k.backward, k.invocations(src.len)),
         ),
     }
 }
 
-/// `dst[..n] += src[..n]`: a later gradient contribution added to a tensor's gradient.
-fn accumulate(gpu: &Gpu, src: &Tensor, dst: &Tensor, n: usize) -> Result<Dispatch> {
+/// `dst += src` (src at least as long): a later gradient contribution added to a tensor's
+/// gradient.
+fn accumulate(gpu: &Gpu, src: &Tensor, dst: &Tensor) -> Result<Dispatch> {
+    let n = dst.len;
     let u = gpu.uniform(
         "accumulate",
         &ScaleParams {
@@ -1453,7 +1460,7 @@ fn accumulate(gpu: &Gpu, src: &Tensor, dst: &Tensor, n: usize) -> Result<Dispatc
             &ACCUMULATE,
             &[],
             &[&u, &src.buffer, &dst.buffer],
-            gpu.groups_1d(&ACCUMULATE, n),
+            gpu.groups_1d(&ACCUMULATE, n.div_ceil(4)),
         )?
         .labeled(format!("accumulate {}", dst.name)))
 }
