@@ -258,7 +258,8 @@ fn column_sums_match_reference_in_one_pass_and_split() {
     // Rows up to 32 take one pass; more are split into runs summed in a second pass, the
     // last run shorter (1000 = 32 runs of 32, less 24; 5000 = 64 runs of 79, less 23).
     for &rows in &[1usize, 3, 32, 33, 129, 1000, 5000] {
-        for &cols in &[1usize, 63, 64, 65, 300] {
+        // Columns that are a multiple of 4 run sum_rows_vec4.
+        for &cols in &[1usize, 4, 63, 64, 65, 300] {
             let x = random(rows * cols, (rows * 31 + cols) as u64, -1.0, 1.0);
             let gx = t(gpu, "x", &x);
             let out = t(gpu, "out", &sentinel(cols));
@@ -280,13 +281,44 @@ fn column_sums_match_reference_in_one_pass_and_split() {
                 .map(|j| (0..rows).map(|i| x[i * cols + j] as f64).sum())
                 .collect();
             // Sums of `rows` f32 terms in [-1, 1].
+            let got = read(gpu, &out);
             assert_close(
                 &format!("column sums {rows}x{cols}"),
-                &read(gpu, &out),
+                &got,
                 &want,
                 1e-5,
                 1e-6 * (rows as f64).sqrt().max(1.0) * 4.0,
             );
+            if rows <= 32 {
+                // One pass: the scalar kernel's sums, bit for bit, whichever kernel ran.
+                let u = gpu
+                    .uniform(
+                        "p",
+                        &MatrixParams {
+                            rows: rows as u32,
+                            cols: cols as u32,
+                            rows_per_split: rows as u32,
+                            splits: 1,
+                        },
+                    )
+                    .unwrap();
+                let scalar = t(gpu, "out", &sentinel(cols));
+                let d = gpu
+                    .dispatch(
+                        &SUM_ROWS,
+                        &[],
+                        &[&u, &gx.buffer, &scalar.buffer],
+                        gpu.groups_1d(&SUM_ROWS, cols),
+                    )
+                    .unwrap();
+                gpu.run(&[d]).unwrap();
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(
+                    bits(&got),
+                    bits(&read(gpu, &scalar)),
+                    "column sums {rows}x{cols}"
+                );
+            }
         }
     }
 }

@@ -48,8 +48,9 @@ impl Gpu {
     }
 
     /// A zero-filled tensor of `len` elements (at least one, since empty bindings are invalid).
-    /// Its buffer is a whole number of vec4s, so kernels may read any tensor as vec4s (the
-    /// reductions do), leaving out the values past `len`.
+    /// Its buffer is a whole number of vec4s, so kernels may read and write any tensor as vec4s:
+    /// the reductions read past `len` and leave those values out; the elementwise kernels'
+    /// last vec4 may write past `len`. Nothing reads the padding as values.
     pub fn tensor(&self, name: &str, len: usize, usage: TensorUsage) -> Result<Tensor> {
         let bytes = (len.max(1).div_ceil(4) * 16) as u64;
         self.check_size(name, bytes, usage == TensorUsage::Storage)?;

@@ -182,6 +182,16 @@ pub static SUM_ROWS: Kernel = Kernel {
     constants: &[],
 };
 
+/// [`SUM_ROWS`] four columns an invocation (n = cols / 4 · splits), where cols is a multiple
+/// of 4; the same sums bit for bit.
+pub static SUM_ROWS_VEC4: Kernel = Kernel {
+    name: "sum_rows_vec4",
+    files: &[wgsl!("sum_rows_vec4.wgsl")],
+    bindings: &[U, R, RW],
+    workgroup: [64, 1, 1],
+    constants: &[],
+};
+
 pub static ACTIVATION_FORWARD: Kernel = Kernel {
     name: "activation_forward",
     files: &[ACTIVATION_FNS, wgsl!("activation_forward.wgsl")],
@@ -664,6 +674,7 @@ pub static ALL: &[&Kernel] = &[
     &CONV2D_GEMM_BACKWARD_WEIGHT,
     &CONV2D_GEMM_BACKWARD_WEIGHT_VEC4,
     &SUM_ROWS,
+    &SUM_ROWS_VEC4,
     &ACTIVATION_FORWARD,
     &ACTIVATION_BACKWARD,
     &LOSS,

@@ -4,7 +4,7 @@
 
 use crate::error::Result;
 use crate::gpu::{Dispatch, Gpu, TensorUsage};
-use crate::kernels::{MatrixParams, SUM_ROWS};
+use crate::kernels::{MatrixParams, SUM_ROWS, SUM_ROWS_VEC4};
 
 /// Rows one invocation sums before the rows are split.
 const ROWS_PER_INVOCATION: usize = 32;
@@ -32,11 +32,17 @@ pub fn column_sums(
                 splits: rows.div_ceil(rows_per_split).max(1) as u32,
             },
         )?;
+        // Four columns an invocation where the rows are whole vec4s.
+        let (kernel, columns) = if cols.is_multiple_of(4) {
+            (&SUM_ROWS_VEC4, cols / 4)
+        } else {
+            (&SUM_ROWS, cols)
+        };
         gpu.dispatch(
-            &SUM_ROWS,
+            kernel,
             &[],
             &[&u, x, out],
-            gpu.groups_1d(&SUM_ROWS, cols * splits),
+            gpu.groups_1d(kernel, columns * splits),
         )
     };
     let splits = rows.div_ceil(ROWS_PER_INVOCATION).min(MAX_SPLITS);
