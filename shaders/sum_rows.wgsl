@@ -4,14 +4,6 @@
 // and a second one-split dispatch adds up the partial rows (see src/train/column_sums.rs): one
 // invocation walking a thousand rows keeps a GPU idle. Sums run in row order, so the result is
 // the same on every run.
-struct Params {
-    rows: u32,
-    cols: u32,
-    rows_per_split: u32,
-    splits: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 

@@ -1,14 +1,6 @@
 // sum_rows.wgsl four columns an invocation, where cols is a multiple of 4: vec4 reads (a
 // software adapter's cost is one lane-by-lane loop per read), each column still summed in row
 // order, so the sums are sum_rows's bit for bit.
-struct Params {
-    rows: u32,
-    cols: u32,
-    rows_per_split: u32,
-    splits: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> out: array<vec4<f32>>;
 

@@ -174,9 +174,11 @@ impl MatmulVariant {
     }
 }
 
+const SUM_ROWS_COMMON: WgslFile = wgsl!("sum_rows_common.wgsl");
+
 pub static SUM_ROWS: Kernel = Kernel {
     name: "sum_rows",
-    files: &[wgsl!("sum_rows.wgsl")],
+    files: &[SUM_ROWS_COMMON, wgsl!("sum_rows.wgsl")],
     bindings: &[U, R, RW],
     workgroup: [64, 1, 1],
     constants: &[],
@@ -186,7 +188,7 @@ pub static SUM_ROWS: Kernel = Kernel {
 /// of 4; the same sums bit for bit.
 pub static SUM_ROWS_VEC4: Kernel = Kernel {
     name: "sum_rows_vec4",
-    files: &[wgsl!("sum_rows_vec4.wgsl")],
+    files: &[SUM_ROWS_COMMON, wgsl!("sum_rows_vec4.wgsl")],
     bindings: &[U, R, RW],
     workgroup: [64, 1, 1],
     constants: &[],
