@@ -729,10 +729,10 @@ impl<'a> Compiler<'a> {
         }))
     }
 
-    /// Adds a sink's scratch contribution to its gradient, when it has one.
-    fn settle(&mut self, sink: Sink, n: usize) -> Result<()> {
+    /// Adds a sink's scratch contribution to its gradient, when it has one: a contribution
+    /// covers the whole gradient.
+    fn settle(&mut self, sink: Sink) -> Result<()> {
         if let Some(g) = sink.add_to {
-            debug_assert_eq!(n, g.len, "a contribution covers the whole gradient");
             self.d.push(accumulate(self.gpu, &sink.write, &g)?);
         }
         Ok(())
@@ -812,7 +812,7 @@ impl<'a> Compiler<'a> {
                         &u,
                         [&dy.buffer, &w.buffer, &sink.write.buffer],
                     )?);
-                    self.settle(sink, x.len)?;
+                    self.settle(sink)?;
                 }
             }
             Op::Pool2d { .. } | Op::GlobalAvgPool => {
@@ -835,7 +835,7 @@ impl<'a> Compiler<'a> {
                         &[&u, &dy.buffer, &argmax.buffer, &sink.write.buffer],
                         gpu.groups_1d(&POOL2D_BACKWARD, x.len),
                     )?);
-                    self.settle(sink, x.len)?;
+                    self.settle(sink)?;
                 }
             }
             Op::Flatten => {
@@ -846,7 +846,7 @@ impl<'a> Compiler<'a> {
                         &dy,
                         &sink.write,
                     )?);
-                    self.settle(sink, x.len)?;
+                    self.settle(sink)?;
                 }
             }
             Op::Linear { input, output, .. } => {
@@ -882,7 +882,7 @@ impl<'a> Compiler<'a> {
                         &dy.buffer,
                         &sink.write.buffer,
                     )?);
-                    self.settle(sink, x.len)?;
+                    self.settle(sink)?;
                 }
             }
             Op::Activation { kind, slope } => {
@@ -902,7 +902,7 @@ impl<'a> Compiler<'a> {
                         &[&u, &x.buffer, &y.buffer, &dy.buffer, &sink.write.buffer],
                         gpu.groups_1d(k.backward, k.invocations(x.len)),
                     )?);
-                    self.settle(sink, x.len)?;
+                    self.settle(sink)?;
                 }
             }
             Op::BatchNorm { eps, momentum } => {
@@ -937,7 +937,7 @@ impl<'a> Compiler<'a> {
                     ],
                     [(node.out_shape.features() as u32).div_ceil(64), 1, 1],
                 )?);
-                self.settle(sink, x.len)?;
+                self.settle(sink)?;
             }
             Op::Dropout { rate } => {
                 if let Some(sink) = self.sink(i)? {
@@ -950,7 +950,7 @@ impl<'a> Compiler<'a> {
                         &sink.write.buffer,
                         x.len,
                     )?);
-                    self.settle(sink, x.len)?;
+                    self.settle(sink)?;
                 }
             }
             Op::Add => {
@@ -999,7 +999,7 @@ impl<'a> Compiler<'a> {
                     ],
                     rows,
                 )?);
-                self.settle(sink, x.len)?;
+                self.settle(sink)?;
                 if *affine {
                     let (pg, pb) = (node.params[0], node.params[1]);
                     self.d.extend(column_sums(
@@ -1083,7 +1083,7 @@ impl<'a> Compiler<'a> {
                         &[&u, &g0.buffer, &g1.buffer, &g2.buffer, &sink.write.buffer],
                         gpu.groups_1d(kernel, invocations),
                     )?);
-                    self.settle(sink, x.len)?;
+                    self.settle(sink)?;
                 }
             }
             Op::FromHeads => {
@@ -1103,7 +1103,7 @@ impl<'a> Compiler<'a> {
                         ],
                         gpu.groups_1d(kernel, invocations),
                     )?);
-                    self.settle(sink, x.len)?;
+                    self.settle(sink)?;
                 }
             }
             Op::Matmul { trans_b } => {
@@ -1119,7 +1119,7 @@ impl<'a> Compiler<'a> {
                         (false, !*trans_b),
                         [&dy.buffer, &b.buffer, &sink.write.buffer],
                     )?);
-                    self.settle(sink, x.len)?;
+                    self.settle(sink)?;
                 }
                 if let Some(sink) = self.sink(node.inputs[1])? {
                     let d = if *trans_b {
@@ -1140,7 +1140,7 @@ impl<'a> Compiler<'a> {
                         )?
                     };
                     self.d.push(d);
-                    self.settle(sink, b.len)?;
+                    self.settle(sink)?;
                 }
             }
             Op::Softmax { scale, causal } => {
@@ -1152,7 +1152,7 @@ impl<'a> Compiler<'a> {
                         [&y.buffer, &dy.buffer, &sink.write.buffer],
                         self.rows(node.in_shape),
                     )?);
-                    self.settle(sink, x.len)?;
+                    self.settle(sink)?;
                 }
             }
         }
