@@ -346,11 +346,6 @@ impl Gpu {
         }
     }
 
-    /// Stage-1 lanes of a reduction over `n` values on this adapter.
-    pub fn reduce_lanes(&self, n: usize) -> usize {
-        crate::kernels::reduce_lanes(n, self.reduce_values_per_lane())
-    }
-
     pub fn has_timestamps(&self) -> bool {
         self.features.contains(wgpu::Features::TIMESTAMP_QUERY)
     }

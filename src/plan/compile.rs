@@ -1222,14 +1222,16 @@ impl<'a> Compiler<'a> {
         }
         // The fused statistics' partial records: the set before the update's first when their
         // combine waits for the optimizer's, then per tensor its gradients' (when folded),
-        // weights' and updates'.
+        // weights' and updates'. One grain for all, so that the optimizer's folds and the
+        // separate reductions fold alike.
+        let grain = gpu.reduce_values_per_lane();
         let lanes: Vec<usize> = net
             .infos
             .iter()
-            .map(|i| gpu.reduce_lanes(i.len()))
+            .map(|i| reduce_lanes(i.len(), grain))
             .collect();
         let first = if grads_fused {
-            partial_records(&before, gpu.reduce_values_per_lane())
+            partial_records(&before, grain)
         } else {
             0
         };
@@ -1248,8 +1250,7 @@ impl<'a> Compiler<'a> {
         let start = self.d.len();
         match &partials {
             Some(partials) if grads_fused => {
-                let (dispatches, jobs) =
-                    partials_into(gpu, &before, partials, 0, gpu.reduce_values_per_lane())?;
+                let (dispatches, jobs) = partials_into(gpu, &before, partials, 0, grain)?;
                 self.d.extend(dispatches);
                 combine.extend(jobs);
             }
