@@ -6,8 +6,9 @@ use std::path::Path;
 use netdx::config::Config;
 use netdx::data::builtin;
 use netdx::gpu::{AdapterChoice, Gpu};
+use netdx::kernels::REDUCE_WIDTH;
 use netdx::reference::network::{forward, loss_and_grads, Mode, RefParams};
-use netdx::reference::{self as r, OptimizerConfig};
+use netdx::reference::{self as r, OptimizerConfig, ReduceStats};
 use netdx::train::{train, Instrumentation, Trainer, TrainerOptions};
 
 use crate::common::{assert_close, small_dataset, widen};
@@ -438,5 +439,75 @@ fn statistics_folded_into_the_optimizer_equal_separate_reductions() {
             separate.net.download(gpu).unwrap(),
             "{what}: the weights after {steps} steps"
         );
+    }
+}
+
+/// The activations' statistics, reduced during the forward pass right after each tensor is
+/// written, are the numbers a reduction of the stored activations gives after the step, bit
+/// for bit: on the every-layer MLP (batch norm, dropout), with and without a planted fault
+/// corrupting a layer's output after it is written, a CNN with such a fault, and a two-layer
+/// transformer (attention's internal tensors, residual streams).
+#[test]
+fn activation_statistics_reduced_during_the_forward_pass_equal_the_stored_activations() {
+    let gpu = gpu_or_skip!();
+    let corrupted = "seed: 3\ndata: {builtin: shapes, classes: 3, points_per_class: 4, size: 8}\nmodel:\n  layers: [{conv2d: {out: 4, kernel: 3, padding: 1}}, relu, {max_pool2d: {kernel: 2}}, flatten, {linear: {out: 5}}, relu, {linear: {out: 3}}]\ntraining: {optimizer: {name: adam, lr: 0.01}, batch_size: 6, steps: 2}\nfaults: [{kind: corrupt_output, layer: 1, factor: 3.0}]\n";
+    let (transformer, _) = netdx::bench::transformer_config(2, 2).expect("transformer");
+    let cases = [
+        (
+            "every layer",
+            Config::parse(EVERY_LAYER, Path::new("every.yaml")).expect("config"),
+        ),
+        (
+            "cnn, corrupted output",
+            Config::parse(corrupted, Path::new("corrupted.yaml")).expect("config"),
+        ),
+        // The seventh activation fills a stage-1 dispatch's inputs, so it is reduced right
+        // after its layer, whose output the fault then corrupts.
+        (
+            "every layer, the seventh corrupted",
+            Config::parse(
+                &format!(
+                    "{EVERY_LAYER}faults: [{{kind: corrupt_output, layer: 6, factor: 3.0}}]\n"
+                ),
+                Path::new("every.yaml"),
+            )
+            .expect("config"),
+        ),
+        ("transformer", transformer),
+    ];
+    for (what, config) in cases {
+        let data = train_data(&config);
+        let mut trainer = Trainer::new(gpu, &config, data, Instrumentation::Full, None).unwrap();
+        let r = trainer.step(2).unwrap();
+        let input = trainer.net.graph.input;
+        let acts: Vec<&netdx::gpu::Tensor> = (0..trainer.plan.acts.len())
+            .filter(|&t| t != input)
+            .map(|t| &trainer.plan.acts[t])
+            .collect();
+        assert_eq!(r.stats.acts.len(), acts.len(), "{what}");
+        let jobs: Vec<(&netdx::gpu::Tensor, usize)> = acts
+            .iter()
+            .enumerate()
+            .map(|(k, &x)| (x, k * REDUCE_WIDTH))
+            .collect();
+        let stats = gpu
+            .tensor(
+                "stats",
+                acts.len() * REDUCE_WIDTH,
+                netdx::gpu::TensorUsage::Storage,
+            )
+            .unwrap();
+        gpu.run(&netdx::train::reduction::reduce_all(gpu, &jobs, &stats).unwrap())
+            .unwrap();
+        let raw = gpu.read::<f32>(&stats).unwrap();
+        for (k, got) in r.stats.acts.iter().enumerate() {
+            let want = ReduceStats::from_slot(&raw[k * REDUCE_WIDTH..(k + 1) * REDUCE_WIDTH]);
+            assert_eq!(
+                format!("{got:?}"),
+                format!("{want:?}"),
+                "{what}: activation {}",
+                acts[k].name
+            );
+        }
     }
 }

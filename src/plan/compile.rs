@@ -12,6 +12,7 @@
 use std::ops::Range;
 
 use super::column_sums::column_sums;
+use super::forward_stats::ActivationReductions;
 use super::network::DeviceNetwork;
 use super::reduction::{combine_partials, partial_records, partials_into, reduce_all};
 use super::{
@@ -173,6 +174,27 @@ pub(super) fn compile(
         Residency::Streamed { rows } => Some(rows.clone()),
     };
 
+    // Where each activation's statistics go (every tensor but the input), when reduced.
+    let act_out: Vec<Option<usize>> = (0..graph.tensors.len())
+        .map(|t| {
+            let k = t - usize::from(t > graph.input);
+            layout
+                .acts
+                .filter(|_| t != graph.input)
+                .map(|base| base + k * REDUCE_WIDTH)
+        })
+        .collect();
+    let mut act_reductions = match layout.acts {
+        Some(_) => {
+            let outs: Vec<(TensorId, usize)> = act_out
+                .iter()
+                .enumerate()
+                .filter_map(|(t, out)| out.map(|o| (t, o)))
+                .collect();
+            Some(ActivationReductions::new(gpu, &c.acts, &outs)?)
+        }
+        None => None,
+    };
     for node in &graph.nodes {
         let first = c.d.len();
         c.forward(node)?;
@@ -188,6 +210,23 @@ pub(super) fn compile(
                 node.output_len()
             ),
         );
+        if let Some(r) = &mut act_reductions {
+            // Untracked steps leave the activations' statistics out.
+            let start = c.d.len();
+            for &t in &node.outputs {
+                if let Some(out) = act_out[t] {
+                    c.d.extend(r.written(gpu, &c.acts, t, out)?);
+                }
+            }
+            if c.d.len() > start {
+                c.untracked_swaps.push((start..c.d.len(), Vec::new()));
+            }
+        }
+    }
+    if let Some(r) = act_reductions {
+        let start = c.d.len();
+        c.d.extend(r.finish(gpu, &c.acts, &stats)?);
+        c.untracked_swaps.push((start..c.d.len(), Vec::new()));
     }
     c.loss(&targets, &layout, &stats)?;
 
@@ -1194,12 +1233,9 @@ impl<'a> Compiler<'a> {
         // Without clipping by norm nothing needs the gradients' statistics before the update:
         // the optimizer folds them too, and one combine after it serves every statistic.
         let grads_fused = fused && opt.clip_norm <= 0.0;
-        // Statistics before the update, all in one set of reductions.
+        // Statistics before the update, all in one set of reductions (the activations' were
+        // reduced during the forward pass).
         let mut before = Vec::new();
-        let acts: Vec<&Tensor> = (0..self.acts.len())
-            .filter(|&t| t != self.graph.input)
-            .map(|t| &self.acts[t])
-            .collect();
         for (base, tensors) in [
             (
                 layout.grads.filter(|_| !grads_fused),
@@ -1209,7 +1245,6 @@ impl<'a> Compiler<'a> {
                 layout.weights.filter(|_| !fused),
                 net.params.iter().collect::<Vec<_>>(),
             ),
-            (layout.acts, acts),
         ] {
             if let Some(base) = base {
                 before.extend(

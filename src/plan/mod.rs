@@ -7,6 +7,7 @@ pub mod column_sums;
 mod compile;
 pub mod conv;
 mod data;
+mod forward_stats;
 mod network;
 pub mod reduction;
 pub mod rows;
