@@ -385,6 +385,25 @@ fn bench_measures_user_kernels_beside_the_built_ins() {
         let x = conv[key].as_f64().unwrap();
         assert!(x.is_finite() && x > 0.0, "conv2d {key}: {x}");
     }
+    // Each step figure's GPU-time overhead: the median of its profiled pairs' ratios.
+    for workload in ["mlp", "cnn", "transformer"] {
+        for f in v[workload].as_array().unwrap() {
+            let mut pairs: Vec<f64> = f["instrumentation_gpu_overhead_pairs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r.as_f64().unwrap())
+                .collect();
+            assert_eq!(pairs.len(), netdx::bench::PROFILED_PAIRS, "{workload}");
+            assert!(
+                pairs.iter().all(|r| r.is_finite() && *r > 0.0),
+                "{workload}: {pairs:?}"
+            );
+            pairs.sort_by(f64::total_cmp);
+            let median = f["instrumentation_gpu_overhead"].as_f64().unwrap();
+            assert_eq!(median, pairs[pairs.len() / 2], "{workload}");
+        }
+    }
     let losses = v["losses"].as_array().unwrap();
     assert_eq!(losses.len(), 2, "built-in and shipped user loss");
     assert_eq!(losses[1]["user_kernel"], true);

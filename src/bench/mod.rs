@@ -33,7 +33,7 @@ pub use losses::LossFigure;
 pub use matmul::MatmulFigure;
 pub use onnx::{onnx_figure, OnnxFigure};
 pub use report::BenchReport;
-pub use steps::{KernelTime, StepFigure, TransformerStepFigure, TRACK_EVERY};
+pub use steps::{KernelTime, StepFigure, TransformerStepFigure, PROFILED_PAIRS, TRACK_EVERY};
 pub use sustained::SustainedFigure;
 pub use workloads::{
     cnn_config, mlp_config, transformer_config, TRANSFORMER_BATCH, TRANSFORMER_CONTEXT,

@@ -153,11 +153,12 @@ impl OnnxFigure {
         );
         for f in &self.steps {
             s += &format!(
-                "  batch {}: {:.1} steps/s bare, {:.1} fully instrumented (×{:.2}), {:.1} instrumented every {}th step\n",
+                "  batch {}: {:.1} steps/s bare, {:.1} fully instrumented (×{:.2}; ×{:.2} in GPU time), {:.1} instrumented every {}th step\n",
                 f.batch,
                 f.bare_steps_per_second,
                 f.instrumented_steps_per_second,
                 f.instrumentation_overhead,
+                f.instrumentation_gpu_overhead,
                 f.scheduled_steps_per_second,
                 super::TRACK_EVERY
             );

@@ -227,9 +227,11 @@ fn rounds(ratios: &[f64]) -> String {
 fn step_lines(s: &mut String, figures: &[StepFigure]) {
     for f in figures {
         s.push_str(&format!(
-                "  batch {:>4}: {:7.2} steps/s bare ({:.2} GFLOP/s), {:7.2} steps/s fully instrumented, overhead ×{:.3} (median of rounds {}); instrumented every {}th step {:7.2} steps/s, ×{:.3}\n",
+                "  batch {:>4}: {:7.2} steps/s bare ({:.2} GFLOP/s), {:7.2} steps/s fully instrumented, overhead ×{:.3} (median of rounds {}), in GPU time ×{:.3} (median of profiled pairs {}); instrumented every {}th step {:7.2} steps/s, ×{:.3}\n",
                 f.batch, f.bare_steps_per_second, f.bare_gflops, f.instrumented_steps_per_second, f.instrumentation_overhead,
                 rounds(&f.instrumentation_overhead_rounds),
+                f.instrumentation_gpu_overhead,
+                rounds(&f.instrumentation_gpu_overhead_pairs),
                 TRACK_EVERY, f.scheduled_steps_per_second, f.scheduled_overhead
             ));
         for (what, kernels, rate) in [

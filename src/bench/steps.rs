@@ -1,5 +1,6 @@
 //! Training-step figures: steps per second of one workload bare, fully instrumented, and on a
-//! track schedule, measured in turns, with the GPU time of each kernel in one step.
+//! track schedule, measured in turns; the GPU time of an instrumented step over a bare one's,
+//! profiled in turns; and the GPU time of each kernel in one step.
 
 use std::time::Instant;
 
@@ -11,6 +12,7 @@ use crate::config::Config;
 use crate::data::Dataset;
 use crate::error::Result;
 use crate::gpu::Gpu;
+use crate::plan::DispatchTime;
 use crate::train::{Instrumentation, Trainer};
 
 #[derive(Clone, Debug, Serialize)]
@@ -23,6 +25,13 @@ pub struct StepFigure {
     pub instrumentation_overhead: f64,
     /// That ratio in each round, in order.
     pub instrumentation_overhead_rounds: Vec<f64>,
+    /// Summed GPU time of an instrumented step / a bare step's: the median over
+    /// [`PROFILED_PAIRS`] profiled steps of each, taking turns. What instrumentation costs the
+    /// device, steadier than the wall-clock ratio on a shared host, where other work moves
+    /// whole rounds; it leaves out the host's own cost per step.
+    pub instrumentation_gpu_overhead: f64,
+    /// That ratio for each pair, in order.
+    pub instrumentation_gpu_overhead_pairs: Vec<f64>,
     /// Fully instrumented on a track schedule of every [`TRACK_EVERY`]th step
     /// (`training.track_every`): steps/s and its overhead over bare steps (median of rounds).
     pub scheduled_steps_per_second: f64,
@@ -30,9 +39,10 @@ pub struct StepFigure {
     pub scheduled_overhead_rounds: Vec<f64>,
     /// Matmul GFLOP/s of the bare step (6·batch·weights per step).
     pub bare_gflops: f64,
-    /// GPU time per kernel in one bare step (timestamp queries, or wall clock per dispatch).
+    /// GPU time per kernel in the last profiled bare step (timestamp queries, or wall clock
+    /// per dispatch).
     pub kernels: Vec<KernelTime>,
-    /// The same for one fully instrumented step.
+    /// The same for the last profiled fully instrumented step.
     pub instrumented_kernels: Vec<KernelTime>,
 }
 
@@ -47,20 +57,25 @@ pub struct KernelTime {
 /// The track schedule the bench measures beside every-step instrumentation.
 pub const TRACK_EVERY: usize = 10;
 
-/// One trainer's figures from [`step_rates`]: steps/s over all rounds, seconds per round, and
-/// the GPU time per kernel of one step (none for the scheduled trainer).
+/// One trainer's figures from [`step_rates`]: steps/s over all rounds, seconds per round, the
+/// summed GPU time of each profiled step and the GPU time per kernel of the last (none for the
+/// scheduled trainer).
 struct Rates {
     steps_per_second: f64,
     round_seconds: Vec<f64>,
+    profiled_seconds: Vec<f64>,
     kernels: Vec<KernelTime>,
 }
 
 /// Rounds in which the trainers take turns.
 const ROUNDS: usize = 4;
 
+/// Profiled steps of the bare and the instrumented trainer, taking turns.
+pub const PROFILED_PAIRS: usize = 3;
+
 /// Steps per second of one workload bare, fully instrumented, and fully instrumented every
-/// [`TRACK_EVERY`]th step, with the per-kernel GPU time of one more bare and one more
-/// instrumented step. The trainers take turns in blocks of steps, so that a machine that
+/// [`TRACK_EVERY`]th step, then [`PROFILED_PAIRS`] profiled bare and instrumented steps in
+/// turns. The trainers take turns in blocks of steps, so that a machine that
 /// speeds up or slows down during the measurement (a shared host, a GPU's clocks) moves every
 /// figure alike and their ratios stay honest.
 fn step_rates(
@@ -69,7 +84,7 @@ fn step_rates(
     steps: usize,
 ) -> Result<[Rates; 3]> {
     let block = steps.div_ceil(ROUNDS).max(TRACK_EVERY);
-    let total = block * ROUNDS + 3;
+    let total = block * ROUNDS + 2 + PROFILED_PAIRS;
     let mut trainers = Vec::new();
     for (inst, every) in [
         (Instrumentation::Bare, 1),
@@ -94,18 +109,23 @@ fn step_rates(
             s[round] = t.elapsed().as_secs_f64();
         }
     }
+    // The scheduled trainer's kernels are the instrumented one's.
+    let mut profiled = [Vec::new(), Vec::new()];
+    let mut kernels = [Vec::new(), Vec::new()];
+    for _ in 0..PROFILED_PAIRS {
+        for (k, trainer) in trainers.iter_mut().take(2).enumerate() {
+            let times = trainer.profile_step(total)?;
+            profiled[k].push(times.iter().map(|t| t.seconds).sum::<f64>());
+            kernels[k] = kernel_times(&times);
+        }
+    }
     let mut out = Vec::new();
-    for (k, (trainer, s)) in trainers.iter_mut().zip(seconds).enumerate() {
-        // The scheduled trainer's kernels are the instrumented one's.
-        let kernels = if k < 2 {
-            kernel_times(trainer, total)?
-        } else {
-            Vec::new()
-        };
+    for (k, s) in seconds.iter().enumerate() {
         out.push(Rates {
             steps_per_second: (block * ROUNDS) as f64 / s.iter().sum::<f64>(),
             round_seconds: s.to_vec(),
-            kernels,
+            profiled_seconds: profiled.get(k).cloned().unwrap_or_default(),
+            kernels: kernels.get(k).cloned().unwrap_or_default(),
         });
     }
     let [bare, full, scheduled]: [Rates; 3] = out
@@ -116,10 +136,14 @@ fn step_rates(
 
 /// `over`'s time / `base`'s time in each round, and their median.
 fn round_ratios(over: &Rates, base: &Rates) -> (f64, Vec<f64>) {
+    ratios(&over.round_seconds, &base.round_seconds)
+}
+
+/// `over[i] / base[i]` for each i, and their median.
+fn ratios(over: &[f64], base: &[f64]) -> (f64, Vec<f64>) {
     let ratios: Vec<f64> = over
-        .round_seconds
         .iter()
-        .zip(&base.round_seconds)
+        .zip(base)
         .map(|(o, b)| o / b.max(1e-12))
         .collect();
     (median(&ratios), ratios)
@@ -136,11 +160,10 @@ fn median(values: &[f64]) -> f64 {
 }
 
 /// GPU time per kernel of one profiled step, kernels in order of first use.
-fn kernel_times(trainer: &mut Trainer, total: usize) -> Result<Vec<KernelTime>> {
-    let times = trainer.profile_step(total)?;
+fn kernel_times(times: &[DispatchTime]) -> Vec<KernelTime> {
     let sum: f64 = times.iter().map(|t| t.seconds).sum();
     let mut kernels: Vec<KernelTime> = Vec::new();
-    for t in &times {
+    for t in times {
         match kernels.iter_mut().find(|k| k.kernel == t.kernel) {
             Some(k) => k.milliseconds += t.seconds * 1e3,
             None => kernels.push(KernelTime {
@@ -153,7 +176,7 @@ fn kernel_times(trainer: &mut Trainer, total: usize) -> Result<Vec<KernelTime>> 
     for k in &mut kernels {
         k.share = k.milliseconds / 1e3 / sum.max(1e-12);
     }
-    Ok(kernels)
+    kernels
 }
 
 /// The step figures of one workload at each `(batch, steps)` of `runs` (steps grown on GPUs).
@@ -171,6 +194,8 @@ pub(super) fn step_figures(
             step_rates(gpu, || workload(batch, steps), steps)?;
         let (instrumentation_overhead, instrumentation_overhead_rounds) =
             round_ratios(&full_rates, &bare_rates);
+        let (instrumentation_gpu_overhead, instrumentation_gpu_overhead_pairs) =
+            ratios(&full_rates.profiled_seconds, &bare_rates.profiled_seconds);
         let (scheduled_overhead, scheduled_overhead_rounds) =
             round_ratios(&scheduled_rates, &bare_rates);
         let (bare, full, scheduled) = (
@@ -189,6 +214,8 @@ pub(super) fn step_figures(
             instrumented_steps_per_second: full,
             instrumentation_overhead,
             instrumentation_overhead_rounds,
+            instrumentation_gpu_overhead,
+            instrumentation_gpu_overhead_pairs,
             scheduled_steps_per_second: scheduled,
             scheduled_overhead,
             scheduled_overhead_rounds,
@@ -240,6 +267,8 @@ mod tests {
             instrumented_steps_per_second: 2.0,
             instrumentation_overhead: 2.0,
             instrumentation_overhead_rounds: vec![2.0; 4],
+            instrumentation_gpu_overhead: 1.5,
+            instrumentation_gpu_overhead_pairs: vec![1.5; 3],
             scheduled_steps_per_second: 3.0,
             scheduled_overhead: 4.0 / 3.0,
             scheduled_overhead_rounds: vec![4.0 / 3.0; 4],
@@ -252,6 +281,7 @@ mod tests {
         assert_eq!(v["batch"], 32);
         assert_eq!(v["bare_steps_per_second"], 4.0);
         assert_eq!(v["instrumentation_overhead"], 2.0);
+        assert_eq!(v["instrumentation_gpu_overhead"], 1.5);
         assert_eq!(v["bare_tokens_per_second"], 4.0 * 32.0 * 64.0);
         assert_eq!(v["instrumented_tokens_per_second"], 2.0 * 32.0 * 64.0);
         assert_eq!(v["scheduled_tokens_per_second"], 3.0 * 32.0 * 64.0);
@@ -264,6 +294,7 @@ mod tests {
         let rates = |seconds: &[f64]| Rates {
             steps_per_second: 0.0,
             round_seconds: seconds.to_vec(),
+            profiled_seconds: Vec::new(),
             kernels: Vec::new(),
         };
         let bare = rates(&[1.0, 1.0, 1.0, 1.0]);
