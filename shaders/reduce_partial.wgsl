@@ -3,9 +3,10 @@
 // is a whole number of vec4s; values past n are left out). Each of a job's `lanes` invocations
 // folds slices q = lane, lane + lanes, … (neighbouring lanes read neighbouring slices), each
 // slice's values in order, into one partial statistic at partials[partial + 8·lane]; the
-// optimizer's fused statistics fold in this same order. A job's lanes fill whole workgroups, so
-// a workgroup serves one job. No barriers: on software adapters they are the expensive part, and
-// stage 2 (reduce_combine) does the tree. Seven inputs and the partials stay within the
+// optimizer's fused statistics and the kernels that fold what they write (slices_folded.wgsl)
+// fold in this same order. A job's lanes fill whole workgroups, so a workgroup serves one job.
+// No barriers: on software adapters they are the expensive part, and stage 2 (reduce_combine)
+// does the tree. Seven inputs and the partials stay within the
 // 8 storage buffers per stage that every WebGPU adapter has; REDUCE_INPUTS in
 // src/kernels/mod.rs must match.
 struct Job {
@@ -32,23 +33,6 @@ struct Params {
 @group(0) @binding(6) var<storage, read> x5: array<vec4<f32>>;
 @group(0) @binding(7) var<storage, read> x6: array<vec4<f32>>;
 @group(0) @binding(8) var<storage, read_write> partials: array<f32>;
-
-// The values of slice `q` (x[4q ..]) below n, in order.
-fn push_slice(a: Acc, v: vec4<f32>, q: u32, n: u32) -> Acc {
-    let i = 4u * q;
-    var r = a;
-    if (i + 3u < n) {
-        r = acc_push(r, v.x);
-        r = acc_push(r, v.y);
-        r = acc_push(r, v.z);
-        r = acc_push(r, v.w);
-    } else {
-        if (i < n) { r = acc_push(r, v.x); }
-        if (i + 1u < n) { r = acc_push(r, v.y); }
-        if (i + 2u < n) { r = acc_push(r, v.z); }
-    }
-    return r;
-}
 
 // Bindings cannot be indexed, hence one loop per input; `j` is the same across a workgroup.
 fn fold(j: u32, lane: u32, n: u32, lanes: u32) -> Acc {

@@ -1,4 +1,5 @@
-// Shared by reduce_partial.wgsl and reduce_combine.wgsl (prepended by src/kernels/source.rs).
+// Shared by the reductions, the optimizer and the kernels that fold what they write
+// (prepended by src/kernels/source.rs).
 // A partial statistic of finite values: count, mean and M2 (Welford), sum, sum of squares,
 // min, max, and the count of NaN/Inf values, which are left out of everything else.
 struct Acc {
@@ -36,6 +37,23 @@ fn acc_push(a: Acc, v: f32) -> Acc {
     r.sumsq = r.sumsq + v * v;
     r.lo = min(r.lo, v);
     r.hi = max(r.hi, v);
+    return r;
+}
+
+// The values of slice `q` (x[4q ..]) below n, in order.
+fn push_slice(a: Acc, v: vec4<f32>, q: u32, n: u32) -> Acc {
+    let i = 4u * q;
+    var r = a;
+    if (i + 3u < n) {
+        r = acc_push(r, v.x);
+        r = acc_push(r, v.y);
+        r = acc_push(r, v.z);
+        r = acc_push(r, v.w);
+    } else {
+        if (i < n) { r = acc_push(r, v.x); }
+        if (i + 1u < n) { r = acc_push(r, v.y); }
+        if (i + 2u < n) { r = acc_push(r, v.z); }
+    }
     return r;
 }
 

@@ -341,7 +341,7 @@ fn activations_forward_and_backward_match_reference() {
                     &ActivationParams {
                         n: n as u32,
                         slope,
-                        _pad: [0; 2],
+                        ..Default::default()
                     },
                 )
                 .unwrap();
@@ -680,6 +680,132 @@ fn reduce_matches_reference_and_counts_non_finite() {
 /// Values per stage-1 lane: a GPU's (16), a CPU adapter's (256), and 1, where a small tensor
 /// has more lanes than slices of 4 values and most lanes fold nothing.
 const REDUCE_GRAINS: [usize; 3] = [16, 256, 1];
+
+/// The writers that fold what they write (activations and vec4 additions): y equal to the plain
+/// kernel's bit for bit, and the statistics their partial records combine to equal to a
+/// separate reduction of y bit for bit, at every grain, on odd sizes (the last slice partly
+/// past n) and with a NaN and an infinity among the values.
+#[test]
+fn writers_folding_their_statistics_equal_a_separate_reduction() {
+    use netdx::train::reduction::{combine_partials, reduce_all_at_grain};
+    let gpu = gpu_or_skip!();
+    // (what, n, the plain and the folded dispatch for (params' fold fields, y, partials)).
+    type Launch<'a> = Box<dyn Fn(u32, u32, &Tensor, Option<&Tensor>) -> netdx::gpu::Dispatch + 'a>;
+    let mut cases: Vec<(String, usize, Launch)> = Vec::new();
+    for kind in [Activation::Gelu, Activation::LeakyRelu, Activation::Tanh] {
+        for n in [1usize, 3, 17, 129, 1031, 100_003] {
+            let mut x = random(n, 5 * n as u64 + kind.code() as u64, -4.0, 4.0);
+            if n > 3 {
+                x[n / 3] = f32::NAN;
+                x[n / 2] = f32::INFINITY;
+            }
+            let gx = t(gpu, "x", &x);
+            let launch: Launch = Box::new(move |lanes, partial, y, partials| {
+                let u = gpu
+                    .uniform(
+                        "p",
+                        &ActivationParams {
+                            n: n as u32,
+                            slope: 0.1,
+                            fold_lanes: lanes,
+                            fold_partial: partial,
+                        },
+                    )
+                    .unwrap();
+                let c = [("ACT", kind.code() as f64)];
+                match partials {
+                    Some(p) => gpu.dispatch(
+                        &ACTIVATION_FORWARD_FOLDED,
+                        &c,
+                        &[&u, &gx.buffer, &y.buffer, &p.buffer],
+                        gpu.groups_1d(&ACTIVATION_FORWARD_FOLDED, lanes as usize),
+                    ),
+                    None => gpu.dispatch(
+                        &ACTIVATION_FORWARD,
+                        &c,
+                        &[&u, &gx.buffer, &y.buffer],
+                        gpu.groups_1d(&ACTIVATION_FORWARD, n.div_ceil(4)),
+                    ),
+                }
+                .unwrap()
+            });
+            cases.push((format!("{} n={n}", kind.name()), n, launch));
+        }
+    }
+    for (n, period) in [(4usize, 4usize), (132, 132), (1028, 12), (65_536, 4096)] {
+        let a = random(n, 3 * n as u64, -2.0, 2.0);
+        let b = random(period, 11 + period as u64, -1.0, 1.0);
+        let (ga, gb) = (t(gpu, "a", &a), t(gpu, "b", &b));
+        let launch: Launch = Box::new(move |lanes, partial, y, partials| {
+            let mut p = AddParams::new(n, period);
+            (p.fold_lanes, p.fold_partial) = (lanes, partial);
+            let u = gpu.uniform("p", &p).unwrap();
+            match partials {
+                Some(q) => gpu.dispatch(
+                    &ADD_VEC4_FOLDED,
+                    &[],
+                    &[&u, &ga.buffer, &gb.buffer, &y.buffer, &q.buffer],
+                    gpu.groups_1d(&ADD_VEC4_FOLDED, lanes as usize),
+                ),
+                None => {
+                    let (kernel, invocations) = p.launch();
+                    assert!(std::ptr::eq(kernel, &ADD_VEC4));
+                    gpu.dispatch(
+                        kernel,
+                        &[],
+                        &[&u, &ga.buffer, &gb.buffer, &y.buffer],
+                        gpu.groups_1d(kernel, invocations),
+                    )
+                }
+            }
+            .unwrap()
+        });
+        cases.push((format!("add n={n} period={period}"), n, launch));
+    }
+    for (what, n, launch) in &cases {
+        let plain = t(gpu, "y", &sentinel(*n));
+        gpu.run(&[launch(0, 0, &plain, None)]).unwrap();
+        for grain in REDUCE_GRAINS {
+            let lanes = reduce_lanes(*n, grain);
+            // The records start past one record's worth of sentinels, as a later tensor's do.
+            let first = REDUCE_WIDTH;
+            let partials = t(gpu, "partials", &sentinel((lanes + 1) * REDUCE_WIDTH));
+            let y = t(gpu, "y", &sentinel(*n));
+            let stats = t(gpu, "stats", &sentinel(2 * REDUCE_WIDTH));
+            let job = ReduceCombineJob {
+                records: lanes as u32,
+                partial: first as u32,
+                out: 0,
+                _pad: 0,
+            };
+            let mut d = vec![launch(lanes as u32, first as u32, &y, Some(&partials))];
+            d.push(combine_partials(gpu, &[job], &partials, &stats, "folded").unwrap());
+            d.extend(reduce_all_at_grain(gpu, &[(&plain, REDUCE_WIDTH)], &stats, grain).unwrap());
+            gpu.run(&d).unwrap();
+            let (got_y, want_y) = (read(gpu, &y), read(gpu, &plain));
+            assert!(
+                got_y[..*n]
+                    .iter()
+                    .zip(&want_y[..*n])
+                    .all(|(p, q)| p.to_bits() == q.to_bits()),
+                "{what}, grain {grain}: y"
+            );
+            let s = read(gpu, &stats);
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(
+                bits(&s[..REDUCE_WIDTH]),
+                bits(&s[REDUCE_WIDTH..]),
+                "{what}, grain {grain}: folded statistics {:?} against {:?}",
+                &s[..REDUCE_WIDTH],
+                &s[REDUCE_WIDTH..]
+            );
+            assert!(
+                read(gpu, &partials)[..first].iter().all(|v| v.is_nan()),
+                "{what}, grain {grain}: wrote before its first record"
+            );
+        }
+    }
+}
 
 #[test]
 fn reduce_all_matches_reference_for_each_tensor_of_a_set() {

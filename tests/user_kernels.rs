@@ -73,7 +73,7 @@ fn spliced_user_kernels_match_the_mirror_forward_and_backward_at_odd_sizes() {
                 &ActivationParams {
                     n: n as u32,
                     slope: 0.0,
-                    _pad: [0; 2],
+                    ..Default::default()
                 },
             )
             .unwrap();

@@ -47,7 +47,7 @@ pub(super) fn activation_figure(
         &crate::kernels::ActivationParams {
             n: n as u32,
             slope: 0.01,
-            _pad: [0; 2],
+            ..Default::default()
         },
     )?;
     let f = gpu.dispatch(

@@ -158,7 +158,7 @@ pub fn probe(
         &ActivationParams {
             n: xs.len() as u32,
             slope: 0.0,
-            _pad: [0; 2],
+            ..Default::default()
         },
     )?;
     let input = gpu.tensor_from("kernel_gradient_check.points", &stencil)?;

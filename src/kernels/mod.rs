@@ -194,10 +194,34 @@ pub static SUM_ROWS_VEC4: Kernel = Kernel {
     constants: &[],
 };
 
+/// The entry points of kernels that write one vec4 slice an invocation, plain and folding what
+/// they write into statistics (see the files).
+pub(crate) const SLICES: WgslFile = wgsl!("slices.wgsl");
+pub(crate) const SLICES_FOLDED: WgslFile = wgsl!("slices_folded.wgsl");
+
+const ACTIVATION_FORWARD_VALUES: WgslFile = wgsl!("activation_forward.wgsl");
+
 pub static ACTIVATION_FORWARD: Kernel = Kernel {
     name: "activation_forward",
-    files: &[ACTIVATION_FNS, wgsl!("activation_forward.wgsl")],
+    files: &[ACTIVATION_FNS, ACTIVATION_FORWARD_VALUES, SLICES],
     bindings: &[U, R, RW],
+    workgroup: [256, 1, 1],
+    constants: &["ACT"],
+};
+
+/// [`ACTIVATION_FORWARD`] folding what it writes into partial statistics, in
+/// [`REDUCE_PARTIAL`]'s order, with [`ActivationParams::fold_lanes`] invocations. Bindings:
+/// ACTIVATION_FORWARD's and the partial records (written).
+pub static ACTIVATION_FORWARD_FOLDED: Kernel = Kernel {
+    name: "activation_forward_folded",
+    files: &[
+        REDUCE_STATS,
+        ACTIVATION_FNS,
+        ACTIVATION_FORWARD_VALUES,
+        wgsl!("activation_forward_folded.wgsl"),
+        SLICES_FOLDED,
+    ],
+    bindings: &[U, R, RW, RW],
     workgroup: [256, 1, 1],
     constants: &["ACT"],
 };
@@ -286,7 +310,7 @@ pub static OPTIMIZER: Kernel = Kernel {
     constants: &["OPT"],
 };
 
-const REDUCE_STATS: WgslFile = wgsl!("reduce_stats.wgsl");
+pub(crate) const REDUCE_STATS: WgslFile = wgsl!("reduce_stats.wgsl");
 
 pub static REDUCE_PARTIAL: Kernel = Kernel {
     name: "reduce_partial",
@@ -678,6 +702,7 @@ pub static ALL: &[&Kernel] = &[
     &SUM_ROWS,
     &SUM_ROWS_VEC4,
     &ACTIVATION_FORWARD,
+    &ACTIVATION_FORWARD_FOLDED,
     &ACTIVATION_BACKWARD,
     &LOSS,
     &OPTIMIZER,
@@ -714,6 +739,7 @@ pub static ALL: &[&Kernel] = &[
     &TO_HEADS_VEC4,
     &FROM_HEADS_VEC4,
     &ADD_VEC4,
+    &ADD_VEC4_FOLDED,
 ];
 
 /// `matmul` parameters: C[m, n] = op(A)[m, k] · op(B)[k, n].
@@ -753,7 +779,10 @@ pub struct CountPositiveParams {
 pub struct ActivationParams {
     pub n: u32,
     pub slope: f32,
-    pub _pad: [u32; 2],
+    /// [`ACTIVATION_FORWARD_FOLDED`]'s invocations and its first partial record's offset
+    /// (floats); unused otherwise.
+    pub fold_lanes: u32,
+    pub fold_partial: u32,
 }
 
 #[repr(C)]

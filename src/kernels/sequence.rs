@@ -12,7 +12,7 @@ use bytemuck::{Pod, Zeroable};
 
 use super::source::{wgsl, WgslFile};
 use super::Binding::{Read as R, ReadWrite as RW, Uniform as U};
-use super::Kernel;
+use super::{Kernel, REDUCE_STATS, SLICES, SLICES_FOLDED};
 
 const SOFTMAX_COMMON: WgslFile = wgsl!("softmax_common.wgsl");
 const EMBEDDING_COMMON: WgslFile = wgsl!("embedding_common.wgsl");
@@ -120,11 +120,32 @@ pub static ADD: Kernel = Kernel {
 /// Bindings as ADD's.
 pub static ADD_VEC4: Kernel = Kernel {
     name: "add_vec4",
-    files: &[ADD_COMMON, wgsl!("add_vec4.wgsl")],
+    files: &[ADD_COMMON, ADD_VEC4_VALUES, SLICES],
     bindings: &[U, R, R, RW],
     workgroup: [256, 1, 1],
     constants: &[],
 };
+
+/// [`ADD_VEC4`] folding what it writes into partial statistics, in [`REDUCE_PARTIAL`]'s order,
+/// with [`AddParams::fold_lanes`] invocations. Bindings: ADD_VEC4's and the partial records
+/// (written).
+///
+/// [`REDUCE_PARTIAL`]: super::REDUCE_PARTIAL
+pub static ADD_VEC4_FOLDED: Kernel = Kernel {
+    name: "add_vec4_folded",
+    files: &[
+        REDUCE_STATS,
+        ADD_COMMON,
+        ADD_VEC4_VALUES,
+        wgsl!("add_vec4_folded.wgsl"),
+        SLICES_FOLDED,
+    ],
+    bindings: &[U, R, R, RW, RW],
+    workgroup: [256, 1, 1],
+    constants: &[],
+};
+
+const ADD_VEC4_VALUES: WgslFile = wgsl!("add_vec4.wgsl");
 
 const ADD_COMMON: WgslFile = wgsl!("add_common.wgsl");
 
@@ -267,7 +288,10 @@ impl EmbeddingParams {
 pub struct AddParams {
     pub n: u32,
     pub period: u32,
-    pub _pad: [u32; 2],
+    /// [`ADD_VEC4_FOLDED`]'s invocations and its first partial record's offset (floats);
+    /// unused otherwise.
+    pub fold_lanes: u32,
+    pub fold_partial: u32,
 }
 
 impl AddParams {
@@ -275,7 +299,7 @@ impl AddParams {
         AddParams {
             n: n as u32,
             period: period as u32,
-            _pad: [0; 2],
+            ..Default::default()
         }
     }
 

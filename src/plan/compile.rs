@@ -122,6 +122,27 @@ pub(super) fn compile(
     let stats = gpu.tensor("stats", layout.len, TensorUsage::Storage)?;
     let staging = gpu.tensor("stats (read-back)", layout.len, TensorUsage::ReadBack)?;
 
+    // Where each activation's statistics go (every tensor but the input), when reduced.
+    let act_out: Vec<Option<usize>> = (0..graph.tensors.len())
+        .map(|t| {
+            let k = t - usize::from(t > graph.input);
+            layout
+                .acts
+                .filter(|_| t != graph.input)
+                .map(|base| base + k * REDUCE_WIDTH)
+        })
+        .collect();
+    let act_stats = match layout.acts {
+        Some(_) => {
+            let outs: Vec<(TensorId, usize)> = act_out
+                .iter()
+                .enumerate()
+                .filter_map(|(t, out)| out.map(|o| (t, o)))
+                .collect();
+            Some(ActivationReductions::new(gpu, &acts, &outs)?)
+        }
+        None => None,
+    };
     let mut c = Compiler {
         gpu,
         net,
@@ -137,6 +158,8 @@ pub(super) fn compile(
         scratch: None,
         d: Vec::new(),
         untracked_swaps: Vec::new(),
+        act_stats,
+        act_out,
     };
 
     // Gather the batch (streamed data is written to the input and targets by the host).
@@ -174,27 +197,6 @@ pub(super) fn compile(
         Residency::Streamed { rows } => Some(rows.clone()),
     };
 
-    // Where each activation's statistics go (every tensor but the input), when reduced.
-    let act_out: Vec<Option<usize>> = (0..graph.tensors.len())
-        .map(|t| {
-            let k = t - usize::from(t > graph.input);
-            layout
-                .acts
-                .filter(|_| t != graph.input)
-                .map(|base| base + k * REDUCE_WIDTH)
-        })
-        .collect();
-    let mut act_reductions = match layout.acts {
-        Some(_) => {
-            let outs: Vec<(TensorId, usize)> = act_out
-                .iter()
-                .enumerate()
-                .filter_map(|(t, out)| out.map(|o| (t, o)))
-                .collect();
-            Some(ActivationReductions::new(gpu, &c.acts, &outs)?)
-        }
-        None => None,
-    };
     for node in &graph.nodes {
         let first = c.d.len();
         c.forward(node)?;
@@ -210,11 +212,11 @@ pub(super) fn compile(
                 node.output_len()
             ),
         );
-        if let Some(r) = &mut act_reductions {
+        if let Some(r) = &mut c.act_stats {
             // Untracked steps leave the activations' statistics out.
             let start = c.d.len();
             for &t in &node.outputs {
-                if let Some(out) = act_out[t] {
+                if let Some(out) = c.act_out[t] {
                     c.d.extend(r.written(gpu, &c.acts, t, out)?);
                 }
             }
@@ -223,7 +225,7 @@ pub(super) fn compile(
             }
         }
     }
-    if let Some(r) = act_reductions {
+    if let Some(r) = c.act_stats.take() {
         let start = c.d.len();
         c.d.extend(r.finish(gpu, &c.acts, &stats)?);
         c.untracked_swaps.push((start..c.d.len(), Vec::new()));
@@ -309,6 +311,10 @@ struct Compiler<'a> {
     d: Vec<Dispatch>,
     /// Ranges of `d` an untracked step replaces (see `BatchPlan::untracked`).
     untracked_swaps: Vec<(Range<usize>, Vec<Dispatch>)>,
+    /// The activations' statistics, gathered during the forward pass (full instrumentation).
+    act_stats: Option<ActivationReductions>,
+    /// Per tensor, where its statistics go in the statistics buffer, when gathered.
+    act_out: Vec<Option<usize>>,
 }
 
 impl<'a> Compiler<'a> {
@@ -417,21 +423,37 @@ impl<'a> Compiler<'a> {
                 )?);
             }
             Op::Activation { kind, slope } => {
+                let k = activation_kernels(*kind);
+                // The built-ins write vec4 slices and can fold their statistics as they do.
+                let fold = if k.values_per_invocation == 4 {
+                    self.fold_into_writer(node)
+                } else {
+                    None
+                };
+                let (fold_lanes, fold_partial) = fold.unwrap_or_default();
                 let u = gpu.uniform(
                     "activation",
                     &ActivationParams {
                         n: y.len as u32,
                         slope: *slope as f32,
-                        _pad: [0; 2],
+                        fold_lanes,
+                        fold_partial,
                     },
                 )?;
-                let k = activation_kernels(*kind);
-                self.d.push(gpu.dispatch(
-                    k.forward,
-                    &k.constants,
-                    &[&u, &x.buffer, &y.buffer],
-                    gpu.groups_1d(k.forward, k.invocations(y.len)),
-                )?);
+                self.d.push(match (fold, &self.act_stats) {
+                    (Some(_), Some(stats)) => gpu.dispatch(
+                        &ACTIVATION_FORWARD_FOLDED,
+                        &k.constants,
+                        &[&u, &x.buffer, &y.buffer, &stats.scratch().buffer],
+                        gpu.groups_1d(&ACTIVATION_FORWARD_FOLDED, fold_lanes as usize),
+                    )?,
+                    _ => gpu.dispatch(
+                        k.forward,
+                        &k.constants,
+                        &[&u, &x.buffer, &y.buffer],
+                        gpu.groups_1d(k.forward, k.invocations(y.len)),
+                    )?,
+                });
             }
             Op::BatchNorm { eps, momentum } => {
                 let state = &self.net.state;
@@ -532,27 +554,14 @@ impl<'a> Compiler<'a> {
                 )?);
             }
             Op::Position { .. } => {
-                let p = AddParams::new(y.len, node.in_shape.len());
-                let u = gpu.uniform("add", &p)?;
-                let (kernel, invocations) = p.launch();
-                self.d.push(gpu.dispatch(
-                    kernel,
-                    &[],
-                    &[&u, &x.buffer, &self.param(node, 0).buffer, &y.buffer],
-                    gpu.groups_1d(kernel, invocations),
-                )?);
+                let table = self.param(node, 0).clone();
+                let add = self.add(node, &x, &table, &y, node.in_shape.len())?;
+                self.d.push(add);
             }
             Op::Add => {
-                let b = &self.acts[node.inputs[1]];
-                let p = AddParams::new(y.len, y.len);
-                let u = gpu.uniform("add", &p)?;
-                let (kernel, invocations) = p.launch();
-                self.d.push(gpu.dispatch(
-                    kernel,
-                    &[],
-                    &[&u, &x.buffer, &b.buffer, &y.buffer],
-                    gpu.groups_1d(kernel, invocations),
-                )?);
+                let b = self.acts[node.inputs[1]].clone();
+                let add = self.add(node, &x, &b, &y, y.len)?;
+                self.d.push(add);
             }
             Op::ToHeads { parts, .. } => {
                 let p = self.heads_params(node, *parts);
@@ -645,6 +654,56 @@ impl<'a> Compiler<'a> {
         let width = node.in_shape.last();
         let seq = node.in_shape.rows().min(width).max(1);
         SoftmaxParams::new(self.rows(node.in_shape), width, scale, causal, seq)
+    }
+
+    /// `node`'s addition y[i] = a[i] + b[i % period], folding y's statistics as it writes y
+    /// where the vec4 kernel serves.
+    fn add(
+        &mut self,
+        node: &Node,
+        a: &Tensor,
+        b: &Tensor,
+        y: &Tensor,
+        period: usize,
+    ) -> Result<Dispatch> {
+        let gpu = self.gpu;
+        let mut p = AddParams::new(y.len, period);
+        let (kernel, invocations) = p.launch();
+        let fold = if std::ptr::eq(kernel, &ADD_VEC4) {
+            self.fold_into_writer(node)
+        } else {
+            None
+        };
+        (p.fold_lanes, p.fold_partial) = fold.unwrap_or_default();
+        let u = gpu.uniform("add", &p)?;
+        match (fold, &self.act_stats) {
+            (Some(_), Some(stats)) => gpu.dispatch(
+                &ADD_VEC4_FOLDED,
+                &[],
+                &[&u, &a.buffer, &b.buffer, &y.buffer, &stats.scratch().buffer],
+                gpu.groups_1d(&ADD_VEC4_FOLDED, p.fold_lanes as usize),
+            ),
+            _ => gpu.dispatch(
+                kernel,
+                &[],
+                &[&u, &a.buffer, &b.buffer, &y.buffer],
+                gpu.groups_1d(kernel, invocations),
+            ),
+        }
+    }
+
+    /// Where the kernel writing `node`'s output folds that output's statistics as it writes it
+    /// (its lanes and the offset of its first partial record), when the activations' statistics
+    /// are gathered and nothing changes the output afterwards: a layer with a planted fault
+    /// keeps the separate reduction, which runs after the fault.
+    fn fold_into_writer(&mut self, node: &Node) -> Option<(u32, u32)> {
+        let t = node.output();
+        let out = self.act_out[t]?;
+        if node.outputs.len() != 1 || self.opt.faults.iter().any(|f| f.layer == node.layer) {
+            return None;
+        }
+        let stats = self.act_stats.as_mut()?;
+        Some(stats.folded(&self.acts, t, out))
     }
 
     /// Planted forward faults on the output of the node that ends a faulted layer.
@@ -931,7 +990,7 @@ impl<'a> Compiler<'a> {
                         &ActivationParams {
                             n: x.len as u32,
                             slope: *slope as f32,
-                            _pad: [0; 2],
+                            ..Default::default()
                         },
                     )?;
                     let k = activation_kernels(*kind);
@@ -1460,7 +1519,7 @@ fn identity(gpu: &Gpu, direction: Direction, src: &Tensor, dst: &Tensor) -> Resu
         &ActivationParams {
             n: src.len as u32,
             slope: 0.0,
-            _pad: [0; 2],
+            ..Default::default()
         },
     )?;
     match direction {

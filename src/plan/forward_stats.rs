@@ -4,6 +4,8 @@
 //! activation had long been evicted and was read back from memory, which on a CPU adapter is
 //! most of what a transformer's statistics cost. The kernels, grain and folding order are
 //! [`reduce_all`](super::reduction::reduce_all)'s, so the numbers are the same bit for bit.
+//! Where the writing kernel can fold what it writes in the same order (the vec4 activations
+//! and additions, shaders/slices_folded.wgsl), it does, and the tensor is not read again.
 
 use crate::error::Result;
 use crate::gpu::{Dispatch, Gpu, Tensor, TensorUsage};
@@ -26,6 +28,8 @@ pub struct ActivationReductions {
     /// Written activations not yet reduced, with where their statistics go.
     pending: Vec<(TensorId, usize)>,
     pending_values: usize,
+    /// Activations whose writers fold their statistics (no stage-1 dispatch).
+    folded: Vec<TensorId>,
     combine: Vec<ReduceCombineJob>,
 }
 
@@ -48,12 +52,35 @@ impl ActivationReductions {
             record: 0,
             pending: Vec::new(),
             pending_values: 0,
+            folded: Vec::new(),
             combine: Vec::new(),
         })
     }
 
-    /// Queues `t`, just written, for its statistics at `out`; returns the stage-1 dispatches
-    /// when the queue is full (empty otherwise).
+    /// The buffer of every activation's partial records.
+    pub fn scratch(&self) -> &Tensor {
+        &self.scratch
+    }
+
+    /// Where a kernel that folds `t`'s statistics as it writes `t` (for `out`) puts its partial
+    /// records: its lanes, one record each, and the offset (floats) of the first in
+    /// [`Self::scratch`]. `t` then gets no stage-1 dispatch.
+    pub fn folded(&mut self, acts: &[Tensor], t: TensorId, out: usize) -> (u32, u32) {
+        let lanes = reduce_lanes(acts[t].len, self.grain);
+        let at = self.record * REDUCE_WIDTH;
+        self.combine.push(ReduceCombineJob {
+            records: lanes as u32,
+            partial: at as u32,
+            out: out as u32,
+            _pad: 0,
+        });
+        self.record += lanes;
+        self.folded.push(t);
+        (lanes as u32, at as u32)
+    }
+
+    /// Queues `t`, just written, for its statistics at `out` (unless its writer folded them);
+    /// returns the stage-1 dispatches when the queue is full (empty otherwise).
     pub fn written(
         &mut self,
         gpu: &Gpu,
@@ -61,6 +88,9 @@ impl ActivationReductions {
         t: TensorId,
         out: usize,
     ) -> Result<Vec<Dispatch>> {
+        if self.folded.contains(&t) {
+            return Ok(Vec::new());
+        }
         self.pending.push((t, out));
         self.pending_values += acts[t].len;
         if self.pending.len() == REDUCE_INPUTS || self.pending_values >= PENDING_VALUES {
