@@ -71,7 +71,7 @@ struct Rates {
 const ROUNDS: usize = 4;
 
 /// Profiled steps of the bare and the instrumented trainer, taking turns.
-pub const PROFILED_PAIRS: usize = 3;
+pub const PROFILED_PAIRS: usize = 5;
 
 /// Steps per second of one workload bare, fully instrumented, and fully instrumented every
 /// [`TRACK_EVERY`]th step, then [`PROFILED_PAIRS`] profiled bare and instrumented steps in
