@@ -1,6 +1,7 @@
 //! Compiling a graph into one step's dispatches: the batch gathered, every node forward in
-//! topological order (with planted forward faults), the loss, every node backward in reverse
-//! order, the statistics reductions and the optimizer. Each op's forward and backward
+//! topological order (with planted forward faults, and the activations' statistics reduced as
+//! they are written), the loss, every node backward in reverse order, the other statistics
+//! reductions and the optimizer. Each op's forward and backward
 //! dispatches are one arm of [`Compiler::forward`] and [`Compiler::backward`].
 //!
 //! Gradients of tensors read by several nodes (a residual stream) are accumulated in a fixed
