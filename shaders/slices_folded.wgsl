@@ -3,7 +3,9 @@
 // and the tensor is not read again): each of p.fold_lanes invocations writes slices q = lane,
 // lane + fold_lanes, …, folds each slice's values below p.n in order, and stores its partial
 // record at partials[p.fold_partial + 8·lane] for reduce_combine. A file of the kernel's own
-// declares partials after its other bindings.
+// declares partials after its other bindings. Bit for bit where the compiler does not fuse the
+// value's last multiply into the Welford update (the software adapters, where it is tested);
+// to rounding where it does.
 @compute @workgroup_size(256, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let lane = gid.x + gid.y * nwg.x * 256u;
