@@ -348,6 +348,19 @@ fn a_track_schedule_skips_only_statistics_and_trains_the_same_weights() {
             let mut trainer =
                 Trainer::new(gpu, &config, data.clone(), Instrumentation::Full, None).unwrap();
             trainer.track_every = every;
+            // Tracked steps fold activations' statistics in their writers; untracked steps run
+            // the plain writers and no reduction but the gradients' where clipping needs them.
+            let (tracked, untracked) = (trainer.plan.kernels(true), trainer.plan.kernels(false));
+            assert!(
+                tracked.iter().any(|k| k.ends_with("_folded")),
+                "{what}: {tracked:?}"
+            );
+            assert!(
+                !untracked.iter().any(
+                    |k| k.ends_with("_folded") || (!grads_every_step && *k == "reduce_partial")
+                ),
+                "{what}: {untracked:?}"
+            );
             for t in 0..steps {
                 let r = trainer.step(steps).unwrap();
                 // Steps 0, 3, 6 and the last (9) are tracked.

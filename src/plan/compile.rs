@@ -441,20 +441,24 @@ impl<'a> Compiler<'a> {
                         fold_partial,
                     },
                 )?;
-                self.d.push(match (fold, &self.act_stats) {
-                    (Some(_), Some(stats)) => gpu.dispatch(
-                        &ACTIVATION_FORWARD_FOLDED,
-                        &k.constants,
-                        &[&u, &x.buffer, &y.buffer, &stats.scratch().buffer],
-                        gpu.groups_1d(&ACTIVATION_FORWARD_FOLDED, fold_lanes as usize),
-                    )?,
-                    _ => gpu.dispatch(
-                        k.forward,
-                        &k.constants,
-                        &[&u, &x.buffer, &y.buffer],
-                        gpu.groups_1d(k.forward, k.invocations(y.len)),
-                    )?,
-                });
+                let plain = gpu.dispatch(
+                    k.forward,
+                    &k.constants,
+                    &[&u, &x.buffer, &y.buffer],
+                    gpu.groups_1d(k.forward, k.invocations(y.len)),
+                )?;
+                match (fold, &self.act_stats) {
+                    (Some(_), Some(stats)) => {
+                        let folded = gpu.dispatch(
+                            &ACTIVATION_FORWARD_FOLDED,
+                            &k.constants,
+                            &[&u, &x.buffer, &y.buffer, &stats.scratch().buffer],
+                            gpu.groups_1d(&ACTIVATION_FORWARD_FOLDED, fold_lanes as usize),
+                        )?;
+                        self.push_folded(folded, plain);
+                    }
+                    _ => self.d.push(plain),
+                }
             }
             Op::BatchNorm { eps, momentum } => {
                 let state = &self.net.state;
@@ -556,13 +560,11 @@ impl<'a> Compiler<'a> {
             }
             Op::Position { .. } => {
                 let table = self.param(node, 0).clone();
-                let add = self.add(node, &x, &table, &y, node.in_shape.len())?;
-                self.d.push(add);
+                self.add(node, &x, &table, &y, node.in_shape.len())?;
             }
             Op::Add => {
                 let b = self.acts[node.inputs[1]].clone();
-                let add = self.add(node, &x, &b, &y, y.len)?;
-                self.d.push(add);
+                self.add(node, &x, &b, &y, y.len)?;
             }
             Op::ToHeads { parts, .. } => {
                 let p = self.heads_params(node, *parts);
@@ -666,7 +668,7 @@ impl<'a> Compiler<'a> {
         b: &Tensor,
         y: &Tensor,
         period: usize,
-    ) -> Result<Dispatch> {
+    ) -> Result<()> {
         let gpu = self.gpu;
         let mut p = AddParams::new(y.len, period);
         let (kernel, invocations) = p.launch();
@@ -677,20 +679,33 @@ impl<'a> Compiler<'a> {
         };
         (p.fold_lanes, p.fold_partial) = fold.unwrap_or_default();
         let u = gpu.uniform("add", &p)?;
+        let plain = gpu.dispatch(
+            kernel,
+            &[],
+            &[&u, &a.buffer, &b.buffer, &y.buffer],
+            gpu.groups_1d(kernel, invocations),
+        )?;
         match (fold, &self.act_stats) {
-            (Some(_), Some(stats)) => gpu.dispatch(
-                &ADD_VEC4_FOLDED,
-                &[],
-                &[&u, &a.buffer, &b.buffer, &y.buffer, &stats.scratch().buffer],
-                gpu.groups_1d(&ADD_VEC4_FOLDED, p.fold_lanes as usize),
-            ),
-            _ => gpu.dispatch(
-                kernel,
-                &[],
-                &[&u, &a.buffer, &b.buffer, &y.buffer],
-                gpu.groups_1d(kernel, invocations),
-            ),
+            (Some(_), Some(stats)) => {
+                let folded = gpu.dispatch(
+                    &ADD_VEC4_FOLDED,
+                    &[],
+                    &[&u, &a.buffer, &b.buffer, &y.buffer, &stats.scratch().buffer],
+                    gpu.groups_1d(&ADD_VEC4_FOLDED, p.fold_lanes as usize),
+                )?;
+                self.push_folded(folded, plain);
+            }
+            _ => self.d.push(plain),
         }
+        Ok(())
+    }
+
+    /// A writer that folds its output's statistics, and the plain writer an untracked step
+    /// runs in its place (nothing reads the records it would fold).
+    fn push_folded(&mut self, folded: Dispatch, plain: Dispatch) {
+        self.d.push(folded);
+        let at = self.d.len() - 1;
+        self.untracked_swaps.push((at..at + 1, vec![plain]));
     }
 
     /// Where the kernel writing `node`'s output folds that output's statistics as it writes it

@@ -323,6 +323,16 @@ impl BatchPlan {
         self.dispatches.len()
     }
 
+    /// The kernel of each dispatch of a tracked step, or of an untracked one (the tracked
+    /// step's where the plan has no untracked form), in order (for tests).
+    pub fn kernels(&self, tracked: bool) -> Vec<&'static str> {
+        let d = match (&self.untracked, tracked) {
+            (Some(untracked), false) => untracked,
+            _ => &self.dispatches,
+        };
+        d.iter().map(|x| x.kernel_name()).collect()
+    }
+
     /// GPU seconds of every dispatch of one step on `indices`, in order. Runs the step (the
     /// weights are updated).
     pub fn profile(
