@@ -12,7 +12,7 @@ use crate::gpu::{Dispatch, Gpu, Tensor, TensorUsage};
 use crate::graph::TensorId;
 use crate::kernels::{reduce_lanes, ReduceCombineJob, REDUCE_INPUTS, REDUCE_WIDTH};
 
-use super::reduction::{combine_partials, partials_into};
+use super::reduction::{combine_partials, partial_records, partials_into};
 
 /// Values of the activations waiting to be reduced beyond which they are reduced at once:
 /// 1 Mi values (4 MiB) stay within the last-level cache of CPUs and GPUs alike while the next
@@ -27,7 +27,6 @@ pub struct ActivationReductions {
     record: usize,
     /// Written activations not yet reduced, with where their statistics go.
     pending: Vec<(TensorId, usize)>,
-    pending_values: usize,
     /// Activations whose writers fold their statistics (no stage-1 dispatch).
     folded: Vec<TensorId>,
     combine: Vec<ReduceCombineJob>,
@@ -38,10 +37,8 @@ impl ActivationReductions {
     /// partial records one scratch buffer holds.
     pub fn new(gpu: &Gpu, acts: &[Tensor], outs: &[(TensorId, usize)]) -> Result<Self> {
         let grain = gpu.reduce_values_per_lane();
-        let records: usize = outs
-            .iter()
-            .map(|&(t, _)| reduce_lanes(acts[t].len, grain))
-            .sum();
+        let jobs: Vec<(&Tensor, usize)> = outs.iter().map(|&(t, out)| (&acts[t], out)).collect();
+        let records = partial_records(&jobs, grain);
         Ok(ActivationReductions {
             scratch: gpu.tensor(
                 "activations (partials)",
@@ -51,7 +48,6 @@ impl ActivationReductions {
             grain,
             record: 0,
             pending: Vec::new(),
-            pending_values: 0,
             folded: Vec::new(),
             combine: Vec::new(),
         })
@@ -92,8 +88,8 @@ impl ActivationReductions {
             return Ok(Vec::new());
         }
         self.pending.push((t, out));
-        self.pending_values += acts[t].len;
-        if self.pending.len() == REDUCE_INPUTS || self.pending_values >= PENDING_VALUES {
+        let pending_values: usize = self.pending.iter().map(|&(p, _)| acts[p].len).sum();
+        if self.pending.len() == REDUCE_INPUTS || pending_values >= PENDING_VALUES {
             self.flush(gpu, acts)
         } else {
             Ok(Vec::new())
@@ -112,7 +108,6 @@ impl ActivationReductions {
         self.record += combine.iter().map(|j| j.records as usize).sum::<usize>();
         self.combine.extend(combine);
         self.pending.clear();
-        self.pending_values = 0;
         Ok(dispatches)
     }
 
