@@ -32,10 +32,15 @@ struct Params {
 @group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> c: array<f32>;
+// Written a vec4 at a time where a row's four columns are one (n a multiple of 4), else a
+// value at a time: with k as small as a transformer's 64, scalar stores and per-row bias reads
+// cost as much as the product's reads on llvmpipe.
+@group(0) @binding(4) var<storage, read_write> c: array<vec4<f32>>;
 
-// Where this z layer's C starts (for `store_slot`).
+// Where this z layer's C starts, and the bias of this lane's columns (with HAS_BIAS), for
+// `store_slot`.
 var<private> c_base: u32;
+var<private> bias_quad: vec4<f32>;
 
 // Four values of op(A) for the 4-step slice of k at k0, as this lane reads them for row group
 // t: row row0 + 8t + lane along k, or (TRANS_A) rows row0 + 4·lane .. +3 at k0 + t. Indices
@@ -61,17 +66,22 @@ fn store_slot(t: u32, i: u32, v: vec4<f32>) {
     if (TRANS_A) {
         row = row0 + 4u * i + t;
     }
-    if (row >= p.m) {
+    if (row >= p.m || col0 >= p.n) {
+        return;
+    }
+    var out = v;
+    if (HAS_BIAS) {
+        out = out + bias_quad;
+    }
+    let at = c_base + row * p.n + col0;
+    if (p.n % 4u == 0u) {
+        // c_base and col0 are then multiples of 4 too, and col0 + 3 < n.
+        c[at / 4u] = out;
         return;
     }
     for (var j = 0u; j < 4u; j = j + 1u) {
-        let col = col0 + j;
-        if (col < p.n) {
-            var out = v[j];
-            if (HAS_BIAS) {
-                out = out + bias[col];
-            }
-            c[c_base + row * p.n + col] = out;
+        if (col0 + j < p.n) {
+            c[(at + j) / 4u][(at + j) % 4u] = out[j];
         }
     }
 }
@@ -111,6 +121,11 @@ fn main(
             bm = transpose(bm);
         }
         accumulate(&tile, a0, a1, a2, a3, bm);
+    }
+    if (HAS_BIAS) {
+        for (var j = 0u; j < 4u; j = j + 1u) {
+            bias_quad[j] = bias[min(col0 + j, p.n - 1u)];
+        }
     }
     store_tile(&tile);
 }
