@@ -1199,38 +1199,65 @@ fn gather_count_positive_and_histogram_are_exact() {
         .collect();
     assert_eq!(gpu.read::<u32>(&counts).unwrap(), want);
 
-    // histogram with out-of-range values clamped to the edge bins and NaN skipped
-    let mut h = random(1000, 4, -1.5, 1.5);
-    h[0] = f32::NAN;
-    let gh = t(gpu, "h", &h);
-    let bins = 7usize;
-    let hc = gpu.tensor_from("hist", &vec![0u32; bins]).unwrap();
-    let u = gpu
-        .uniform(
-            "p",
-            &HistogramParams {
-                n: 1000,
-                bins: bins as u32,
-                lo: -1.0,
-                hi: 1.0,
-            },
-        )
-        .unwrap();
-    let d = gpu
-        .dispatch(
-            &HISTOGRAM,
-            &[],
-            &[&u, &gh.buffer, &hc.buffer],
-            gpu.groups_1d(&HISTOGRAM, 1000),
-        )
-        .unwrap();
-    gpu.run(&[d]).unwrap();
-    let mut want = vec![0u32; bins];
-    for &v in &h[1..] {
-        let b = (((v - -1.0) / 2.0 * bins as f32).clamp(0.0, (bins - 1) as f32)) as usize;
-        want[b] += 1;
+    // Histograms: out-of-range values clamped to the edge bins, NaN and ±Inf skipped, counts
+    // added to what the buffer holds; sizes around a workgroup's block and bins up to the most
+    // the kernel keeps.
+    let block = netdx::kernels::HISTOGRAM_VALUES_PER_GROUP;
+    let max_bins = netdx::kernels::HISTOGRAM_MAX_BINS;
+    for (n, bins) in [
+        (1, 1),
+        (3, 7),
+        (17, 32),
+        (129, max_bins),
+        (1000, 7),
+        (block - 1, 32),
+        (block, 200),
+        (block + 1, 3),
+        (3 * block + 5, max_bins),
+    ] {
+        let mut h = random(n, n as u64, -1.5, 1.5);
+        for (i, special) in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY]
+            .into_iter()
+            .enumerate()
+        {
+            if let Some(v) = h.get_mut(i * 7 + 1) {
+                *v = special;
+            }
+        }
+        let gh = t(gpu, "h", &h);
+        let before: Vec<u32> = (0..bins as u32).collect();
+        let hc = gpu.tensor_from("hist", &before).unwrap();
+        let u = gpu
+            .uniform(
+                "p",
+                &HistogramParams {
+                    n: n as u32,
+                    bins: bins as u32,
+                    lo: -1.0,
+                    hi: 1.0,
+                },
+            )
+            .unwrap();
+        let d = gpu
+            .dispatch(
+                &HISTOGRAM,
+                &[],
+                &[&u, &gh.buffer, &hc.buffer],
+                netdx::kernels::histogram_groups(n, 65535),
+            )
+            .unwrap();
+        gpu.run(&[d]).unwrap();
+        let mut want = before.clone();
+        for &v in h.iter().filter(|v| v.is_finite()) {
+            let b = (((v - -1.0) / 2.0 * bins as f32).clamp(0.0, (bins - 1) as f32)) as usize;
+            want[b] += 1;
+        }
+        assert_eq!(
+            gpu.read::<u32>(&hc).unwrap(),
+            want,
+            "n = {n}, bins = {bins}"
+        );
     }
-    assert_eq!(gpu.read::<u32>(&hc).unwrap(), want);
 }
 
 #[test]

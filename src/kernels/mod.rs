@@ -389,6 +389,17 @@ pub static COUNT_POSITIVE: Kernel = Kernel {
     constants: &[],
 };
 
+/// The most bins one `histogram` dispatch counts (its bins in workgroup memory; MAX_BINS in
+/// shaders/histogram.wgsl).
+pub const HISTOGRAM_MAX_BINS: usize = 256;
+/// Values one `histogram` workgroup counts: 256 lanes of SLICES_PER_LANE = 16 vec4 slices.
+pub const HISTOGRAM_VALUES_PER_GROUP: usize = 256 * 16 * 4;
+
+/// Workgroups of a `histogram` dispatch over `n` values.
+pub fn histogram_groups(n: usize, max_per_dim: u32) -> [u32; 3] {
+    groups_1d(n, HISTOGRAM_VALUES_PER_GROUP as u32, max_per_dim)
+}
+
 pub static HISTOGRAM: Kernel = Kernel {
     name: "histogram",
     files: &[wgsl!("histogram.wgsl")],
