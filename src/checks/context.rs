@@ -8,10 +8,11 @@ use crate::error::Result;
 use crate::gpu::{Dispatch, Gpu, Tensor, TensorUsage};
 use crate::graph::{Graph, Op, ParamInfo, TensorId};
 use crate::kernels::{
-    BatchNormParams, CountPositiveParams, HistogramParams, StepUniform, BATCHNORM_TRAIN,
-    COUNT_POSITIVE, HISTOGRAM,
+    histogram_groups, BatchNormParams, CountPositiveParams, HistogramParams, StepUniform,
+    BATCHNORM_TRAIN, COUNT_POSITIVE, HISTOGRAM, HISTOGRAM_MAX_BINS, REDUCE_WIDTH,
 };
 use crate::ops::Activation;
+use crate::plan::reduction;
 use crate::train::{BatchPlan, EvalPlans, Instrumentation, StepRecord, Trainer};
 
 /// The shared instrumented training run.
@@ -249,10 +250,9 @@ impl<'g> Context<'g> {
                 && histogram_marks.contains(&step)
                 && histograms.last().is_none_or(|h| h.step != step)
             {
-                let ranges = activation_ranges(self.gpu, &trainer)?;
                 histograms.push(HistogramSnapshot {
                     step,
-                    layers: layer_histograms(self.gpu, &trainer, &ranges)?,
+                    layers: activation_histograms(self.gpu, &trainer)?,
                 });
             }
             if marks.contains(&step)
@@ -395,17 +395,13 @@ fn probe(
     examples: usize,
     make: impl Fn(&BatchPlan, usize, &Tensor) -> Result<Dispatch>,
 ) -> Result<Vec<Vec<u32>>> {
+    // A model without the probed layers needs no pass over the dataset.
+    if targets.is_empty() {
+        return Ok(Vec::new());
+    }
     let counters: Vec<Tensor> = targets
         .iter()
-        .map(|&(layer, len)| {
-            let t = gpu.tensor(
-                &format!("{}.probe", trainer.model.tensors[layer].name),
-                len,
-                TensorUsage::Storage,
-            )?;
-            gpu.write(&t.buffer, &vec![0u32; len]);
-            Ok(t)
-        })
+        .map(|&(layer, len)| zeroed_counter(gpu, trainer, layer, len))
         .collect::<Result<_>>()?;
     let plans = EvalPlans::first(gpu, &trainer.net, &trainer.data, &trainer.config, examples)?;
     let extras = plans
@@ -421,6 +417,17 @@ fn probe(
         .collect::<Result<Vec<_>>>()?;
     plans.run(gpu, &trainer.net, &trainer.config, &extras)?;
     counters.iter().map(|c| gpu.read::<u32>(c)).collect()
+}
+
+/// A u32 counter of `len` zeros for a probe of tensor `t`.
+fn zeroed_counter(gpu: &Gpu, trainer: &Trainer, t: TensorId, len: usize) -> Result<Tensor> {
+    let c = gpu.tensor(
+        &format!("{}.probe", trainer.model.tensors[t].name),
+        len,
+        TensorUsage::Storage,
+    )?;
+    gpu.write(&c.buffer, &vec![0u32; len]);
+    Ok(c)
 }
 
 /// For each ReLU and leaky-ReLU node, per unit (a feature; a channel of an image; a feature of
@@ -515,29 +522,46 @@ pub fn output_histograms(
             .iter()
             .find(|t| t.0 == tensor)
             .expect("target from this list");
-        let n = plan.acts[tensor].len;
-        let u = gpu.uniform(
-            "histogram",
-            &HistogramParams {
-                n: n as u32,
-                bins: bins as u32,
-                lo,
-                hi,
-            },
-        )?;
-        gpu.dispatch(
-            &HISTOGRAM,
-            &[],
-            &[&u, &plan.acts[tensor].buffer, &counts.buffer],
-            gpu.groups_1d(&HISTOGRAM, n),
-        )
+        histogram(gpu, &plan.acts[tensor], bins, lo, hi, counts)
     })
 }
 
-/// Each activation tensor's range over the histogram's examples at the current weights, from
-/// the GPU reductions of one evaluation pass, widened by a thousandth of its width on each side
-/// so that the largest value falls inside the last bin.
-fn activation_ranges(gpu: &Gpu, trainer: &Trainer) -> Result<Vec<(f32, f32)>> {
+/// The dispatch adding the histogram of `x` (`bins` over [lo, hi)) into `counts`.
+fn histogram(
+    gpu: &Gpu,
+    x: &Tensor,
+    bins: usize,
+    lo: f32,
+    hi: f32,
+    counts: &Tensor,
+) -> Result<Dispatch> {
+    debug_assert!(bins <= HISTOGRAM_MAX_BINS, "{bins} histogram bins");
+    let u = gpu.uniform(
+        "histogram",
+        &HistogramParams {
+            n: x.len as u32,
+            bins: bins as u32,
+            lo,
+            hi,
+        },
+    )?;
+    gpu.dispatch(
+        &HISTOGRAM,
+        &[],
+        &[&u, &x.buffer, &counts.buffer],
+        histogram_groups(x.len, gpu.limits().max_compute_workgroups_per_dimension),
+    )
+}
+
+/// Histograms of every activation tensor over the dataset's first [`HISTOGRAM_EXAMPLES`]
+/// examples at the current weights, each over its own range there, widened by a thousandth of
+/// its width on each side so that the largest value falls inside the last bin. One forward pass
+/// serves both: the first chunk's reduces each activation's range, and its activations, still
+/// in place, are binned once the ranges are read back; only further chunks (where an image
+/// layer's output for that many examples needs several) run again, with the histograms alone,
+/// their values outside the first chunk's range counted in the edge bins.
+fn activation_histograms(gpu: &Gpu, trainer: &Trainer) -> Result<Vec<LayerHistogram>> {
+    let activations = trainer.model.activations();
     let plans = EvalPlans::first(
         gpu,
         &trainer.net,
@@ -545,65 +569,67 @@ fn activation_ranges(gpu: &Gpu, trainer: &Trainer) -> Result<Vec<(f32, f32)>> {
         &trainer.config,
         HISTOGRAM_EXAMPLES,
     )?;
-    let plan = &plans.plans[0];
+    let first = &plans.plans[0];
     let stats = gpu.tensor(
         "activation ranges",
-        plan.acts.len() * crate::kernels::REDUCE_WIDTH,
+        activations.len() * REDUCE_WIDTH,
         TensorUsage::Storage,
     )?;
-    let mut extra = Vec::new();
-    for (i, a) in plan.acts[1..].iter().enumerate() {
-        extra.extend(crate::train::reduction::reduce(
-            gpu,
-            a,
-            &stats,
-            i * crate::kernels::REDUCE_WIDTH,
-        )?);
-    }
-    let idx: Vec<u32> = (0..plan.batch as u32).collect();
-    plan.run_with(
+    let jobs: Vec<(&Tensor, usize)> = activations
+        .iter()
+        .enumerate()
+        .map(|(slot, &t)| (&first.acts[t], slot * REDUCE_WIDTH))
+        .collect();
+    let reductions = reduction::reduce_all(gpu, &jobs, &stats)?;
+    let idx: Vec<u32> = (0..first.batch as u32).collect();
+    first.run_with(
         gpu,
         &trainer.net,
         &idx,
-        &crate::kernels::StepUniform::default(),
-        &extra,
+        &StepUniform::default(),
+        &reductions,
     )?;
     let s: Vec<f32> = gpu.read(&stats)?;
-    Ok((0..plan.acts.len() - 1)
-        .map(|i| {
-            let (lo, hi) = (
-                s[i * crate::kernels::REDUCE_WIDTH + 2],
-                s[i * crate::kernels::REDUCE_WIDTH + 3],
-            );
+    let ranges: Vec<(f32, f32)> = (0..activations.len())
+        .map(|slot| {
+            let (lo, hi) = (s[slot * REDUCE_WIDTH + 2], s[slot * REDUCE_WIDTH + 3]);
             let pad = ((hi - lo) * 1e-3).max(1e-6);
             (lo - pad, hi + pad)
         })
-        .collect())
-}
-
-/// Histograms of every activation tensor over the dataset with the given per-tensor ranges.
-fn layer_histograms(
-    gpu: &Gpu,
-    trainer: &Trainer,
-    ranges: &[(f32, f32)],
-) -> Result<Vec<LayerHistogram>> {
-    let activations = trainer.model.activations();
-    let targets: Vec<(TensorId, usize, f32, f32)> = ranges
-        .iter()
-        .zip(&activations)
-        .map(|(&(lo, hi), &t)| (t, HISTOGRAM_BINS, lo, hi))
         .collect();
-    let counts = output_histograms(gpu, trainer, &targets, HISTOGRAM_EXAMPLES)?;
-    Ok(targets
+    let counters = activations
+        .iter()
+        .map(|&t| zeroed_counter(gpu, trainer, t, HISTOGRAM_BINS))
+        .collect::<Result<Vec<_>>>()?;
+    let binning = |plan: &BatchPlan| {
+        activations
+            .iter()
+            .zip(&ranges)
+            .zip(&counters)
+            .map(|((&t, &(lo, hi)), c)| histogram(gpu, &plan.acts[t], HISTOGRAM_BINS, lo, hi, c))
+            .collect::<Result<Vec<_>>>()
+    };
+    gpu.run(&binning(first)?)?;
+    if plans.plans.len() > 1 {
+        let extras = plans
+            .plans
+            .iter()
+            .map(binning)
+            .collect::<Result<Vec<_>>>()?;
+        plans.run_from(gpu, &trainer.net, &trainer.config, &extras, first.batch)?;
+    }
+    activations
         .iter()
         .enumerate()
-        .zip(counts)
-        .map(|((slot, &(t, _, lo, hi)), counts)| LayerHistogram {
-            layer: slot,
-            name: trainer.model.tensors[t].name.clone(),
-            lo,
-            hi,
-            counts,
+        .zip(ranges.iter().zip(&counters))
+        .map(|((slot, &t), (&(lo, hi), c))| {
+            Ok(LayerHistogram {
+                layer: slot,
+                name: trainer.model.tensors[t].name.clone(),
+                lo,
+                hi,
+                counts: gpu.read::<u32>(c)?,
+            })
         })
-        .collect())
+        .collect()
 }

@@ -463,8 +463,22 @@ impl EvalPlans {
         config: &Config,
         extras: &[Vec<Dispatch>],
     ) -> Result<(f64, Option<f64>)> {
+        self.run_from(gpu, net, config, extras, 0)
+    }
+
+    /// Like [`EvalPlans::run`] over the examples from `start` on (a whole number of chunks:
+    /// the chunks before it ran already); loss and accuracy are those of these examples.
+    pub fn run_from(
+        &self,
+        gpu: &Gpu,
+        net: &DeviceNetwork,
+        config: &Config,
+        extras: &[Vec<Dispatch>],
+        start: usize,
+    ) -> Result<(f64, Option<f64>)> {
         let (mut loss_w, mut weight, mut correct) = (0.0, 0.0, 0.0);
-        let mut start = 0;
+        let examples = self.n.saturating_sub(start);
+        let mut start = start;
         let u = StepUniform::default();
         let none = Vec::new();
         while start < self.n {
@@ -487,7 +501,7 @@ impl EvalPlans {
             if net.graph.predictions() > 1 {
                 correct / weight.max(1.0)
             } else {
-                correct / self.n as f64
+                correct / examples as f64
             }
         });
         Ok((loss_w / weight, accuracy))
