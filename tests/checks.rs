@@ -76,6 +76,7 @@ fn the_default_suite_passes_every_check() {
         .map(|c| c.as_u64().unwrap())
         .sum();
     assert_eq!(first_layer, 300 * 64, "300 spiral points × 64 units");
+    assert_eq!(h[4]["examples"], 300);
 }
 
 #[test]
