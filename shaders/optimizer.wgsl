@@ -125,9 +125,11 @@ fn store(o: u32, a: Acc) {
     out[o + 7u] = a.bad;
 }
 
-@compute @workgroup_size(256, 1, 1)
+// 64 lanes a workgroup: a folding step runs the reduction's lanes, 256 for any tensor of up
+// to 64 Ki values, which in one workgroup a software adapter runs on one core.
+@compute @workgroup_size(64, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let lane = gid.x + gid.y * nwg.x * 256u;
+    let lane = gid.x + gid.y * nwg.x * 64u;
     if (lane >= p.lanes) {
         return;
     }

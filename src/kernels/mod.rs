@@ -306,7 +306,7 @@ pub static OPTIMIZER: Kernel = Kernel {
     name: "optimizer",
     files: &[REDUCE_STATS, wgsl!("optimizer.wgsl")],
     bindings: &[U, U, RW, R, RW, RW, RW, R],
-    workgroup: [256, 1, 1],
+    workgroup: [64, 1, 1],
     constants: &["OPT"],
 };
 
