@@ -40,6 +40,7 @@ fn main(
     @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_index) lane: u32,
 ) {
+    // One bin a lane: the workgroup's 256 lanes zero all MAX_BINS.
     atomicStore(&local_counts[lane], 0u);
     workgroupBarrier();
     let group = wid.x + wid.y * nwg.x;

@@ -625,13 +625,14 @@ fn activation_histograms(
             .map(|((&t, &(lo, hi)), c)| histogram(gpu, &plan.acts[t], HISTOGRAM_BINS, lo, hi, c))
             .collect::<Result<Vec<_>>>()
     };
-    gpu.run(&binning(first)?)?;
-    if plans.plans.len() > 1 {
-        let extras = plans
-            .plans
-            .iter()
-            .map(binning)
-            .collect::<Result<Vec<_>>>()?;
+    let extras = plans
+        .plans
+        .iter()
+        .map(binning)
+        .collect::<Result<Vec<_>>>()?;
+    gpu.run(&extras[0])?;
+    // Further chunks: a remainder plan, or more full chunks of the first plan.
+    if plans.examples() > first.batch {
         plans.run_from(gpu, &trainer.net, &trainer.config, &extras, first.batch)?;
     }
     activations

@@ -454,6 +454,11 @@ impl EvalPlans {
         Ok(EvalPlans { plans, n })
     }
 
+    /// The examples these plans cover.
+    pub fn examples(&self) -> usize {
+        self.n
+    }
+
     /// Mean loss and accuracy over the dataset; `extras[i]` are encoded after each run of
     /// `plans[i]` (probes such as unit activity counts).
     pub fn run(
